@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* splitvm: the core VMM process.  Everything lives in the core library. */
+#include <signal.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "options.h"
+#include "vm.h"
+
+#define EXIT_USAGE	2
+#define EXIT_RESET	10
+#define EXIT_CRASH	11
+
+static int main_exit_status(const struct vm_exit *result)
+{
+	switch (result->reason) {
+	case VM_EXIT_POWEROFF:
+		return EXIT_SUCCESS;
+	case VM_EXIT_RESET:
+		return EXIT_RESET;
+	case VM_EXIT_DEBUG:
+		return result->status;
+	case VM_EXIT_SIGNAL:
+		return 128 + result->status;
+	case VM_EXIT_CRASH:
+		return EXIT_CRASH;
+	case VM_EXIT_ERROR:
+	default:
+		return EXIT_FAILURE;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts;
+	struct vm_exit result = { VM_EXIT_ERROR, 0 };
+	struct vm *vm;
+	int status;
+
+	log_init("splitvm", LOG_LEVEL_INFO);
+	switch (options_parse(argc, argv, &opts)) {
+	case OPTIONS_EXIT_OK:
+		return EXIT_SUCCESS;
+	case OPTIONS_EXIT_USAGE:
+		return EXIT_USAGE;
+	case OPTIONS_RUN:
+		break;
+	}
+	if (opts.verbosity < 0)
+		log_set_level(LOG_LEVEL_ERR);
+	else if (opts.verbosity > 0)
+		log_set_level(LOG_LEVEL_DEBUG);
+
+	/* A reader that went away must not kill us mid-teardown. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (vm_create(&opts.vm, &vm))
+		return EXIT_FAILURE;
+	if (vm_run(vm, &result))
+		result.reason = VM_EXIT_ERROR;
+	vm_destroy(vm);
+
+	status = main_exit_status(&result);
+	if (result.reason != VM_EXIT_POWEROFF && result.reason != VM_EXIT_DEBUG)
+		log_warn(NULL, "VM ended: %s (exit status %d)",
+			 vm_exit_reason_name(result.reason), status);
+	return status;
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guest_mem.h"
+#include "log.h"
+
+int options_parse_size(const char *text, uint64_t *bytes)
+{
+	unsigned long long value;
+	unsigned shift;
+	char *end;
+
+	if (!text || !isdigit((unsigned char)text[0]))
+		return -EINVAL;
+	errno = 0;
+	value = strtoull(text, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+	case 'M':
+		shift = 20;
+		break;
+	case 'K':
+		shift = 10;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	case 'T':
+		shift = 40;
+		break;
+	case 'B':
+		shift = 0;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end) {
+		end++;
+		/* Accept "512MiB" and "512MB" too. */
+		if (shift && (*end == 'i' || *end == 'I'))
+			end++;
+		if (shift && (*end == 'b' || *end == 'B'))
+			end++;
+		if (*end)
+			return -EINVAL;
+	}
+	if (value > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*bytes = (uint64_t)value << shift;
+	return 0;
+}
+
+static int options_parse_cpus(const char *text, unsigned *ncpus)
+{
+	unsigned long v;
+	char *end;
+
+	if (!text || !isdigit((unsigned char)text[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (*end || errno)
+		return -EINVAL;
+	if (v == 0 || v > OPTIONS_MAX_CPUS)
+		return -ERANGE;
+	*ncpus = v;
+	return 0;
+}
+
+void options_usage(FILE *out)
+{
+	fprintf(out,
+"Usage: splitvm [OPTION]... --kernel PATH\n"
+"Run a virtual machine on KVM.\n"
+"\n"
+"Guest:\n"
+"  -k, --kernel PATH     kernel to boot: a Linux bzImage, or an ELF image\n"
+"                        (PVH entry note if present, else 64-bit entry)\n"
+"  -i, --initrd PATH     initial ramdisk\n"
+"  -a, --cmdline TEXT    kernel command line\n"
+"                        (default \"%s\")\n"
+"  -m, --memory SIZE     guest RAM: 512M, 4G, ... (a plain number is MiB;\n"
+"                        default 512M, minimum %lluM)\n"
+"  -c, --cpus N          virtual CPUs, 1 to %u (default 1)\n"
+"      --hugepages       back guest RAM with 2 MiB huge pages\n"
+"\n"
+"Host:\n"
+"      --kvm PATH        KVM device (default /dev/kvm)\n"
+"  -v, --verbose         debug messages\n"
+"  -q, --quiet           errors only\n"
+"  -h, --help            show this help and exit\n"
+"  -V, --version         show the version and exit\n"
+"\n"
+"The guest's serial console (COM1) is this terminal; Ctrl-A x quits.\n"
+"\n"
+"Exit status:\n"
+"  0      the guest powered off (or wrote 0 to the debug-exit port)\n"
+"  1      the VM could not be started (the error says why)\n"
+"  2      bad command line\n"
+"  10     the guest reset or rebooted (including a triple fault)\n"
+"  11     a vCPU stopped on an error KVM cannot handle (guest crash)\n"
+"  128+N  stopped by signal N (130 SIGINT or Ctrl-A x, 143 SIGTERM)\n"
+"  S      the guest wrote S to the debug-exit port 0xf4 (for tests)\n",
+		OPTIONS_DEFAULT_CMDLINE, GUEST_MEM_MIN_SIZE >> 20,
+		OPTIONS_MAX_CPUS);
+}
+
+enum {
+	OPT_HUGEPAGES = 0x100,
+	OPT_KVM,
+};
+
+static const struct option options_long[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'a' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, 'c' },
+	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
+	{ "kvm", required_argument, NULL, OPT_KVM },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static enum options_result options_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static enum options_result options_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_err(NULL, "%s (see splitvm --help)", msg);
+	return OPTIONS_EXIT_USAGE;
+}
+
+enum options_result options_parse(int argc, char **argv, struct options *opts)
+{
+	int c, ret;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->vm.kvm_path = "/dev/kvm";
+	opts->vm.mem_size = OPTIONS_DEFAULT_MEMORY;
+	opts->vm.ncpus = 1;
+	opts->vm.boot.cmdline = OPTIONS_DEFAULT_CMDLINE;
+	opts->vm.console_in_fd = STDIN_FILENO;
+	opts->vm.console_out_fd = STDOUT_FILENO;
+
+	optind = 1;
+	opterr = 0;	/* we print our own one-line errors */
+	while ((c = getopt_long(argc, argv, ":k:i:a:m:c:vqhV", options_long,
+				NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			opts->vm.boot.kernel_path = optarg;
+			break;
+		case 'i':
+			opts->vm.boot.initrd_path = optarg;
+			break;
+		case 'a':
+			opts->vm.boot.cmdline = optarg;
+			break;
+		case 'm':
+			ret = options_parse_size(optarg, &opts->vm.mem_size);
+			if (ret == -ERANGE)
+				return options_error("--memory %s: too large", optarg);
+			if (ret)
+				return options_error("--memory '%s': not a size (examples: 512M, 4G)",
+						     optarg);
+			if (opts->vm.mem_size < GUEST_MEM_MIN_SIZE)
+				return options_error("--memory %s: too small (minimum 16M)",
+						     optarg);
+			break;
+		case 'c':
+			ret = options_parse_cpus(optarg, &opts->vm.ncpus);
+			if (ret == -ERANGE)
+				return options_error("--cpus %s: must be between 1 and 254",
+						     optarg);
+			if (ret)
+				return options_error("--cpus '%s': not a number",
+						     optarg);
+			break;
+		case OPT_HUGEPAGES:
+			opts->vm.mem_flags |= GUEST_MEM_HUGETLB;
+			break;
+		case OPT_KVM:
+			opts->vm.kvm_path = optarg;
+			break;
+		case 'v':
+			opts->verbosity++;
+			break;
+		case 'q':
+			opts->verbosity = -1;
+			break;
+		case 'h':
+			options_usage(stdout);
+			return OPTIONS_EXIT_OK;
+		case 'V':
+			printf("splitvm %s\n", SPLITVM_VERSION);
+			return OPTIONS_EXIT_OK;
+		case ':':
+			return options_error("%s needs an argument",
+					     argv[optind - 1]);
+		default:
+			return options_error("unknown option '%s'",
+					     argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return options_error("unexpected argument '%s'", argv[optind]);
+	if (!opts->vm.boot.kernel_path)
+		return options_error("no kernel given: use --kernel PATH");
+	return OPTIONS_RUN;
+}

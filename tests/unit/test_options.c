@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include <errno.h>
+#include <string.h>
+
+#include "guest_mem.h"
+#include "options.h"
+#include "unit.h"
+
+static void test_sizes(void)
+{
+	uint64_t v;
+
+	CU_ASSERT_EQUAL(options_parse_size("512", &v), 0);
+	CU_ASSERT_EQUAL(v, 512ull << 20);
+	CU_ASSERT_EQUAL(options_parse_size("512M", &v), 0);
+	CU_ASSERT_EQUAL(v, 512ull << 20);
+	CU_ASSERT_EQUAL(options_parse_size("4G", &v), 0);
+	CU_ASSERT_EQUAL(v, 4ull << 30);
+	CU_ASSERT_EQUAL(options_parse_size("4g", &v), 0);
+	CU_ASSERT_EQUAL(v, 4ull << 30);
+	CU_ASSERT_EQUAL(options_parse_size("65536K", &v), 0);
+	CU_ASSERT_EQUAL(v, 64ull << 20);
+	CU_ASSERT_EQUAL(options_parse_size("1T", &v), 0);
+	CU_ASSERT_EQUAL(v, 1ull << 40);
+	CU_ASSERT_EQUAL(options_parse_size("2GiB", &v), 0);
+	CU_ASSERT_EQUAL(v, 2ull << 30);
+	CU_ASSERT_EQUAL(options_parse_size("256MB", &v), 0);
+	CU_ASSERT_EQUAL(v, 256ull << 20);
+	CU_ASSERT_EQUAL(options_parse_size("4096B", &v), 0);
+	CU_ASSERT_EQUAL(v, 4096);
+}
+
+static void test_bad_sizes(void)
+{
+	uint64_t v;
+
+	CU_ASSERT_EQUAL(options_parse_size("", &v), -EINVAL);
+	CU_ASSERT_EQUAL(options_parse_size("abc", &v), -EINVAL);
+	CU_ASSERT_EQUAL(options_parse_size("-1G", &v), -EINVAL);
+	CU_ASSERT_EQUAL(options_parse_size(" 1G", &v), -EINVAL);
+	CU_ASSERT_EQUAL(options_parse_size("12Q", &v), -EINVAL);
+	CU_ASSERT_EQUAL(options_parse_size("1GG", &v), -EINVAL);
+	CU_ASSERT_EQUAL(options_parse_size("1.5G", &v), -EINVAL);
+	CU_ASSERT_EQUAL(options_parse_size("99999999999999999999", &v), -ERANGE);
+	CU_ASSERT_EQUAL(options_parse_size("17179869184T", &v), -ERANGE);
+}
+
+static enum options_result parse(struct options *o, int argc,
+				 const char **argv)
+{
+	return options_parse(argc, (char **)argv, o);
+}
+
+static void test_defaults_and_values(void)
+{
+	struct options o;
+	const char *a1[] = { "splitvm", "--kernel", "k.elf" };
+	const char *a2[] = { "splitvm", "-k", "k", "-i", "rd", "-a", "x=1",
+			     "-m", "1G", "-c", "4", "--hugepages",
+			     "--kvm", "/tmp/kvm", "-v" };
+
+	CU_ASSERT_EQUAL(parse(&o, 3, a1), OPTIONS_RUN);
+	CU_ASSERT_STRING_EQUAL(o.vm.boot.kernel_path, "k.elf");
+	CU_ASSERT_PTR_NULL(o.vm.boot.initrd_path);
+	CU_ASSERT_EQUAL(o.vm.mem_size, OPTIONS_DEFAULT_MEMORY);
+	CU_ASSERT_EQUAL(o.vm.ncpus, 1);
+	CU_ASSERT_STRING_EQUAL(o.vm.kvm_path, "/dev/kvm");
+	CU_ASSERT_STRING_EQUAL(o.vm.boot.cmdline, OPTIONS_DEFAULT_CMDLINE);
+	CU_ASSERT_EQUAL(o.vm.mem_flags, 0);
+
+	CU_ASSERT_EQUAL(parse(&o, 15, a2), OPTIONS_RUN);
+	CU_ASSERT_STRING_EQUAL(o.vm.boot.initrd_path, "rd");
+	CU_ASSERT_STRING_EQUAL(o.vm.boot.cmdline, "x=1");
+	CU_ASSERT_EQUAL(o.vm.mem_size, 1ull << 30);
+	CU_ASSERT_EQUAL(o.vm.ncpus, 4);
+	CU_ASSERT_EQUAL(o.vm.mem_flags, GUEST_MEM_HUGETLB);
+	CU_ASSERT_STRING_EQUAL(o.vm.kvm_path, "/tmp/kvm");
+	CU_ASSERT_EQUAL(o.verbosity, 1);
+}
+
+static void test_usage_errors(void)
+{
+	struct options o;
+	const char *no_kernel[] = { "splitvm", "-m", "1G" };
+	const char *bad_mem[] = { "splitvm", "-k", "k", "-m", "lots" };
+	const char *small_mem[] = { "splitvm", "-k", "k", "-m", "8M" };
+	const char *zero_cpus[] = { "splitvm", "-k", "k", "-c", "0" };
+	const char *many_cpus[] = { "splitvm", "-k", "k", "-c", "255" };
+	const char *nan_cpus[] = { "splitvm", "-k", "k", "-c", "two" };
+	const char *unknown[] = { "splitvm", "-k", "k", "--frobnicate" };
+	const char *missing[] = { "splitvm", "-k" };
+	const char *extra[] = { "splitvm", "-k", "k", "stray" };
+
+	CU_ASSERT_EQUAL(parse(&o, 3, no_kernel), OPTIONS_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(&o, 5, bad_mem), OPTIONS_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(&o, 5, small_mem), OPTIONS_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(&o, 5, zero_cpus), OPTIONS_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(&o, 5, many_cpus), OPTIONS_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(&o, 5, nan_cpus), OPTIONS_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(&o, 4, unknown), OPTIONS_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(&o, 2, missing), OPTIONS_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(&o, 4, extra), OPTIONS_EXIT_USAGE);
+}
+
+static CU_TestInfo options_tests[] = {
+	{ "sizes", test_sizes },
+	{ "bad sizes", test_bad_sizes },
+	{ "defaults and values", test_defaults_and_values },
+	{ "usage errors", test_usage_errors },
+	CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo unit_suites[] = {
+	{ "options", NULL, NULL, NULL, NULL, options_tests },
+	CU_SUITE_INFO_NULL,
+};
