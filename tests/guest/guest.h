@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The splitvm test guest: constants shared by its assembly and C, and the
+ * interfaces between its modules.  See entry.S for the execution model.
+ */
+#ifndef SPLITVM_GUEST_H
+#define SPLITVM_GUEST_H
+
+/* ---- constants, also used from assembly ---- */
+
+#define GUEST_MAX_CPUS		64
+
+/* Physical page the AP start-up code is copied to (SIPI vector 0x08). */
+#define GUEST_AP_TRAMPOLINE	0x8000
+
+/*
+ * GDT layout.  The 32-bit code segment is only used by APs on their way
+ * from real mode to long mode; then one 16-byte TSS descriptor per CPU.
+ */
+#define SEL_KCODE64		0x08
+#define SEL_KDATA		0x10
+#define SEL_UDATA		0x18
+#define SEL_UCODE64		0x20
+#define SEL_KCODE32		0x28
+#define SEL_TSS0		0x30
+#define SEL_RPL3		3
+#define GDT_SIZE		(SEL_TSS0 + 16 * GUEST_MAX_CPUS)
+
+/* Each CPU's TSS sits in a 128-byte slot of one array (see tables.S). */
+#define TSS_SIZE		104
+#define TSS_SLOT_SHIFT		7
+
+/* CPL0 stacks: one page per CPU, also the TSS RSP0. */
+#define KSTACK_SHIFT		12
+#define KSTACK_SIZE		(1 << KSTACK_SHIFT)
+#define USTACK_SIZE		0x10000		/* the BSP's CPL3 stack */
+
+/* Interrupt vectors and the 16-byte entry stub of each (see isr.S). */
+#define VEC_UD			6	/* also the CPL0 gate (isr.S) */
+#define VEC_TIMER		0x20
+#define VEC_SPURIOUS		0xff
+#define ISR_STUB_SHIFT		4
+
+/*
+ * Requests to the CPL0 gate (`call gate_entry`, isr.S): number in %eax;
+ * port in %edx, value in %ecx, buffer in %rsi, count in %rcx.
+ */
+#define GATE_PARK		0	/* cli; hlt forever */
+#define GATE_TRIPLE_FAULT	1	/* empty IDT, then #UD */
+#define GATE_INTERNAL_ERROR	2	/* int3 at CPL0 */
+#define GATE_OUTSB		3	/* rep outsb; %rsi, %rcx advance */
+#define GATE_INB		4	/* value in %al */
+#define GATE_OUTB		5
+
+/* Which entry point ran (first argument of guest_main()). */
+#define BOOT_PROTO_PVH		1
+#define BOOT_PROTO_LINUX64	2
+
+/* XEN_ELFNOTE_PHYS32_ENTRY; protocol/pvh.h is C-only (checked in boot.c). */
+#define GUEST_PVH_NOTE_TYPE	18
+
+/* Control-register, MSR and paging bits the entry code sets. */
+#define CR0_PE			(1 << 0)
+#define CR0_PG			0x80000000
+#define CR4_PAE			(1 << 5)
+#define MSR_EFER		0xc0000080
+#define EFER_LME		(1 << 8)
+#define CPUID_EXT_FEATURES	0x80000001
+#define CPUID_EDX_PDPE1GB_BIT	26
+#define PTE_P			(1 << 0)
+#define PTE_RW			(1 << 1)
+#define PTE_US			(1 << 2)
+#define PTE_PS			(1 << 7)
+#define PTE_TABLE		(PTE_P | PTE_RW | PTE_US)
+#define PTE_LARGE		(PTE_P | PTE_RW | PTE_US | PTE_PS)
+
+#define LAPIC_LVT_MASKED	0x10000
+
+/* RFLAGS for CPL3: interrupts on, IOPL 3 for native port I/O. */
+#define RFLAGS_FIXED		(1 << 1)
+#define RFLAGS_IF		(1 << 9)
+#define RFLAGS_IOPL3		(3 << 12)
+
+#ifndef __ASSEMBLER__
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_NORETURN		__attribute__((noreturn))
+#define GUEST_PRINTF(f, a)	__attribute__((format(printf, f, a)))
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
+/* ---- boot.c: what the loader handed over, whatever the protocol ---- */
+
+#define BOOT_MEMMAP_MAX		128
+#define BOOT_CMDLINE_MAX	0x10000		/* bytes, NUL included */
+
+/* Memory map types: E820's, which PVH shares. */
+#define BOOT_MEMMAP_RAM		1
+#define BOOT_MEMMAP_ACPI	3
+#define BOOT_MEMMAP_NVS		4
+
+struct boot_memmap_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+};
+
+struct boot_info {
+	unsigned int protocol;			/* BOOT_PROTO_* */
+	unsigned int memmap_entries;
+	struct boot_memmap_entry memmap[BOOT_MEMMAP_MAX];
+	uint64_t cmdline_paddr;			/* 0: none */
+	uint64_t initrd_addr;
+	uint64_t initrd_size;			/* 0: no initrd */
+	uint64_t rsdp_paddr;			/* 0: scan the BIOS area */
+	char cmdline[BOOT_CMDLINE_MAX];		/* boot_copy_cmdline() */
+};
+
+/* Normalise the entry's boot structure; false if it is not one. */
+bool boot_parse(unsigned int protocol, uint64_t ptr, struct boot_info *bi);
+/* Copy the command line into bi->cmdline (after all RAM is mapped). */
+void boot_copy_cmdline(struct boot_info *bi);
+/* The value of "key=value" in the command line, or NULL. */
+const char *boot_option(const struct boot_info *bi, const char *key,
+			size_t *len);
+
+/* ---- console.c: COM1, polled ---- */
+
+void console_init(void);
+void console_write(const char *s, size_t len);
+void guest_printf(const char *fmt, ...) GUEST_PRINTF(1, 2);
+void guest_vprintf(const char *fmt, va_list ap) GUEST_PRINTF(1, 0);
+
+/* ---- cpu.c: CPL3 helpers, the CPL0 gate, exits, faults ---- */
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+/*
+ * Port I/O, at CPL3 or CPL0: native where IOPL 3 took effect, else
+ * through the CPL0 gate (cpu.c).  io_init() picks.
+ */
+void io_init(void);
+void outb(uint16_t port, uint8_t v);
+uint8_t inb(uint16_t port);
+void outsb(uint16_t port, const void *buf, size_t len);
+
+static inline uint32_t mmio_read32(uint64_t addr)
+{
+	return *(volatile uint32_t *)(uintptr_t)addr;
+}
+
+static inline void mmio_write32(uint64_t addr, uint32_t v)
+{
+	*(volatile uint32_t *)(uintptr_t)addr = v;
+}
+
+/*
+ * Time-outs count TSC cycles assuming at least 1 GHz: a "second" here lasts
+ * between 1/4 s (4 GHz TSC) and 1 s, so callers ask for generous amounts.
+ */
+#define TSC_CYCLES_PER_MS_MIN	1000000ull
+uint64_t tsc_deadline_ms(uint64_t ms);
+bool tsc_expired(uint64_t deadline);
+
+/*
+ * A GATE_PARK, _TRIPLE_FAULT or _INTERNAL_ERROR request, from CPL3 or
+ * CPL0.  Returns only if the CPU did not stop (it should).
+ */
+void gate_call(unsigned int request);
+
+/* Debug-exit statuses (port PLATFORM_DEBUG_EXIT_PORT). */
+#define GUEST_STATUS_PASS		0x00
+#define GUEST_STATUS_FAIL		0x21
+#define GUEST_STATUS_RETURNED	0x22	/* the requested exit path returned */
+GUEST_NORETURN void guest_debug_exit(uint8_t status);
+
+/* Entered from isr.S on any unexpected vector, at CPL0. */
+struct isr_frame {
+	uint64_t vector;
+	uint64_t error;
+	uint64_t rip;
+	uint64_t cs;
+	uint64_t rflags;
+	uint64_t rsp;
+	uint64_t ss;
+};
+GUEST_NORETURN void isr_fault(const struct isr_frame *f);
+
+/* ---- isr.S, tables.S, entry.S: symbols C needs ---- */
+
+extern volatile uint64_t timer_ticks;		/* bumped by the timer ISR */
+extern const uint64_t lapic_eoi_reg;		/* for the timer ISR */
+extern const uint64_t lapic_lint0_reg;		/* for start64 */
+extern uint64_t pml4[512];
+extern uint64_t pdpt_1g[512];
+extern uint64_t pdpt_2m[512];
+extern const uint8_t ap_trampoline[], ap_trampoline_end[];
+extern volatile uint32_t ap_boot_cpu;		/* read by the AP in ap_start64 */
+
+/* ---- paging.c ---- */
+
+/* Map RAM above 4 GiB (the low 4 GiB are mapped at build time). */
+void paging_map_high_ram(const struct boot_info *bi);
+
+/* ---- acpi.c ---- */
+
+#define ACPI_SLEEP_NONE		0
+#define ACPI_SLEEP_IO		1
+#define ACPI_SLEEP_MMIO		2
+
+struct acpi_info {
+	uint64_t rsdp;				/* 0: no ACPI */
+	unsigned int madt_cpus;			/* enabled local APICs */
+	uint32_t apic_ids[GUEST_MAX_CPUS];	/* the first GUEST_MAX_CPUS */
+	uint32_t ioapic_addr;			/* 0: no MADT IOAPIC entry */
+	uint32_t ioapic_gsi_base;
+	uint32_t timer_gsi;			/* ISA IRQ 0 after overrides */
+	unsigned int sleep_ctl_space;		/* ACPI_SLEEP_* */
+	uint64_t sleep_ctl_addr;
+};
+
+void acpi_probe(uint64_t rsdp_hint, struct acpi_info *ai);
+
+/* ---- apic.c: local APIC and IOAPIC (xAPIC MMIO) ---- */
+
+uint32_t lapic_id(void);
+void lapic_enable(void);
+bool lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
+void ioapic_route(uint64_t base, uint32_t pin, uint8_t vector,
+		  uint32_t apic_id);
+void ioapic_mask(uint64_t base, uint32_t pin);
+unsigned int ioapic_pins(uint64_t base);
+
+#define LAPIC_ICR_INIT		0x00000500u
+#define LAPIC_ICR_STARTUP	0x00000600u
+#define LAPIC_ICR_ASSERT	0x00004000u
+
+/* ---- smp.c ---- */
+
+/* Start the APs listed in *ai, one at a time; returns CPUs up incl. BSP. */
+unsigned int smp_start_aps(const struct acpi_info *ai, uint32_t bsp_apic_id);
+GUEST_NORETURN void ap_main(uint32_t cpu);
+
+/* ---- pit.c ---- */
+
+void pit_start_periodic(unsigned int hz);
+void pit_stop(void);
+
+/* ---- lib.c: what GCC may call even in freestanding code ---- */
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+bool str_eq_n(const char *a, size_t alen, const char *b);
+bool parse_u64(const char *s, size_t len, uint64_t *out);
+
+/* ---- main.c ---- */
+
+GUEST_NORETURN void guest_main(unsigned int protocol, uint64_t boot_ptr);
+
+#endif /* __ASSEMBLER__ */
+
+#endif

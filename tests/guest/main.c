@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The test guest's program, at CPL3: report what the VMM handed over,
+ * bring up the APs, take a few timer interrupts, give a verdict and leave
+ * the way the command line asks.
+ *
+ * Command line options (whitespace-separated words, others ignored):
+ *   guest.ticks=N   timer interrupts to wait for (default 3)
+ *   guest.exit=HOW  debug (default), poweroff, reset, triple, internal, hang
+ *
+ * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
+ *   guest: hello protocol=pvh|linux64
+ *   guest: cmdline="<verbatim>"
+ *   guest: memmap entries=<n>
+ *   guest: memmap[<i>] addr=0x<016llx> size=0x<016llx> type=<decimal>
+ *   guest: ram bytes=<sum of type 1 sizes>
+ *   guest: initrd addr=0x<llx> size=<decimal> fnv1a32=0x<08x> | initrd none
+ *   guest: acpi rsdp=0x<llx> madt_cpus=<n> ioapic=0x<08x> | acpi none
+ *   guest: cpu <index> apic_id=<id> up                 (one per AP)
+ *   guest: cpus expected=<madt_cpus or 1> up=<n, BSP included>
+ *   guest: timer irq=0 gsi=<gsi> vector=0x20 ticks=<n>
+ *   guest: result=PASS | result=FAIL reason="<text>"
+ * plus "guest: warning: ..." lines where something is off, and on an
+ * unexpected exception "guest: exception vector=<n> rip=0x... err=0x...".
+ * The debug exit writes 0 (PASS), 0x21 (FAIL) or 0x22 (an exit path that
+ * should not return did).
+ */
+#include "guest.h"
+#include "platform.h"
+
+#define GUEST_DEFAULT_TICKS	3
+#define TIMER_HZ		100
+/* Exits may complete asynchronously in the VMM: wait before giving up. */
+#define EXIT_GRACE_MS		1000
+
+enum guest_exit {
+	GUEST_EXIT_DEBUG,
+	GUEST_EXIT_POWEROFF,
+	GUEST_EXIT_RESET,
+	GUEST_EXIT_TRIPLE,
+	GUEST_EXIT_INTERNAL,
+	GUEST_EXIT_HANG,
+};
+
+static const char *const guest_exit_names[] = {
+	[GUEST_EXIT_DEBUG] = "debug",
+	[GUEST_EXIT_POWEROFF] = "poweroff",
+	[GUEST_EXIT_RESET] = "reset",
+	[GUEST_EXIT_TRIPLE] = "triple",
+	[GUEST_EXIT_INTERNAL] = "internal",
+	[GUEST_EXIT_HANG] = "hang",
+};
+
+struct guest_options {
+	uint64_t ticks;
+	enum guest_exit exit;
+};
+
+/* Large (the command line buffer): not on the 64 KiB stack. */
+static struct boot_info boot;
+static struct acpi_info acpi;
+
+static void guest_parse_options(const struct boot_info *bi,
+				struct guest_options *o)
+{
+	const char *v;
+	size_t len;
+
+	o->ticks = GUEST_DEFAULT_TICKS;
+	o->exit = GUEST_EXIT_DEBUG;
+	v = boot_option(bi, "guest.ticks", &len);
+	if (v && !parse_u64(v, len, &o->ticks))
+		o->ticks = GUEST_DEFAULT_TICKS;
+	v = boot_option(bi, "guest.exit", &len);
+	for (unsigned int i = 0; v && i < ARRAY_SIZE(guest_exit_names); i++) {
+		if (str_eq_n(v, len, guest_exit_names[i]))
+			o->exit = (enum guest_exit)i;
+	}
+}
+
+static uint32_t fnv1a32(const uint8_t *p, uint64_t len)
+{
+	uint32_t h = 0x811c9dc5u;
+
+	while (len--) {
+		h ^= *p++;
+		h *= 0x01000193u;
+	}
+	return h;
+}
+
+static void report_boot(const struct boot_info *bi)
+{
+	uint64_t ram = 0;
+
+	guest_printf("guest: cmdline=\"%s\"\n", bi->cmdline);
+	guest_printf("guest: memmap entries=%u\n", bi->memmap_entries);
+	for (unsigned int i = 0; i < bi->memmap_entries; i++) {
+		const struct boot_memmap_entry *e = &bi->memmap[i];
+
+		guest_printf("guest: memmap[%u] addr=0x%016llx size=0x%016llx type=%u\n",
+			     i, (unsigned long long)e->addr,
+			     (unsigned long long)e->size, e->type);
+		if (e->type == BOOT_MEMMAP_RAM)
+			ram += e->size;
+	}
+	guest_printf("guest: ram bytes=%llu\n", (unsigned long long)ram);
+
+	if (bi->initrd_size)
+		guest_printf("guest: initrd addr=0x%llx size=%llu fnv1a32=0x%08x\n",
+			     (unsigned long long)bi->initrd_addr,
+			     (unsigned long long)bi->initrd_size,
+			     fnv1a32((const uint8_t *)(uintptr_t)bi->initrd_addr,
+				     bi->initrd_size));
+	else
+		guest_printf("guest: initrd none\n");
+}
+
+/*
+ * The map only says RAM is there: check that the first and last 8 bytes of
+ * each RAM range are mapped, writable and keep what is written (a missing
+ * memory slot or mapping faults).  Values are restored: one end of a range
+ * is this very image.  NULL, or why it failed.
+ */
+static const char *ram_probe(const struct boot_info *bi)
+{
+	static const uint64_t pattern = 0x5a17c0de5a17c0deull;
+
+	for (unsigned int i = 0; i < bi->memmap_entries; i++) {
+		const struct boot_memmap_entry *e = &bi->memmap[i];
+		uint64_t ends[2] = { e->addr, e->addr + e->size - 8 };
+
+		if (e->type != BOOT_MEMMAP_RAM || e->size < 8)
+			continue;
+		for (unsigned int j = 0; j < ARRAY_SIZE(ends); j++) {
+			volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)ends[j];
+			uint64_t saved = *p;
+			bool ok;
+
+			*p = pattern;
+			ok = *p == pattern;
+			*p = saved;
+			if (!ok) {
+				guest_printf("guest: warning: RAM at 0x%llx does not keep what is written\n",
+					     (unsigned long long)ends[j]);
+				return "RAM not writable";
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * PIT channel 0 at TIMER_HZ through the IOAPIC pin of ISA IRQ 0 to the
+ * BSP, until `want` ticks or the time-out.  NULL, or why it failed.
+ */
+static const char *timer_test(const struct acpi_info *ai,
+			      uint32_t bsp_apic_id, uint64_t want)
+{
+	uint64_t base = ai->ioapic_addr ? ai->ioapic_addr :
+					  PLATFORM_IOAPIC_BASE;
+	uint32_t pin = ai->timer_gsi - ai->ioapic_gsi_base;
+	const char *reason = NULL;
+	uint64_t deadline, ticks = 0;
+
+	if (ai->timer_gsi < ai->ioapic_gsi_base || pin >= ioapic_pins(base)) {
+		reason = "timer GSI has no IOAPIC pin";
+	} else {
+		/* Real time >= 1/4 of this (see tsc_deadline_ms): 2x + 1 s. */
+		deadline = tsc_deadline_ms(4 * (2 * want * 1000 / TIMER_HZ +
+						1000));
+		timer_ticks = 0;
+		ioapic_route(base, pin, VEC_TIMER, bsp_apic_id);
+		pit_start_periodic(TIMER_HZ);
+		while (timer_ticks < want && !tsc_expired(deadline))
+			cpu_relax();
+		ioapic_mask(base, pin);
+		pit_stop();
+		ticks = timer_ticks;
+		if (ticks < want)
+			reason = "too few timer interrupts";
+	}
+	guest_printf("guest: timer irq=0 gsi=%u vector=0x%02x ticks=%llu\n",
+		     ai->timer_gsi, VEC_TIMER, (unsigned long long)ticks);
+	return reason;
+}
+
+static void exit_grace(void)
+{
+	uint64_t deadline = tsc_deadline_ms(EXIT_GRACE_MS);
+
+	while (!tsc_expired(deadline))
+		cpu_relax();
+}
+
+GUEST_NORETURN static void guest_exit(enum guest_exit how, bool pass,
+				      const struct acpi_info *ai)
+{
+	uint8_t slp = (PLATFORM_ACPI_S5_TYP << PLATFORM_ACPI_SLP_TYP_SHIFT) |
+		      PLATFORM_ACPI_SLP_EN;
+
+	switch (how) {
+	case GUEST_EXIT_DEBUG:
+		guest_debug_exit(pass ? GUEST_STATUS_PASS : GUEST_STATUS_FAIL);
+	case GUEST_EXIT_POWEROFF:
+		if (ai->sleep_ctl_space == ACPI_SLEEP_IO) {
+			outb((uint16_t)ai->sleep_ctl_addr, slp);
+		} else if (ai->sleep_ctl_space == ACPI_SLEEP_MMIO) {
+			*(volatile uint8_t *)(uintptr_t)ai->sleep_ctl_addr = slp;
+		} else {
+			guest_printf("guest: poweroff: no FADT sleep control register\n");
+			guest_debug_exit(GUEST_STATUS_FAIL);
+		}
+		break;
+	case GUEST_EXIT_RESET:
+		outb(PLATFORM_I8042_CMD_PORT, PLATFORM_I8042_CMD_RESET);
+		break;
+	case GUEST_EXIT_TRIPLE:
+		gate_call(GATE_TRIPLE_FAULT);
+		break;
+	case GUEST_EXIT_INTERNAL:
+		gate_call(GATE_INTERNAL_ERROR);
+		break;
+	case GUEST_EXIT_HANG:
+		guest_printf("guest: hanging\n");
+		gate_call(GATE_PARK);
+		break;
+	}
+	exit_grace();
+	guest_printf("guest: exit=%s returned\n", guest_exit_names[how]);
+	guest_debug_exit(GUEST_STATUS_RETURNED);
+}
+
+void guest_main(unsigned int protocol, uint64_t boot_ptr)
+{
+	const char *reason = NULL, *timer_reason = NULL;
+	struct guest_options opt;
+	uint32_t bsp_apic_id;
+	unsigned int expected, up;
+	bool boot_ok;
+
+	io_init();
+	console_init();
+	guest_printf("guest: hello protocol=%s\n",
+		     protocol == BOOT_PROTO_PVH ? "pvh" : "linux64");
+
+	/* Memory map first: RAM above 4 GiB needs it to be mapped. */
+	boot_ok = boot_parse(protocol, boot_ptr, &boot);
+	paging_map_high_ram(&boot);
+	boot_copy_cmdline(&boot);
+	guest_parse_options(&boot, &opt);
+	report_boot(&boot);
+	if (!boot_ok)
+		reason = "no valid boot structure";
+	else if (boot.memmap_entries == 0)
+		reason = "memory map empty";
+	else
+		reason = ram_probe(&boot);
+
+	lapic_enable();
+	bsp_apic_id = lapic_id();
+
+	acpi_probe(boot.rsdp_paddr, &acpi);
+	if (acpi.rsdp)
+		guest_printf("guest: acpi rsdp=0x%llx madt_cpus=%u ioapic=0x%08x\n",
+			     (unsigned long long)acpi.rsdp, acpi.madt_cpus,
+			     acpi.ioapic_addr);
+	else
+		guest_printf("guest: acpi none\n");
+
+	expected = acpi.madt_cpus ? acpi.madt_cpus : 1;
+	up = smp_start_aps(&acpi, bsp_apic_id);
+	guest_printf("guest: cpus expected=%u up=%u\n", expected, up);
+	if (!reason && up != expected)
+		reason = "not every CPU came up";
+
+	timer_reason = timer_test(&acpi, bsp_apic_id, opt.ticks);
+	if (!reason)
+		reason = timer_reason;
+
+	if (reason)
+		guest_printf("guest: result=FAIL reason=\"%s\"\n", reason);
+	else
+		guest_printf("guest: result=PASS\n");
+	guest_exit(opt.exit, !reason, &acpi);
+}
