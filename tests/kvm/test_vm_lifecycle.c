@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Build, run and destroy a VM several times in one process and check that
+ * nothing is left behind: every fd closed and every vCPU thread joined.
+ * Exits 77 (meson SKIP) when /dev/kvm is unavailable.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vm.h"
+
+static unsigned passed, failed;
+
+#define CHECK(cond, ...) \
+	do { \
+		if (cond) { \
+			passed++; \
+		} else { \
+			failed++; \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+			printf(__VA_ARGS__); \
+			printf("\n"); \
+		} \
+	} while (0)
+
+static unsigned count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void run_once(const char *guest, unsigned ncpus)
+{
+	struct vm_exit result = { VM_EXIT_ERROR, -1 };
+	struct vm_config cfg = {
+		.kvm_path = "/dev/kvm",
+		.mem_size = 64ull << 20,
+		.ncpus = ncpus,
+		.boot = {
+			.kernel_path = guest,
+			.cmdline = "guest.ticks=1",
+			.ncpus = ncpus,
+		},
+		.console_in_fd = -1,
+	};
+	char out[65536];
+	struct vm *vm;
+	ssize_t n;
+	int fd = memfd_create("console", MFD_CLOEXEC);
+
+	cfg.console_out_fd = fd;
+	CHECK(vm_create(&cfg, &vm) == 0, "vm_create");
+	if (failed)
+		exit(1);
+	CHECK(vm_run(vm, &result) == 0, "vm_run");
+	vm_destroy(vm);
+	CHECK(result.reason == VM_EXIT_DEBUG && result.status == 0,
+	      "guest ended through the debug exit with 0 (reason %s, status %d)",
+	      vm_exit_reason_name(result.reason), result.status);
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK(strstr(out, "guest: result=PASS") != NULL,
+	      "guest console reports PASS:\n%s", out);
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned fds, threads;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s GUEST_ELF\n", argv[0]);
+		return 2;
+	}
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		printf("SKIP: /dev/kvm is not available: this test needs KVM\n");
+		return 77;
+	}
+	log_init("test_vm_lifecycle", LOG_LEVEL_WARN);
+
+	/* The first run may allocate process-lifetime state (libc, signals). */
+	run_once(argv[1], 2);
+	fds = count_dir("/proc/self/fd");
+	threads = count_dir("/proc/self/task");
+	for (unsigned i = 0; i < 3; i++) {
+		run_once(argv[1], 1 + i);
+		CHECK(count_dir("/proc/self/fd") == fds,
+		      "run %u: %u fds open, %u before", i,
+		      count_dir("/proc/self/fd"), fds);
+		CHECK(count_dir("/proc/self/task") == threads,
+		      "run %u: %u threads, %u before", i,
+		      count_dir("/proc/self/task"), threads);
+	}
+	CHECK(threads == 1, "only the main thread is left (%u)", threads);
+	printf("vm_lifecycle: %u passed, %u failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,206 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Helpers for splitvm's process-level tests (kvm, integration, slow suites).
+
+A test script builds a Checker, runs splitvm as a user would, asserts on
+what it printed and how it exited, and ends with checker.finish(): the
+exit status is 0 when every check passed, 1 otherwise, 77 (meson SKIP) when
+skip() was called.  Every check is printed, so a failing run explains
+itself in the meson test log.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+SKIP = 77
+
+# Exit statuses documented in `splitvm --help`.
+EXIT_POWEROFF = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_RESET = 10
+EXIT_CRASH = 11
+GUEST_FAIL = 0x21
+
+
+def skip(reason):
+    print(f"SKIP: {reason}")
+    sys.exit(SKIP)
+
+
+def require_kvm():
+    if not os.path.exists("/dev/kvm"):
+        skip("/dev/kvm is absent: this test needs KVM")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        skip("/dev/kvm is not accessible to this user")
+
+
+class Checker:
+    def __init__(self, name):
+        self.name = name
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+            print(f"  ok   {what}")
+        else:
+            self.failed += 1
+            print(f"  FAIL {what}" + (f": {detail}" if detail else ""))
+        return cond
+
+    def equal(self, got, want, what):
+        return self.check(got == want, what, f"got {got!r}, want {want!r}")
+
+    def finish(self):
+        print(f"{self.name}: {self.passed} passed, {self.failed} failed")
+        sys.exit(1 if self.failed or not self.passed else 0)
+
+
+class Run:
+    """The outcome of one splitvm process."""
+
+    def __init__(self, argv, status, stdout, stderr, seconds):
+        self.argv = argv
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+        self.seconds = seconds
+
+    def dump(self):
+        print("    $ " + " ".join(self.argv))
+        print(f"    exit status {self.status} after {self.seconds:.2f}s")
+        for line in self.stdout.splitlines()[-60:]:
+            print("    | " + line)
+        for line in self.stderr.splitlines()[-30:]:
+            print("    ! " + line)
+
+
+def run(argv, timeout=120, stdin=subprocess.DEVNULL, signal_after=None,
+        signal_on=None, preexec_fn=None):
+    """Run argv; optionally send a signal after some seconds, or once a
+    given string appears on stdout (signal_on=(text, signum))."""
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=preexec_fn)
+    if signal_on is None and signal_after is None:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            err += b"\n[test harness: killed after timeout]\n"
+    else:
+        out, err = _run_and_signal(proc, timeout, signal_after, signal_on)
+    return Run(argv, proc.returncode, out.decode(errors="replace"),
+               err.decode(errors="replace"), time.monotonic() - start)
+
+
+def _run_and_signal(proc, timeout, signal_after, signal_on):
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ, "out")
+    sel.register(proc.stderr, selectors.EVENT_READ, "err")
+    bufs = {"out": b"", "err": b""}
+    start = time.monotonic()
+    sent = False
+    open_streams = 2
+    while open_streams:
+        elapsed = time.monotonic() - start
+        if elapsed > timeout:
+            proc.kill()
+            bufs["err"] += b"\n[test harness: killed after timeout]\n"
+            break
+        if not sent:
+            due = signal_after is not None and elapsed >= signal_after
+            if signal_on is not None and signal_on[0].encode() in bufs["out"]:
+                due = True
+            if due:
+                sig = signal_on[1] if signal_on else signal.SIGTERM
+                if signal_after is not None and signal_on is None:
+                    sig = signal.SIGTERM
+                proc.send_signal(sig)
+                sent = True
+        for key, _ in sel.select(timeout=0.1):
+            data = os.read(key.fileobj.fileno(), 65536)
+            if not data:
+                sel.unregister(key.fileobj)
+                open_streams -= 1
+            else:
+                bufs[key.data] += data
+    proc.wait()
+    return bufs["out"], bufs["err"]
+
+
+REPORT_RE = re.compile(r"^guest: (.*)$", re.M)
+
+
+def guest_report(stdout):
+    """The test guest's 'guest: ...' lines, parsed into a dict of lists."""
+    report = {"memmap": [], "cpu_up": [], "lines": []}
+    for line in REPORT_RE.findall(stdout):
+        line = line.rstrip("\r")
+        report["lines"].append(line)
+        m = re.match(r'cmdline="(.*)"$', line)
+        if m:
+            report["cmdline"] = m.group(1)
+            continue
+        m = re.match(r"memmap entries=(\d+)$", line)
+        if m:
+            report["memmap_entries"] = int(m.group(1))
+            continue
+        m = re.match(r"memmap\[(\d+)\] addr=0x([0-9a-f]+) size=0x([0-9a-f]+) type=(\d+)", line)
+        if m:
+            report["memmap"].append((int(m.group(2), 16), int(m.group(3), 16),
+                                     int(m.group(4))))
+            continue
+        m = re.match(r"cpu (\d+) apic_id=(\d+) up", line)
+        if m:
+            report["cpu_up"].append((int(m.group(1)), int(m.group(2))))
+            continue
+        m = re.match(r"result=(\w+)", line)
+        if m:
+            report["result"] = m.group(1)
+            continue
+        # "key value key=value ..." lines: hello, memmap entries, ram,
+        # initrd, acpi, cpus, timer.
+        words = line.split()
+        if not words:
+            continue
+        fields = report.setdefault(words[0], {})
+        for w in words[1:]:
+            if "=" in w:
+                k, v = w.split("=", 1)
+                fields[k] = v
+            else:
+                fields[w] = True
+    return report
+
+
+def fnv1a32(data):
+    h = 0x811C9DC5
+    for b in data:
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+PCI_HOLE = 3 << 30
+HIGH_RAM = 4 << 30
+
+
+def expected_e820(mem_bytes):
+    """The memory map splitvm promises (docs/architecture.md)."""
+    low = min(mem_bytes, PCI_HOLE)
+    table = [
+        (0x0, 0x9FC00, 1),
+        (0x9FC00, 0x400, 2),
+        (0xE0000, 0x20000, 2),
+        (0x100000, low - 0x100000, 1),
+    ]
+    if mem_bytes > PCI_HOLE:
+        table.append((HIGH_RAM, mem_bytes - PCI_HOLE, 1))
+    return table
