@@ -16,6 +16,8 @@
 #define UART_LSR		5
 #define UART_FCR_ENABLE		0x01
 #define UART_IIR_FIFO_ON	0xc0
+#define UART_RBR		0
+#define UART_LSR_DR		0x01
 #define UART_LSR_THRE		0x20
 #define UART_FIFO_SIZE		16
 /* A UART that never drains must not hang the guest (see tsc_deadline_ms). */
@@ -55,6 +57,21 @@ void console_write(const char *s, size_t len)
 		s += n;
 		len -= n;
 	}
+}
+
+size_t console_read(uint8_t *buf, size_t len, uint64_t timeout_ms)
+{
+	uint64_t deadline = tsc_deadline_ms(timeout_ms);
+	size_t n = 0;
+
+	/* Polled: the receive interrupt is not what this checks. */
+	while (n < len && !tsc_expired(deadline)) {
+		if (inb(PLATFORM_COM1_PORT + UART_LSR) & UART_LSR_DR)
+			buf[n++] = inb(PLATFORM_COM1_PORT + UART_RBR);
+		else
+			cpu_relax();
+	}
+	return n;
 }
 
 /*

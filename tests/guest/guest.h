@@ -131,6 +131,8 @@ const char *boot_option(const struct boot_info *bi, const char *key,
 
 void console_init(void);
 void console_write(const char *s, size_t len);
+/* Up to len bytes typed on COM1, waiting at most timeout_ms in all. */
+size_t console_read(uint8_t *buf, size_t len, uint64_t timeout_ms);
 void guest_printf(const char *fmt, ...) GUEST_PRINTF(1, 2);
 void guest_vprintf(const char *fmt, va_list ap) GUEST_PRINTF(1, 0);
 

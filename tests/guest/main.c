@@ -7,6 +7,7 @@
  * Command line options (whitespace-separated words, others ignored):
  *   guest.ticks=N   timer interrupts to wait for (default 3)
  *   guest.exit=HOW  debug (default), poweroff, reset, triple, internal, hang
+ *   guest.echo=N    after the verdict, read N bytes from COM1 and report them
  *
  * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
  *   guest: hello protocol=pvh|linux64
@@ -20,6 +21,8 @@
  *   guest: cpus expected=<madt_cpus or 1> up=<n, BSP included>
  *   guest: timer irq=0 gsi=<gsi> vector=0x20 ticks=<n>
  *   guest: result=PASS | result=FAIL reason="<text>"
+ *   guest: waiting for input bytes=<N>                 (guest.echo=N)
+ *   guest: input bytes=<n> hex=<bytes in hex>          (guest.echo=N)
  * plus "guest: warning: ..." lines where something is off, and on an
  * unexpected exception "guest: exception vector=<n> rip=0x... err=0x...".
  * The debug exit writes 0 (PASS), 0x21 (FAIL) or 0x22 (an exit path that
@@ -32,6 +35,8 @@
 #define TIMER_HZ		100
 /* Exits may complete asynchronously in the VMM: wait before giving up. */
 #define EXIT_GRACE_MS		1000
+#define ECHO_MAX		64
+#define ECHO_TIMEOUT_MS		30000
 
 enum guest_exit {
 	GUEST_EXIT_DEBUG,
@@ -53,6 +58,7 @@ static const char *const guest_exit_names[] = {
 
 struct guest_options {
 	uint64_t ticks;
+	uint64_t echo;		/* bytes of console input to report */
 	enum guest_exit exit;
 };
 
@@ -68,6 +74,10 @@ static void guest_parse_options(const struct boot_info *bi,
 
 	o->ticks = GUEST_DEFAULT_TICKS;
 	o->exit = GUEST_EXIT_DEBUG;
+	o->echo = 0;
+	v = boot_option(bi, "guest.echo", &len);
+	if (v && (!parse_u64(v, len, &o->echo) || o->echo > ECHO_MAX))
+		o->echo = 0;
 	v = boot_option(bi, "guest.ticks", &len);
 	if (v && !parse_u64(v, len, &o->ticks))
 		o->ticks = GUEST_DEFAULT_TICKS;
@@ -76,6 +86,25 @@ static void guest_parse_options(const struct boot_info *bi,
 		if (str_eq_n(v, len, guest_exit_names[i]))
 			o->exit = (enum guest_exit)i;
 	}
+}
+
+/* Console input from the host's terminal, through the VMM's UART. */
+static void report_input(uint64_t want)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t in[ECHO_MAX];
+	char text[2 * ECHO_MAX + 1];
+	size_t n;
+
+	guest_printf("guest: waiting for input bytes=%llu\n",
+		     (unsigned long long)want);
+	n = console_read(in, want, ECHO_TIMEOUT_MS);
+	for (size_t i = 0; i < n; i++) {
+		text[2 * i] = hex[in[i] >> 4];
+		text[2 * i + 1] = hex[in[i] & 15];
+	}
+	text[2 * n] = '\0';
+	guest_printf("guest: input bytes=%zu hex=%s\n", n, text);
 }
 
 static uint32_t fnv1a32(const uint8_t *p, uint64_t len)
@@ -282,5 +311,7 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 		guest_printf("guest: result=FAIL reason=\"%s\"\n", reason);
 	else
 		guest_printf("guest: result=PASS\n");
+	if (opt.echo)
+		report_input(opt.echo);
 	guest_exit(opt.exit, !reason, &acpi);
 }

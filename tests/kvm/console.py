@@ -83,6 +83,32 @@ c.check(proc.poll() is None, "Ctrl-C goes to the guest and does not stop splitvm
 proc.send_signal(signal.SIGTERM)
 finish(proc, master, slave, before, "after Ctrl-C", 128 + signal.SIGTERM)
 
+# Keys reach the guest's UART; Ctrl-A Ctrl-A sends one Ctrl-A.
+proc, master, slave, before = start("guest.ticks=1 guest.echo=5")
+read_until(master, "waiting for input")
+os.write(master, b"ab\x01\x01c\x7f")
+out = read_until(master, "hex=", timeout=30)
+out += read_until(master, "\n", timeout=5)
+c.check("input bytes=5 hex=616201637f" in out, "typed bytes reach the guest, escape removed",
+        out.strip()[-120:])
+finish(proc, master, slave, before, "console input", 0)
+
+# Input from a pipe is passed through untouched (no escape processing).
+# Like a person at a terminal, it is sent once the guest listens: a byte
+# already in the UART when the guest switches FIFO mode is lost, as on
+# real hardware.
+proc = subprocess.Popen([splitvm, "--kernel", guest, "--memory", "64M", "--cmdline",
+                         "guest.ticks=1 guest.echo=4"],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+out = read_until(proc.stdout.fileno(), "waiting for input")
+proc.stdin.write(b"\x01x\x00\xff")
+proc.stdin.flush()
+rest, _ = proc.communicate(timeout=60)
+out += rest.decode(errors="replace")
+c.check("input bytes=4 hex=017800ff" in out, "piped bytes reach the guest verbatim",
+        out.strip()[-120:])
+c.equal(proc.returncode, 0, "piped input: the guest ends normally")
+
 # The guest ending by itself.
 proc, master, slave, before = start("guest.ticks=1")
 read_until(master, "result=")
