@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/memfd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,6 +23,21 @@ struct guest_mem {
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
 	void *map;		/* one mapping of the whole memfd */
 };
+
+/* Free 2 MiB pages in the default pool, or -1 if unknown. */
+static long long guest_mem_free_huge_pages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+			"re");
+	long long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%lld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
 
 unsigned guest_mem_layout(uint64_t size, struct guest_region *regions)
 {
@@ -87,8 +103,14 @@ int guest_mem_create(uint64_t size, unsigned flags, struct guest_mem **out)
 		 * up later as SIGBUS on first touch by the guest or a backend.
 		 */
 		ret = -errno;
-		log_err(TAG, "not enough free 2 MiB huge pages for %llu MiB of guest memory (see /proc/sys/vm/nr_hugepages): %s",
-			(unsigned long long)(size >> 20), strerror(-ret));
+		if (ret == -ENOSPC || ret == -ENOMEM)
+			log_err(TAG, "not enough free 2 MiB huge pages for %llu MiB of guest memory: %lld free, %llu needed (see /proc/sys/vm/nr_hugepages)",
+				(unsigned long long)(size >> 20),
+				guest_mem_free_huge_pages(),
+				(unsigned long long)(size / HUGE_PAGE_SIZE));
+		else
+			log_err(TAG, "cannot reserve huge pages: %s",
+				strerror(-ret));
 		ret = -ENOMEM;
 		goto err_close;
 	}
