@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* splitvm: the core VMM process.  Everything lives in the core library. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "options.h"
@@ -30,6 +32,20 @@ static int main_exit_status(const struct vm_exit *result)
 	}
 }
 
+/*
+ * A closed stdin, stdout or stderr would be reused by the next fd we open
+ * (the guest memfd, an eventfd) and console traffic would land there.
+ */
+static void main_keep_std_fds_open(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		if (open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) != fd)
+			abort();	/* lowest free fd must be fd itself */
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts;
@@ -37,6 +53,7 @@ int main(int argc, char **argv)
 	struct vm *vm;
 	int status;
 
+	main_keep_std_fds_open();
 	log_init("splitvm", LOG_LEVEL_INFO);
 	switch (options_parse(argc, argv, &opts)) {
 	case OPTIONS_EXIT_OK:

@@ -109,6 +109,30 @@ c.check("input bytes=4 hex=017800ff" in out, "piped bytes reach the guest verbat
         out.strip()[-120:])
 c.equal(proc.returncode, 0, "piped input: the guest ends normally")
 
+# Closed stdin and stdout: the next files splitvm opens (eventfds, the
+# guest RAM memfd) must not take fds 0 and 1, or console output would be
+# written into guest memory.  They must point at /dev/null instead.
+proc = subprocess.Popen([splitvm, "--kernel", guest, "--memory", "64M", "--cmdline",
+                         "guest.ticks=1 guest.exit=hang"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                        preexec_fn=lambda: (os.close(0), os.close(1)))
+links = {}
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline and proc.poll() is None:
+    try:
+        links = {fd: os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in (0, 1)}
+        if any("memfd" in v or "anon_inode" in v for v in links.values()) or \
+                len(os.listdir(f"/proc/{proc.pid}/task")) > 1:
+            break
+    except OSError:
+        pass
+    time.sleep(0.05)
+proc.send_signal(signal.SIGTERM)
+_, err = proc.communicate(timeout=60)
+c.equal(links, {0: "/dev/null", 1: "/dev/null"},
+        "closed stdin and stdout are reopened on /dev/null")
+c.equal(proc.returncode, 128 + signal.SIGTERM, "closed stdin and stdout: VM runs and stops")
+
 # The guest ending by itself.
 proc, master, slave, before = start("guest.ticks=1")
 read_until(master, "result=")
