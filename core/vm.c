@@ -221,9 +221,13 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg)
 				   &serial_bus_ops, vm->serial);
 	if (!ret)
 		ret = rtc_create(&vm->rtc);
-	if (!ret)
+	if (!ret) {
+		/* CMOS memory-size bytes, for firmware and boot loaders. */
+		rtc_set_memory(vm->rtc, guest_mem_low_end(vm->mem),
+			       guest_mem_size(vm->mem) - guest_mem_low_end(vm->mem));
 		ret = bus_register(vm->pio, PLATFORM_RTC_PORT, 2, &rtc_bus_ops,
 				   vm->rtc);
+	}
 	if (!ret)
 		ret = platform_devices_register(vm, vm->pio);
 	return ret;

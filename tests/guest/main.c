@@ -16,6 +16,7 @@
  *   guest: memmap[<i>] addr=0x<016llx> size=0x<016llx> type=<decimal>
  *   guest: ram bytes=<sum of type 1 sizes>
  *   guest: initrd addr=0x<llx> size=<decimal> fnv1a32=0x<08x> | initrd none
+ *   guest: cmos ext_mem_64k=<regs 0x34/35> high_mem_64k=<regs 0x5b-5d>
  *   guest: acpi rsdp=0x<llx> madt_cpus=<n> ioapic=0x<08x> | acpi none
  *   guest: cpu <index> apic_id=<id> up                 (one per AP)
  *   guest: cpus expected=<madt_cpus or 1> up=<n, BSP included>
@@ -86,6 +87,22 @@ static void guest_parse_options(const struct boot_info *bi,
 		if (str_eq_n(v, len, guest_exit_names[i]))
 			o->exit = (enum guest_exit)i;
 	}
+}
+
+static uint8_t cmos_read(uint8_t reg)
+{
+	outb(PLATFORM_RTC_PORT, reg);
+	return inb(PLATFORM_RTC_PORT + 1);
+}
+
+/* The memory-size bytes PC firmware reads from CMOS, in 64 KiB units. */
+static void report_cmos(void)
+{
+	unsigned int ext = cmos_read(0x34) | cmos_read(0x35) << 8;
+	unsigned int high = cmos_read(0x5b) | cmos_read(0x5c) << 8 |
+			    (unsigned int)cmos_read(0x5d) << 16;
+
+	guest_printf("guest: cmos ext_mem_64k=%u high_mem_64k=%u\n", ext, high);
 }
 
 /* Console input from the host's terminal, through the VMM's UART. */
@@ -286,6 +303,7 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 	else
 		reason = ram_probe(&boot);
 
+	report_cmos();
 	lapic_enable();
 	bsp_apic_id = lapic_id();
 

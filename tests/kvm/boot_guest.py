@@ -64,6 +64,12 @@ with tempfile.TemporaryDirectory() as tmp:
         else:
             c.check(rd.get("none") is True, f"{label}: no initrd reported")
 
+        cmos = rep.get("cmos", {})
+        low, high = min(mem_mib << 20, 3 << 30), max((mem_mib << 20) - (3 << 30), 0)
+        c.equal(int(cmos.get("ext_mem_64k", -1)), min((low - (16 << 20)) >> 16, 0xFFFF),
+                f"{label}: CMOS memory above 16 MiB")
+        c.equal(int(cmos.get("high_mem_64k", -1)), high >> 16, f"{label}: CMOS memory above 4 GiB")
+
         acpi = rep.get("acpi", {})
         c.equal(int(acpi.get("madt_cpus", -1)), cpus, f"{label}: MADT lists every vCPU")
         c.equal(acpi.get("ioapic"), "0xfec00000", f"{label}: MADT IOAPIC address")
