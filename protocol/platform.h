@@ -45,6 +45,12 @@
 #define PLATFORM_LAPIC_BASE		0xfee00000ull
 #define PLATFORM_IOAPIC_BASE		0xfec00000ull
 #define PLATFORM_IOAPIC_PINS		24
+/*
+ * KVM's in-kernel IOAPIC resets its (4-bit) ID register to 0 and the MADT
+ * must name what a guest reads back.  IOAPIC and local APIC ids are
+ * separate namespaces on xAPIC systems, so sharing 0 with CPU 0 is fine.
+ */
+#define PLATFORM_IOAPIC_ID		0
 
 /* Guest RAM above 3 GiB moves to 4 GiB: [3 GiB, 4 GiB) is the PCI hole. */
 #define PLATFORM_PCI_HOLE_START		0xc0000000ull

@@ -47,9 +47,11 @@ static const struct {
 
 int msr_init_vcpu(const struct kvm *kvm, int vcpu_fd)
 {
-	struct {
+	/* struct kvm_msrs ends in a flexible array: give it room. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[MSR_NR];
+		char room[sizeof(struct kvm_msrs) +
+			  MSR_NR * sizeof(struct kvm_msr_entry)];
 	} msrs;
 	int ret;
 
@@ -58,8 +60,8 @@ int msr_init_vcpu(const struct kvm *kvm, int vcpu_fd)
 		/* Only what this KVM can save and restore. */
 		if (!kvm_has_msr(kvm, msr_boot_values[i].index))
 			continue;
-		msrs.entries[msrs.hdr.nmsrs].index = msr_boot_values[i].index;
-		msrs.entries[msrs.hdr.nmsrs].data = msr_boot_values[i].value;
+		msrs.hdr.entries[msrs.hdr.nmsrs].index = msr_boot_values[i].index;
+		msrs.hdr.entries[msrs.hdr.nmsrs].data = msr_boot_values[i].value;
 		msrs.hdr.nmsrs++;
 	}
 
@@ -70,7 +72,7 @@ int msr_init_vcpu(const struct kvm *kvm, int vcpu_fd)
 		return ret;
 	}
 	if ((unsigned)ret != msrs.hdr.nmsrs) {
-		log_err("vcpu", "KVM refused MSR 0x%x", msrs.entries[ret].index);
+		log_err("vcpu", "KVM refused MSR 0x%x", msrs.hdr.entries[ret].index);
 		return -EINVAL;
 	}
 	return 0;
