@@ -74,9 +74,9 @@
 #define SERIAL_MSR_DCD		0x80
 
 /*
- * Guest output is held until a newline so a console line costs one
- * write(), not one per byte; longer than a terminal line, shorter than
- * PIPE_BUF so a write to a pipe is never split.
+ * Guest output is written as it comes; this buffer only holds what a
+ * slow reader has not taken yet.  Shorter than PIPE_BUF so a write to a
+ * pipe is never split.
  */
 #define SERIAL_OUT_BUF_SIZE	256
 #define SERIAL_FLUSH_WAIT_MS	1000
@@ -201,8 +201,13 @@ static void serial_out_byte_locked(struct serial *s, uint8_t c)
 		}
 	}
 	s->out_buf[s->out_len++] = c;
-	if (c == '\n' || s->out_len == sizeof(s->out_buf))
-		serial_out_drain_locked(s);
+	/*
+	 * Hand every byte over at once: a prompt without a newline must
+	 * show up while the guest waits for input.  The byte already cost
+	 * a VM exit, far more than the write; the buffer only holds what a
+	 * slow reader could not take yet.
+	 */
+	serial_out_drain_locked(s);
 }
 
 /*

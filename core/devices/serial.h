@@ -62,10 +62,9 @@ size_t serial_receive(struct serial *s, const void *buf, size_t len)
 	__attribute__((warn_unused_result));
 
 /*
- * Write out buffered guest output.  Output is held only until a newline,
- * a full buffer or the guest's next IER write (Linux rewrites IER after
- * each burst), so call this when the VM stops.  Waits up to a second for
- * a slow reader; never longer.
+ * Write out what a slow reader has not taken yet (output is otherwise
+ * written as the guest produces it); call this when the VM stops.  Waits
+ * up to a second for the reader; never longer.
  */
 void serial_flush(struct serial *s);
 
