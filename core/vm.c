@@ -22,6 +22,7 @@
 #include "irq.h"
 #include "kvm.h"
 #include "log.h"
+#include "pci.h"
 #include "platform.h"
 #include "platform_devices.h"
 #include "vcpu.h"
@@ -49,6 +50,7 @@ struct vm {
 	struct bus *mmio;
 	struct serial *serial;
 	struct rtc *rtc;
+	struct pci_root *pci;
 	struct boot_setup boot;
 	struct vcpu **vcpus;
 	int console_in_fd;
@@ -230,6 +232,18 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg)
 	}
 	if (!ret)
 		ret = platform_devices_register(vm, vm->pio);
+	if (!ret) {
+		/* The 64-bit BAR window goes above the highest RAM region. */
+		const struct guest_region *top = guest_mem_region(vm->mem,
+			guest_mem_nr_regions(vm->mem) - 1);
+		struct pci_root_config pci = {
+			.pio = vm->pio,
+			.mmio = vm->mmio,
+			.ram_end = top->gpa + top->size,
+		};
+
+		ret = pci_root_create(&pci, &vm->pci);
+	}
 	return ret;
 }
 
@@ -460,6 +474,7 @@ void vm_destroy(struct vm *vm)
 			vcpu_destroy(vm->vcpus[i]);
 		free(vm->vcpus);
 	}
+	pci_root_destroy(vm->pci);
 	rtc_destroy(vm->rtc);
 	serial_destroy(vm->serial);
 	bus_destroy(vm->mmio);

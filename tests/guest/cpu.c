@@ -59,6 +59,60 @@ uint8_t inb(uint16_t port)
 	return (uint8_t)v;
 }
 
+void outw(uint16_t port, uint16_t v)
+{
+	uint32_t req = GATE_OUTW;
+
+	if (io_native())
+		__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+	else
+		__asm__ volatile("call gate_entry"
+				 : "+a"(req)
+				 : "d"(port), "c"(v)
+				 : "memory");
+}
+
+uint16_t inw(uint16_t port)
+{
+	uint32_t v = GATE_INW;
+
+	if (io_native())
+		__asm__ volatile("inw %1, %w0" : "=a"(v) : "Nd"(port));
+	else
+		__asm__ volatile("call gate_entry"
+				 : "+a"(v)
+				 : "d"(port)
+				 : "memory");
+	return (uint16_t)v;
+}
+
+void outl(uint16_t port, uint32_t v)
+{
+	uint32_t req = GATE_OUTL;
+
+	if (io_native())
+		__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+	else
+		__asm__ volatile("call gate_entry"
+				 : "+a"(req)
+				 : "d"(port), "c"(v)
+				 : "memory");
+}
+
+uint32_t inl(uint16_t port)
+{
+	uint32_t v = GATE_INL;
+
+	if (io_native())
+		__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	else
+		__asm__ volatile("call gate_entry"
+				 : "+a"(v)
+				 : "d"(port)
+				 : "memory");
+	return v;
+}
+
 void outsb(uint16_t port, const void *buf, size_t len)
 {
 	uint32_t req = GATE_OUTSB;

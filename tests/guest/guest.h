@@ -51,6 +51,10 @@
 #define GATE_OUTSB		3	/* rep outsb; %rsi, %rcx advance */
 #define GATE_INB		4	/* value in %al */
 #define GATE_OUTB		5
+#define GATE_INW		6	/* value in %ax */
+#define GATE_OUTW		7
+#define GATE_INL		8	/* value in %eax */
+#define GATE_OUTL		9
 
 /* Which entry point ran (first argument of guest_main()). */
 #define BOOT_PROTO_PVH		1
@@ -158,6 +162,10 @@ static inline void cpu_relax(void)
 void io_init(void);
 void outb(uint16_t port, uint8_t v);
 uint8_t inb(uint16_t port);
+void outw(uint16_t port, uint16_t v);
+uint16_t inw(uint16_t port);
+void outl(uint16_t port, uint32_t v);
+uint32_t inl(uint16_t port);
 void outsb(uint16_t port, const void *buf, size_t len);
 
 static inline uint32_t mmio_read32(uint64_t addr)
@@ -217,6 +225,14 @@ extern volatile uint32_t ap_boot_cpu;		/* read by the AP in ap_start64 */
 
 /* Map RAM above 4 GiB (the low 4 GiB are mapped at build time). */
 void paging_map_high_ram(const struct boot_info *bi);
+
+/* ---- pci.c ---- */
+
+/*
+ * Enumerate bus 0 through configuration mechanism #1 and report every
+ * function, its BARs and capabilities.  NULL, or why it failed.
+ */
+const char *pci_report(void);
 
 /* ---- acpi.c ---- */
 

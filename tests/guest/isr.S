@@ -79,6 +79,14 @@ ud_isr:
 	je	.Linb
 	cmpl	$GATE_OUTB, %eax
 	je	.Loutb
+	cmpl	$GATE_INL, %eax
+	je	.Linl
+	cmpl	$GATE_OUTL, %eax
+	je	.Loutl
+	cmpl	$GATE_INW, %eax
+	je	.Linw
+	cmpl	$GATE_OUTW, %eax
+	je	.Loutw
 	cmpl	$GATE_TRIPLE_FAULT, %eax
 	je	.Ltriple
 	cmpl	$GATE_INTERNAL_ERROR, %eax
@@ -96,6 +104,20 @@ ud_isr:
 .Loutb:
 	movl	%ecx, %eax
 	outb	%al, %dx
+	iretq
+.Linw:
+	inw	%dx, %ax
+	iretq
+.Loutw:
+	movl	%ecx, %eax
+	outw	%ax, %dx
+	iretq
+.Linl:
+	inl	%dx, %eax
+	iretq
+.Loutl:
+	movl	%ecx, %eax
+	outl	%eax, %dx
 	iretq
 .Ltriple:
 	/* #UD with an empty IDT: #GP, then #DF, cannot be delivered. */

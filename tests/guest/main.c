@@ -17,6 +17,10 @@
  *   guest: ram bytes=<sum of type 1 sizes>
  *   guest: initrd addr=0x<llx> size=<decimal> fnv1a32=0x<08x> | initrd none
  *   guest: cmos ext_mem_64k=<regs 0x34/35> high_mem_64k=<regs 0x5b-5d>
+ *   guest: pci 00:<dd>.<f> vendor=0x<04x> device=0x<04x> class=0x<06x>
+ *   guest: pci 00:<dd>.<f> bar<n> addr=0x<llx> size=0x<llx> type=mem32|mem64|io
+ *   guest: pci 00:<dd>.<f> cap=0x<02x>
+ *   guest: pci devices=<functions> | pci none          (pci.c)
  *   guest: acpi rsdp=0x<llx> madt_cpus=<n> ioapic=0x<08x> | acpi none
  *   guest: cpu <index> apic_id=<id> up                 (one per AP)
  *   guest: cpus expected=<madt_cpus or 1> up=<n, BSP included>
@@ -279,7 +283,7 @@ GUEST_NORETURN static void guest_exit(enum guest_exit how, bool pass,
 
 void guest_main(unsigned int protocol, uint64_t boot_ptr)
 {
-	const char *reason = NULL, *timer_reason = NULL;
+	const char *reason = NULL, *timer_reason = NULL, *pci_reason;
 	struct guest_options opt;
 	uint32_t bsp_apic_id;
 	unsigned int expected, up;
@@ -306,6 +310,10 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 	report_cmos();
 	lapic_enable();
 	bsp_apic_id = lapic_id();
+
+	pci_reason = pci_report();
+	if (!reason)
+		reason = pci_reason;
 
 	acpi_probe(boot.rsdp_paddr, &acpi);
 	if (acpi.rsdp)

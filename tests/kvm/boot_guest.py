@@ -70,6 +70,13 @@ with tempfile.TemporaryDirectory() as tmp:
                 f"{label}: CMOS memory above 16 MiB")
         c.equal(int(cmos.get("high_mem_64k", -1)), high >> 16, f"{label}: CMOS memory above 4 GiB")
 
+        # Only the host bridge, at 00:00.0, with no BARs or capabilities.
+        c.equal(rep["pci_functions"],
+                {"00:00.0": {"vendor": "0x1b36", "device": "0x0008",
+                             "class": "0x060000", "bars": {}, "caps": []}},
+                f"{label}: PCI bus 0 holds the host bridge only")
+        c.equal(rep.get("pci", {}).get("devices"), "1", f"{label}: PCI functions found")
+
         acpi = rep.get("acpi", {})
         c.equal(int(acpi.get("madt_cpus", -1)), cpus, f"{label}: MADT lists every vCPU")
         c.equal(acpi.get("ioapic"), "0xfec00000", f"{label}: MADT IOAPIC address")

@@ -141,7 +141,7 @@ REPORT_RE = re.compile(r"^guest: (.*)$", re.M)
 
 def guest_report(stdout):
     """The test guest's 'guest: ...' lines, parsed into a dict of lists."""
-    report = {"memmap": [], "cpu_up": [], "lines": []}
+    report = {"memmap": [], "cpu_up": [], "pci_functions": {}, "lines": []}
     for line in REPORT_RE.findall(stdout):
         line = line.rstrip("\r")
         report["lines"].append(line)
@@ -158,6 +158,25 @@ def guest_report(stdout):
             report["memmap"].append((int(m.group(2), 16), int(m.group(3), 16),
                                      int(m.group(4))))
             continue
+        # "pci 00:03.0 vendor=...", "... bar<n> addr= size= type=",
+        # "... cap=0x..": one dict per function, keyed "00:03.0".
+        m = re.match(r"pci ([0-9a-f]{2}:[0-9a-f]{2}\.[0-7]) (.*)$", line)
+        if m:
+            fn = report["pci_functions"].setdefault(
+                m.group(1), {"bars": {}, "caps": []})
+            rest = m.group(2)
+            b = re.match(r"bar(\d) addr=0x([0-9a-f]+) size=0x([0-9a-f]+) type=(\w+)$", rest)
+            cap = re.match(r"cap=0x([0-9a-f]+)$", rest)
+            if b:
+                fn["bars"][int(b.group(1))] = (int(b.group(2), 16),
+                                               int(b.group(3), 16), b.group(4))
+            elif cap:
+                fn["caps"].append(int(cap.group(1), 16))
+            else:
+                for w in rest.split():
+                    k, _, v = w.partition("=")
+                    fn[k] = v
+            continue
         m = re.match(r"cpu (\d+) apic_id=(\d+) up", line)
         if m:
             report["cpu_up"].append((int(m.group(1)), int(m.group(2))))
@@ -167,7 +186,7 @@ def guest_report(stdout):
             report["result"] = m.group(1)
             continue
         # "key value key=value ..." lines: hello, memmap entries, ram,
-        # initrd, acpi, cpus, timer.
+        # initrd, cmos, pci devices, acpi, cpus, timer.
         words = line.split()
         if not words:
             continue
