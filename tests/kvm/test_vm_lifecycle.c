@@ -78,6 +78,25 @@ static void run_once(const char *guest, unsigned ncpus)
 	close(fd);
 }
 
+/* vm_create() failing at each stage must unwind everything it built. */
+static void fail_once(const char *kernel, const char *kvm_path,
+		      unsigned ncpus, uint64_t mem)
+{
+	struct vm_config cfg = {
+		.kvm_path = kvm_path,
+		.mem_size = mem,
+		.ncpus = ncpus,
+		.boot = { .kernel_path = kernel, .ncpus = ncpus },
+		.console_in_fd = -1,
+		.console_out_fd = -1,
+	};
+	struct vm *vm = NULL;
+
+	CHECK(vm_create(&cfg, &vm) < 0, "vm_create(%s, %s, %u cpus) fails",
+	      kernel, kvm_path, ncpus);
+	CHECK(vm == NULL, "no VM handed out on failure");
+}
+
 int main(int argc, char **argv)
 {
 	unsigned fds, threads;
@@ -106,6 +125,20 @@ int main(int argc, char **argv)
 		      count_dir("/proc/self/task"), threads);
 	}
 	CHECK(threads == 1, "only the main thread is left (%u)", threads);
+
+	/*
+	 * Failures at each stage: guest RAM size, the kernel load (RAM built),
+	 * the KVM device (RAM and guest loaded), the vCPU count (KVM open).
+	 */
+	fail_once(argv[1], "/dev/kvm", 1, 1ull << 20);
+	fail_once("/nonexistent/kernel", "/dev/kvm", 1, 64ull << 20);
+	fail_once(argv[1], "/dev/null", 1, 64ull << 20);
+	fail_once(argv[1], "/dev/kvm", 100000, 64ull << 20);
+	CHECK(count_dir("/proc/self/fd") == fds,
+	      "failed vm_create calls leave %u fds open, %u before",
+	      count_dir("/proc/self/fd"), fds);
+	CHECK(count_dir("/proc/self/task") == threads,
+	      "failed vm_create calls leave %u threads", count_dir("/proc/self/task"));
 	printf("vm_lifecycle: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
