@@ -32,86 +32,46 @@ static bool io_native(void)
 	return (cs & 3) == 0;
 }
 
-void outb(uint16_t port, uint8_t v)
-{
-	uint32_t req = GATE_OUTB;
-
-	if (io_native())
-		__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-	else
-		__asm__ volatile("call gate_entry"
-				 : "+a"(req)
-				 : "d"(port), "c"(v)
-				 : "memory");
+/*
+ * One definition for every width: the instruction natively, or the gate
+ * request with the port in %edx, the value in %ecx and the request (then
+ * the value read) in %eax.
+ */
+#define GUEST_IO_OUT(name, type, gate, asm_out)			\
+void name(uint16_t port, type v)					\
+{									\
+	uint32_t req = gate;						\
+									\
+	if (io_native())						\
+		__asm__ volatile(asm_out : : "a"(v), "Nd"(port));	\
+	else								\
+		__asm__ volatile("call gate_entry"			\
+				 : "+a"(req)				\
+				 : "d"(port), "c"(v)			\
+				 : "memory");				\
 }
 
-uint8_t inb(uint16_t port)
-{
-	uint32_t v = GATE_INB;
-
-	if (io_native())
-		__asm__ volatile("inb %1, %b0" : "=a"(v) : "Nd"(port));
-	else
-		__asm__ volatile("call gate_entry"
-				 : "+a"(v)
-				 : "d"(port)
-				 : "memory");
-	return (uint8_t)v;
+#define GUEST_IO_IN(name, type, gate, asm_in)				\
+type name(uint16_t port)						\
+{									\
+	uint32_t v = gate;						\
+									\
+	if (io_native())						\
+		__asm__ volatile(asm_in : "=a"(v) : "Nd"(port));	\
+	else								\
+		__asm__ volatile("call gate_entry"			\
+				 : "+a"(v)				\
+				 : "d"(port)				\
+				 : "memory");				\
+	return (type)v;							\
 }
 
-void outw(uint16_t port, uint16_t v)
-{
-	uint32_t req = GATE_OUTW;
-
-	if (io_native())
-		__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-	else
-		__asm__ volatile("call gate_entry"
-				 : "+a"(req)
-				 : "d"(port), "c"(v)
-				 : "memory");
-}
-
-uint16_t inw(uint16_t port)
-{
-	uint32_t v = GATE_INW;
-
-	if (io_native())
-		__asm__ volatile("inw %1, %w0" : "=a"(v) : "Nd"(port));
-	else
-		__asm__ volatile("call gate_entry"
-				 : "+a"(v)
-				 : "d"(port)
-				 : "memory");
-	return (uint16_t)v;
-}
-
-void outl(uint16_t port, uint32_t v)
-{
-	uint32_t req = GATE_OUTL;
-
-	if (io_native())
-		__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-	else
-		__asm__ volatile("call gate_entry"
-				 : "+a"(req)
-				 : "d"(port), "c"(v)
-				 : "memory");
-}
-
-uint32_t inl(uint16_t port)
-{
-	uint32_t v = GATE_INL;
-
-	if (io_native())
-		__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-	else
-		__asm__ volatile("call gate_entry"
-				 : "+a"(v)
-				 : "d"(port)
-				 : "memory");
-	return v;
-}
+GUEST_IO_OUT(outb, uint8_t, GATE_OUTB, "outb %0, %1")
+GUEST_IO_OUT(outw, uint16_t, GATE_OUTW, "outw %0, %1")
+GUEST_IO_OUT(outl, uint32_t, GATE_OUTL, "outl %0, %1")
+GUEST_IO_IN(inb, uint8_t, GATE_INB, "inb %1, %b0")
+GUEST_IO_IN(inw, uint16_t, GATE_INW, "inw %1, %w0")
+GUEST_IO_IN(inl, uint32_t, GATE_INL, "inl %1, %0")
 
 void outsb(uint16_t port, const void *buf, size_t len)
 {
