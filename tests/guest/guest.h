@@ -178,6 +178,26 @@ static inline void mmio_write32(uint64_t addr, uint32_t v)
 	*(volatile uint32_t *)(uintptr_t)addr = v;
 }
 
+static inline uint8_t mmio_read8(uint64_t addr)
+{
+	return *(volatile uint8_t *)(uintptr_t)addr;
+}
+
+static inline void mmio_write8(uint64_t addr, uint8_t v)
+{
+	*(volatile uint8_t *)(uintptr_t)addr = v;
+}
+
+static inline uint16_t mmio_read16(uint64_t addr)
+{
+	return *(volatile uint16_t *)(uintptr_t)addr;
+}
+
+static inline void mmio_write16(uint64_t addr, uint16_t v)
+{
+	*(volatile uint16_t *)(uintptr_t)addr = v;
+}
+
 /*
  * Time-outs count TSC cycles assuming at least 1 GHz: a "second" here lasts
  * between 1/4 s (4 GHz TSC) and 1 s, so callers ask for generous amounts.
@@ -233,6 +253,105 @@ void paging_map_high_ram(const struct boot_info *bi);
  * function, its BARs and capabilities.  NULL, or why it failed.
  */
 const char *pci_report(void);
+
+#define PCI_DEV_BARS		6
+#define PCI_CAP_ID_VNDR		0x09
+
+struct pci_dev_bar {
+	uint64_t addr;
+	uint64_t size;		/* 0: not implemented, or sizing inconsistent */
+	bool io;
+};
+
+struct pci_dev {
+	unsigned int slot, fn;
+	uint16_t vendor, device;
+	uint8_t revision;
+	struct pci_dev_bar bar[PCI_DEV_BARS];	/* a mem64 BAR fills bar[n] */
+};
+
+/* The nth (from 0) type 0 function on bus 0 with these ids, BARs sized. */
+bool pci_find(uint16_t vendor, uint16_t device, unsigned int nth,
+	      struct pci_dev *d);
+uint8_t pci_cfg_read8(const struct pci_dev *d, unsigned int reg);
+uint16_t pci_cfg_read16(const struct pci_dev *d, unsigned int reg);
+uint32_t pci_cfg_read32(const struct pci_dev *d, unsigned int reg);
+void pci_cfg_write16(const struct pci_dev *d, unsigned int reg, uint16_t v);
+/* COMMAND: memory decoding and bus mastering on. */
+void pci_enable_mem_master(const struct pci_dev *d);
+/* Offset of the next capability `id` after the one at `from` (0: first). */
+unsigned int pci_find_cap(const struct pci_dev *d, uint8_t id,
+			  unsigned int from);
+
+/*
+ * ---- virtio.c: virtio 1.2 over PCI (modern only), split virtqueues,
+ * polled at CPL3 (no interrupts: vectors are VIRTIO_MSI_NO_VECTOR).
+ * Functions returning const char * give NULL, or why they failed.
+ */
+
+#define VIRTQ_SIZE_MAX		64	/* entries the driver allocates */
+
+struct virtio_dev {
+	struct pci_dev pci;
+	uint64_t common;		/* MMIO addresses of the structures */
+	uint64_t isr;
+	uint64_t device;
+	uint32_t device_len;
+	uint64_t notify;
+	uint32_t notify_len;
+	uint32_t notify_mult;		/* notify_off_multiplier */
+	uint64_t offered;		/* device features */
+	uint64_t features;		/* negotiated */
+};
+
+struct vring_desc;
+struct vring_avail;
+struct vring_used;
+
+struct virtq {
+	struct virtio_dev *dev;
+	uint16_t index, size;
+	uint16_t free_head, num_free;
+	uint16_t avail_idx;		/* published to avail->idx by kick */
+	uint16_t last_used;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint64_t notify_addr;
+	uint16_t chain_len[VIRTQ_SIZE_MAX];	/* by head; 0: free */
+	uint64_t kicks, kicks_suppressed;
+};
+
+struct virtq_buf {
+	void *addr;
+	uint32_t len;
+	bool device_writes;
+};
+
+const char *virtio_pci_open(const struct pci_dev *pd, struct virtio_dev *vd);
+/* Reset, ACKNOWLEDGE, DRIVER, features (want & offered), FEATURES_OK. */
+const char *virtio_negotiate(struct virtio_dev *vd, uint64_t want);
+const char *virtq_setup(struct virtio_dev *vd, struct virtq *vq,
+			uint16_t index);
+const char *virtio_driver_ok(struct virtio_dev *vd);
+/* Write 0 and wait for the device to read back 0. */
+const char *virtio_reset(struct virtio_dev *vd);
+uint8_t virtio_status(const struct virtio_dev *vd);
+/* Device config space; 64-bit reads retry on config_generation. */
+uint8_t virtio_cfg_read8(const struct virtio_dev *vd, uint32_t off);
+uint32_t virtio_cfg_read32(const struct virtio_dev *vd, uint32_t off);
+uint64_t virtio_cfg_read64(const struct virtio_dev *vd, uint32_t off);
+/* Queue a chain of n buffers; its head, or -1 if too few descriptors. */
+int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned int n);
+/* Publish what virtq_add() queued and notify unless the device says not. */
+void virtq_kick(struct virtq *vq);
+/* The next used chain (freed), polling up to timeout_ms. */
+const char *virtq_wait(struct virtq *vq, uint16_t *head, uint32_t *len,
+		       uint64_t timeout_ms);
+
+/* ---- virtio_blk.c: the guest.blk=1 test ---- */
+
+const char *virtio_blk_test(uint32_t seed);
 
 /* ---- acpi.c ---- */
 

@@ -8,6 +8,9 @@
  *   guest.ticks=N   timer interrupts to wait for (default 3)
  *   guest.exit=HOW  debug (default), poweroff, reset, triple, internal, hang
  *   guest.echo=N    after the verdict, read N bytes from COM1 and report them
+ *   guest.blk=1     test the first virtio-blk device (virtio_blk.c); it
+ *                   writes to the disk
+ *   guest.blk_seed=N  seed of the pattern it writes (default 1)
  *
  * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
  *   guest: hello protocol=pvh|linux64
@@ -21,6 +24,7 @@
  *   guest: pci 00:<dd>.<f> bar<n> addr=0x<llx> size=0x<llx> type=mem32|mem64|io
  *   guest: pci 00:<dd>.<f> cap=0x<02x>
  *   guest: pci devices=<functions> | pci none          (pci.c)
+ *   guest: blk ...                       (guest.blk=1, see virtio_blk.c)
  *   guest: acpi rsdp=0x<llx> madt_cpus=<n> ioapic=0x<08x> | acpi none
  *   guest: cpu <index> apic_id=<id> up                 (one per AP)
  *   guest: cpus expected=<madt_cpus or 1> up=<n, BSP included>
@@ -64,6 +68,8 @@ static const char *const guest_exit_names[] = {
 struct guest_options {
 	uint64_t ticks;
 	uint64_t echo;		/* bytes of console input to report */
+	bool blk;
+	uint64_t blk_seed;
 	enum guest_exit exit;
 };
 
@@ -80,9 +86,23 @@ static void guest_parse_options(const struct boot_info *bi,
 	o->ticks = GUEST_DEFAULT_TICKS;
 	o->exit = GUEST_EXIT_DEBUG;
 	o->echo = 0;
+	o->blk = false;
+	o->blk_seed = 1;
+	v = boot_option(bi, "guest.blk", &len);
+	o->blk = v && str_eq_n(v, len, "1");
+	v = boot_option(bi, "guest.blk_seed", &len);
+	if (v && !parse_u64(v, len, &o->blk_seed))
+		o->blk_seed = 1;
 	v = boot_option(bi, "guest.echo", &len);
 	if (v && (!parse_u64(v, len, &o->echo) || o->echo > ECHO_MAX))
 		o->echo = 0;
+	o->blk = false;
+	o->blk_seed = 1;
+	v = boot_option(bi, "guest.blk", &len);
+	o->blk = v && str_eq_n(v, len, "1");
+	v = boot_option(bi, "guest.blk_seed", &len);
+	if (v && !parse_u64(v, len, &o->blk_seed))
+		o->blk_seed = 1;
 	v = boot_option(bi, "guest.ticks", &len);
 	if (v && !parse_u64(v, len, &o->ticks))
 		o->ticks = GUEST_DEFAULT_TICKS;
@@ -314,6 +334,11 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 	pci_reason = pci_report();
 	if (!reason)
 		reason = pci_reason;
+	if (opt.blk) {
+		pci_reason = virtio_blk_test((uint32_t)opt.blk_seed);
+		if (!reason)
+			reason = pci_reason;
+	}
 
 	acpi_probe(boot.rsdp_paddr, &acpi);
 	if (acpi.rsdp)

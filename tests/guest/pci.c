@@ -33,6 +33,7 @@
 
 #define PCI_COMMAND_IO		0x1
 #define PCI_COMMAND_MEMORY	0x2
+#define PCI_COMMAND_MASTER	0x4
 #define PCI_STATUS_CAP_LIST	0x10
 #define PCI_HEADER_MULTI	0x80
 #define PCI_HEADER_LAYOUT	0x7f
@@ -278,4 +279,115 @@ const char *pci_report(void)
 	}
 	guest_printf("guest: pci devices=%u\n", found);
 	return reason;
+}
+
+/* ---- drivers: find a function, size its BARs, reach its registers ---- */
+
+uint8_t pci_cfg_read8(const struct pci_dev *d, unsigned int reg)
+{
+	struct pci_fn f = { d->slot, d->fn };
+
+	return pci_read8(&f, reg);
+}
+
+uint16_t pci_cfg_read16(const struct pci_dev *d, unsigned int reg)
+{
+	struct pci_fn f = { d->slot, d->fn };
+
+	return pci_read16(&f, reg);
+}
+
+uint32_t pci_cfg_read32(const struct pci_dev *d, unsigned int reg)
+{
+	struct pci_fn f = { d->slot, d->fn };
+
+	return pci_read32(&f, reg);
+}
+
+void pci_cfg_write16(const struct pci_dev *d, unsigned int reg, uint16_t v)
+{
+	struct pci_fn f = { d->slot, d->fn };
+
+	pci_write16(&f, reg, v);
+}
+
+/* A type 0 function's BARs, sized with decoding off as pci_report_bars(). */
+static void pci_dev_fill(const struct pci_fn *f, struct pci_dev *d)
+{
+	uint16_t cmd = pci_read16(f, PCI_COMMAND);
+
+	d->slot = f->slot;
+	d->fn = f->fn;
+	d->vendor = pci_read16(f, PCI_VENDOR_ID);
+	d->device = pci_read16(f, PCI_DEVICE_ID);
+	d->revision = (uint8_t)pci_read32(f, PCI_CLASS_REVISION);
+	pci_write16(f, PCI_COMMAND,
+		    cmd & (uint16_t)~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY));
+	for (unsigned int n = 0; n < PCI_DEV_BARS;) {
+		struct pci_bar_info b = { .size = 0 };
+
+		pci_size_bar(f, n, PCI_DEV_BARS, &b);
+		d->bar[n].addr = b.addr;
+		d->bar[n].size = b.consistent ? b.size : 0;
+		d->bar[n].io = b.type[0] == 'i';
+		if (b.regs == 2)
+			d->bar[n + 1] = (struct pci_dev_bar){ 0, 0, false };
+		n += b.regs;
+	}
+	pci_write16(f, PCI_COMMAND, cmd);
+}
+
+bool pci_find(uint16_t vendor, uint16_t device, unsigned int nth,
+	      struct pci_dev *d)
+{
+	if (!pci_mechanism_present())
+		return false;
+	for (unsigned int slot = 0; slot < PCI_SLOTS; slot++) {
+		struct pci_fn f = { slot, 0 };
+		unsigned int fns = 1;
+
+		if (pci_read16(&f, PCI_VENDOR_ID) == 0xffff)
+			continue;
+		if (pci_read8(&f, PCI_HEADER_TYPE) & PCI_HEADER_MULTI)
+			fns = PCI_FUNCTIONS;
+		for (f.fn = 0; f.fn < fns; f.fn++) {
+			if (pci_read16(&f, PCI_VENDOR_ID) != vendor ||
+			    pci_read16(&f, PCI_DEVICE_ID) != device ||
+			    (pci_read8(&f, PCI_HEADER_TYPE) &
+			     PCI_HEADER_LAYOUT) != 0)
+				continue;
+			if (nth--)
+				continue;
+			pci_dev_fill(&f, d);
+			return true;
+		}
+	}
+	return false;
+}
+
+void pci_enable_mem_master(const struct pci_dev *d)
+{
+	struct pci_fn f = { d->slot, d->fn };
+
+	pci_write16(&f, PCI_COMMAND, pci_read16(&f, PCI_COMMAND) |
+		    PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+}
+
+/* The first capability with this id at or after `from` (0: the start). */
+unsigned int pci_find_cap(const struct pci_dev *d, uint8_t id,
+			  unsigned int from)
+{
+	struct pci_fn f = { d->slot, d->fn };
+	unsigned int ptr, count = 0;
+
+	if (!(pci_read16(&f, PCI_STATUS) & PCI_STATUS_CAP_LIST))
+		return 0;
+	ptr = from ? pci_read8(&f, from + 1) & 0xfcu :
+		     pci_read8(&f, PCI_CAPABILITY_LIST) & 0xfcu;
+	for (; ptr >= PCI_HEADER_END && count++ < PCI_CAP_MAX;
+	     ptr = pci_read8(&f, ptr + 1) & 0xfcu) {
+		if (pci_read8(&f, ptr) == id)
+			return ptr;
+	}
+	return 0;
 }

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Virtio 1.2 over PCI, modern interface only (4.1), and split virtqueues
+ * (2.7), for the test guest's device tests.  Everything runs at CPL3 and
+ * polls: MMIO is native there, interrupts would run emulated at CPL0.
+ *
+ * Device-provided values are checked before use: capabilities must lie
+ * inside an implemented memory BAR below 4 GiB (the part that is mapped),
+ * queue notify offsets inside the notify window, used ids must name a
+ * chain in flight.  Every wait has a TSC time-out.
+ */
+#include "guest.h"
+#include "virtio.h"
+
+#define LOW_4G			0x100000000ull
+
+/* Polls of used->idx between looks at device_status (an MMIO exit). */
+#define VIRTQ_STATUS_POLL_EVERY	(1u << 16)
+#define VIRTIO_RESET_TIMEOUT_MS	4000
+
+/*
+ * One page per queue: descriptors, then the driver area at 1 KiB, the
+ * device area at 2 KiB; far beyond the 16, 2 and 4 bytes of alignment
+ * the split ring needs (2.7).
+ */
+#define VIRTQ_PAGE		4096
+#define VIRTQ_AVAIL_OFF		1024
+#define VIRTQ_USED_OFF		2048
+#define VIRTQ_POOL		8
+_Static_assert(VIRTQ_SIZE_MAX <= VIRTQ_AVAIL_OFF / sizeof(struct vring_desc),
+	       "descriptor table fits");
+_Static_assert(VIRTQ_AVAIL_OFF + 6 + 2 * VIRTQ_SIZE_MAX <= VIRTQ_USED_OFF,
+	       "driver area fits");
+_Static_assert(VIRTQ_USED_OFF + 6 + 8 * VIRTQ_SIZE_MAX <= VIRTQ_PAGE,
+	       "device area fits");
+
+static uint8_t virtq_pool[VIRTQ_POOL][VIRTQ_PAGE]
+	__attribute__((aligned(VIRTQ_PAGE)));
+static unsigned int virtq_pool_used;
+
+/*
+ * x86 keeps stores in order and loads in order, so most ordering the
+ * spec asks for needs only the compiler not to move accesses; the store
+ * of avail->idx before the load of used->flags needs a real fence.
+ */
+static inline void virtio_barrier(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static inline void virtio_mb(void)
+{
+	__asm__ volatile("mfence" ::: "memory");
+}
+
+/* ---- capabilities ---- */
+
+static const char *virtio_cap_region(const struct virtio_dev *vd,
+				     unsigned int cap, unsigned int type,
+				     uint64_t *addr, uint32_t *len)
+{
+	const struct pci_dev *pd = &vd->pci;
+	unsigned int bar = pci_cfg_read8(pd, cap + VIRTIO_PCI_CAP_BAR);
+	uint32_t off = pci_cfg_read32(pd, cap + VIRTIO_PCI_CAP_OFFSET);
+	uint32_t length = pci_cfg_read32(pd, cap + VIRTIO_PCI_CAP_LENGTH);
+	const struct pci_dev_bar *b;
+
+	if (bar >= PCI_DEV_BARS || !pd->bar[bar].size || pd->bar[bar].io) {
+		guest_printf("guest: warning: virtio 00:%02x.%x cap type %u names BAR %u, not an implemented memory BAR\n",
+			     pd->slot, pd->fn, type, bar);
+		return "virtio capability names no memory BAR";
+	}
+	b = &pd->bar[bar];
+	if ((uint64_t)off + length > b->size) {
+		guest_printf("guest: warning: virtio 00:%02x.%x cap type %u offset=0x%x length=0x%x beyond BAR %u size=0x%llx\n",
+			     pd->slot, pd->fn, type, off, length, bar,
+			     (unsigned long long)b->size);
+		return "virtio capability outside its BAR";
+	}
+	if (!b->addr || b->addr + b->size > LOW_4G) {
+		guest_printf("guest: warning: virtio 00:%02x.%x BAR %u at 0x%llx is unassigned or above 4 GiB\n",
+			     pd->slot, pd->fn, bar,
+			     (unsigned long long)b->addr);
+		return "virtio BAR unassigned or above 4 GiB";
+	}
+	*addr = b->addr + off;
+	*len = length;
+	return NULL;
+}
+
+/* The first usable capability of each type (4.1.4); PCI_CFG is not used. */
+const char *virtio_pci_open(const struct pci_dev *pd, struct virtio_dev *vd)
+{
+	uint32_t common_len = 0, isr_len = 0;
+	const char *r;
+
+	memset(vd, 0, sizeof(*vd));
+	vd->pci = *pd;
+	for (unsigned int cap = pci_find_cap(pd, PCI_CAP_ID_VNDR, 0); cap;
+	     cap = pci_find_cap(pd, PCI_CAP_ID_VNDR, cap)) {
+		unsigned int type = pci_cfg_read8(pd, cap + VIRTIO_PCI_CAP_CFG_TYPE);
+		unsigned int cap_len = pci_cfg_read8(pd, cap + VIRTIO_PCI_CAP_LEN);
+		uint64_t addr;
+		uint32_t len;
+
+		if (type < VIRTIO_PCI_CAP_COMMON_CFG ||
+		    type > VIRTIO_PCI_CAP_DEVICE_CFG)
+			continue;
+		if (cap_len < sizeof(struct virtio_pci_cap) ||
+		    (type == VIRTIO_PCI_CAP_NOTIFY_CFG &&
+		     cap_len < sizeof(struct virtio_pci_notify_cap)))
+			return "virtio capability too short";
+		r = virtio_cap_region(vd, cap, type, &addr, &len);
+		if (r)
+			return r;
+		switch (type) {
+		case VIRTIO_PCI_CAP_COMMON_CFG:
+			if (!vd->common) {
+				vd->common = addr;
+				common_len = len;
+			}
+			break;
+		case VIRTIO_PCI_CAP_NOTIFY_CFG:
+			if (!vd->notify) {
+				vd->notify = addr;
+				vd->notify_len = len;
+				vd->notify_mult = pci_cfg_read32(pd,
+					cap + offsetof(struct virtio_pci_notify_cap,
+						       notify_off_multiplier));
+			}
+			break;
+		case VIRTIO_PCI_CAP_ISR_CFG:
+			if (!vd->isr) {
+				vd->isr = addr;
+				isr_len = len;
+			}
+			break;
+		case VIRTIO_PCI_CAP_DEVICE_CFG:
+			if (!vd->device) {
+				vd->device = addr;
+				vd->device_len = len;
+			}
+			break;
+		}
+	}
+	if (!vd->common || !vd->notify || !vd->isr)
+		return "virtio common, notify or ISR capability missing";
+	if (common_len < VIRTIO_PCI_COMMON_Q_USEDHI + 4)
+		return "virtio common config window too small";
+	if (vd->notify_len < 2 || !isr_len)
+		return "virtio notify or ISR window too small";
+	pci_enable_mem_master(pd);
+	return NULL;
+}
+
+/* ---- common configuration ---- */
+
+static uint64_t cc(const struct virtio_dev *vd, unsigned int off)
+{
+	return vd->common + off;
+}
+
+uint8_t virtio_status(const struct virtio_dev *vd)
+{
+	return mmio_read8(cc(vd, VIRTIO_PCI_COMMON_STATUS));
+}
+
+static void virtio_set_status(struct virtio_dev *vd, uint8_t bits)
+{
+	mmio_write8(cc(vd, VIRTIO_PCI_COMMON_STATUS), virtio_status(vd) | bits);
+}
+
+static const char *virtio_fail(struct virtio_dev *vd, const char *why)
+{
+	virtio_set_status(vd, VIRTIO_CONFIG_S_FAILED);
+	return why;
+}
+
+const char *virtio_reset(struct virtio_dev *vd)
+{
+	uint64_t deadline = tsc_deadline_ms(VIRTIO_RESET_TIMEOUT_MS);
+
+	mmio_write8(cc(vd, VIRTIO_PCI_COMMON_STATUS), 0);
+	while (virtio_status(vd) != 0) {
+		if (tsc_expired(deadline))
+			return "virtio reset did not complete";
+		cpu_relax();
+	}
+	return NULL;
+}
+
+const char *virtio_negotiate(struct virtio_dev *vd, uint64_t want)
+{
+	const char *r = virtio_reset(vd);
+
+	if (r)
+		return r;
+	virtio_set_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	virtio_set_status(vd, VIRTIO_CONFIG_S_DRIVER);
+	mmio_write32(cc(vd, VIRTIO_PCI_COMMON_DFSELECT), 0);
+	vd->offered = mmio_read32(cc(vd, VIRTIO_PCI_COMMON_DF));
+	mmio_write32(cc(vd, VIRTIO_PCI_COMMON_DFSELECT), 1);
+	vd->offered |= (uint64_t)mmio_read32(cc(vd, VIRTIO_PCI_COMMON_DF)) << 32;
+	if (!(vd->offered & (1ull << VIRTIO_F_VERSION_1)))
+		return virtio_fail(vd, "virtio device does not offer VERSION_1");
+	vd->features = vd->offered & (want | 1ull << VIRTIO_F_VERSION_1);
+	mmio_write32(cc(vd, VIRTIO_PCI_COMMON_GFSELECT), 0);
+	mmio_write32(cc(vd, VIRTIO_PCI_COMMON_GF), (uint32_t)vd->features);
+	mmio_write32(cc(vd, VIRTIO_PCI_COMMON_GFSELECT), 1);
+	mmio_write32(cc(vd, VIRTIO_PCI_COMMON_GF),
+		     (uint32_t)(vd->features >> 32));
+	virtio_set_status(vd, VIRTIO_CONFIG_S_FEATURES_OK);
+	if (!(virtio_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK))
+		return virtio_fail(vd, "virtio device refused FEATURES_OK");
+	return NULL;
+}
+
+const char *virtio_driver_ok(struct virtio_dev *vd)
+{
+	uint8_t s;
+
+	mmio_write16(cc(vd, VIRTIO_PCI_COMMON_MSIX), VIRTIO_MSI_NO_VECTOR);
+	virtio_set_status(vd, VIRTIO_CONFIG_S_DRIVER_OK);
+	s = virtio_status(vd);
+	if (s & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return virtio_fail(vd, "virtio device needs reset");
+	if (!(s & VIRTIO_CONFIG_S_DRIVER_OK))
+		return virtio_fail(vd, "virtio DRIVER_OK did not stick");
+	return NULL;
+}
+
+/* ---- device configuration ---- */
+
+uint8_t virtio_cfg_read8(const struct virtio_dev *vd, uint32_t off)
+{
+	return mmio_read8(vd->device + off);
+}
+
+uint32_t virtio_cfg_read32(const struct virtio_dev *vd, uint32_t off)
+{
+	return mmio_read32(vd->device + off);
+}
+
+/* Two 32-bit halves are not atomic: retry until the generation holds. */
+uint64_t virtio_cfg_read64(const struct virtio_dev *vd, uint32_t off)
+{
+	uint8_t gen, again;
+	uint64_t v;
+
+	do {
+		gen = mmio_read8(cc(vd, VIRTIO_PCI_COMMON_CFGGENERATION));
+		v = mmio_read32(vd->device + off) |
+		    (uint64_t)mmio_read32(vd->device + off + 4) << 32;
+		again = mmio_read8(cc(vd, VIRTIO_PCI_COMMON_CFGGENERATION));
+	} while (gen != again);
+	return v;
+}
+
+/* ---- split virtqueues ---- */
+
+static void cc_write64(struct virtio_dev *vd, unsigned int lo, uint64_t v)
+{
+	mmio_write32(cc(vd, lo), (uint32_t)v);
+	mmio_write32(cc(vd, lo + 4), (uint32_t)(v >> 32));
+}
+
+const char *virtq_setup(struct virtio_dev *vd, struct virtq *vq,
+			uint16_t index)
+{
+	uint16_t size, noff;
+	uint64_t notify_off;
+	uint8_t *mem;
+
+	if (virtq_pool_used == VIRTQ_POOL)
+		return virtio_fail(vd, "guest virtqueue pool exhausted");
+	if (index >= mmio_read16(cc(vd, VIRTIO_PCI_COMMON_NUMQ)))
+		return virtio_fail(vd, "virtio device has too few queues");
+	mmio_write16(cc(vd, VIRTIO_PCI_COMMON_Q_SELECT), index);
+	size = mmio_read16(cc(vd, VIRTIO_PCI_COMMON_Q_SIZE));
+	if (!size)
+		return virtio_fail(vd, "virtio queue not available");
+	if (mmio_read16(cc(vd, VIRTIO_PCI_COMMON_Q_ENABLE)))
+		return virtio_fail(vd, "virtio queue enabled before setup");
+	if (size > VIRTQ_SIZE_MAX)
+		size = VIRTQ_SIZE_MAX;
+
+	noff = mmio_read16(cc(vd, VIRTIO_PCI_COMMON_Q_NOFF));
+	notify_off = (uint64_t)noff * vd->notify_mult;
+	if (notify_off + 2 > vd->notify_len) {
+		guest_printf("guest: warning: virtio 00:%02x.%x queue %u notify offset 0x%llx beyond the notify window (0x%x)\n",
+			     vd->pci.slot, vd->pci.fn, index,
+			     (unsigned long long)notify_off, vd->notify_len);
+		return virtio_fail(vd, "virtio queue notify address outside its window");
+	}
+
+	mem = virtq_pool[virtq_pool_used++];
+	memset(mem, 0, VIRTQ_PAGE);
+	memset(vq, 0, sizeof(*vq));
+	vq->dev = vd;
+	vq->index = index;
+	vq->size = size;
+	vq->desc = (struct vring_desc *)mem;
+	vq->avail = (struct vring_avail *)(mem + VIRTQ_AVAIL_OFF);
+	vq->used = (struct vring_used *)(mem + VIRTQ_USED_OFF);
+	vq->notify_addr = vd->notify + notify_off;
+	vq->num_free = size;
+	for (uint16_t i = 0; i < size; i++)
+		vq->desc[i].next = (uint16_t)(i + 1);
+
+	mmio_write16(cc(vd, VIRTIO_PCI_COMMON_Q_SIZE), size);
+	cc_write64(vd, VIRTIO_PCI_COMMON_Q_DESCLO, (uintptr_t)vq->desc);
+	cc_write64(vd, VIRTIO_PCI_COMMON_Q_AVAILLO, (uintptr_t)vq->avail);
+	cc_write64(vd, VIRTIO_PCI_COMMON_Q_USEDLO, (uintptr_t)vq->used);
+	mmio_write16(cc(vd, VIRTIO_PCI_COMMON_Q_MSIX), VIRTIO_MSI_NO_VECTOR);
+	mmio_write16(cc(vd, VIRTIO_PCI_COMMON_Q_ENABLE), 1);
+	return NULL;
+}
+
+int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned int n)
+{
+	uint16_t head = vq->free_head, i = head, last = head;
+
+	if (!n || n > vq->num_free)
+		return -1;
+	for (unsigned int k = 0; k < n; k++) {
+		struct vring_desc *d = &vq->desc[i];
+
+		d->addr = (uintptr_t)bufs[k].addr;
+		d->len = bufs[k].len;
+		d->flags = (uint16_t)((bufs[k].device_writes ? VRING_DESC_F_WRITE : 0) |
+				      (k + 1 < n ? VRING_DESC_F_NEXT : 0));
+		last = i;
+		i = d->next;		/* the free list links through next */
+	}
+	vq->free_head = vq->desc[last].next;
+	vq->num_free = (uint16_t)(vq->num_free - n);
+	vq->chain_len[head] = (uint16_t)n;
+	vq->avail->ring[vq->avail_idx % vq->size] = head;
+	vq->avail_idx++;
+	return head;
+}
+
+void virtq_kick(struct virtq *vq)
+{
+	/* Descriptors and ring entries before the index (2.7.13.3.1). */
+	virtio_barrier();
+	*(volatile uint16_t *)&vq->avail->idx = vq->avail_idx;
+	/* The index before the flags read that decides to notify (2.7.13.4). */
+	virtio_mb();
+	if (*(volatile uint16_t *)&vq->used->flags & VRING_USED_F_NO_NOTIFY) {
+		vq->kicks_suppressed++;
+		return;
+	}
+	vq->kicks++;
+	mmio_write16(vq->notify_addr, vq->index);
+}
+
+static const char *virtq_take(struct virtq *vq, uint16_t *head, uint32_t *len)
+{
+	struct vring_used_elem e;
+	uint16_t id, i;
+
+	/* The index before the element it covers (2.7.14). */
+	virtio_barrier();
+	e = vq->used->ring[vq->last_used % vq->size];
+	vq->last_used++;
+	if (e.id >= vq->size || !vq->chain_len[e.id]) {
+		guest_printf("guest: warning: virtio queue %u used id=%u is not a chain in flight\n",
+			     vq->index, e.id);
+		return "virtio used ring names a descriptor not in flight";
+	}
+	id = (uint16_t)e.id;
+	i = id;
+	for (uint16_t k = 1; k < vq->chain_len[id]; k++)
+		i = vq->desc[i].next;
+	vq->desc[i].next = vq->free_head;
+	vq->free_head = id;
+	vq->num_free = (uint16_t)(vq->num_free + vq->chain_len[id]);
+	vq->chain_len[id] = 0;
+	*head = id;
+	*len = e.len;
+	return NULL;
+}
+
+const char *virtq_wait(struct virtq *vq, uint16_t *head, uint32_t *len,
+		       uint64_t timeout_ms)
+{
+	uint64_t deadline = tsc_deadline_ms(timeout_ms);
+	uint32_t polls = 0;
+
+	for (;;) {
+		uint16_t used_idx = *(volatile uint16_t *)&vq->used->idx;
+
+		if (used_idx != vq->last_used) {
+			if ((uint16_t)(used_idx - vq->last_used) > vq->size)
+				return "virtio used index ran ahead of the ring";
+			return virtq_take(vq, head, len);
+		}
+		if (++polls % VIRTQ_STATUS_POLL_EVERY == 0 &&
+		    virtio_status(vq->dev) & VIRTIO_CONFIG_S_NEEDS_RESET)
+			return "virtio device needs reset";
+		if (tsc_expired(deadline)) {
+			guest_printf("guest: warning: virtio queue %u time-out: avail idx=%u used idx=%u status=0x%02x\n",
+				     vq->index, vq->avail_idx, used_idx,
+				     virtio_status(vq->dev));
+			return virtio_status(vq->dev) & VIRTIO_CONFIG_S_NEEDS_RESET ?
+			       "virtio device needs reset" :
+			       "virtio request timed out";
+		}
+		cpu_relax();
+	}
+}

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The virtio-blk test (guest.blk=1): the first modern virtio-blk function
+ * on bus 0 is driven through one polled split virtqueue.  It reads the
+ * capacity, asks for the serial (GET_ID), writes a pattern to extents
+ * spread over the disk, reads every written sector back one request per
+ * sector (so the ring wraps and several chains are in flight), flushes,
+ * checks that a read past the end fails with IOERR, and resets the device.
+ *
+ * The pattern, which the host recomputes to check the disk image:
+ *   sector s (512 bytes, s counted from 0) holds 128 little-endian 32-bit
+ *   words; word w (0..127) is
+ *       (seed * 0x9E3779B1 + s * 0x85EBCA77 + w) mod 2^32
+ *   with seed from guest.blk_seed= (default 1).
+ * Extents: BLK_EXTENT_SECTORS sectors starting at 0, capacity/4,
+ * capacity/2, 3*capacity/4 (each rounded down to a multiple of 8, and
+ * at most capacity-BLK_EXTENT_SECTORS) and capacity-BLK_EXTENT_SECTORS;
+ * an extent overlapping the previous one is dropped.  Each is reported
+ * on its own line.
+ *
+ * Report lines:
+ *   guest: blk 00:<dd>.<f> features=0x<offered> negotiated=0x<accepted> queue_size=<n>
+ *   guest: blk 00:<dd>.<f> extent sector=<s> count=<n>
+ *   guest: blk 00:<dd>.<f> capacity=<sectors> id="<serial>" wrote=<sectors>
+ *          read=<sectors> verified=<sectors> flush=ok|none oob=ioerr
+ *          requests=<n> kicks=<n> suppressed=<n>            (one line)
+ *   guest: blk 00:<dd>.<f> FAIL reason="<text>"    or   guest: blk none
+ * flush=none: the device does not offer VIRTIO_BLK_F_FLUSH (no cache).
+ */
+#include "guest.h"
+#include "virtio.h"
+
+#define BLK_SECTOR		VIRTIO_BLK_SECTOR_SIZE
+#define BLK_WORDS		(BLK_SECTOR / 4)
+#define BLK_EXTENT_SECTORS	8
+#define BLK_EXTENTS		5
+/* Three descriptors per request: header, data, status. */
+#define BLK_INFLIGHT		(VIRTQ_SIZE_MAX / 3)
+#define BLK_TIMEOUT_MS		20000
+
+struct blk_req {
+	struct virtio_blk_outhdr hdr;
+	uint8_t status;
+};
+
+struct blk_extent {
+	uint64_t sector;
+	uint32_t count;
+};
+
+struct blk_test {
+	struct virtio_dev vd;
+	struct virtq vq;
+	uint64_t capacity;
+	uint32_t seed;
+	uint64_t requests;
+	unsigned int slot_of[VIRTQ_SIZE_MAX];	/* by chain head */
+};
+
+static struct blk_test blk;
+static struct blk_req blk_reqs[BLK_INFLIGHT];
+static uint8_t blk_wbuf[BLK_EXTENTS][BLK_EXTENT_SECTORS * BLK_SECTOR]
+	__attribute__((aligned(4096)));
+static uint8_t blk_rbuf[BLK_INFLIGHT][BLK_SECTOR]
+	__attribute__((aligned(4096)));
+static char blk_id[VIRTIO_BLK_ID_BYTES + 1];
+
+static void blk_pattern(uint32_t seed, uint64_t sector, uint8_t *buf)
+{
+	uint32_t base = seed * 0x9E3779B1u + (uint32_t)sector * 0x85EBCA77u;
+
+	for (uint32_t w = 0; w < BLK_WORDS; w++) {
+		uint32_t v = base + w;
+
+		buf[4 * w] = (uint8_t)v;
+		buf[4 * w + 1] = (uint8_t)(v >> 8);
+		buf[4 * w + 2] = (uint8_t)(v >> 16);
+		buf[4 * w + 3] = (uint8_t)(v >> 24);
+	}
+}
+
+/* Queue one request in slot `slot`; data may be NULL (FLUSH). */
+static const char *blk_submit(struct blk_test *t, unsigned int slot,
+			      uint32_t type, uint64_t sector, void *data,
+			      uint32_t len)
+{
+	struct blk_req *r = &blk_reqs[slot];
+	struct virtq_buf b[3];
+	unsigned int n = 0;
+	int head;
+
+	r->hdr.type = type;
+	r->hdr.ioprio = 0;
+	r->hdr.sector = sector;
+	r->status = 0xff;	/* a device that never writes it is caught */
+	b[n++] = (struct virtq_buf){ &r->hdr, sizeof(r->hdr), false };
+	if (data)
+		b[n++] = (struct virtq_buf){ data, len, type != VIRTIO_BLK_T_OUT };
+	b[n++] = (struct virtq_buf){ &r->status, 1, true };
+	head = virtq_add(&t->vq, b, n);
+	if (head < 0)
+		return "virtqueue full";
+	t->slot_of[head] = slot;
+	t->requests++;
+	return NULL;
+}
+
+/* The slot of the next completed request, and the bytes the device wrote. */
+static const char *blk_complete(struct blk_test *t, unsigned int *slot,
+				uint32_t *len)
+{
+	uint16_t head;
+	const char *r = virtq_wait(&t->vq, &head, len, BLK_TIMEOUT_MS);
+
+	if (!r)
+		*slot = t->slot_of[head];
+	return r;
+}
+
+/* One request, waited for; its status. */
+static const char *blk_sync(struct blk_test *t, uint32_t type, uint64_t sector,
+			    void *data, uint32_t len, uint8_t *status)
+{
+	unsigned int slot;
+	uint32_t used;
+	const char *r = blk_submit(t, 0, type, sector, data, len);
+
+	if (r)
+		return r;
+	virtq_kick(&t->vq);
+	r = blk_complete(t, &slot, &used);
+	if (!r)
+		*status = blk_reqs[slot].status;
+	return r;
+}
+
+static unsigned int blk_plan(uint64_t capacity, struct blk_extent *ext)
+{
+	uint64_t starts[BLK_EXTENTS] = {
+		0, capacity / 4, capacity / 2, capacity / 4 * 3,
+		capacity - BLK_EXTENT_SECTORS,
+	};
+	uint64_t end = 0;
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < BLK_EXTENTS; i++) {
+		uint64_t s = starts[i] & ~(uint64_t)(BLK_EXTENT_SECTORS - 1);
+
+		/* Never past the end; the last extent is the last sectors. */
+		if (i == BLK_EXTENTS - 1 || s > starts[BLK_EXTENTS - 1])
+			s = starts[BLK_EXTENTS - 1];
+		if (n && s < end)
+			continue;
+		ext[n].sector = s;
+		ext[n].count = BLK_EXTENT_SECTORS;
+		end = s + BLK_EXTENT_SECTORS;
+		n++;
+	}
+	return n;
+}
+
+static const char *blk_write_extents(struct blk_test *t,
+				     const struct blk_extent *ext,
+				     unsigned int n, uint64_t *wrote)
+{
+	const char *r;
+
+	for (unsigned int i = 0; i < n; i++) {
+		for (uint32_t k = 0; k < ext[i].count; k++)
+			blk_pattern(t->seed, ext[i].sector + k,
+				    blk_wbuf[i] + k * BLK_SECTOR);
+		r = blk_submit(t, i, VIRTIO_BLK_T_OUT, ext[i].sector,
+			       blk_wbuf[i], ext[i].count * BLK_SECTOR);
+		if (r)
+			return r;
+	}
+	virtq_kick(&t->vq);
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int slot;
+		uint32_t len;
+
+		r = blk_complete(t, &slot, &len);
+		if (r)
+			return r;
+		if (blk_reqs[slot].status != VIRTIO_BLK_S_OK) {
+			guest_printf("guest: warning: blk write sector=%llu status=%u\n",
+				     (unsigned long long)ext[slot].sector,
+				     blk_reqs[slot].status);
+			return "write failed";
+		}
+		*wrote += ext[slot].count;
+	}
+	return NULL;
+}
+
+/* Every written sector, one request each, up to BLK_INFLIGHT at a time. */
+static const char *blk_read_verify(struct blk_test *t,
+				   const struct blk_extent *ext,
+				   unsigned int n, uint64_t *read,
+				   uint64_t *verified)
+{
+	static uint8_t want[BLK_SECTOR];
+	uint64_t sector_of[BLK_INFLIGHT];
+	bool busy[BLK_INFLIGHT] = { false };
+	unsigned int e = 0, inflight = 0;
+	uint32_t k = 0;
+	const char *r;
+
+	while (e < n || inflight) {
+		unsigned int slot;
+		uint32_t len;
+
+		/* Refill every free slot, then one kick for the batch. */
+		for (slot = 0; slot < BLK_INFLIGHT && e < n; slot++) {
+			if (busy[slot])
+				continue;
+			sector_of[slot] = ext[e].sector + k;
+			memset(blk_rbuf[slot], 0, BLK_SECTOR);
+			r = blk_submit(t, slot, VIRTIO_BLK_T_IN,
+				       sector_of[slot], blk_rbuf[slot],
+				       BLK_SECTOR);
+			if (r)
+				return r;
+			busy[slot] = true;
+			inflight++;
+			if (++k == ext[e].count) {
+				k = 0;
+				e++;
+			}
+		}
+		virtq_kick(&t->vq);
+		r = blk_complete(t, &slot, &len);
+		if (r)
+			return r;
+		busy[slot] = false;
+		inflight--;
+		if (blk_reqs[slot].status != VIRTIO_BLK_S_OK) {
+			guest_printf("guest: warning: blk read sector=%llu status=%u\n",
+				     (unsigned long long)sector_of[slot],
+				     blk_reqs[slot].status);
+			return "read failed";
+		}
+		if (len != BLK_SECTOR + 1)
+			guest_printf("guest: warning: blk read sector=%llu used len=%u, expected %u\n",
+				     (unsigned long long)sector_of[slot], len,
+				     BLK_SECTOR + 1);
+		(*read)++;
+		blk_pattern(t->seed, sector_of[slot], want);
+		if (memcmp(blk_rbuf[slot], want, BLK_SECTOR)) {
+			guest_printf("guest: warning: blk sector=%llu does not hold the pattern\n",
+				     (unsigned long long)sector_of[slot]);
+			return "read-back mismatch";
+		}
+		(*verified)++;
+	}
+	return NULL;
+}
+
+/* The serial, printable: not NUL-terminated when it has all 20 bytes. */
+static void blk_id_text(void)
+{
+	for (unsigned int i = 0; i < VIRTIO_BLK_ID_BYTES; i++) {
+		char c = blk_id[i];
+
+		if (!c)
+			break;
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+			blk_id[i] = '?';
+	}
+	blk_id[VIRTIO_BLK_ID_BYTES] = '\0';
+}
+
+static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
+{
+	struct blk_extent ext[BLK_EXTENTS];
+	uint64_t wrote = 0, read = 0, verified = 0;
+	const char *r, *flush = "none";
+	unsigned int n;
+	uint8_t status;
+
+	r = virtio_pci_open(pd, &t->vd);
+	if (r)
+		return r;
+	r = virtio_negotiate(&t->vd, 1ull << VIRTIO_BLK_F_FLUSH);
+	if (r)
+		return r;
+	if (t->vd.offered & (1ull << VIRTIO_BLK_F_RO))
+		return "device is read-only";
+	if (!t->vd.device ||
+	    t->vd.device_len < offsetof(struct virtio_blk_config, size_max))
+		return "device config window too small for capacity";
+	r = virtq_setup(&t->vd, &t->vq, 0);
+	if (r)
+		return r;
+	r = virtio_driver_ok(&t->vd);
+	if (r)
+		return r;
+	guest_printf("guest: blk 00:%02x.%x features=0x%llx negotiated=0x%llx queue_size=%u\n",
+		     t->vd.pci.slot, t->vd.pci.fn,
+		     (unsigned long long)t->vd.offered,
+		     (unsigned long long)t->vd.features, t->vq.size);
+
+	t->capacity = virtio_cfg_read64(&t->vd,
+				offsetof(struct virtio_blk_config, capacity));
+	if (t->capacity < BLK_EXTENT_SECTORS)
+		return "capacity below 8 sectors";
+
+	memset(blk_id, 0, sizeof(blk_id));
+	r = blk_sync(t, VIRTIO_BLK_T_GET_ID, 0, blk_id, VIRTIO_BLK_ID_BYTES,
+		     &status);
+	if (r)
+		return r;
+	if (status != VIRTIO_BLK_S_OK)
+		return "GET_ID failed";
+	blk_id_text();
+
+	n = blk_plan(t->capacity, ext);
+	for (unsigned int i = 0; i < n; i++)
+		guest_printf("guest: blk 00:%02x.%x extent sector=%llu count=%u\n",
+			     t->vd.pci.slot, t->vd.pci.fn,
+			     (unsigned long long)ext[i].sector, ext[i].count);
+	r = blk_write_extents(t, ext, n, &wrote);
+	if (r)
+		return r;
+	r = blk_read_verify(t, ext, n, &read, &verified);
+	if (r)
+		return r;
+
+	if (t->vd.features & (1ull << VIRTIO_BLK_F_FLUSH)) {
+		r = blk_sync(t, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, &status);
+		if (r)
+			return r;
+		if (status != VIRTIO_BLK_S_OK)
+			return "FLUSH failed";
+		flush = "ok";
+	}
+
+	/* One sector past the end: the device must refuse it. */
+	r = blk_sync(t, VIRTIO_BLK_T_IN, t->capacity, blk_rbuf[0], BLK_SECTOR,
+		     &status);
+	if (r)
+		return r;
+	if (status != VIRTIO_BLK_S_IOERR) {
+		guest_printf("guest: warning: blk read past capacity status=%u\n",
+			     status);
+		return "read past capacity did not fail with IOERR";
+	}
+
+	r = virtio_reset(&t->vd);
+	if (r)
+		return r;
+	guest_printf("guest: blk 00:%02x.%x capacity=%llu id=\"%s\" wrote=%llu read=%llu verified=%llu flush=%s oob=ioerr requests=%llu kicks=%llu suppressed=%llu\n",
+		     t->vd.pci.slot, t->vd.pci.fn,
+		     (unsigned long long)t->capacity, blk_id,
+		     (unsigned long long)wrote, (unsigned long long)read,
+		     (unsigned long long)verified, flush,
+		     (unsigned long long)t->requests,
+		     (unsigned long long)t->vq.kicks,
+		     (unsigned long long)t->vq.kicks_suppressed);
+	return NULL;
+}
+
+const char *virtio_blk_test(uint32_t seed)
+{
+	struct blk_test *t = &blk;
+	struct pci_dev pd;
+	const char *r;
+
+	memset(t, 0, sizeof(*t));
+	t->seed = seed;
+	if (!pci_find(VIRTIO_PCI_VENDOR_ID,
+		      VIRTIO_PCI_DEVICE_ID_MODERN(VIRTIO_ID_BLOCK), 0,
+		      &pd)) {
+		guest_printf("guest: blk none\n");
+		return "no virtio-blk device";
+	}
+	r = blk_run(t, &pd);
+	if (r)
+		guest_printf("guest: blk 00:%02x.%x FAIL reason=\"%s\"\n",
+			     pd.slot, pd.fn, r);
+	return r;
+}
