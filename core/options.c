@@ -78,6 +78,100 @@ static int options_parse_cpus(const char *text, unsigned *ncpus)
 	return 0;
 }
 
+static enum options_result options_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static bool options_parse_mac(const char *text, uint8_t mac[6])
+{
+	for (unsigned i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)text[0]) ||
+		    !isxdigit((unsigned char)text[1]) ||
+		    text[2] != (i == 5 ? '\0' : ':'))
+			return false;
+		mac[i] = (uint8_t)strtoul((char[3]){ text[0], text[1], 0 },
+					  NULL, 16);
+		text += 3;
+	}
+	return true;
+}
+
+/*
+ * "socket=PATH[,queues=N][,mac=xx:..]" (mac for --net only) into the next
+ * vhost-user slot.  Paths cannot contain ','.
+ */
+static enum options_result options_parse_vhost_user(struct options *opts,
+						    enum vhost_user_dev_type type,
+						    const char *arg)
+{
+	const char *opt = type == VHOST_USER_DEV_BLK ? "--disk" : "--net";
+	const char *syntax = type == VHOST_USER_DEV_BLK ?
+		"socket=PATH[,queues=N]" :
+		"socket=PATH[,mac=xx:xx:xx:xx:xx:xx][,queues=N]";
+	struct vhost_user_dev_spec *spec;
+	char buf[512], *save = NULL, *item;
+
+	if (opts->vm.nr_vhost_user >= VM_MAX_VHOST_USER_DEVS)
+		return options_error("%s %s: at most %u --disk and --net devices",
+				     opt, arg, VM_MAX_VHOST_USER_DEVS);
+	if (strlen(arg) >= sizeof(buf))
+		return options_error("%s: argument too long", opt);
+	spec = &opts->vm.vhost_user[opts->vm.nr_vhost_user];
+	memset(spec, 0, sizeof(*spec));
+	spec->type = type;
+	spec->queues = 1;
+	strcpy(buf, arg);
+	for (item = strtok_r(buf, ",", &save); item;
+	     item = strtok_r(NULL, ",", &save)) {
+		char *value = strchr(item, '=');
+
+		if (!value)
+			return options_error("%s '%s': expected %s", opt, item,
+					     syntax);
+		*value++ = '\0';
+		if (!strcmp(item, "socket")) {
+			if (!*value)
+				return options_error("%s: socket= needs a path",
+						     opt);
+			if (strlen(value) >= sizeof(spec->socket_path))
+				return options_error("%s socket=%s: path too long (at most %zu bytes)",
+						     opt, value,
+						     sizeof(spec->socket_path) - 1);
+			strcpy(spec->socket_path, value);
+		} else if (!strcmp(item, "queues")) {
+			unsigned long v;
+			char *end;
+
+			errno = 0;
+			v = strtoul(value, &end, 10);
+			if (!isdigit((unsigned char)*value) || *end || errno ||
+			    v == 0 || v > VHOST_USER_DEV_MAX_QUEUES)
+				return options_error("%s queues=%s: must be 1 to %u",
+						     opt, value,
+						     VHOST_USER_DEV_MAX_QUEUES);
+			if (type == VHOST_USER_DEV_NET && v > 1)
+				return options_error("--net queues=%s: only 1 queue pair until the control queue is implemented",
+						     value);
+			spec->queues = v;
+		} else if (!strcmp(item, "mac") && type == VHOST_USER_DEV_NET) {
+			if (!options_parse_mac(value, spec->mac))
+				return options_error("--net mac=%s: not a MAC address (xx:xx:xx:xx:xx:xx)",
+						     value);
+			if (spec->mac[0] & 1)
+				return options_error("--net mac=%s: a multicast address",
+						     value);
+			spec->has_mac = true;
+		} else {
+			return options_error("%s: unknown key '%s' (expected %s)",
+					     opt, item, syntax);
+		}
+	}
+	if (!spec->socket_path[0])
+		return options_error("%s '%s': socket=PATH is required", opt,
+				     arg);
+	opts->vm.nr_vhost_user++;
+	return OPTIONS_RUN;
+}
+
 void options_usage(FILE *out)
 {
 	fprintf(out,
@@ -95,6 +189,15 @@ void options_usage(FILE *out)
 "  -c, --cpus N          virtual CPUs, 1 to %u and at most what KVM\n"
 "                        allows (default 1)\n"
 "      --hugepages       back guest RAM with 2 MiB huge pages\n"
+"\n"
+"Devices (repeatable, at most %u in all; each waits up to 5 s for its\n"
+"back-end to listen on the unix socket PATH):\n"
+"      --disk socket=PATH[,queues=N]\n"
+"                        virtio-blk served by a vhost-user-blk back-end;\n"
+"                        N request queues, 1 to %u (default 1)\n"
+"      --net socket=PATH[,mac=xx:xx:xx:xx:xx:xx][,queues=1]\n"
+"                        virtio-net served by a vhost-user-net back-end;\n"
+"                        without mac the guest picks a random address\n"
 "\n"
 "Host:\n"
 "      --kvm PATH        KVM device (default /dev/kvm)\n"
@@ -115,12 +218,15 @@ void options_usage(FILE *out)
 "  128+N  stopped by signal N (130 SIGINT or Ctrl-A x, 143 SIGTERM)\n"
 "  S      the guest wrote S to the debug-exit port 0xf4 (for tests)\n",
 		OPTIONS_DEFAULT_CMDLINE, GUEST_MEM_MIN_SIZE >> 20,
-		OPTIONS_MAX_CPUS);
+		OPTIONS_MAX_CPUS, VM_MAX_VHOST_USER_DEVS,
+		VHOST_USER_DEV_MAX_QUEUES);
 }
 
 enum {
 	OPT_HUGEPAGES = 0x100,
 	OPT_KVM,
+	OPT_DISK,
+	OPT_NET,
 };
 
 static const struct option options_long[] = {
@@ -131,6 +237,8 @@ static const struct option options_long[] = {
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "kvm", required_argument, NULL, OPT_KVM },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -138,8 +246,6 @@ static const struct option options_long[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static enum options_result options_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
 static enum options_result options_error(const char *fmt, ...)
 {
 	char msg[512];
@@ -203,6 +309,14 @@ enum options_result options_parse(int argc, char **argv, struct options *opts)
 			break;
 		case OPT_KVM:
 			opts->vm.kvm_path = optarg;
+			break;
+		case OPT_DISK:
+		case OPT_NET:
+			if (options_parse_vhost_user(opts, c == OPT_DISK ?
+						     VHOST_USER_DEV_BLK :
+						     VHOST_USER_DEV_NET,
+						     optarg) != OPTIONS_RUN)
+				return OPTIONS_EXIT_USAGE;
 			break;
 		case 'v':
 			opts->verbosity++;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -26,6 +27,7 @@
 #include "platform.h"
 #include "platform_devices.h"
 #include "vcpu.h"
+#include "vhost_user_dev.h"
 
 #define TAG "vm"
 
@@ -51,6 +53,8 @@ struct vm {
 	struct serial *serial;
 	struct rtc *rtc;
 	struct pci_root *pci;
+	unsigned nr_vhost_user;
+	struct vhost_user_dev *vhost_user[VM_MAX_VHOST_USER_DEVS];
 	struct boot_setup boot;
 	struct vcpu **vcpus;
 	int console_in_fd;
@@ -201,6 +205,44 @@ static void vm_serial_rx_space(void *ctx)
 	pthread_mutex_unlock(&vm->console_lock);
 }
 
+/* Connect to each back-end and put its device on the PCI root. */
+static int vm_setup_vhost_user(struct vm *vm, const struct vm_config *cfg)
+{
+	unsigned nblk = 0, nnet = 0;
+	int ret;
+
+	if (cfg->nr_vhost_user > VM_MAX_VHOST_USER_DEVS)
+		return -EINVAL;
+	for (unsigned i = 0; i < cfg->nr_vhost_user; i++) {
+		struct vhost_user_dev_config dc = {
+			.spec = cfg->vhost_user[i],
+			.sock_fd = -1,
+			.mem = vm->mem,
+			.vm_fd = vm->fd,
+			.irq = vm->irq,
+		};
+		char name[16];
+
+		if (dc.spec.type == VHOST_USER_DEV_BLK)
+			snprintf(name, sizeof(name), "blk%u", nblk++);
+		else
+			snprintf(name, sizeof(name), "net%u", nnet++);
+		dc.name = name;
+		ret = vhost_user_dev_create(&dc, &vm->vhost_user[i]);
+		if (ret)
+			return ret;
+		vm->nr_vhost_user = i + 1;
+		ret = vhost_user_dev_register(vm->vhost_user[i], vm->pci,
+					      PCI_SLOT_AUTO);
+		if (ret) {
+			log_err(name, "no room on the PCI bus: %s",
+				strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg)
 {
 	struct serial_config serial = {
@@ -244,6 +286,8 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg)
 
 		ret = pci_root_create(&pci, &vm->pci);
 	}
+	if (!ret)
+		ret = vm_setup_vhost_user(vm, cfg);
 	return ret;
 }
 
@@ -429,6 +473,8 @@ int vm_run(struct vm *vm, struct vm_exit *result)
 	if (!ret)
 		ret = event_loop_add(loop, vm->exit_fd, EPOLLIN,
 				     vm_on_exit_request, loop);
+	for (unsigned i = 0; i < vm->nr_vhost_user && !ret; i++)
+		ret = vhost_user_dev_watch(vm->vhost_user[i], loop);
 	if (ret)
 		goto out;
 
@@ -460,6 +506,8 @@ out:
 	pthread_mutex_unlock(&vm->console_lock);
 	if (sfd >= 0)
 		close(sfd);
+	for (unsigned i = 0; i < vm->nr_vhost_user; i++)
+		vhost_user_dev_unwatch(vm->vhost_user[i]);
 	event_loop_destroy(loop);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret;
@@ -474,6 +522,9 @@ void vm_destroy(struct vm *vm)
 			vcpu_destroy(vm->vcpus[i]);
 		free(vm->vcpus);
 	}
+	/* Before the root and the irq router they are registered with. */
+	for (unsigned i = 0; i < vm->nr_vhost_user; i++)
+		vhost_user_dev_destroy(vm->vhost_user[i]);
 	pci_root_destroy(vm->pci);
 	rtc_destroy(vm->rtc);
 	serial_destroy(vm->serial);

@@ -11,6 +11,10 @@
 #include <stdint.h>
 
 #include "boot/boot.h"
+#include "vhost_user_dev.h"
+
+/* --disk and --net devices together. */
+#define VM_MAX_VHOST_USER_DEVS	8
 
 struct vm;
 struct bus;
@@ -23,6 +27,9 @@ struct vm_config {
 	struct boot_config boot;
 	int console_in_fd;		/* -1: no console input */
 	int console_out_fd;		/* where the UART's output goes */
+	/* vhost-user devices, in PCI slot order; named blk0.., net0.. */
+	unsigned nr_vhost_user;
+	struct vhost_user_dev_spec vhost_user[VM_MAX_VHOST_USER_DEVS];
 };
 
 /* Why a VM ended; splitvm maps these to distinct exit statuses. */

@@ -102,11 +102,90 @@ static void test_usage_errors(void)
 	CU_ASSERT_EQUAL(parse(&o, 4, extra), OPTIONS_EXIT_USAGE);
 }
 
+static void test_vhost_user_devices(void)
+{
+	struct options o;
+	const char *ok[] = { "splitvm", "-k", "k",
+			     "--disk", "socket=/run/a.sock",
+			     "--net", "socket=/run/n.sock,mac=52:54:00:AB:cd:0f",
+			     "--disk", "queues=4,socket=/run/b.sock",
+			     "--net", "socket=/run/m.sock,queues=1" };
+	const struct vhost_user_dev_spec *d = o.vm.vhost_user;
+
+	CU_ASSERT_EQUAL_FATAL(parse(&o, 11, ok), OPTIONS_RUN);
+	CU_ASSERT_EQUAL_FATAL(o.vm.nr_vhost_user, 4);
+	CU_ASSERT_EQUAL(d[0].type, VHOST_USER_DEV_BLK);
+	CU_ASSERT_STRING_EQUAL(d[0].socket_path, "/run/a.sock");
+	CU_ASSERT_EQUAL(d[0].queues, 1);
+	CU_ASSERT_FALSE(d[0].has_mac);
+	CU_ASSERT_EQUAL(d[1].type, VHOST_USER_DEV_NET);
+	CU_ASSERT_STRING_EQUAL(d[1].socket_path, "/run/n.sock");
+	CU_ASSERT_TRUE(d[1].has_mac);
+	CU_ASSERT_EQUAL(memcmp(d[1].mac, "\x52\x54\x00\xab\xcd\x0f", 6), 0);
+	CU_ASSERT_EQUAL(d[2].queues, 4);
+	CU_ASSERT_STRING_EQUAL(d[2].socket_path, "/run/b.sock");
+	CU_ASSERT_FALSE(d[3].has_mac);
+}
+
+static void test_vhost_user_errors(void)
+{
+	static const char *const bad[][2] = {
+		{ "--disk", "" },			/* no socket */
+		{ "--disk", "socket=" },		/* empty path */
+		{ "--disk", "queues=2" },		/* no socket */
+		{ "--disk", "socket=/s,queues=0" },
+		{ "--disk", "socket=/s,queues=17" },
+		{ "--disk", "socket=/s,queues=x" },
+		{ "--disk", "socket=/s,queues=-1" },
+		{ "--disk", "socket=/s,mac=52:54:00:00:00:01" }, /* net only */
+		{ "--disk", "socket=/s,size=1G" },	/* unknown key */
+		{ "--disk", "/s" },			/* no key */
+		{ "--net", "socket=/s,mac=52:54:00:00:00" },
+		{ "--net", "socket=/s,mac=52:54:00:00:00:0g" },
+		{ "--net", "socket=/s,mac=52:54:00:00:00:011" },
+		{ "--net", "socket=/s,mac=01:00:5e:00:00:01" }, /* multicast */
+		{ "--net", "socket=/s,queues=2" },	/* needs a control vq */
+	};
+	char long_path[200] = "socket=/";
+	struct options o;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = { "splitvm", "-k", "k", bad[i][0],
+				       bad[i][1] };
+
+		CU_ASSERT_EQUAL(parse(&o, 5, argv), OPTIONS_EXIT_USAGE);
+	}
+	memset(long_path + 8, 'a', 120);
+	{
+		const char *argv[] = { "splitvm", "-k", "k", "--disk",
+				       long_path };
+
+		CU_ASSERT_EQUAL(parse(&o, 5, argv), OPTIONS_EXIT_USAGE);
+	}
+	/* At most VM_MAX_VHOST_USER_DEVS in all. */
+	{
+		const char *argv[3 + 2 * (VM_MAX_VHOST_USER_DEVS + 1)] = {
+			"splitvm", "-k", "k" };
+
+		for (unsigned i = 0; i <= VM_MAX_VHOST_USER_DEVS; i++) {
+			argv[3 + 2 * i] = i % 2 ? "--net" : "--disk";
+			argv[4 + 2 * i] = "socket=/s";
+		}
+		CU_ASSERT_EQUAL(parse(&o, 3 + 2 * VM_MAX_VHOST_USER_DEVS, argv),
+				OPTIONS_RUN);
+		CU_ASSERT_EQUAL(o.vm.nr_vhost_user, VM_MAX_VHOST_USER_DEVS);
+		CU_ASSERT_EQUAL(parse(&o, 3 + 2 * (VM_MAX_VHOST_USER_DEVS + 1),
+				      argv), OPTIONS_EXIT_USAGE);
+	}
+}
+
 static CU_TestInfo options_tests[] = {
 	{ "sizes", test_sizes },
 	{ "bad sizes", test_bad_sizes },
 	{ "defaults and values", test_defaults_and_values },
 	{ "usage errors", test_usage_errors },
+	{ "vhost-user devices", test_vhost_user_devices },
+	{ "vhost-user device errors", test_vhost_user_errors },
 	CU_TEST_INFO_NULL,
 };
 

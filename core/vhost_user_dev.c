@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "vhost_user_dev.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "guest_mem.h"
+#include "log.h"
+#include "vhost_user_client.h"
+#include "virtio.h"
+#include "virtio_pci.h"
+
+/*
+ * virtio-blk config up to write_zeroes_may_unmap and its padding: what
+ * every back-end we talk to (QEMU 7.x included) answers GET_CONFIG for.
+ * Secure erase and zoned fields are beyond it, so their features are
+ * not offered.
+ */
+#define VUD_BLK_CONFIG_SIZE	60
+_Static_assert(offsetof(struct virtio_blk_config, max_secure_erase_sectors) ==
+	       VUD_BLK_CONFIG_SIZE, "blk config up to secure erase");
+_Static_assert(offsetof(struct virtio_blk_config, num_queues) == 34,
+	       "blk num_queues");
+
+#define BIT(n)	(1ull << (n))
+
+/*
+ * Transport features passed through to every device type.  RING_PACKED
+ * is left out: its vring base carries wrap counters we do not track yet.
+ */
+#define VUD_RING_FEATURES	(BIT(VIRTIO_F_VERSION_1) | \
+				 BIT(VIRTIO_RING_F_INDIRECT_DESC) | \
+				 BIT(VIRTIO_RING_F_EVENT_IDX))
+
+#define VUD_BLK_FEATURES	(BIT(VIRTIO_BLK_F_SIZE_MAX) | \
+				 BIT(VIRTIO_BLK_F_SEG_MAX) | \
+				 BIT(VIRTIO_BLK_F_GEOMETRY) | \
+				 BIT(VIRTIO_BLK_F_RO) | \
+				 BIT(VIRTIO_BLK_F_BLK_SIZE) | \
+				 BIT(VIRTIO_BLK_F_FLUSH) | \
+				 BIT(VIRTIO_BLK_F_TOPOLOGY) | \
+				 BIT(VIRTIO_BLK_F_CONFIG_WCE) | \
+				 BIT(VIRTIO_BLK_F_MQ) | \
+				 BIT(VIRTIO_BLK_F_DISCARD) | \
+				 BIT(VIRTIO_BLK_F_WRITE_ZEROES))
+
+/*
+ * No control queue yet, so nothing that needs one (CTRL_*, MQ,
+ * GUEST_ANNOUNCE, RSS, ...); MTU and speed are left out because the
+ * core builds the config and knows neither.
+ */
+#define VUD_NET_FEATURES	(BIT(VIRTIO_NET_F_CSUM) | \
+				 BIT(VIRTIO_NET_F_GUEST_CSUM) | \
+				 BIT(VIRTIO_NET_F_GUEST_TSO4) | \
+				 BIT(VIRTIO_NET_F_GUEST_TSO6) | \
+				 BIT(VIRTIO_NET_F_GUEST_ECN) | \
+				 BIT(VIRTIO_NET_F_GUEST_UFO) | \
+				 BIT(VIRTIO_NET_F_HOST_TSO4) | \
+				 BIT(VIRTIO_NET_F_HOST_TSO6) | \
+				 BIT(VIRTIO_NET_F_HOST_ECN) | \
+				 BIT(VIRTIO_NET_F_HOST_UFO) | \
+				 BIT(VIRTIO_NET_F_MRG_RXBUF))
+/* Protocol features we know how to use. */
+#define VUD_PROTOCOL_FEATURES \
+	(VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_MQ) | \
+	 VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
+	 VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_CONFIG))
+
+#define VUD_CONFIG_MAX		VUD_BLK_CONFIG_SIZE
+_Static_assert(VIRTIO_NET_CONFIG_SIZE_1_2 <= VUD_CONFIG_MAX, "config buffer");
+
+struct vhost_user_dev {
+	char name[32];
+	char path[VHOST_USER_DEV_PATH_MAX];
+	enum vhost_user_dev_type type;
+	const struct guest_mem *mem;
+	struct vhost_user_client *client;
+	struct virtio_pci *vp;
+	struct event_loop *loop;	/* while watched */
+
+	uint64_t backend_features;	/* GET_FEATURES */
+	uint64_t core_features;		/* offered, implemented here */
+	bool protocol;			/* F_PROTOCOL_FEATURES negotiated */
+	unsigned nvrings;
+
+	/* Below: only under the transport's lock (vCPU threads). */
+	uint8_t config[VUD_CONFIG_MAX];
+	uint32_t config_size;
+	bool started[VHOST_USER_DEV_MAX_QUEUES * 2];
+
+	atomic_bool broken;
+};
+
+static const char *vud_type_name(enum vhost_user_dev_type type)
+{
+	return type == VHOST_USER_DEV_BLK ? "virtio-blk" : "virtio-net";
+}
+
+static void vud_mark_broken(struct vhost_user_dev *dev, const char *why)
+{
+	if (atomic_exchange(&dev->broken, true))
+		return;
+	log_err(dev->name, "vhost-user back-end on %s failed (%s); device "
+		"stopped, the VM keeps running", dev->path, why);
+}
+
+/* After a failed client call: a broken client breaks the device. */
+static int vud_check(struct vhost_user_dev *dev, int ret)
+{
+	const char *req = NULL;
+	char why[96];
+	int err;
+
+	if (ret && vhost_user_client_broken(dev->client)) {
+		err = vhost_user_client_error(dev->client, &req);
+		snprintf(why, sizeof(why), "%s: %s", req ? req : "?",
+			 strerror(-err));
+		vud_mark_broken(dev, why);
+	}
+	return ret;
+}
+
+bool vhost_user_dev_broken(const struct vhost_user_dev *dev)
+{
+	return atomic_load(&dev->broken);
+}
+
+/* ---- the transport's hooks (vCPU thread, transport lock held) ----------- */
+
+static uint32_t vud_config_read(void *opaque, uint32_t offset, unsigned size)
+{
+	struct vhost_user_dev *dev = opaque;
+	uint32_t v = 0;
+
+	/* The transport checked offset + size <= config_size. */
+	memcpy(&v, dev->config + offset, size);
+	return v;
+}
+
+static void vud_config_write(void *opaque, uint32_t offset, uint32_t value,
+			     unsigned size)
+{
+	struct vhost_user_dev *dev = opaque;
+	uint8_t old[4];
+
+	/* Only blk has a writable field (wce); net's config is read-only. */
+	if (dev->type != VHOST_USER_DEV_BLK || vhost_user_dev_broken(dev) ||
+	    !(vhost_user_client_protocol_features(dev->client) &
+	      VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_CONFIG)))
+		return;
+	memcpy(old, dev->config + offset, size);
+	memcpy(dev->config + offset, &value, size);
+	/* A refusal (-EREMOTEIO) leaves the old value, as the device would. */
+	if (vud_check(dev, vhost_user_client_set_config(dev->client, offset,
+							 size, &value)))
+		memcpy(dev->config + offset, old, size);
+}
+
+/* Host address of a ring part that must lie wholly in one RAM region. */
+static int vud_ring_hva(struct vhost_user_dev *dev, unsigned q,
+			const char *what, uint64_t gpa, uint64_t len,
+			uint64_t *hva)
+{
+	void *p = guest_mem_ptr(dev->mem, gpa, len);
+
+	if (!p) {
+		log_warn(dev->name, "queue %u: %s [0x%llx, +0x%llx) is not "
+			 "guest RAM; device needs reset", q, what,
+			 (unsigned long long)gpa, (unsigned long long)len);
+		return -EFAULT;
+	}
+	*hva = (uintptr_t)p;
+	return 0;
+}
+
+static int vud_translate(struct vhost_user_dev *dev, unsigned q,
+			 const struct virtio_pci_queue_info *qi,
+			 struct vhost_user_vring_addr *addr)
+{
+	int ret;
+
+	memset(addr, 0, sizeof(*addr));
+	addr->index = q;
+	ret = vud_ring_hva(dev, q, "descriptor table", qi->desc,
+			   virtio_split_desc_size(qi->size),
+			   &addr->desc_user_addr);
+	if (!ret)
+		ret = vud_ring_hva(dev, q, "available ring", qi->driver,
+				   virtio_split_avail_size(qi->size),
+				   &addr->avail_user_addr);
+	if (!ret)
+		ret = vud_ring_hva(dev, q, "used ring", qi->device,
+				   virtio_split_used_size(qi->size),
+				   &addr->used_user_addr);
+	return ret;
+}
+
+static int vud_set_mem_table(struct vhost_user_dev *dev)
+{
+	struct vhost_user_client_region regions[GUEST_MEM_MAX_REGIONS];
+	unsigned n = guest_mem_nr_regions(dev->mem);
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct guest_region *r = guest_mem_region(dev->mem, i);
+
+		regions[i] = (struct vhost_user_client_region){
+			.gpa = r->gpa, .size = r->size,
+			.hva = (uintptr_t)r->hva, .fd = r->fd,
+			.mmap_offset = r->offset,
+		};
+	}
+	return vhost_user_client_set_mem_table(dev->client, regions, n);
+}
+
+static int vud_start_queue(struct vhost_user_dev *dev, unsigned q,
+			   const struct virtio_pci_queue_info *qi,
+			   const struct vhost_user_vring_addr *addr)
+{
+	struct vhost_user_client *c = dev->client;
+	int ret;
+
+	ret = vhost_user_client_set_vring_num(c, q, qi->size);
+	if (ret)
+		return ret;
+	dev->started[q] = true;
+	ret = vhost_user_client_set_vring_base(c, q, 0);
+	if (!ret)
+		ret = vhost_user_client_set_vring_addr(c, addr);
+	if (!ret)
+		ret = vhost_user_client_set_vring_kick(c, q, qi->kick_fd);
+	if (!ret)
+		ret = vhost_user_client_set_vring_call(c, q, qi->call_fd);
+	/* With protocol features rings start disabled (vhost-user.rst). */
+	if (!ret && dev->protocol)
+		ret = vhost_user_client_set_vring_enable(c, q, true);
+	return ret;
+}
+
+/*
+ * DESIGN DEBT: this runs on a vCPU thread with the transport's lock held
+ * and blocks on the back-end for up to the client's timeout per message.
+ * A hung back-end stalls that vCPU (not the VM's other vCPUs) for a
+ * bounded time; moving the exchange to a device thread is future work.
+ */
+static int vud_driver_ok(void *opaque, uint64_t features,
+			 const struct virtio_pci_queue_info *queues,
+			 unsigned nr)
+{
+	struct vhost_user_dev *dev = opaque;
+	struct vhost_user_vring_addr addrs[VHOST_USER_DEV_MAX_QUEUES * 2];
+	uint64_t backend = features & ~dev->core_features;
+	int ret;
+
+	if (vhost_user_dev_broken(dev))
+		return -EPIPE;
+	if (nr > dev->nvrings)
+		return -EINVAL;
+
+	/* Validate every ring before the back-end hears anything. */
+	for (unsigned q = 0; q < nr; q++) {
+		if (!queues[q].enabled)
+			continue;
+		ret = vud_translate(dev, q, &queues[q], &addrs[q]);
+		if (ret)
+			return ret;
+	}
+
+	if (dev->protocol)
+		backend |= BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+	ret = vhost_user_client_set_features(dev->client, backend);
+	if (!ret)
+		ret = vud_set_mem_table(dev);
+	for (unsigned q = 0; q < nr && !ret; q++)
+		if (queues[q].enabled)
+			ret = vud_start_queue(dev, q, &queues[q], &addrs[q]);
+	/* A broken back-end gets its one line from vud_check(). */
+	if (ret && !vhost_user_client_broken(dev->client))
+		log_warn(dev->name, "starting the queues failed: %s",
+			 strerror(-ret));
+	return vud_check(dev, ret);
+}
+
+static void vud_reset(void *opaque)
+{
+	struct vhost_user_dev *dev = opaque;
+	uint32_t base;
+
+	for (unsigned q = 0; q < dev->nvrings; q++) {
+		if (!dev->started[q])
+			continue;
+		dev->started[q] = false;
+		/* A broken client answers -EPIPE without touching the socket. */
+		if (!vhost_user_dev_broken(dev))
+			(void)vud_check(dev, vhost_user_client_get_vring_base(
+						dev->client, q, &base));
+	}
+}
+
+static const struct virtio_pci_device_ops vud_ops = {
+	.config_read = vud_config_read,
+	.config_write = vud_config_write,
+	.driver_ok = vud_driver_ok,
+	.reset = vud_reset,
+};
+
+/* ---- negotiation at build time (main thread) ---------------------------- */
+
+static int vud_negotiate(struct vhost_user_dev *dev, unsigned *backend_queues)
+{
+	struct vhost_user_client *c = dev->client;
+	uint64_t offered, num;
+	int ret;
+
+	*backend_queues = 0;
+	ret = vhost_user_client_get_features(c, &dev->backend_features);
+	if (ret)
+		return ret;
+	if (!(dev->backend_features & BIT(VIRTIO_F_VERSION_1))) {
+		log_err(dev->name, "vhost-user back-end on %s does not offer "
+			"VIRTIO_F_VERSION_1", dev->path);
+		return -EOPNOTSUPP;
+	}
+	dev->protocol = dev->backend_features &
+			BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+	if (dev->protocol) {
+		ret = vhost_user_client_get_protocol_features(c, &offered);
+		if (!ret) {
+			offered &= VUD_PROTOCOL_FEATURES;
+			/* net's config is the core's own. */
+			if (dev->type == VHOST_USER_DEV_NET)
+				offered &= ~VHOST_USER_PROTOCOL_F_BIT(
+					VHOST_USER_PROTOCOL_F_CONFIG);
+			ret = vhost_user_client_set_protocol_features(c,
+								      offered);
+		}
+		if (ret)
+			return ret;
+	}
+	ret = vhost_user_client_set_owner(c);
+	if (ret)
+		return ret;
+	if (vhost_user_client_protocol_features(c) &
+	    VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_MQ)) {
+		ret = vhost_user_client_get_queue_num(c, &num);
+		if (ret)
+			return ret;
+		*backend_queues = num > UINT16_MAX ? UINT16_MAX : (unsigned)num;
+	}
+	return 0;
+}
+
+static int vud_setup_blk(struct vhost_user_dev *dev, unsigned queues,
+			 unsigned backend_queues, uint64_t *features)
+{
+	uint16_t nq = queues;
+	int ret;
+
+	if (!(vhost_user_client_protocol_features(dev->client) &
+	      VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_CONFIG))) {
+		log_err(dev->name, "vhost-user back-end on %s does not offer "
+			"the CONFIG protocol feature (virtio-blk needs the "
+			"disk's capacity from it)", dev->path);
+		return -EOPNOTSUPP;
+	}
+	ret = vhost_user_client_get_config(dev->client, 0, VUD_BLK_CONFIG_SIZE,
+					   dev->config);
+	if (ret) {
+		log_err(dev->name, "vhost-user back-end on %s: GET_CONFIG: %s",
+			dev->path, strerror(-ret));
+		return ret;
+	}
+	dev->config_size = VUD_BLK_CONFIG_SIZE;
+	*features = dev->backend_features & (VUD_RING_FEATURES |
+					     VUD_BLK_FEATURES);
+	if (queues > 1 && (!(*features & BIT(VIRTIO_BLK_F_MQ)) ||
+			   backend_queues < queues)) {
+		log_err(dev->name, "vhost-user back-end on %s: %u queues "
+			"asked for, it has %u", dev->path, queues,
+			backend_queues ? backend_queues : 1);
+		return -EOPNOTSUPP;
+	}
+	/* The driver must see exactly the queues the transport has. */
+	if (*features & BIT(VIRTIO_BLK_F_MQ))
+		memcpy(dev->config + offsetof(struct virtio_blk_config,
+					      num_queues), &nq, sizeof(nq));
+	dev->nvrings = queues;
+	return 0;
+}
+
+/* The core builds net's config space (mac, status, one queue pair). */
+static int vud_setup_net(struct vhost_user_dev *dev,
+			 const struct vhost_user_dev_spec *spec,
+			 uint64_t *features)
+{
+	struct virtio_net_config *nc = (struct virtio_net_config *)dev->config;
+
+	if (spec->queues > 1) {
+		log_err(dev->name, "%u queue pairs asked for: more than one "
+			"needs the control queue, not implemented yet",
+			spec->queues);
+		return -EOPNOTSUPP;
+	}
+	uint64_t core = BIT(VIRTIO_NET_F_STATUS);
+
+	memset(dev->config, 0, sizeof(dev->config));
+	nc->status = VIRTIO_NET_S_LINK_UP;
+	nc->max_virtqueue_pairs = 1;
+	/* No --net mac: no F_MAC, the driver picks a random address. */
+	if (spec->has_mac) {
+		memcpy(nc->mac, spec->mac, sizeof(nc->mac));
+		core |= BIT(VIRTIO_NET_F_MAC);
+	}
+	dev->config_size = VIRTIO_NET_CONFIG_SIZE_1_2;
+	*features = (dev->backend_features & (VUD_RING_FEATURES |
+					      VUD_NET_FEATURES)) | core;
+	/* What the back-end offers too goes to it in SET_FEATURES. */
+	dev->core_features = core & ~dev->backend_features;
+	dev->nvrings = 2;
+	return 0;
+}
+
+int vhost_user_dev_create(const struct vhost_user_dev_config *cfg,
+			  struct vhost_user_dev **out)
+{
+	const struct vhost_user_dev_spec *spec = &cfg->spec;
+	int timeout = cfg->timeout_ms > 0 ? cfg->timeout_ms :
+		      VHOST_USER_CLIENT_DEFAULT_TIMEOUT_MS;
+	struct virtio_pci_config vc = {
+		.name = cfg->name,
+		.queue_size_max = VHOST_USER_DEV_QUEUE_SIZE,
+		.vm_fd = cfg->vm_fd,
+		.irq = cfg->irq,
+	};
+	unsigned queues = spec->queues ? spec->queues : 1, backend_queues;
+	struct vhost_user_dev *dev;
+	uint64_t features = 0;
+	int ret;
+
+	*out = NULL;
+	if (queues > VHOST_USER_DEV_MAX_QUEUES || !cfg->mem ||
+	    (spec->type != VHOST_USER_DEV_BLK &&
+	     spec->type != VHOST_USER_DEV_NET)) {
+		if (cfg->sock_fd >= 0)
+			close(cfg->sock_fd);
+		return -EINVAL;
+	}
+	dev = calloc(1, sizeof(*dev));
+	if (!dev) {
+		if (cfg->sock_fd >= 0)
+			close(cfg->sock_fd);
+		return -ENOMEM;
+	}
+	snprintf(dev->name, sizeof(dev->name), "%s", cfg->name);
+	snprintf(dev->path, sizeof(dev->path), "%s",
+		 spec->socket_path[0] ? spec->socket_path : "(socket)");
+	dev->type = spec->type;
+	dev->mem = cfg->mem;
+	atomic_init(&dev->broken, false);
+
+	if (cfg->sock_fd >= 0)
+		ret = vhost_user_client_from_fd(cfg->sock_fd, dev->name,
+						timeout, &dev->client);
+	else
+		ret = vhost_user_client_connect(spec->socket_path, timeout,
+						&dev->client);
+	if (ret) {
+		log_err(dev->name, "cannot connect to the vhost-user back-end "
+			"on %s: %s%s", dev->path, strerror(-ret),
+			ret == -ETIMEDOUT ? " (nobody listening)" : "");
+		goto err;
+	}
+	ret = vud_negotiate(dev, &backend_queues);
+	if (!ret && spec->type == VHOST_USER_DEV_BLK)
+		ret = vud_setup_blk(dev, queues, backend_queues, &features);
+	else if (!ret)
+		ret = vud_setup_net(dev, spec, &features);
+	if (ret) {
+		/* A broken client already logged why; add which device. */
+		if (vhost_user_client_broken(dev->client))
+			log_err(dev->name, "vhost-user back-end on %s failed "
+				"during negotiation", dev->path);
+		goto err;
+	}
+
+	vc.device_id = spec->type == VHOST_USER_DEV_BLK ? VIRTIO_ID_BLOCK :
+							   VIRTIO_ID_NET;
+	vc.features = features;
+	vc.num_queues = dev->nvrings;
+	vc.config_size = dev->config_size;
+	ret = virtio_pci_create(&vc, &vud_ops, dev, &dev->vp);
+	if (ret) {
+		log_err(dev->name, "virtio-pci transport: %s", strerror(-ret));
+		goto err;
+	}
+	log_info(dev->name, "%s on vhost-user back-end %s: %u queue(s), "
+		 "features 0x%llx", vud_type_name(dev->type), dev->path,
+		 dev->nvrings, (unsigned long long)features);
+	*out = dev;
+	return 0;
+
+err:
+	vhost_user_dev_destroy(dev);
+	return ret;
+}
+
+void vhost_user_dev_destroy(struct vhost_user_dev *dev)
+{
+	if (!dev)
+		return;
+	vhost_user_dev_unwatch(dev);
+	/* May call vud_reset(), which still needs the client. */
+	virtio_pci_destroy(dev->vp);
+	vhost_user_client_close(dev->client);
+	free(dev);
+}
+
+int vhost_user_dev_register(struct vhost_user_dev *dev, struct pci_root *root,
+			    int slot)
+{
+	return virtio_pci_register(dev->vp, root, slot);
+}
+
+struct virtio_pci *vhost_user_dev_transport(struct vhost_user_dev *dev)
+{
+	return dev->vp;
+}
+
+/* ---- hang-up watch (main thread) ---------------------------------------- */
+
+static void vud_on_hangup(void *opaque, int fd, uint32_t events)
+{
+	struct vhost_user_dev *dev = opaque;
+
+	(void)fd;
+	(void)events;
+	/*
+	 * Only the flag: the client belongs to the vCPU threads.  Its own
+	 * next call fails on the closed socket, or is never made.
+	 */
+	vud_mark_broken(dev, "it hung up");
+	vhost_user_dev_unwatch(dev);
+}
+
+int vhost_user_dev_watch(struct vhost_user_dev *dev, struct event_loop *loop)
+{
+	int ret;
+
+	/* No EPOLLIN: replies are read by the thread that asked. */
+	ret = event_loop_add(loop, vhost_user_client_fd(dev->client),
+			     EPOLLRDHUP, vud_on_hangup, dev);
+	if (!ret)
+		dev->loop = loop;
+	return ret;
+}
+
+void vhost_user_dev_unwatch(struct vhost_user_dev *dev)
+{
+	if (!dev->loop)
+		return;
+	event_loop_del(dev->loop, vhost_user_client_fd(dev->client));
+	dev->loop = NULL;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A virtio-pci device whose queues run in a vhost-user back-end process:
+ * negotiates with the back-end at VM build time, then turns the driver's
+ * DRIVER_OK and reset into the vhost-user vring setup and teardown.
+ */
+#ifndef SPLITVM_VHOST_USER_DEV_H
+#define SPLITVM_VHOST_USER_DEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_loop;
+struct guest_mem;
+struct irq_router;
+struct pci_root;
+struct virtio_pci;
+struct vhost_user_dev;
+
+enum vhost_user_dev_type {
+	VHOST_USER_DEV_BLK,
+	VHOST_USER_DEV_NET,
+};
+
+/* Largest unix socket path (sun_path holds 108 bytes with the NUL). */
+#define VHOST_USER_DEV_PATH_MAX		108
+/* blk: request queues; net: queue pairs. */
+#define VHOST_USER_DEV_MAX_QUEUES	16
+/* Largest Queue Size offered to the driver. */
+#define VHOST_USER_DEV_QUEUE_SIZE	256
+
+/* What the user asked for (--disk / --net). */
+struct vhost_user_dev_spec {
+	enum vhost_user_dev_type type;
+	char socket_path[VHOST_USER_DEV_PATH_MAX];
+	unsigned queues;		/* 0 means 1 */
+	bool has_mac;			/* net: offer VIRTIO_NET_F_MAC */
+	uint8_t mac[6];
+};
+
+struct vhost_user_dev_config {
+	const char *name;		/* log tag and PCI name, "blk0" */
+	struct vhost_user_dev_spec spec;
+	/*
+	 * -1: connect to spec.socket_path; else an already connected
+	 * socket (tests), owned by the device from now on in every case.
+	 */
+	int sock_fd;
+	int timeout_ms;			/* per call; 0: the client's default */
+	const struct guest_mem *mem;
+	int vm_fd;			/* -1 and NULL without KVM (tests) */
+	struct irq_router *irq;
+};
+
+/*
+ * Connect and negotiate (features, protocol features, owner, queue count,
+ * blk config), then build the virtio-pci function; not registered yet.
+ * Logs one line naming the device and the socket on failure:
+ * -ETIMEDOUT (nobody listening), -EOPNOTSUPP (the back-end lacks
+ * something this device needs), -EPIPE (the back-end misbehaved), ...
+ */
+int vhost_user_dev_create(const struct vhost_user_dev_config *cfg,
+			  struct vhost_user_dev **out)
+	__attribute__((warn_unused_result));
+/* Stops the queues if the driver runs them, then closes the socket. */
+void vhost_user_dev_destroy(struct vhost_user_dev *dev);
+
+/* virtio_pci_register() of the transport. */
+int vhost_user_dev_register(struct vhost_user_dev *dev, struct pci_root *root,
+			    int slot)
+	__attribute__((warn_unused_result));
+struct virtio_pci *vhost_user_dev_transport(struct vhost_user_dev *dev);
+
+/*
+ * Watch the back-end's socket from the main loop: a hang-up marks the
+ * device broken at once instead of at the driver's next request.
+ * Unwatch before the loop goes away.  Main thread only.
+ */
+int vhost_user_dev_watch(struct vhost_user_dev *dev, struct event_loop *loop)
+	__attribute__((warn_unused_result));
+void vhost_user_dev_unwatch(struct vhost_user_dev *dev);
+
+/*
+ * The back-end failed (hung up, timed out, sent garbage): logged once,
+ * every later DRIVER_OK fails at once (DEVICE_NEEDS_RESET) and the
+ * socket is never used again.  Thread safe.
+ */
+bool vhost_user_dev_broken(const struct vhost_user_dev *dev);
+
+#endif

@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * core/vhost_user_dev: a real virtio-pci transport on a real PCI root,
+ * driven as a guest driver would, with a fake vhost-user back-end thread
+ * (the protocol codec) on a socketpair behind it.  Checks what reaches
+ * the back-end: guest RAM as memfds (compared byte for byte), vring
+ * addresses translated to the core's mapping, the transport's own
+ * eventfds, GET_VRING_BASE on reset, and that a back-end which goes away
+ * breaks only the device.  No KVM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "guest_mem.h"
+#include "pci.h"
+#include "unit.h"
+#include "vhost_user.h"
+#include "vhost_user_dev.h"
+#include "virtio.h"
+#include "virtio_pci.h"
+
+#define RAM		(16ull << 20)
+#define SLOT		3
+#define DEVFN		PCI_DEVFN(SLOT, 0)
+#define NVR		4
+#define F_PROTOCOL	(1ull << VHOST_USER_F_PROTOCOL_FEATURES)
+#define PF(f)		VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_##f)
+#define CAPACITY	0x20000ull
+#define BLK_FEATURES	(1ull << VIRTIO_F_VERSION_1 | \
+			 1ull << VIRTIO_BLK_F_BLK_SIZE | \
+			 1ull << VIRTIO_BLK_F_FLUSH | \
+			 1ull << VIRTIO_F_RING_PACKED | \
+			 1ull << VIRTIO_BLK_F_SECURE_ERASE | F_PROTOCOL)
+
+/* ---- the fake back-end (same shape as test_vhost_user_client.c's) ------- */
+
+struct fake {
+	int sock;
+	pthread_t thread;
+	uint64_t features, protocol_features;
+	uint32_t close_on;		/* hang up when this request comes */
+	/* What it saw. */
+	unsigned nreq;
+	unsigned count[VHOST_USER_REQUEST_COUNT];
+	uint64_t acked_protocol, acked_features;
+	void *map;
+	uint64_t map_size, map_gpa, map_hva;
+	struct vhost_user_vring_addr addr[NVR];
+	struct stat kick_st[NVR], call_st[NVR];
+	unsigned num[NVR];
+	bool enabled[NVR];
+	uint8_t config[VHOST_USER_MAX_CONFIG_SIZE];
+};
+
+static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
+			struct vhost_user_msg *reply)
+{
+	union vhost_user_payload *p = &msg->payload;
+	unsigned idx;
+
+	switch (msg->hdr.request) {
+	case VHOST_USER_GET_FEATURES:
+		vhost_user_reply_init(reply, msg, 8);
+		reply->payload.u64 = f->features;
+		break;
+	case VHOST_USER_SET_FEATURES:
+		f->acked_features = p->u64;
+		break;
+	case VHOST_USER_GET_PROTOCOL_FEATURES:
+		vhost_user_reply_init(reply, msg, 8);
+		reply->payload.u64 = f->protocol_features;
+		break;
+	case VHOST_USER_SET_PROTOCOL_FEATURES:
+		f->acked_protocol = p->u64;
+		break;
+	case VHOST_USER_GET_QUEUE_NUM:
+		vhost_user_reply_init(reply, msg, 8);
+		reply->payload.u64 = 2;
+		break;
+	case VHOST_USER_SET_MEM_TABLE:
+		/* Guest RAM is one region of 16 MiB: map it as a back-end. */
+		if (f->map)
+			munmap(f->map, f->map_size);
+		f->map = NULL;
+		if (p->mem_table.nregions == 1) {
+			const struct vhost_user_mem_region *r =
+				&p->mem_table.regions[0];
+			void *m = mmap(NULL, r->memory_size,
+				       PROT_READ | PROT_WRITE, MAP_SHARED,
+				       msg->fds[0], r->mmap_offset);
+
+			if (m != MAP_FAILED) {
+				f->map = m;
+				f->map_size = r->memory_size;
+				f->map_gpa = r->guest_phys_addr;
+				f->map_hva = r->userspace_addr;
+			}
+		}
+		break;
+	case VHOST_USER_SET_VRING_NUM:
+		if (p->state.index < NVR)
+			f->num[p->state.index] = p->state.num;
+		break;
+	case VHOST_USER_SET_VRING_ADDR:
+		if (p->addr.index < NVR)
+			f->addr[p->addr.index] = p->addr;
+		break;
+	case VHOST_USER_SET_VRING_KICK:
+	case VHOST_USER_SET_VRING_CALL:
+		idx = p->u64 & VHOST_USER_VRING_INDEX_MASK;
+		if (idx < NVR && msg->nfds == 1)
+			fstat(msg->fds[0],
+			      msg->hdr.request == VHOST_USER_SET_VRING_KICK ?
+			      &f->kick_st[idx] : &f->call_st[idx]);
+		break;
+	case VHOST_USER_SET_VRING_ENABLE:
+		if (p->state.index < NVR)
+			f->enabled[p->state.index] = p->state.num;
+		break;
+	case VHOST_USER_GET_VRING_BASE:
+		vhost_user_reply_init(reply, msg, sizeof(p->state));
+		reply->payload.state.index = p->state.index;
+		reply->payload.state.num = 0;
+		if (p->state.index < NVR)
+			f->enabled[p->state.index] = false;
+		break;
+	case VHOST_USER_GET_CONFIG:
+		vhost_user_reply_init(reply, msg, msg->hdr.size);
+		reply->payload.config = p->config;
+		memcpy(reply->payload.config.region,
+		       f->config + p->config.offset, p->config.size);
+		break;
+	case VHOST_USER_SET_CONFIG:
+		memcpy(f->config + p->config.offset, p->config.region,
+		       p->config.size);
+		break;
+	default:
+		break;
+	}
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	struct vhost_user_msg msg, reply;
+
+	for (;;) {
+		if (vhost_user_recv(f->sock, &msg, 10000))
+			break;
+		if (vhost_user_decode(&msg, VHOST_USER_CHANNEL_FRONTEND, NVR))
+			break;
+		if (msg.hdr.request == f->close_on) {
+			vhost_user_msg_close_fds(&msg);
+			shutdown(f->sock, SHUT_RDWR);
+			break;
+		}
+		f->nreq++;
+		f->count[msg.hdr.request]++;
+		vhost_user_reply_init(&reply, &msg, 8);
+		reply.payload.u64 = 0;
+		fake_handle(f, &msg, &reply);
+		vhost_user_msg_close_fds(&msg);
+		if (vhost_user_expects_reply(&msg, VHOST_USER_CHANNEL_FRONTEND,
+					     f->acked_protocol) &&
+		    vhost_user_send(f->sock, &reply, 1000)) {
+			vhost_user_msg_close_fds(&reply);
+			break;
+		}
+		vhost_user_msg_close_fds(&reply);
+	}
+	return NULL;
+}
+
+/* ---- fixture: RAM, buses, PCI root, fake, device ------------------------ */
+
+static struct guest_mem *mem;
+static struct bus *pio, *mmio;
+static struct pci_root *root;
+static struct fake fake;
+static struct vhost_user_dev *dev;
+static uint64_t bar0;
+
+static int start(enum vhost_user_dev_type type, bool mac)
+{
+	struct vhost_user_dev_config dc = {
+		.name = type == VHOST_USER_DEV_BLK ? "blk0" : "net0",
+		.spec = { .type = type, .socket_path = "/fake/sock",
+			  .queues = 1, .has_mac = mac,
+			  .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } },
+		.timeout_ms = 1000,
+		.mem = mem,
+		.vm_fd = -1,
+	};
+	int sv[2];
+
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				   sv) == 0);
+	fake.sock = sv[1];
+	CU_ASSERT_FATAL(pthread_create(&fake.thread, NULL, fake_main,
+				       &fake) == 0);
+	dc.sock_fd = sv[0];
+	return vhost_user_dev_create(&dc, &dev);
+}
+
+static void fake_setup(uint64_t features)
+{
+	struct virtio_blk_config bc = { .capacity = CAPACITY,
+					.blk_size = 512 };
+
+	memset(&fake, 0, sizeof(fake));
+	fake.sock = -1;
+	fake.features = features;
+	fake.protocol_features = PF(MQ) | PF(REPLY_ACK) | PF(CONFIG) |
+				 PF(INFLIGHT_SHMFD);
+	fake.close_on = VHOST_USER_NONE;
+	memcpy(fake.config, &bc, sizeof(bc) < sizeof(fake.config) ?
+	       sizeof(bc) : sizeof(fake.config));
+}
+
+static void cfg_write(unsigned reg, unsigned size, uint32_t v);
+static uint32_t cfg_read(unsigned reg, unsigned size);
+
+static void setup_common(void)
+{
+	struct pci_root_config rc = { .ram_end = RAM };
+
+	CU_ASSERT_FATAL(guest_mem_create(RAM, 0, &mem) == 0);
+	CU_ASSERT_FATAL(bus_create("pio", &pio) == 0);
+	CU_ASSERT_FATAL(bus_create("mmio", &mmio) == 0);
+	rc.pio = pio;
+	rc.mmio = mmio;
+	CU_ASSERT_FATAL(pci_root_create(&rc, &root) == 0);
+	dev = NULL;
+}
+
+static void setup_blk(void)
+{
+	setup_common();
+	fake_setup(BLK_FEATURES);
+	CU_ASSERT_EQUAL_FATAL(start(VHOST_USER_DEV_BLK, false), 0);
+	CU_ASSERT_FATAL(vhost_user_dev_register(dev, root, SLOT) == 0);
+	bar0 = cfg_read(PCI_CFG_BAR0, 4) & ~0xfu;
+	cfg_write(PCI_CFG_COMMAND, 2, PCI_CMD_MEMORY | PCI_CMD_MASTER);
+}
+
+/* Also joins the fake: closing the device's socket ends it. */
+static void teardown(void)
+{
+	vhost_user_dev_destroy(dev);
+	dev = NULL;
+	if (fake.sock >= 0) {
+		pthread_join(fake.thread, NULL);
+		close(fake.sock);
+		fake.sock = -1;
+	}
+	if (fake.map)
+		munmap(fake.map, fake.map_size);
+	fake.map = NULL;
+	pci_root_destroy(root);
+	bus_destroy(mmio);
+	bus_destroy(pio);
+	guest_mem_destroy(mem);
+}
+
+/* ---- the guest driver's view ---- */
+
+static uint32_t cfg_read(unsigned reg, unsigned size)
+{
+	uint32_t a = PCI_CONFIG_ENABLE | DEVFN << 8 | (reg & 0xfc), v = 0;
+
+	bus_write(pio, PCI_CONFIG_ADDRESS_PORT, &a, 4);
+	bus_read(pio, PCI_CONFIG_DATA_PORT + (reg & 3), &v, size);
+	return v;
+}
+
+static void cfg_write(unsigned reg, unsigned size, uint32_t v)
+{
+	uint32_t a = PCI_CONFIG_ENABLE | DEVFN << 8 | (reg & 0xfc);
+
+	bus_write(pio, PCI_CONFIG_ADDRESS_PORT, &a, 4);
+	bus_write(pio, PCI_CONFIG_DATA_PORT + (reg & 3), &v, size);
+}
+
+static uint64_t rd(uint64_t addr, unsigned size)
+{
+	uint64_t v = 0;
+
+	CU_ASSERT_TRUE(bus_read(mmio, addr, &v, size));
+	return v;
+}
+
+static void wr(uint64_t addr, unsigned size, uint64_t v)
+{
+	CU_ASSERT_TRUE(bus_write(mmio, addr, &v, size));
+}
+
+#define COMMON(off)	(bar0 + VIRTIO_PCI_COMMON_OFFSET + (off))
+#define DEVCFG(off)	(bar0 + VIRTIO_PCI_DEVICE_OFFSET + (off))
+
+static uint8_t status(void)
+{
+	return (uint8_t)rd(COMMON(VIRTIO_PCI_COMMON_STATUS), 1);
+}
+
+static void set_status(uint8_t s)
+{
+	wr(COMMON(VIRTIO_PCI_COMMON_STATUS), 1, s);
+}
+
+static uint64_t device_features(void)
+{
+	uint64_t f;
+
+	wr(COMMON(VIRTIO_PCI_COMMON_DFSELECT), 4, 0);
+	f = rd(COMMON(VIRTIO_PCI_COMMON_DF), 4);
+	wr(COMMON(VIRTIO_PCI_COMMON_DFSELECT), 4, 1);
+	return f | rd(COMMON(VIRTIO_PCI_COMMON_DF), 4) << 32;
+}
+
+#define S_INIT	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER)
+#define S_FOK	(S_INIT | VIRTIO_CONFIG_S_FEATURES_OK)
+#define S_RUN	(S_FOK | VIRTIO_CONFIG_S_DRIVER_OK)
+
+/* Queue 0 of 128 entries: desc, avail, used at gpa, +0x1000, +0x2000. */
+static void driver_start(uint64_t features, uint64_t ring_gpa)
+{
+	set_status(0);
+	set_status(VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	set_status(S_INIT);
+	wr(COMMON(VIRTIO_PCI_COMMON_GFSELECT), 4, 0);
+	wr(COMMON(VIRTIO_PCI_COMMON_GF), 4, (uint32_t)features);
+	wr(COMMON(VIRTIO_PCI_COMMON_GFSELECT), 4, 1);
+	wr(COMMON(VIRTIO_PCI_COMMON_GF), 4, (uint32_t)(features >> 32));
+	set_status(S_FOK);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_FEATURES_OK);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_SELECT), 2, 0);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_SIZE), 2, 128);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_DESCLO), 8, ring_gpa);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_AVAILLO), 8, ring_gpa + 0x1000);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_USEDLO), 8, ring_gpa + 0x2000);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_ENABLE), 2, 1);
+	set_status(S_RUN);
+}
+
+static bool same_file(const struct stat *a, int fd)
+{
+	struct stat b;
+
+	return fstat(fd, &b) == 0 && a->st_dev == b.st_dev &&
+	       a->st_ino == b.st_ino;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- tests ---- */
+
+static void test_blk_negotiation(void)
+{
+	uint64_t f = device_features();
+
+	/* Identity: modern virtio-blk. */
+	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_VENDOR_ID, 2), 0x1af4);
+	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_DEVICE_ID, 2), 0x1042);
+	/* Offered: the back-end's minus packed, secure erase, protocol bit. */
+	CU_ASSERT_EQUAL(f, 1ull << VIRTIO_F_VERSION_1 |
+			   1ull << VIRTIO_BLK_F_BLK_SIZE |
+			   1ull << VIRTIO_BLK_F_FLUSH);
+	/* Only the protocol features the glue uses were acked. */
+	CU_ASSERT_EQUAL(fake.acked_protocol, PF(MQ) | PF(REPLY_ACK) |
+					     PF(CONFIG));
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_OWNER], 1);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_QUEUE_NUM], 1);
+	/* Config from GET_CONFIG. */
+	CU_ASSERT_EQUAL(rd(DEVCFG(0), 4), (uint32_t)CAPACITY);
+	CU_ASSERT_EQUAL(rd(DEVCFG(4), 4), CAPACITY >> 32);
+	CU_ASSERT_EQUAL(rd(DEVCFG(offsetof(struct virtio_blk_config,
+					   blk_size)), 4), 512);
+	CU_ASSERT_EQUAL(rd(COMMON(VIRTIO_PCI_COMMON_NUMQ), 2), 1);
+	/* wce write goes to the back-end. */
+	wr(DEVCFG(offsetof(struct virtio_blk_config, wce)), 1, 1);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_CONFIG], 1);
+	CU_ASSERT_EQUAL(fake.config[offsetof(struct virtio_blk_config, wce)],
+			1);
+}
+
+static void test_blk_start_reset_restart(void)
+{
+	const uint64_t ring = 0x100000;
+	const uint64_t feat = 1ull << VIRTIO_F_VERSION_1 |
+			      1ull << VIRTIO_BLK_F_FLUSH;
+	uint8_t *ram = guest_mem_ptr(mem, 0, RAM);
+	struct virtio_pci *vp = vhost_user_dev_transport(dev);
+
+	CU_ASSERT_FATAL(ram != NULL);
+	for (size_t i = 0; i < RAM; i += 4093)
+		ram[i] = (uint8_t)(i * 7 + 3);
+
+	driver_start(feat, ring);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
+	/* SET_FEATURES: the driver's bits plus the protocol bit. */
+	CU_ASSERT_EQUAL(fake.acked_features, feat | F_PROTOCOL);
+	/* SET_MEM_TABLE: the memfd, seen byte for byte, at the core's hva. */
+	CU_ASSERT_FATAL(fake.map != NULL);
+	CU_ASSERT_EQUAL(fake.map_size, RAM);
+	CU_ASSERT_EQUAL(fake.map_gpa, 0);
+	CU_ASSERT_EQUAL(fake.map_hva, (uintptr_t)ram);
+	CU_ASSERT_EQUAL(memcmp(fake.map, ram, RAM), 0);
+	ram[12345] ^= 0xff;	/* shared, not copied */
+	CU_ASSERT_EQUAL(((uint8_t *)fake.map)[12345], ram[12345]);
+	/* Vring 0: size, addresses as core hvas, the transport's fds. */
+	CU_ASSERT_EQUAL(fake.num[0], 128);
+	CU_ASSERT_EQUAL(fake.addr[0].desc_user_addr, (uintptr_t)ram + ring);
+	CU_ASSERT_EQUAL(fake.addr[0].avail_user_addr,
+			(uintptr_t)ram + ring + 0x1000);
+	CU_ASSERT_EQUAL(fake.addr[0].used_user_addr,
+			(uintptr_t)ram + ring + 0x2000);
+	CU_ASSERT_TRUE(same_file(&fake.kick_st[0],
+				 virtio_pci_queue_kick_fd(vp, 0)));
+	CU_ASSERT_TRUE(same_file(&fake.call_st[0],
+				 virtio_pci_queue_call_fd(vp, 0)));
+	CU_ASSERT_TRUE(fake.enabled[0]);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 0);
+
+	/* Reset stops the ring. */
+	set_status(0);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 1);
+	CU_ASSERT_FALSE(fake.enabled[0]);
+
+	/* And it starts again cleanly, elsewhere in RAM. */
+	driver_start(feat, 0x200000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_MEM_TABLE], 2);
+	CU_ASSERT_EQUAL(fake.addr[0].desc_user_addr,
+			(uintptr_t)ram + 0x200000);
+	CU_ASSERT_TRUE(fake.enabled[0]);
+	/* Destroying the device while running stops the ring too. */
+	vhost_user_dev_destroy(dev);
+	dev = NULL;
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 2);
+}
+
+static void test_ring_outside_ram(void)
+{
+	unsigned before;
+
+	/* The used ring's end crosses the end of RAM. */
+	driver_start(1ull << VIRTIO_F_VERSION_1, RAM - 0x2000);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_FEATURES], 0);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_MEM_TABLE], 0);
+	/* In the PCI hole: also refused, nothing sent. */
+	before = fake.nreq;
+	driver_start(1ull << VIRTIO_F_VERSION_1, 0xc0000000ull);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(fake.nreq, before);
+	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
+	/* The device is fine for a driver that behaves. */
+	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+}
+
+/* Run fn with stderr captured; return how many lines matched `needle`. */
+static unsigned count_log_lines(void (*fn)(void), const char *needle)
+{
+	char buf[8192], *line, *save = NULL;
+	int fd = memfd_create("stderr", MFD_CLOEXEC), saved = dup(2);
+	unsigned n = 0;
+	ssize_t len;
+
+	CU_ASSERT_FATAL(fd >= 0 && saved >= 0);
+	dup2(fd, 2);
+	fn();
+	dup2(saved, 2);
+	close(saved);
+	len = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	buf[len > 0 ? len : 0] = '\0';
+	fputs(buf, stderr);	/* still in the test log */
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, needle))
+			n++;
+	return n;
+}
+
+static void two_starts_after_hangup(void)
+{
+	int64_t t0;
+
+	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_TRUE(vhost_user_dev_broken(dev));
+	/* Later attempts fail at once without touching the socket. */
+	t0 = now_ms();
+	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	set_status(0);
+	CU_ASSERT_TRUE(now_ms() - t0 < 500);
+	/* Config reads keep working from the cache. */
+	CU_ASSERT_EQUAL(rd(DEVCFG(0), 4), (uint32_t)CAPACITY);
+	wr(DEVCFG(offsetof(struct virtio_blk_config, wce)), 1, 0);
+}
+
+static void test_backend_hangs_up(void)
+{
+	/* The back-end goes away when the memory table comes. */
+	fake.close_on = VHOST_USER_SET_MEM_TABLE;
+	CU_ASSERT_EQUAL(count_log_lines(two_starts_after_hangup,
+					"[blk0] vhost-user back-end on /fake/sock"),
+			1);
+}
+
+static void test_backend_gone_at_create(void)
+{
+	setup_common();
+	fake_setup(BLK_FEATURES);
+	fake.close_on = VHOST_USER_SET_OWNER;
+	/* The client's errno for the EOF (-ECONNRESET, -EPIPE, ...). */
+	CU_ASSERT_TRUE(start(VHOST_USER_DEV_BLK, false) < 0);
+	CU_ASSERT_PTR_NULL(dev);
+	teardown();
+
+	/* No VERSION_1, or no CONFIG for blk: refused with a reason. */
+	setup_common();
+	fake_setup(F_PROTOCOL);
+	CU_ASSERT_EQUAL(start(VHOST_USER_DEV_BLK, false), -EOPNOTSUPP);
+	teardown();
+	setup_common();
+	fake_setup(BLK_FEATURES);
+	fake.protocol_features = PF(REPLY_ACK);
+	CU_ASSERT_EQUAL(start(VHOST_USER_DEV_BLK, false), -EOPNOTSUPP);
+	teardown();
+}
+
+static void test_net_config(void)
+{
+	setup_common();
+	fake_setup(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_MRG_RXBUF |
+		   1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ |
+		   F_PROTOCOL);
+	CU_ASSERT_EQUAL_FATAL(start(VHOST_USER_DEV_NET, true), 0);
+	CU_ASSERT_FATAL(vhost_user_dev_register(dev, root, SLOT) == 0);
+	bar0 = cfg_read(PCI_CFG_BAR0, 4) & ~0xfu;
+	cfg_write(PCI_CFG_COMMAND, 2, PCI_CMD_MEMORY | PCI_CMD_MASTER);
+
+	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_DEVICE_ID, 2), 0x1041);
+	/* No control queue: neither CTRL_VQ nor MQ; MAC, STATUS by the core. */
+	CU_ASSERT_EQUAL(device_features(), 1ull << VIRTIO_F_VERSION_1 |
+			1ull << VIRTIO_NET_F_MRG_RXBUF |
+			1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS);
+	CU_ASSERT_EQUAL(fake.acked_protocol, PF(MQ) | PF(REPLY_ACK));
+	CU_ASSERT_EQUAL(rd(COMMON(VIRTIO_PCI_COMMON_NUMQ), 2), 2);
+	CU_ASSERT_EQUAL(rd(DEVCFG(0), 4), 0x12005452u);
+	CU_ASSERT_EQUAL(rd(DEVCFG(4), 2), 0x5634);
+	CU_ASSERT_EQUAL(rd(DEVCFG(6), 2), VIRTIO_NET_S_LINK_UP);
+	CU_ASSERT_EQUAL(rd(DEVCFG(8), 2), 1);
+
+	/* The core's own features never reach the back-end. */
+	driver_start(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_MAC |
+		     1ull << VIRTIO_NET_F_STATUS, 0x100000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.acked_features,
+			1ull << VIRTIO_F_VERSION_1 | F_PROTOCOL);
+	teardown();
+}
+
+static CU_TestInfo blk_tests[] = {
+	{ "negotiation and config", test_blk_negotiation },
+	{ "start, reset, restart", test_blk_start_reset_restart },
+	{ "ring outside RAM", test_ring_outside_ram },
+	{ "back-end hangs up", test_backend_hangs_up },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo create_tests[] = {
+	{ "back-end refuses or fails at create", test_backend_gone_at_create },
+	{ "net config built by the core", test_net_config },
+	CU_TEST_INFO_NULL,
+};
+
+static int suite_setup(void)
+{
+	return 0;
+}
+
+static void test_setup(void)
+{
+	setup_blk();
+}
+
+CU_SuiteInfo unit_suites[] = {
+	{ "vhost_user_dev blk", suite_setup, NULL, test_setup, teardown,
+	  blk_tests },
+	{ "vhost_user_dev create", NULL, NULL, NULL, NULL, create_tests },
+	CU_SUITE_INFO_NULL,
+};
