@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "event.h"
@@ -84,6 +85,13 @@ struct vhost_user_dev {
 	struct vhost_user_client *client;
 	struct virtio_pci *vp;
 	struct event_loop *loop;	/* while watched */
+	/*
+	 * Signalled once when the device breaks, from whatever thread saw
+	 * it: the main loop then sets DEVICE_NEEDS_RESET, which a hook
+	 * (transport lock held) cannot.
+	 */
+	int broken_fd;
+	bool lost;			/* main thread: NEEDS_RESET was set */
 
 	uint64_t backend_features;	/* GET_FEATURES */
 	uint64_t core_features;		/* offered, implemented here */
@@ -109,6 +117,9 @@ static void vud_mark_broken(struct vhost_user_dev *dev, const char *why)
 		return;
 	log_err(dev->name, "vhost-user back-end on %s failed (%s); device "
 		"stopped, the VM keeps running", dev->path, why);
+	if (eventfd_write(dev->broken_fd, 1) < 0) {
+		/* Only EAGAIN at 2^64-1: it is signalled already. */
+	}
 }
 
 /* After a failed client call: a broken client breaks the device. */
@@ -463,6 +474,14 @@ int vhost_user_dev_create(const struct vhost_user_dev_config *cfg,
 	dev->type = spec->type;
 	dev->mem = cfg->mem;
 	atomic_init(&dev->broken, false);
+	dev->broken_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dev->broken_fd < 0) {
+		ret = -errno;
+		if (cfg->sock_fd >= 0)
+			close(cfg->sock_fd);
+		free(dev);
+		return ret;
+	}
 
 	if (cfg->sock_fd >= 0)
 		ret = vhost_user_client_from_fd(cfg->sock_fd, dev->name,
@@ -518,6 +537,7 @@ void vhost_user_dev_destroy(struct vhost_user_dev *dev)
 	/* May call vud_reset(), which still needs the client. */
 	virtio_pci_destroy(dev->vp);
 	vhost_user_client_close(dev->client);
+	close(dev->broken_fd);
 	free(dev);
 }
 
@@ -534,6 +554,20 @@ struct virtio_pci *vhost_user_dev_transport(struct vhost_user_dev *dev)
 
 /* ---- hang-up watch (main thread) ---------------------------------------- */
 
+/*
+ * The back-end is gone for good: tell the driver (DEVICE_NEEDS_RESET and
+ * a config interrupt once it runs the device, virtio 1.2 2.1.2) and stop
+ * watching.  The socket stays open, unused, until destroy.
+ */
+static void vud_lost(struct vhost_user_dev *dev)
+{
+	if (dev->lost)
+		return;
+	dev->lost = true;
+	virtio_pci_set_needs_reset(dev->vp, "vhost-user back-end lost");
+	vhost_user_dev_unwatch(dev);
+}
+
 static void vud_on_hangup(void *opaque, int fd, uint32_t events)
 {
 	struct vhost_user_dev *dev = opaque;
@@ -541,23 +575,43 @@ static void vud_on_hangup(void *opaque, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	/*
-	 * Only the flag: the client belongs to the vCPU threads.  Its own
-	 * next call fails on the closed socket, or is never made.
+	 * Only the flag for the client, which belongs to the vCPU threads:
+	 * their next call is never made.  A hang-up in the middle of one
+	 * fails that call on its own.
 	 */
 	vud_mark_broken(dev, "it hung up");
-	vhost_user_dev_unwatch(dev);
+	vud_lost(dev);
+}
+
+static void vud_on_broken(void *opaque, int fd, uint32_t events)
+{
+	eventfd_t v;
+
+	(void)events;
+	(void)eventfd_read(fd, &v);
+	vud_lost(opaque);
 }
 
 int vhost_user_dev_watch(struct vhost_user_dev *dev, struct event_loop *loop)
 {
+	int fd = vhost_user_client_fd(dev->client);
 	int ret;
 
 	/* No EPOLLIN: replies are read by the thread that asked. */
-	ret = event_loop_add(loop, vhost_user_client_fd(dev->client),
-			     EPOLLRDHUP, vud_on_hangup, dev);
-	if (!ret)
-		dev->loop = loop;
-	return ret;
+	ret = event_loop_add(loop, fd, EPOLLRDHUP, vud_on_hangup, dev);
+	if (ret)
+		return ret;
+	ret = event_loop_add(loop, dev->broken_fd, EPOLLIN, vud_on_broken,
+			     dev);
+	if (ret) {
+		event_loop_del(loop, fd);
+		return ret;
+	}
+	dev->loop = loop;
+	/* Broken before the loop ran (at the first DRIVER_OK, say). */
+	if (vhost_user_dev_broken(dev))
+		vud_lost(dev);
+	return 0;
 }
 
 void vhost_user_dev_unwatch(struct vhost_user_dev *dev)
@@ -565,5 +619,6 @@ void vhost_user_dev_unwatch(struct vhost_user_dev *dev)
 	if (!dev->loop)
 		return;
 	event_loop_del(dev->loop, vhost_user_client_fd(dev->client));
+	event_loop_del(dev->loop, dev->broken_fd);
 	dev->loop = NULL;
 }

@@ -72,8 +72,10 @@ int vhost_user_dev_register(struct vhost_user_dev *dev, struct pci_root *root,
 struct virtio_pci *vhost_user_dev_transport(struct vhost_user_dev *dev);
 
 /*
- * Watch the back-end's socket from the main loop: a hang-up marks the
- * device broken at once instead of at the driver's next request.
+ * Watch the back-end from the main loop.  When it is lost (the socket
+ * hangs up, or any exchange failed on a vCPU thread) the device is marked
+ * broken, the transport gets DEVICE_NEEDS_RESET and, if the driver runs
+ * the device, a config change interrupt; the socket is never used again.
  * Unwatch before the loop goes away.  Main thread only.
  */
 int vhost_user_dev_watch(struct vhost_user_dev *dev, struct event_loop *loop)
@@ -82,8 +84,9 @@ void vhost_user_dev_unwatch(struct vhost_user_dev *dev);
 
 /*
  * The back-end failed (hung up, timed out, sent garbage): logged once,
- * every later DRIVER_OK fails at once (DEVICE_NEEDS_RESET) and the
- * socket is never used again.  Thread safe.
+ * in one line naming the device and the socket; every later DRIVER_OK
+ * fails at once (DEVICE_NEEDS_RESET) and the socket is never used
+ * again.  Thread safe.
  */
 bool vhost_user_dev_broken(const struct vhost_user_dev *dev);
 

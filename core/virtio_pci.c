@@ -79,12 +79,16 @@ static void vp_signal(int fd)
 
 /* ---- status ---- */
 
-/* The driver misprogrammed the device: it must reset it (virtio 2.1.1). */
-static void vp_needs_reset(struct virtio_pci *vp, const char *why)
+/*
+ * Set DEVICE_NEEDS_RESET (virtio 1.2 2.1.2), logged once per reset at
+ * level.  Lock held.
+ */
+static void vp_set_needs_reset(struct virtio_pci *vp, enum log_level level,
+			       const char *why)
 {
 	if (!vp->warned_reset) {
-		log_warn("virtio-pci", "[%s] device needs reset: %s", vp->name,
-			 why);
+		log_msg(level, "virtio-pci", "[%s] device needs reset: %s",
+			vp->name, why);
 		vp->warned_reset = true;
 	}
 	vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
@@ -93,6 +97,12 @@ static void vp_needs_reset(struct virtio_pci *vp, const char *why)
 		vp->isr |= VIRTIO_PCI_ISR_CONFIG;
 		vp_signal(vp->config_fd);
 	}
+}
+
+/* The driver misprogrammed the device: it must reset it (virtio 2.1.1). */
+static void vp_needs_reset(struct virtio_pci *vp, const char *why)
+{
+	vp_set_needs_reset(vp, LOG_LEVEL_WARN, why);
 }
 
 static void vp_reset(struct virtio_pci *vp)
@@ -156,8 +166,10 @@ static void vp_driver_ok(struct virtio_pci *vp)
 		return;
 	ret = vp->ops->driver_ok(vp->opaque, vp->driver_features,
 				 vp->queue_info, vp->num_queues);
+	/* The device logged why; a second warning would say nothing new. */
 	if (ret)
-		vp_needs_reset(vp, "the device could not start its queues");
+		vp_set_needs_reset(vp, LOG_LEVEL_INFO,
+				   "the device could not start its queues");
 }
 
 static void vp_write_status(struct virtio_pci *vp, uint8_t value)
@@ -799,5 +811,12 @@ void virtio_pci_config_changed(struct virtio_pci *vp)
 	vp->isr |= VIRTIO_PCI_ISR_CONFIG;
 	/* Counted in the eventfd until MSI-X and the vector are usable. */
 	vp_signal(vp->config_fd);
+	pthread_mutex_unlock(&vp->lock);
+}
+
+void virtio_pci_set_needs_reset(struct virtio_pci *vp, const char *why)
+{
+	pthread_mutex_lock(&vp->lock);
+	vp_set_needs_reset(vp, LOG_LEVEL_DEBUG, why);
 	pthread_mutex_unlock(&vp->lock);
 }

@@ -63,7 +63,7 @@ struct virtio_pci_device_ops {
 	/*
 	 * The driver set DRIVER_OK: start the queues.  features is what
 	 * was negotiated; queues[0..nr) is indexed by queue number.  A
-	 * non-zero return sets DEVICE_NEEDS_RESET.
+	 * non-zero return sets DEVICE_NEEDS_RESET; the device logs why.
 	 */
 	int (*driver_ok)(void *opaque, uint64_t features,
 			 const struct virtio_pci_queue_info *queues,
@@ -131,6 +131,19 @@ int virtio_pci_queue_call_fd(const struct virtio_pci *vp, unsigned q);
  * config bit and interrupt through the msix_config vector.  Thread safe.
  */
 void virtio_pci_config_changed(struct virtio_pci *vp);
+
+/*
+ * The device failed and needs the driver to reset it (its back-end went
+ * away, say): set DEVICE_NEEDS_RESET and, once DRIVER_OK is set, raise
+ * the configuration change interrupt (ISR config bit, msix_config
+ * vector) as virtio 1.2 2.1.2 asks; config_generation does not move.
+ * Before DRIVER_OK only the bit is set: the driver sees it in the
+ * status it reads back, and the status machine accepts nothing more
+ * until a reset, which clears it.  Logs why at debug level only: the
+ * caller reports the cause in its own words.  Thread safe; takes the transport's lock,
+ * so never from a device hook.
+ */
+void virtio_pci_set_needs_reset(struct virtio_pci *vp, const char *why);
 
 /*
  * For tests and debugging: the GSI of the MSI route vector uses now, or

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "event.h"
 #include "guest_mem.h"
 #include "pci.h"
 #include "unit.h"
@@ -476,6 +479,9 @@ static void test_ring_outside_ram(void)
 	CU_ASSERT_EQUAL(status(), S_RUN);
 }
 
+/* Lines logged at warning or error by the last count_log_lines(). */
+static unsigned log_lines_bad;
+
 /* Run fn with stderr captured; return how many lines matched `needle`. */
 static unsigned count_log_lines(void (*fn)(void), const char *needle)
 {
@@ -493,10 +499,14 @@ static unsigned count_log_lines(void (*fn)(void), const char *needle)
 	close(fd);
 	buf[len > 0 ? len : 0] = '\0';
 	fputs(buf, stderr);	/* still in the test log */
+	log_lines_bad = 0;
 	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
+	     line = strtok_r(NULL, "\n", &save)) {
 		if (strstr(line, needle))
 			n++;
+		if (strstr(line, ": error: ") || strstr(line, ": warning: "))
+			log_lines_bad++;
+	}
 	return n;
 }
 
@@ -525,6 +535,108 @@ static void test_backend_hangs_up(void)
 	CU_ASSERT_EQUAL(count_log_lines(two_starts_after_hangup,
 					"[blk0] vhost-user back-end on /fake/sock"),
 			1);
+}
+
+static void stop_loop(void *opaque, int fd, uint32_t events)
+{
+	eventfd_t v;
+
+	(void)events;
+	(void)eventfd_read(fd, &v);
+	event_loop_stop(opaque);
+}
+
+/* One pass of the main loop over whatever is ready now. */
+static void run_loop_once(struct event_loop *loop)
+{
+	int stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	CU_ASSERT_FATAL(stop >= 0);
+	CU_ASSERT_FATAL(event_loop_add(loop, stop, EPOLLIN, stop_loop,
+				       loop) == 0);
+	CU_ASSERT_FATAL(eventfd_write(stop, 1) == 0);
+	CU_ASSERT_EQUAL(event_loop_run(loop), 0);
+	event_loop_del(loop, stop);
+	close(stop);
+}
+
+static struct event_loop *loop;
+
+static void hangup_while_running(void)
+{
+	unsigned before;
+
+	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
+	before = fake.nreq;
+	/* The back-end dies: its end of the socket goes. */
+	shutdown(fake.sock, SHUT_RDWR);
+	pthread_join(fake.thread, NULL);
+	close(fake.sock);
+	fake.sock = -1;
+
+	run_loop_once(loop);
+	CU_ASSERT_TRUE(vhost_user_dev_broken(dev));
+	/* The driver sees NEEDS_RESET through a config change interrupt. */
+	CU_ASSERT_EQUAL(status(), S_RUN | VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
+			VIRTIO_PCI_ISR_CONFIG);
+	/* Unwatched: another pass sees nothing and logs nothing. */
+	run_loop_once(loop);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
+	/* Reset and restart fail at once, the socket never used again. */
+	set_status(0);
+	CU_ASSERT_EQUAL(status(), 0);
+	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(fake.nreq, before);
+}
+
+static void test_hangup_sets_needs_reset(void)
+{
+	CU_ASSERT_FATAL(event_loop_create(&loop) == 0);
+	CU_ASSERT_FATAL(vhost_user_dev_watch(dev, loop) == 0);
+	CU_ASSERT_EQUAL(count_log_lines(hangup_while_running,
+					"[blk0] vhost-user back-end on /fake/sock"),
+			1);
+	/* That line is the only warning or error. */
+	CU_ASSERT_EQUAL(log_lines_bad, 1);
+	vhost_user_dev_unwatch(dev);
+	event_loop_destroy(loop);
+	loop = NULL;
+}
+
+static void failed_call_then_loop(void)
+{
+	/* The failure is seen on the "vCPU" thread, with the lock held. */
+	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
+	CU_ASSERT_TRUE(vhost_user_dev_broken(dev));
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
+			VIRTIO_PCI_ISR_CONFIG);
+	/* The driver resets; the main loop then learns of the loss. */
+	set_status(0);
+	run_loop_once(loop);
+	/* A reset device gets the bit alone: no interrupt. */
+	CU_ASSERT_EQUAL(status(), VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
+	run_loop_once(loop);
+}
+
+static void test_failed_call_sets_needs_reset(void)
+{
+	fake.close_on = VHOST_USER_SET_MEM_TABLE;
+	CU_ASSERT_FATAL(event_loop_create(&loop) == 0);
+	CU_ASSERT_FATAL(vhost_user_dev_watch(dev, loop) == 0);
+	CU_ASSERT_EQUAL(count_log_lines(failed_call_then_loop,
+					"[blk0] vhost-user back-end on /fake/sock"),
+			1);
+	/* Besides it, only the client's own line about the connection. */
+	CU_ASSERT_TRUE(log_lines_bad <= 2);
+	vhost_user_dev_unwatch(dev);
+	event_loop_destroy(loop);
+	loop = NULL;
 }
 
 static void test_backend_gone_at_create(void)
@@ -586,6 +698,10 @@ static CU_TestInfo blk_tests[] = {
 	{ "start, reset, restart", test_blk_start_reset_restart },
 	{ "ring outside RAM", test_ring_outside_ram },
 	{ "back-end hangs up", test_backend_hangs_up },
+	{ "hang-up seen by the watch: NEEDS_RESET",
+	  test_hangup_sets_needs_reset },
+	{ "failed exchange seen by the watch: NEEDS_RESET",
+	  test_failed_call_sets_needs_reset },
 	CU_TEST_INFO_NULL,
 };
 

@@ -614,6 +614,73 @@ static void test_notify_and_isr(void)
 	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
 }
 
+static unsigned find_cap(unsigned id, int vtype);
+
+/*
+ * The device's own failure, from another thread than the driver's:
+ * after DRIVER_OK, NEEDS_RESET plus the config interrupt and nothing
+ * else; on a reset device, the bit alone.
+ */
+static void test_set_needs_reset(void)
+{
+	unsigned cap = find_cap(PCI_CAPID_MSIX, -1);
+	uint64_t pba = bar1 + 0x1000;
+	uint8_t gen;
+
+	CU_ASSERT_FATAL(cap != 0);
+	/* Function-masked MSI-X: a signalled vector reads as pending. */
+	cfg_write(cap + 2, 2, 0xc000);
+	CU_ASSERT_TRUE(negotiate(1ull << VIRTIO_F_VERSION_1));
+	wr(COMMON(VIRTIO_PCI_COMMON_MSIX), 2, 0);
+	queue_setup(0, 16, 0x100000, 0x101000, 0x102000, 1);
+	set_status(S_INIT | VIRTIO_CONFIG_S_FEATURES_OK |
+		   VIRTIO_CONFIG_S_DRIVER_OK);
+	CU_ASSERT_EQUAL(fake.driver_ok, 1);
+	gen = (uint8_t)rd(COMMON(VIRTIO_PCI_COMMON_CFGGENERATION), 1);
+	CU_ASSERT_EQUAL(rd(pba, 8), 0);
+
+	virtio_pci_set_needs_reset(vp, "test: back-end lost");
+	CU_ASSERT_EQUAL(status(), S_INIT | VIRTIO_CONFIG_S_FEATURES_OK |
+				  VIRTIO_CONFIG_S_DRIVER_OK |
+				  VIRTIO_CONFIG_S_NEEDS_RESET);
+	/* The config vector (0) fired; no queue's did, nothing else moved. */
+	CU_ASSERT_EQUAL(rd(pba, 8), 1u << 0);
+	CU_ASSERT_FALSE(fd_readable(virtio_pci_queue_call_fd(vp, 0)));
+	CU_ASSERT_EQUAL(rd(COMMON(VIRTIO_PCI_COMMON_CFGGENERATION), 1), gen);
+	CU_ASSERT_EQUAL(fake.reset, 0);
+	CU_ASSERT_EQUAL(fake.driver_ok, 1);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_SELECT), 2, 0);
+	CU_ASSERT_EQUAL(rd(COMMON(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 1);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
+			VIRTIO_PCI_ISR_CONFIG);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
+	/* Twice: the bit stays, one more interrupt, still no generation. */
+	virtio_pci_set_needs_reset(vp, "test: again");
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(rd(COMMON(VIRTIO_PCI_COMMON_CFGGENERATION), 1), gen);
+
+	/* The driver resets: the bit goes, the device is stopped once. */
+	set_status(0);
+	CU_ASSERT_EQUAL(status(), 0);
+	CU_ASSERT_EQUAL(fake.reset, 1);
+	CU_ASSERT_EQUAL(rd(pba, 8), 0);
+
+	/* On a reset device: the bit only, no interrupt, no device call. */
+	wr(COMMON(VIRTIO_PCI_COMMON_MSIX), 2, 0);
+	virtio_pci_set_needs_reset(vp, "test: lost while reset");
+	CU_ASSERT_EQUAL(status(), VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(rd(pba, 8), 0);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
+	CU_ASSERT_EQUAL(fake.reset, 1);
+	/* Initialization does not proceed until the driver resets... */
+	set_status(VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	CU_ASSERT_EQUAL(status(), VIRTIO_CONFIG_S_NEEDS_RESET);
+	/* ...which clears it. */
+	CU_ASSERT_TRUE(negotiate(1ull << VIRTIO_F_VERSION_1));
+	CU_ASSERT_FALSE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cfg_write(cap + 2, 2, 0);
+}
+
 static void test_device_config(void)
 {
 	uint64_t d = bar0 + VIRTIO_PCI_DEVICE_OFFSET;
@@ -746,6 +813,7 @@ static CU_TestInfo tests[] = {
 	{ "reset", test_reset },
 	{ "misprogramming", test_misprogramming },
 	{ "notify and ISR", test_notify_and_isr },
+	{ "set_needs_reset from the device", test_set_needs_reset },
 	{ "device config", test_device_config },
 	{ "PCI_CFG window", test_pci_cfg_window },
 	{ "MSI-X table and PBA", test_msix_table },
