@@ -38,6 +38,7 @@
 /* Interrupt vectors and the 16-byte entry stub of each (see isr.S). */
 #define VEC_UD			6	/* also the CPL0 gate (isr.S) */
 #define VEC_TIMER		0x20
+#define VEC_VIRTIO		0x31	/* virtio MSI-X completions (isr.S) */
 #define VEC_SPURIOUS		0xff
 #define ISR_STUB_SHIFT		4
 
@@ -233,6 +234,7 @@ GUEST_NORETURN void isr_fault(const struct isr_frame *f);
 /* ---- isr.S, tables.S, entry.S: symbols C needs ---- */
 
 extern volatile uint64_t timer_ticks;		/* bumped by the timer ISR */
+extern volatile uint64_t virtio_irq_count;	/* bumped on VEC_VIRTIO */
 extern const uint64_t lapic_eoi_reg;		/* for the timer ISR */
 extern const uint64_t lapic_lint0_reg;		/* for start64 */
 extern uint64_t pml4[512];
@@ -285,7 +287,9 @@ unsigned int pci_find_cap(const struct pci_dev *d, uint8_t id,
 
 /*
  * ---- virtio.c: virtio 1.2 over PCI (modern only), split virtqueues,
- * polled at CPL3 (no interrupts: vectors are VIRTIO_MSI_NO_VECTOR).
+ * polled at CPL3 (no interrupts: vectors are VIRTIO_MSI_NO_VECTOR unless
+ * virtio_msix_enable() ran; then virtq_setup() gives each queue MSI-X
+ * table entry 0, delivered as VEC_VIRTIO).
  * Functions returning const char * give NULL, or why they failed.
  */
 
@@ -302,6 +306,8 @@ struct virtio_dev {
 	uint32_t notify_mult;		/* notify_off_multiplier */
 	uint64_t offered;		/* device features */
 	uint64_t features;		/* negotiated */
+	bool msix;			/* virtio_msix_enable() succeeded */
+	uint16_t msix_entries;		/* table size */
 };
 
 struct vring_desc;
@@ -334,6 +340,12 @@ const char *virtio_negotiate(struct virtio_dev *vd, uint64_t want);
 const char *virtq_setup(struct virtio_dev *vd, struct virtq *vq,
 			uint16_t index);
 const char *virtio_driver_ok(struct virtio_dev *vd);
+/*
+ * MSI-X on the function (after virtio_pci_open()): table entry 0 sends
+ * VEC_VIRTIO, fixed, edge, to apic_id; queues set up afterwards use it.
+ * Survives virtio_reset() (it is PCI state); queue vectors do not.
+ */
+const char *virtio_msix_enable(struct virtio_dev *vd, uint32_t apic_id);
 /* Write 0 and wait for the device to read back 0. */
 const char *virtio_reset(struct virtio_dev *vd);
 uint8_t virtio_status(const struct virtio_dev *vd);
@@ -351,7 +363,16 @@ const char *virtq_wait(struct virtq *vq, uint16_t *head, uint32_t *len,
 
 /* ---- virtio_blk.c: the guest.blk=1 test ---- */
 
-const char *virtio_blk_test(uint32_t seed);
+struct blk_options {
+	uint32_t seed;			/* guest.blk_seed */
+	bool irq;			/* guest.blk_irq=1: MSI-X completions */
+	bool reset;			/* guest.blk_reset=1: reset, pass 2 */
+	uint64_t loop_ms;		/* guest.blk_loop_ms: timed loop */
+	bool loop_expect_stop;		/* guest.blk_loop_expect=stop */
+	uint32_t apic_id;		/* the BSP's, for MSI-X */
+};
+
+const char *virtio_blk_test(const struct blk_options *o);
 
 /* ---- acpi.c ---- */
 
@@ -410,6 +431,11 @@ bool parse_u64(const char *s, size_t len, uint64_t *out);
 /* ---- main.c ---- */
 
 GUEST_NORETURN void guest_main(unsigned int protocol, uint64_t boot_ptr);
+
+/* ---- virtio_net.c: the guest.net=N test ---- */
+
+/* Send `frames` frames, fail unless `expect` come back verified. */
+const char *virtio_net_test(uint64_t frames, uint64_t expect);
 
 #endif /* __ASSEMBLER__ */
 

@@ -25,6 +25,8 @@ isr_stubs:
 1:
 	.if	vec == VEC_TIMER
 	jmp	timer_isr
+	.elseif	vec == VEC_VIRTIO
+	jmp	virtio_isr
 	.elseif	vec == VEC_UD
 	jmp	ud_isr
 	.elseif	vec == VEC_SPURIOUS
@@ -46,6 +48,19 @@ isr_stubs:
  */
 timer_isr:
 	incq	timer_ticks(%rip)
+	pushq	%rax
+	movq	lapic_eoi_reg(%rip), %rax
+	movl	$0, (%rax)
+	popq	%rax
+	iretq
+
+/*
+ * A virtio MSI-X vector (virtio_msix_enable), to the BSP only: count it
+ * for CPL3 and EOI, nothing else.  Edge-triggered, so no device register
+ * needs touching here.
+ */
+virtio_isr:
+	incq	virtio_irq_count(%rip)
 	pushq	%rax
 	movq	lapic_eoi_reg(%rip), %rax
 	movl	$0, (%rax)
@@ -178,6 +193,9 @@ null_idt_ptr:
 	.balign 8
 	.globl	timer_ticks
 timer_ticks:
+	.skip	8
+	.globl	virtio_irq_count
+virtio_irq_count:
 	.skip	8
 
 	.section .note.GNU-stack, "", @progbits

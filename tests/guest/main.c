@@ -11,6 +11,11 @@
  *   guest.blk=1     test the first virtio-blk device (virtio_blk.c); it
  *                   writes to the disk
  *   guest.blk_seed=N  seed of the pattern it writes (default 1)
+ *   guest.blk_irq=1, guest.blk_reset=1, guest.blk_loop_ms=N,
+ *   guest.blk_loop_expect=ok|stop  variants of it (virtio_blk.c)
+ *   guest.net=N     send N frames through the first virtio-net device and
+ *                   check what comes back (virtio_net.c); 0: no test
+ *   guest.net_expect=N  frames that must come back verified (default N)
  *
  * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
  *   guest: hello protocol=pvh|linux64
@@ -25,6 +30,7 @@
  *   guest: pci 00:<dd>.<f> cap=0x<02x>
  *   guest: pci devices=<functions> | pci none          (pci.c)
  *   guest: blk ...                       (guest.blk=1, see virtio_blk.c)
+ *   guest: net ...                       (guest.net=N, see virtio_net.c)
  *   guest: acpi rsdp=0x<llx> madt_cpus=<n> ioapic=0x<08x> | acpi none
  *   guest: cpu <index> apic_id=<id> up                 (one per AP)
  *   guest: cpus expected=<madt_cpus or 1> up=<n, BSP included>
@@ -70,6 +76,8 @@ struct guest_options {
 	uint64_t echo;		/* bytes of console input to report */
 	bool blk;
 	uint64_t blk_seed;
+	bool blk_irq, blk_reset, blk_loop_expect_stop;
+	uint64_t blk_loop_ms;
 	enum guest_exit exit;
 };
 
@@ -77,40 +85,62 @@ struct guest_options {
 static struct boot_info boot;
 static struct acpi_info acpi;
 
+/* A "key=1" switch on the command line. */
+static bool option_flag(const struct boot_info *bi, const char *key)
+{
+	size_t len;
+	const char *v = boot_option(bi, key, &len);
+
+	return v && str_eq_n(v, len, "1");
+}
+
+/* A "key=N" number, or def when absent or malformed. */
+static uint64_t option_u64(const struct boot_info *bi, const char *key,
+			   uint64_t def)
+{
+	size_t len;
+	uint64_t n;
+	const char *v = boot_option(bi, key, &len);
+
+	return v && parse_u64(v, len, &n) ? n : def;
+}
+
 static void guest_parse_options(const struct boot_info *bi,
 				struct guest_options *o)
 {
 	const char *v;
 	size_t len;
 
-	o->ticks = GUEST_DEFAULT_TICKS;
-	o->exit = GUEST_EXIT_DEBUG;
-	o->echo = 0;
-	o->blk = false;
-	o->blk_seed = 1;
-	v = boot_option(bi, "guest.blk", &len);
-	o->blk = v && str_eq_n(v, len, "1");
-	v = boot_option(bi, "guest.blk_seed", &len);
-	if (v && !parse_u64(v, len, &o->blk_seed))
-		o->blk_seed = 1;
-	v = boot_option(bi, "guest.echo", &len);
-	if (v && (!parse_u64(v, len, &o->echo) || o->echo > ECHO_MAX))
+	o->ticks = option_u64(bi, "guest.ticks", GUEST_DEFAULT_TICKS);
+	o->echo = option_u64(bi, "guest.echo", 0);
+	if (o->echo > ECHO_MAX)
 		o->echo = 0;
-	o->blk = false;
-	o->blk_seed = 1;
-	v = boot_option(bi, "guest.blk", &len);
-	o->blk = v && str_eq_n(v, len, "1");
-	v = boot_option(bi, "guest.blk_seed", &len);
-	if (v && !parse_u64(v, len, &o->blk_seed))
-		o->blk_seed = 1;
-	v = boot_option(bi, "guest.ticks", &len);
-	if (v && !parse_u64(v, len, &o->ticks))
-		o->ticks = GUEST_DEFAULT_TICKS;
+
+	o->blk = option_flag(bi, "guest.blk");
+	o->blk_seed = option_u64(bi, "guest.blk_seed", 1);
+	o->blk_irq = option_flag(bi, "guest.blk_irq");
+	o->blk_reset = option_flag(bi, "guest.blk_reset");
+	o->blk_loop_ms = option_u64(bi, "guest.blk_loop_ms", 0);
+	v = boot_option(bi, "guest.blk_loop_expect", &len);
+	o->blk_loop_expect_stop = v && str_eq_n(v, len, "stop");
+
+	o->exit = GUEST_EXIT_DEBUG;
 	v = boot_option(bi, "guest.exit", &len);
 	for (unsigned int i = 0; v && i < ARRAY_SIZE(guest_exit_names); i++) {
 		if (str_eq_n(v, len, guest_exit_names[i]))
 			o->exit = (enum guest_exit)i;
 	}
+}
+
+/* guest.net=N and guest.net_expect=N: the virtio-net test, if asked for. */
+static const char *net_test_from_options(const struct boot_info *bi)
+{
+	uint64_t frames = option_u64(bi, "guest.net", 0);
+
+	if (!frames)
+		return NULL;
+	return virtio_net_test(frames,
+			       option_u64(bi, "guest.net_expect", frames));
 }
 
 static uint8_t cmos_read(uint8_t reg)
@@ -335,10 +365,22 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 	if (!reason)
 		reason = pci_reason;
 	if (opt.blk) {
-		pci_reason = virtio_blk_test((uint32_t)opt.blk_seed);
+		struct blk_options bo = {
+			.seed = (uint32_t)opt.blk_seed,
+			.irq = opt.blk_irq,
+			.reset = opt.blk_reset,
+			.loop_ms = opt.blk_loop_ms,
+			.loop_expect_stop = opt.blk_loop_expect_stop,
+			.apic_id = bsp_apic_id,
+		};
+
+		pci_reason = virtio_blk_test(&bo);
 		if (!reason)
 			reason = pci_reason;
 	}
+	pci_reason = net_test_from_options(&boot);
+	if (!reason)
+		reason = pci_reason;
 
 	acpi_probe(boot.rsdp_paddr, &acpi);
 	if (acpi.rsdp)

@@ -3,6 +3,8 @@
  * Virtio 1.2 over PCI, modern interface only (4.1), and split virtqueues
  * (2.7), for the test guest's device tests.  Everything runs at CPL3 and
  * polls: MMIO is native there, interrupts would run emulated at CPL0.
+ * Opt-in: virtio_msix_enable() routes queue interrupts to VEC_VIRTIO,
+ * whose CPL0 handler (isr.S) only counts them.
  *
  * Device-provided values are checked before use: capabilities must lie
  * inside an implemented memory BAR below 4 GiB (the part that is mapped),
@@ -13,6 +15,24 @@
 #include "virtio.h"
 
 #define LOW_4G			0x100000000ull
+
+/* MSI-X capability (PCI 3.0 6.8.2) and its table entries. */
+#define PCI_CAP_ID_MSIX		0x11
+#define MSIX_CTRL		2
+#define MSIX_CTRL_SIZE_MASK	0x07ff
+#define MSIX_CTRL_MASKALL	0x4000
+#define MSIX_CTRL_ENABLE	0x8000
+#define MSIX_TABLE		4
+#define MSIX_TABLE_BIR_MASK	7u
+#define MSIX_ENTRY_SIZE		16
+#define MSIX_ENTRY_ADDR_LO	0
+#define MSIX_ENTRY_ADDR_HI	4
+#define MSIX_ENTRY_DATA		8
+#define MSIX_ENTRY_CTRL		12
+#define MSIX_ENTRY_MASKED	1u
+#define MSI_ADDR_BASE		0xfee00000u
+#define MSI_ADDR_DEST_SHIFT	12	/* physical destination APIC id */
+#define VIRTIO_QUEUE_MSIX_ENTRY	0
 
 /* Polls of used->idx between looks at device_status (an MMIO exit). */
 #define VIRTQ_STATUS_POLL_EVERY	(1u << 16)
@@ -229,6 +249,59 @@ const char *virtio_driver_ok(struct virtio_dev *vd)
 	return NULL;
 }
 
+/* ---- MSI-X ---- */
+
+const char *virtio_msix_enable(struct virtio_dev *vd, uint32_t apic_id)
+{
+	const struct pci_dev *pd = &vd->pci;
+	unsigned int cap = pci_find_cap(pd, PCI_CAP_ID_MSIX, 0);
+	uint16_t ctrl;
+	uint32_t tbl, bir, off, entries;
+	const struct pci_dev_bar *b;
+	uint64_t e;
+
+	if (!cap)
+		return "virtio function has no MSI-X capability";
+	ctrl = pci_cfg_read16(pd, cap + MSIX_CTRL);
+	tbl = pci_cfg_read32(pd, cap + MSIX_TABLE);
+	entries = (ctrl & MSIX_CTRL_SIZE_MASK) + 1u;
+	bir = tbl & MSIX_TABLE_BIR_MASK;
+	off = tbl & ~MSIX_TABLE_BIR_MASK;
+	if (bir >= PCI_DEV_BARS || !pd->bar[bir].size || pd->bar[bir].io) {
+		guest_printf("guest: warning: virtio 00:%02x.%x MSI-X table names BAR %u, not an implemented memory BAR\n",
+			     pd->slot, pd->fn, bir);
+		return "MSI-X table names no memory BAR";
+	}
+	b = &pd->bar[bir];
+	if ((uint64_t)off + (uint64_t)entries * MSIX_ENTRY_SIZE > b->size ||
+	    !b->addr || b->addr + b->size > LOW_4G) {
+		guest_printf("guest: warning: virtio 00:%02x.%x MSI-X table offset=0x%x entries=%u outside BAR %u addr=0x%llx size=0x%llx\n",
+			     pd->slot, pd->fn, off, entries, bir,
+			     (unsigned long long)b->addr,
+			     (unsigned long long)b->size);
+		return "MSI-X table outside its BAR";
+	}
+	/* Function masked while the entry is written, then unmasked. */
+	pci_cfg_write16(pd, cap + MSIX_CTRL, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+	e = b->addr + off + VIRTIO_QUEUE_MSIX_ENTRY * MSIX_ENTRY_SIZE;
+	mmio_write32(e + MSIX_ENTRY_CTRL, MSIX_ENTRY_MASKED);
+	mmio_write32(e + MSIX_ENTRY_ADDR_LO,
+		     MSI_ADDR_BASE | (apic_id & 0xff) << MSI_ADDR_DEST_SHIFT);
+	mmio_write32(e + MSIX_ENTRY_ADDR_HI, 0);
+	mmio_write32(e + MSIX_ENTRY_DATA, VEC_VIRTIO);	/* fixed, edge */
+	mmio_write32(e + MSIX_ENTRY_CTRL, 0);
+	pci_cfg_write16(pd, cap + MSIX_CTRL, MSIX_CTRL_ENABLE);
+	if ((pci_cfg_read16(pd, cap + MSIX_CTRL) &
+	     (MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL)) != MSIX_CTRL_ENABLE)
+		return "MSI-X enable did not stick";
+	if (mmio_read32(e + MSIX_ENTRY_DATA) != VEC_VIRTIO ||
+	    mmio_read32(e + MSIX_ENTRY_CTRL) & MSIX_ENTRY_MASKED)
+		return "MSI-X table entry did not keep what was written";
+	vd->msix = true;
+	vd->msix_entries = (uint16_t)entries;
+	return NULL;
+}
+
 /* ---- device configuration ---- */
 
 uint8_t virtio_cfg_read8(const struct virtio_dev *vd, uint32_t off)
@@ -311,7 +384,23 @@ const char *virtq_setup(struct virtio_dev *vd, struct virtq *vq,
 	cc_write64(vd, VIRTIO_PCI_COMMON_Q_DESCLO, (uintptr_t)vq->desc);
 	cc_write64(vd, VIRTIO_PCI_COMMON_Q_AVAILLO, (uintptr_t)vq->avail);
 	cc_write64(vd, VIRTIO_PCI_COMMON_Q_USEDLO, (uintptr_t)vq->used);
-	mmio_write16(cc(vd, VIRTIO_PCI_COMMON_Q_MSIX), VIRTIO_MSI_NO_VECTOR);
+	if (vd->msix) {
+		/* Read back: NO_VECTOR means the device refused (4.1.5.1.3). */
+		uint16_t v;
+
+		mmio_write16(cc(vd, VIRTIO_PCI_COMMON_Q_MSIX),
+			     VIRTIO_QUEUE_MSIX_ENTRY);
+		v = mmio_read16(cc(vd, VIRTIO_PCI_COMMON_Q_MSIX));
+		if (v != VIRTIO_QUEUE_MSIX_ENTRY) {
+			guest_printf("guest: warning: virtio 00:%02x.%x queue %u msix vector %u reads back 0x%04x\n",
+				     vd->pci.slot, vd->pci.fn, index,
+				     VIRTIO_QUEUE_MSIX_ENTRY, v);
+			return virtio_fail(vd, "virtio device refused the queue's MSI-X vector");
+		}
+	} else {
+		mmio_write16(cc(vd, VIRTIO_PCI_COMMON_Q_MSIX),
+			     VIRTIO_MSI_NO_VECTOR);
+	}
 	mmio_write16(cc(vd, VIRTIO_PCI_COMMON_Q_ENABLE), 1);
 	return NULL;
 }

@@ -26,6 +26,33 @@
  *          requests=<n> kicks=<n> suppressed=<n>            (one line)
  *   guest: blk 00:<dd>.<f> FAIL reason="<text>"    or   guest: blk none
  * flush=none: the device does not offer VIRTIO_BLK_F_FLUSH (no cache).
+ * The summary line ends in irqs=<n>: MSI-X interrupts taken (0 unless
+ * guest.blk_irq=1).
+ *
+ * Opt-in variants (struct blk_options, from main.c):
+ *   guest.blk_irq=1  MSI-X: table entry 0 -> VEC_VIRTIO on the BSP, queue
+ *     0 on it (NO_VECTOR read back is a FAIL); every completion is waited
+ *     for by the interrupt count advancing before used->idx is read.  An
+ *     interrupt that finds nothing new (a stale eventfd) is tolerated.
+ *   guest.blk_reset=1  after pass 1: write the pass-2 extents with the
+ *     pattern of seed ~seed, kick, wait for one completion only, reset,
+ *     set the device up from scratch and run pass 2 (write, read back,
+ *     flush) with seed+1 on the pass-2 extents: each pass-1 extent moved
+ *     up 8 sectors (down 8 if that passes the end), dropped if it would
+ *     overlap any other.  Lines:
+ *       guest: blk 00:<dd>.<f> pass2 extent sector=<s> count=<n>
+ *       guest: blk 00:<dd>.<f> restart=ok pass2_verified=<sectors>
+ *   guest.blk_loop_ms=N  then rounds of write 8 sectors + read + verify on
+ *     the loop extent (sector (capacity/8) rounded down to 8; round r,
+ *     from 0, writes seed seed+2+r) for N "ms" of TSC at 1 GHz (so N/4 to
+ *     N real ms on a 1-4 GHz TSC), each request timing out after 2000.
+ *       guest: blk 00:<dd>.<f> loop extent sector=<s> count=8
+ *       guest: blk loop started
+ *       guest: blk 00:<dd>.<f> loop rounds=<n> ok
+ *       guest: blk 00:<dd>.<f> loop stopped reason="needs-reset"|"timeout" rounds=<n>
+ *     A stopped loop passes only with guest.blk_loop_expect=stop, which in
+ *     turn fails a loop that ran to the end.  After a stop the final
+ *     reset's failure is only a warning.
  */
 #include "guest.h"
 #include "virtio.h"
@@ -37,6 +64,10 @@
 /* Three descriptors per request: header, data, status. */
 #define BLK_INFLIGHT		(VIRTQ_SIZE_MAX / 3)
 #define BLK_TIMEOUT_MS		20000
+#define BLK_LOOP_TIMEOUT_MS	2000
+#define BLK_PASS2_SHIFT		8
+/* Spins on the interrupt count between looks at device_status. */
+#define BLK_IRQ_STATUS_EVERY	(1u << 16)
 
 struct blk_req {
 	struct virtio_blk_outhdr hdr;
@@ -55,6 +86,12 @@ struct blk_test {
 	uint32_t seed;
 	uint64_t requests;
 	unsigned int slot_of[VIRTQ_SIZE_MAX];	/* by chain head */
+	const struct blk_options *opt;
+	uint64_t timeout_ms;		/* per completion */
+	uint64_t irq_base;		/* virtio_irq_count at the start */
+	uint64_t irq_seen;		/* the count when used_seen was read */
+	uint16_t used_seen;		/* used->idx read after an interrupt */
+	uint64_t irqs_empty;		/* interrupts that found nothing new */
 };
 
 static struct blk_test blk;
@@ -105,13 +142,63 @@ static const char *blk_submit(struct blk_test *t, unsigned int slot,
 	return NULL;
 }
 
+/*
+ * guest.blk_irq=1: until used->idx, read after an interrupt, shows a
+ * completion not yet taken, wait for the interrupt count to move.  The
+ * count is read before used->idx, so a completion published after that
+ * read brings an interrupt that moves the count again: none is missed,
+ * some interrupts may find nothing (counted in irqs_empty).
+ */
+static const char *blk_wait_irq(struct blk_test *t)
+{
+	struct virtq *vq = &t->vq;
+	uint64_t deadline = tsc_deadline_ms(t->timeout_ms);
+	uint32_t spins = 0;
+
+	while (t->used_seen == vq->last_used) {
+		uint64_t n = virtio_irq_count;
+		uint8_t status;
+
+		if (n != t->irq_seen) {
+			t->irq_seen = n;
+			__asm__ volatile("" ::: "memory");
+			t->used_seen = *(volatile uint16_t *)&vq->used->idx;
+			if (t->used_seen == vq->last_used)
+				t->irqs_empty++;
+			continue;
+		}
+		if (++spins % BLK_IRQ_STATUS_EVERY == 0 &&
+		    virtio_status(&t->vd) & VIRTIO_CONFIG_S_NEEDS_RESET)
+			return "virtio device needs reset";
+		if (tsc_expired(deadline)) {
+			uint16_t used = *(volatile uint16_t *)&vq->used->idx;
+
+			status = virtio_status(&t->vd);
+			guest_printf("guest: warning: blk no interrupt: irqs=%llu used idx=%u taken=%u status=0x%02x\n",
+				     (unsigned long long)(n - t->irq_base),
+				     used, vq->last_used, status);
+			if (status & VIRTIO_CONFIG_S_NEEDS_RESET)
+				return "virtio device needs reset";
+			return used != vq->last_used ?
+			       "virtio completion without an interrupt" :
+			       "virtio request timed out";
+		}
+		cpu_relax();
+	}
+	return NULL;
+}
+
 /* The slot of the next completed request, and the bytes the device wrote. */
 static const char *blk_complete(struct blk_test *t, unsigned int *slot,
 				uint32_t *len)
 {
 	uint16_t head;
-	const char *r = virtq_wait(&t->vq, &head, len, BLK_TIMEOUT_MS);
+	const char *r = NULL;
 
+	if (t->opt->irq)
+		r = blk_wait_irq(t);
+	if (!r)
+		r = virtq_wait(&t->vq, &head, len, t->timeout_ms);
 	if (!r)
 		*slot = t->slot_of[head];
 	return r;
@@ -159,15 +246,16 @@ static unsigned int blk_plan(uint64_t capacity, struct blk_extent *ext)
 	return n;
 }
 
-static const char *blk_write_extents(struct blk_test *t,
+/* One write per extent, slot i for extent i, pattern of `seed`; kicked. */
+static const char *blk_submit_writes(struct blk_test *t,
 				     const struct blk_extent *ext,
-				     unsigned int n, uint64_t *wrote)
+				     unsigned int n, uint32_t seed)
 {
 	const char *r;
 
 	for (unsigned int i = 0; i < n; i++) {
 		for (uint32_t k = 0; k < ext[i].count; k++)
-			blk_pattern(t->seed, ext[i].sector + k,
+			blk_pattern(seed, ext[i].sector + k,
 				    blk_wbuf[i] + k * BLK_SECTOR);
 		r = blk_submit(t, i, VIRTIO_BLK_T_OUT, ext[i].sector,
 			       blk_wbuf[i], ext[i].count * BLK_SECTOR);
@@ -175,6 +263,17 @@ static const char *blk_write_extents(struct blk_test *t,
 			return r;
 	}
 	virtq_kick(&t->vq);
+	return NULL;
+}
+
+static const char *blk_write_extents(struct blk_test *t,
+				     const struct blk_extent *ext,
+				     unsigned int n, uint64_t *wrote)
+{
+	const char *r = blk_submit_writes(t, ext, n, t->seed);
+
+	if (r)
+		return r;
 	for (unsigned int i = 0; i < n; i++) {
 		unsigned int slot;
 		uint32_t len;
@@ -270,18 +369,11 @@ static void blk_id_text(void)
 	blk_id[VIRTIO_BLK_ID_BYTES] = '\0';
 }
 
-static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
+/* Features, queue 0 (on MSI-X entry 0 if enabled), DRIVER_OK. */
+static const char *blk_start(struct blk_test *t)
 {
-	struct blk_extent ext[BLK_EXTENTS];
-	uint64_t wrote = 0, read = 0, verified = 0;
-	const char *r, *flush = "none";
-	unsigned int n;
-	uint8_t status;
+	const char *r = virtio_negotiate(&t->vd, 1ull << VIRTIO_BLK_F_FLUSH);
 
-	r = virtio_pci_open(pd, &t->vd);
-	if (r)
-		return r;
-	r = virtio_negotiate(&t->vd, 1ull << VIRTIO_BLK_F_FLUSH);
 	if (r)
 		return r;
 	if (t->vd.offered & (1ull << VIRTIO_BLK_F_RO))
@@ -292,7 +384,203 @@ static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 	r = virtq_setup(&t->vd, &t->vq, 0);
 	if (r)
 		return r;
-	r = virtio_driver_ok(&t->vd);
+	t->used_seen = 0;
+	t->irq_seen = virtio_irq_count;
+	return virtio_driver_ok(&t->vd);
+}
+
+static const char *blk_flush(struct blk_test *t, const char **flush)
+{
+	const char *r;
+	uint8_t status;
+
+	*flush = "none";
+	if (!(t->vd.features & (1ull << VIRTIO_BLK_F_FLUSH)))
+		return NULL;
+	r = blk_sync(t, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, &status);
+	if (r)
+		return r;
+	if (status != VIRTIO_BLK_S_OK)
+		return "FLUSH failed";
+	*flush = "ok";
+	return NULL;
+}
+
+static bool blk_overlaps(uint64_t s, uint32_t n, const struct blk_extent *ext,
+			 unsigned int count)
+{
+	for (unsigned int i = 0; i < count; i++)
+		if (s < ext[i].sector + ext[i].count && ext[i].sector < s + n)
+			return true;
+	return false;
+}
+
+/* Pass-1 extents moved by BLK_PASS2_SHIFT sectors; see the top. */
+static unsigned int blk_plan2(uint64_t capacity, const struct blk_extent *ext1,
+			      unsigned int n1, struct blk_extent *ext2)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < n1; i++) {
+		uint64_t s = ext1[i].sector + BLK_PASS2_SHIFT;
+
+		if (s + BLK_EXTENT_SECTORS > capacity) {
+			if (ext1[i].sector < BLK_PASS2_SHIFT)
+				continue;
+			s = ext1[i].sector - BLK_PASS2_SHIFT;
+		}
+		if (blk_overlaps(s, BLK_EXTENT_SECTORS, ext1, n1) ||
+		    blk_overlaps(s, BLK_EXTENT_SECTORS, ext2, n))
+			continue;
+		ext2[n].sector = s;
+		ext2[n].count = BLK_EXTENT_SECTORS;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * guest.blk_reset=1: stale writes in flight, reset, set up again, pass 2.
+ * The stale writes target the pass-2 extents, so the host's check of
+ * those also shows that none of them landed after the reset.
+ */
+static const char *blk_restart(struct blk_test *t,
+			       const struct blk_extent *ext1, unsigned int n1)
+{
+	struct blk_extent ext2[BLK_EXTENTS];
+	uint64_t wrote = 0, read = 0, verified = 0;
+	unsigned int n, slot;
+	uint32_t len;
+	const char *r, *flush;
+
+	n = blk_plan2(t->capacity, ext1, n1, ext2);
+	if (!n)
+		return "disk too small for pass 2";
+	r = blk_submit_writes(t, ext2, n, ~t->opt->seed);
+	if (r)
+		return r;
+	r = blk_complete(t, &slot, &len);	/* one: the rest stay in flight */
+	if (r)
+		return r;
+	r = virtio_reset(&t->vd);
+	if (r)
+		return r;
+	r = blk_start(t);
+	if (r)
+		return r;
+	t->seed = t->opt->seed + 1;
+	for (unsigned int i = 0; i < n; i++)
+		guest_printf("guest: blk 00:%02x.%x pass2 extent sector=%llu count=%u\n",
+			     t->vd.pci.slot, t->vd.pci.fn,
+			     (unsigned long long)ext2[i].sector, ext2[i].count);
+	r = blk_write_extents(t, ext2, n, &wrote);
+	if (r)
+		return r;
+	r = blk_read_verify(t, ext2, n, &read, &verified);
+	if (r)
+		return r;
+	r = blk_flush(t, &flush);
+	if (r)
+		return r;
+	if (verified != wrote)
+		return "pass 2 verified fewer sectors than it wrote";
+	guest_printf("guest: blk 00:%02x.%x restart=ok pass2_verified=%llu\n",
+		     t->vd.pci.slot, t->vd.pci.fn,
+		     (unsigned long long)verified);
+	return NULL;
+}
+
+/* One loop round: write the loop extent, read it back, compare. */
+static const char *blk_loop_round(struct blk_test *t, uint64_t sector,
+				  uint32_t seed)
+{
+	uint8_t *rbuf = &blk_rbuf[0][0];
+	uint32_t bytes = BLK_EXTENT_SECTORS * BLK_SECTOR;
+	const char *r;
+	uint8_t status;
+
+	_Static_assert(BLK_INFLIGHT >= BLK_EXTENT_SECTORS,
+		       "the read buffers hold one extent");
+	for (uint32_t k = 0; k < BLK_EXTENT_SECTORS; k++)
+		blk_pattern(seed, sector + k, blk_wbuf[0] + k * BLK_SECTOR);
+	r = blk_sync(t, VIRTIO_BLK_T_OUT, sector, blk_wbuf[0], bytes, &status);
+	if (r)
+		return r;
+	if (status != VIRTIO_BLK_S_OK)
+		return "loop write failed";
+	memset(rbuf, 0, bytes);
+	r = blk_sync(t, VIRTIO_BLK_T_IN, sector, rbuf, bytes, &status);
+	if (r)
+		return r;
+	if (status != VIRTIO_BLK_S_OK)
+		return "loop read failed";
+	if (memcmp(rbuf, blk_wbuf[0], bytes))
+		return "loop read-back mismatch";
+	return NULL;
+}
+
+/* guest.blk_loop_ms=N; *stopped: the loop ended early, not a failure. */
+static const char *blk_loop(struct blk_test *t, bool *stopped)
+{
+	uint64_t sector = (t->capacity / 8) & ~(uint64_t)(BLK_EXTENT_SECTORS - 1);
+	uint64_t deadline, rounds = 0;
+	const char *r = NULL, *why = NULL;
+
+	*stopped = false;
+	if (sector + BLK_EXTENT_SECTORS > t->capacity)
+		return "disk too small for the loop";
+	guest_printf("guest: blk 00:%02x.%x loop extent sector=%llu count=%u\n",
+		     t->vd.pci.slot, t->vd.pci.fn, (unsigned long long)sector,
+		     BLK_EXTENT_SECTORS);
+	guest_printf("guest: blk loop started\n");
+	t->timeout_ms = BLK_LOOP_TIMEOUT_MS;
+	deadline = tsc_deadline_ms(t->opt->loop_ms);
+	while (!tsc_expired(deadline)) {
+		r = blk_loop_round(t, sector, t->opt->seed + 2 + (uint32_t)rounds);
+		if (r)
+			break;
+		rounds++;
+	}
+	t->timeout_ms = BLK_TIMEOUT_MS;
+	if (r) {
+		if (virtio_status(&t->vd) & VIRTIO_CONFIG_S_NEEDS_RESET)
+			why = "needs-reset";
+		else if (str_eq_n(r, strlen(r), "virtio request timed out"))
+			why = "timeout";
+	}
+	if (!why) {
+		if (r)
+			return r;
+		guest_printf("guest: blk 00:%02x.%x loop rounds=%llu ok\n",
+			     t->vd.pci.slot, t->vd.pci.fn,
+			     (unsigned long long)rounds);
+		return NULL;
+	}
+	guest_printf("guest: blk 00:%02x.%x loop stopped reason=\"%s\" rounds=%llu\n",
+		     t->vd.pci.slot, t->vd.pci.fn, why,
+		     (unsigned long long)rounds);
+	*stopped = true;
+	return NULL;
+}
+
+static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
+{
+	struct blk_extent ext[BLK_EXTENTS];
+	uint64_t wrote = 0, read = 0, verified = 0;
+	const char *r, *flush;
+	unsigned int n;
+	uint8_t status;
+	bool stopped = false;
+
+	r = virtio_pci_open(pd, &t->vd);
+	if (r)
+		return r;
+	if (t->opt->irq) {
+		r = virtio_msix_enable(&t->vd, t->opt->apic_id);
+		if (r)
+			return r;
+	}
+	r = blk_start(t);
 	if (r)
 		return r;
 	guest_printf("guest: blk 00:%02x.%x features=0x%llx negotiated=0x%llx queue_size=%u\n",
@@ -325,15 +613,9 @@ static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 	r = blk_read_verify(t, ext, n, &read, &verified);
 	if (r)
 		return r;
-
-	if (t->vd.features & (1ull << VIRTIO_BLK_F_FLUSH)) {
-		r = blk_sync(t, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, &status);
-		if (r)
-			return r;
-		if (status != VIRTIO_BLK_S_OK)
-			return "FLUSH failed";
-		flush = "ok";
-	}
+	r = blk_flush(t, &flush);
+	if (r)
+		return r;
 
 	/* One sector past the end: the device must refuse it. */
 	r = blk_sync(t, VIRTIO_BLK_T_IN, t->capacity, blk_rbuf[0], BLK_SECTOR,
@@ -346,28 +628,54 @@ static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 		return "read past capacity did not fail with IOERR";
 	}
 
-	r = virtio_reset(&t->vd);
-	if (r)
-		return r;
-	guest_printf("guest: blk 00:%02x.%x capacity=%llu id=\"%s\" wrote=%llu read=%llu verified=%llu flush=%s oob=ioerr requests=%llu kicks=%llu suppressed=%llu\n",
+	guest_printf("guest: blk 00:%02x.%x capacity=%llu id=\"%s\" wrote=%llu read=%llu verified=%llu flush=%s oob=ioerr requests=%llu kicks=%llu suppressed=%llu irqs=%llu\n",
 		     t->vd.pci.slot, t->vd.pci.fn,
 		     (unsigned long long)t->capacity, blk_id,
 		     (unsigned long long)wrote, (unsigned long long)read,
 		     (unsigned long long)verified, flush,
 		     (unsigned long long)t->requests,
 		     (unsigned long long)t->vq.kicks,
-		     (unsigned long long)t->vq.kicks_suppressed);
+		     (unsigned long long)t->vq.kicks_suppressed,
+		     (unsigned long long)(virtio_irq_count - t->irq_base));
+	if (t->opt->irq && virtio_irq_count == t->irq_base)
+		return "no MSI-X interrupt with guest.blk_irq=1";
+
+	if (t->opt->reset) {
+		r = blk_restart(t, ext, n);
+		if (r)
+			return r;
+	}
+	if (t->opt->loop_ms) {
+		r = blk_loop(t, &stopped);
+		if (r)
+			return r;
+	}
+
+	r = virtio_reset(&t->vd);
+	if (r && stopped) {
+		guest_printf("guest: warning: blk reset after the stopped loop: %s\n",
+			     r);
+		r = NULL;
+	}
+	if (r)
+		return r;
+	if (t->opt->loop_ms && stopped != t->opt->loop_expect_stop)
+		return stopped ? "blk loop stopped" :
+				 "blk loop ran to the end, expected it to stop";
 	return NULL;
 }
 
-const char *virtio_blk_test(uint32_t seed)
+const char *virtio_blk_test(const struct blk_options *o)
 {
 	struct blk_test *t = &blk;
 	struct pci_dev pd;
 	const char *r;
 
 	memset(t, 0, sizeof(*t));
-	t->seed = seed;
+	t->opt = o;
+	t->seed = o->seed;
+	t->timeout_ms = BLK_TIMEOUT_MS;
+	t->irq_base = virtio_irq_count;
 	if (!pci_find(VIRTIO_PCI_VENDOR_ID,
 		      VIRTIO_PCI_DEVICE_ID_MODERN(VIRTIO_ID_BLOCK), 0,
 		      &pd)) {
