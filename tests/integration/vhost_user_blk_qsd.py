@@ -7,6 +7,10 @@ through a split virtqueue, reads it back, flushes, and probes past the
 end; then this test reads the raw file on the host and checks every
 sector the guest wrote, and one it did not.  The core is not on the
 data path: the guest's kicks reach the daemon through ioeventfd.
+A second run takes completions as MSI-X interrupts (irqfd), resets the
+device with writes in flight, sets it up again and writes a second
+pattern (seed+1) elsewhere, also checked in the raw file; then a short
+timed write/read loop.
 Also: a --disk socket nobody listens on is one error line and status 1."""
 
 import os
@@ -37,7 +41,18 @@ def pattern(seed, sector):
     return struct.pack("<128I", *(((base + w) & 0xFFFFFFFF) for w in range(128)))
 
 
-def check_blk_io(out, img, seed):
+def check_extents(f, extents, seed):
+    """Sectors of these extents that do not hold seed's pattern."""
+    bad = []
+    for start, count in extents:
+        for s in range(start, start + count):
+            f.seek(s * 512)
+            if f.read(512) != pattern(seed, s):
+                bad.append(s)
+    return bad
+
+
+def check_blk_io(out, img, seed, pass2_seed=None):
     summary = re.search(r"guest: blk \S+ capacity=(\d+) id=\"[^\"]*\" wrote=(\d+) "
                         r"read=(\d+) verified=(\d+) flush=(\w+) oob=(\w+)", out)
     if not c.check(summary is not None, "the guest ran its block test", out[-500:]):
@@ -52,19 +67,28 @@ def check_blk_io(out, img, seed):
     extents = [(int(a), int(b)) for a, b in
                re.findall(r"guest: blk \S+ extent sector=(\d+) count=(\d+)", out)]
     ok &= c.equal(sum(n for _, n in extents), int(wrote), "extents add up to what was written")
-    bad = []
-    written = set()
+    pass2 = [(int(a), int(b)) for a, b in
+             re.findall(r"guest: blk \S+ pass2 extent sector=(\d+) count=(\d+)", out)]
+    written = {s for start, count in extents + pass2
+               for s in range(start, start + count)}
     with open(img, "rb") as f:
-        for start, count in extents:
-            for s in range(start, start + count):
-                written.add(s)
-                f.seek(s * 512)
-                if f.read(512) != pattern(seed, s):
-                    bad.append(s)
+        bad = check_extents(f, extents, seed)
+        if pass2_seed is not None:
+            restart = re.search(r"guest: blk \S+ restart=(\w+) pass2_verified=(\d+)", out)
+            ok &= c.check(restart is not None and restart.group(1) == "ok",
+                          "the guest reset the device mid-traffic and restarted it")
+            ok &= c.check(len(pass2) > 0 and restart is not None and
+                          int(restart.group(2)) == sum(n for _, n in pass2),
+                          "pass 2 verified every sector of its extents in the guest",
+                          f"extents={pass2} line={restart and restart.group(0)}")
+            bad2 = check_extents(f, pass2, pass2_seed)
+            ok &= c.equal(bad2, [], "the raw file holds pass 2's pattern (seed+1) in all "
+                          f"{sum(n for _, n in pass2)} sectors: no write from before the reset landed later")
         untouched = next(s for s in range(1, int(cap)) if s not in written)
         f.seek(untouched * 512)
         zero = f.read(512) == bytes(512)
-    ok &= c.equal(bad, [], f"the raw file holds the guest's pattern in all {len(written)} sectors")
+    ok &= c.equal(bad, [], "the raw file holds the guest's pattern in all "
+                  f"{sum(n for _, n in extents)} sectors")
     ok &= c.check(zero, f"sector {untouched}, never written, is still zero")
     return ok
 
@@ -115,6 +139,32 @@ with tempfile.TemporaryDirectory() as tmp:
         ok &= c.check(qsd.poll() is None,
                       "qemu-storage-daemon survives splitvm's exit")
         ok &= check_blk_io(r.stdout, img, seed)
+        if not ok:
+            r.dump()
+
+        # MSI-X completions, reset with writes in flight, pass 2, loop.
+        seed = secrets.randbits(32)
+        r = svmtest.run([splitvm, "--kernel", guest, "--memory", "64M",
+                         "--disk", f"socket={sock}",
+                         "--cmdline", f"guest.ticks=1 guest.exit=poweroff "
+                                      f"guest.blk=1 guest.blk_seed={seed} "
+                                      "guest.blk_irq=1 guest.blk_reset=1 "
+                                      "guest.blk_loop_ms=200"],
+                        timeout=120)
+        ok = c.equal(r.status, svmtest.EXIT_POWEROFF, "irq/reset run: splitvm exits 0")
+        ok &= c.check("guest: result=PASS" in r.stdout, "irq/reset run: the guest passes")
+        irqs = re.search(r"guest: blk \S+ capacity=.* irqs=(\d+)", r.stdout)
+        ok &= c.check(irqs is not None and int(irqs.group(1)) > 0,
+                      "completions arrived as MSI-X interrupts",
+                      irqs.group(0) if irqs else "no summary line")
+        loop = re.search(r"guest: blk \S+ loop rounds=(\d+) ok", r.stdout)
+        ok &= c.check("guest: blk loop started" in r.stdout and loop is not None
+                      and int(loop.group(1)) > 0,
+                      "the timed loop ran rounds and ended by time",
+                      loop.group(0) if loop else "")
+        ok &= check_blk_io(r.stdout, img, seed, pass2_seed=(seed + 1) & 0xFFFFFFFF)
+        ok &= c.check(qsd.poll() is None,
+                      "qemu-storage-daemon survives the reset and splitvm's exit")
         if not ok:
             r.dump()
     finally:
