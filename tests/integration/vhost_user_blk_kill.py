@@ -21,15 +21,13 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+import qsd  # noqa: E402
 import svmtest  # noqa: E402
 
 splitvm, guest = (os.path.abspath(p) for p in sys.argv[1:3])
 c = svmtest.Checker("vhost_user_blk_kill")
 svmtest.require_kvm()
-QSD = "qemu-storage-daemon"
-if not any(os.access(os.path.join(d, QSD), os.X_OK)
-           for d in os.environ.get("PATH", "").split(os.pathsep)):
-    svmtest.skip(f"{QSD} is not installed")
+qsd.require()
 
 STARTED = "guest: blk loop started"
 STOPPED_RE = re.compile(r'guest: blk (\S+) loop stopped reason="([^"]*)" rounds=(\d+)')
@@ -73,27 +71,12 @@ def dump(argv, status, out, err):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    img = os.path.join(tmp, "disk.img")
-    sock = os.path.join(tmp, "blk.sock")
-    with open(img, "wb") as f:
-        f.truncate(64 << 20)
-    qsd_log = open(os.path.join(tmp, "qsd.log"), "w+")
-    qsd = subprocess.Popen(
-        [QSD,
-         "--blockdev", f"driver=file,node-name=file0,filename={img}",
-         "--blockdev", "driver=raw,node-name=disk0,file=file0",
-         "--export", "type=vhost-user-blk,id=exp0,node-name=disk0,"
-                     f"addr.type=unix,addr.path={sock},writable=on"],
-        stdout=qsd_log, stderr=subprocess.STDOUT)
+    export = qsd.Export(tmp)
+    sock = export.sock
     vm = None
     try:
-        for _ in range(50):
-            if os.path.exists(sock) or qsd.poll() is not None:
-                break
-            time.sleep(0.1)
-        if not c.check(qsd.poll() is None, "qemu-storage-daemon is running"):
-            qsd_log.seek(0)
-            print(qsd_log.read())
+        if not c.check(export.running(), "qemu-storage-daemon is running"):
+            print(export.stop())
             c.finish()
 
         argv = [splitvm, "--kernel", guest, "--memory", "64M",
@@ -125,8 +108,8 @@ with tempfile.TemporaryDirectory() as tmp:
         time.sleep(1.0)
         c.check(vm.poll() is None, "the guest is still looping a second later")
         killed_at = time.monotonic()
-        qsd.send_signal(signal.SIGKILL)
-        qsd.wait()
+        export.proc.send_signal(signal.SIGKILL)
+        export.proc.wait()
 
         lost = re.compile(r"\[blk0\].*" + re.escape(sock))
         logged = wait_for(q, err, lambda l: lost.search(l)
@@ -182,9 +165,6 @@ with tempfile.TemporaryDirectory() as tmp:
         if vm is not None and vm.poll() is None:
             vm.kill()
             vm.wait()
-        if qsd.poll() is None:
-            qsd.kill()
-            qsd.wait()
-        qsd_log.close()
+        export.stop()
 
 c.finish()

@@ -17,21 +17,17 @@ import os
 import re
 import secrets
 import struct
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+import qsd  # noqa: E402
 import svmtest  # noqa: E402
 
 splitvm, guest = sys.argv[1:3]
 c = svmtest.Checker("vhost_user_blk_qsd")
 svmtest.require_kvm()
-QSD = "qemu-storage-daemon"
-if not any(os.access(os.path.join(d, QSD), os.X_OK)
-           for d in os.environ.get("PATH", "").split(os.pathsep)):
-    svmtest.skip(f"{QSD} is not installed")
+qsd.require()
 
 
 
@@ -94,28 +90,11 @@ def check_blk_io(out, img, seed, pass2_seed=None):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    img = os.path.join(tmp, "disk.img")
-    sock = os.path.join(tmp, "blk.sock")
-    with open(img, "wb") as f:
-        f.truncate(64 << 20)
-    log = open(os.path.join(tmp, "qsd.log"), "w+")
-    qsd = subprocess.Popen(
-        [QSD,
-         "--blockdev", f"driver=file,node-name=file0,filename={img}",
-         "--blockdev", "driver=raw,node-name=disk0,file=file0",
-         "--export", "type=vhost-user-blk,id=exp0,node-name=disk0,"
-                     f"addr.type=unix,addr.path={sock},writable=on"],
-        stdout=log, stderr=subprocess.STDOUT)
+    export = qsd.Export(tmp)
+    img, sock = export.img, export.sock
     try:
-        # splitvm itself waits up to 5 s for the socket; this only keeps
-        # a daemon that died at once from looking like a splitvm bug.
-        for _ in range(50):
-            if os.path.exists(sock) or qsd.poll() is not None:
-                break
-            time.sleep(0.1)
-        if not c.check(qsd.poll() is None, "qemu-storage-daemon is running"):
-            log.seek(0)
-            print(log.read())
+        if not c.check(export.running(), "qemu-storage-daemon is running"):
+            print(export.stop())
             c.finish()
 
         seed = secrets.randbits(32)
@@ -136,7 +115,7 @@ with tempfile.TemporaryDirectory() as tmp:
         # GET_CONFIG were answered: the daemon served the connection.
         ok &= c.check(f"[blk0] virtio-blk on vhost-user back-end {sock}"
                       in r.stderr, "the daemon answered the negotiation")
-        ok &= c.check(qsd.poll() is None,
+        ok &= c.check(export.running(),
                       "qemu-storage-daemon survives splitvm's exit")
         ok &= check_blk_io(r.stdout, img, seed)
         if not ok:
@@ -163,20 +142,12 @@ with tempfile.TemporaryDirectory() as tmp:
                       "the timed loop ran rounds and ended by time",
                       loop.group(0) if loop else "")
         ok &= check_blk_io(r.stdout, img, seed, pass2_seed=(seed + 1) & 0xFFFFFFFF)
-        ok &= c.check(qsd.poll() is None,
+        ok &= c.check(export.running(),
                       "qemu-storage-daemon survives the reset and splitvm's exit")
         if not ok:
             r.dump()
     finally:
-        qsd.terminate()
-        try:
-            qsd.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            qsd.kill()
-            qsd.wait()
-        log.seek(0)
-        qsd_log = log.read()
-        log.close()
+        qsd_log = export.stop()
     # The daemon logs nothing on a clean session; a refused or broken
     # one shows here.
     c.check("error" not in qsd_log.lower(),

@@ -8,7 +8,7 @@
  * and a bound irqfd consumes the eventfd's count when signalled.  Ends by
  * checking that every fd was closed.  Exits 77 (SKIP) without /dev/kvm.
  */
-#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -23,6 +23,7 @@
 #include "irq.h"
 #include "log.h"
 #include "pci.h"
+#include "testutil.h"
 #include "virtio.h"
 #include "virtio_pci.h"
 
@@ -45,36 +46,14 @@ static unsigned passed, failed;
 
 static struct bus *pio, *mmio;
 
-static unsigned count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	unsigned n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static uint32_t cfg_read(unsigned reg, unsigned size)
 {
-	uint32_t a = PCI_CONFIG_ENABLE | DEVFN << 8 | (reg & 0xfc), v = 0;
-
-	bus_write(pio, PCI_CONFIG_ADDRESS_PORT, &a, 4);
-	bus_read(pio, PCI_CONFIG_DATA_PORT + (reg & 3), &v, size);
-	return v;
+	return test_pci_cfg_read(pio, DEVFN, reg, size);
 }
 
 static void cfg_write(unsigned reg, unsigned size, uint32_t v)
 {
-	uint32_t a = PCI_CONFIG_ENABLE | DEVFN << 8 | (reg & 0xfc);
-
-	bus_write(pio, PCI_CONFIG_ADDRESS_PORT, &a, 4);
-	bus_write(pio, PCI_CONFIG_DATA_PORT + (reg & 3), &v, size);
+	test_pci_cfg_write(pio, DEVFN, reg, size, v);
 }
 
 static void wr(uint64_t addr, unsigned size, uint64_t v)
@@ -270,7 +249,7 @@ static void test_router(int vm, struct irq_router *irq)
 
 int main(void)
 {
-	unsigned fds_before;
+	int fds_before;
 	struct irq_router *irq;
 	int kvm, vm;
 
@@ -280,7 +259,7 @@ int main(void)
 		printf("SKIP: /dev/kvm: %s\n", strerror(errno));
 		return 77;
 	}
-	fds_before = count_fds();
+	fds_before = test_count_fds();
 	vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	if (vm < 0 || ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0) {
 		printf("FAIL: VM with irqchip: %s\n", strerror(errno));
@@ -294,8 +273,8 @@ int main(void)
 	run(vm, irq);
 	irq_router_destroy(irq);
 	close(vm);
-	CHECK(count_fds() == fds_before, "fds back to %u (now %u)", fds_before,
-	      count_fds());
+	CHECK(test_count_fds() == fds_before, "fds back to %d (now %d)", fds_before,
+	      test_count_fds());
 	close(kvm);
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;

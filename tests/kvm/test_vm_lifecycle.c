@@ -4,7 +4,6 @@
  * nothing is left behind: every fd closed and every vCPU thread joined.
  * Exits 77 (meson SKIP) when /dev/kvm is unavailable.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "testutil.h"
 #include "vm.h"
 
 static unsigned passed, failed;
@@ -27,21 +27,6 @@ static unsigned passed, failed;
 			printf("\n"); \
 		} \
 	} while (0)
-
-static unsigned count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	unsigned n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 static void run_once(const char *guest, unsigned ncpus)
 {
@@ -99,7 +84,7 @@ static void fail_once(const char *kernel, const char *kvm_path,
 
 int main(int argc, char **argv)
 {
-	unsigned fds, threads;
+	int fds, threads;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s GUEST_ELF\n", argv[0]);
@@ -113,18 +98,18 @@ int main(int argc, char **argv)
 
 	/* The first run may allocate process-lifetime state (libc, signals). */
 	run_once(argv[1], 2);
-	fds = count_dir("/proc/self/fd");
-	threads = count_dir("/proc/self/task");
+	fds = test_count_fds();
+	threads = test_count_threads();
 	for (unsigned i = 0; i < 3; i++) {
 		run_once(argv[1], 1 + i);
-		CHECK(count_dir("/proc/self/fd") == fds,
-		      "run %u: %u fds open, %u before", i,
-		      count_dir("/proc/self/fd"), fds);
-		CHECK(count_dir("/proc/self/task") == threads,
-		      "run %u: %u threads, %u before", i,
-		      count_dir("/proc/self/task"), threads);
+		CHECK(test_count_fds() == fds,
+		      "run %u: %d fds open, %d before", i,
+		      test_count_fds(), fds);
+		CHECK(test_count_threads() == threads,
+		      "run %u: %d threads, %d before", i,
+		      test_count_threads(), threads);
 	}
-	CHECK(threads == 1, "only the main thread is left (%u)", threads);
+	CHECK(threads == 1, "only the main thread is left (%d)", threads);
 
 	/*
 	 * Failures at each stage: guest RAM size, the kernel load (RAM built),
@@ -134,11 +119,11 @@ int main(int argc, char **argv)
 	fail_once("/nonexistent/kernel", "/dev/kvm", 1, 64ull << 20);
 	fail_once(argv[1], "/dev/null", 1, 64ull << 20);
 	fail_once(argv[1], "/dev/kvm", 100000, 64ull << 20);
-	CHECK(count_dir("/proc/self/fd") == fds,
-	      "failed vm_create calls leave %u fds open, %u before",
-	      count_dir("/proc/self/fd"), fds);
-	CHECK(count_dir("/proc/self/task") == threads,
-	      "failed vm_create calls leave %u threads", count_dir("/proc/self/task"));
+	CHECK(test_count_fds() == fds,
+	      "failed vm_create calls leave %d fds open, %d before",
+	      test_count_fds(), fds);
+	CHECK(test_count_threads() == threads,
+	      "failed vm_create calls leave %d threads", test_count_threads());
 	printf("vm_lifecycle: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -4,7 +4,6 @@
  * every rejection the decoder and reply matcher promise, socket timeouts,
  * EOF and split reads, and the virtio layout helpers.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +18,7 @@
 
 #include "vhost_user.h"
 #include "virtio.h"
+#include "testutil.h"
 #include "unit.h"
 
 #define FE VHOST_USER_CHANNEL_FRONTEND
@@ -27,21 +27,6 @@
 #define PAGE 4096
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int count_open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 static bool fd_is_open(int fd)
 {
@@ -174,12 +159,12 @@ static int fds_at_start;
 
 static void fd_setup(void)
 {
-	fds_at_start = count_open_fds();
+	fds_at_start = test_count_fds();
 }
 
 static void fd_teardown(void)
 {
-	CU_ASSERT_EQUAL(count_open_fds(), fds_at_start);
+	CU_ASSERT_EQUAL(test_count_fds(), fds_at_start);
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -1260,7 +1245,7 @@ static void test_too_many_fds(void)
 	struct vhost_user_msg out, in;
 	int before, fds[12], sv[2];
 
-	before = count_open_fds();
+	before = test_count_fds();
 	make_pair(sv);
 	for (int i = 0; i < 12; i++)
 		fds[i] = new_eventfd();
@@ -1294,14 +1279,14 @@ static void test_too_many_fds(void)
 	for (int i = 0; i < 12; i++)
 		close(fds[i]);
 	close_pair(sv);
-	CU_ASSERT_EQUAL(count_open_fds(), before);
+	CU_ASSERT_EQUAL(test_count_fds(), before);
 
 	/* Framing from bytes: too many fds are closed as well. */
 	for (int i = 0; i < 9; i++)
 		fds[i] = new_eventfd();
 	CU_ASSERT_EQUAL(vhost_user_msg_parse(&in, &out, VHOST_USER_HEADER_SIZE
 					     + 8, fds, 9), -EINVAL);
-	CU_ASSERT_EQUAL(count_open_fds(), before);
+	CU_ASSERT_EQUAL(test_count_fds(), before);
 }
 
 static void test_parse_framing(void)

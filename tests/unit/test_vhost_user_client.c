@@ -5,7 +5,6 @@
  * checked byte for byte, REPLY_ACK, every way a back-end can misbehave,
  * config space, inflight buffers and connecting to a late listener.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -23,6 +22,7 @@
 
 #include "vhost_user.h"
 #include "vhost_user_client.h"
+#include "testutil.h"
 #include "unit.h"
 
 #define PAGE		4096u
@@ -33,21 +33,6 @@
 #define PF(f)		VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_##f)
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int count_open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 static int64_t now_ms(void)
 {
@@ -352,12 +337,12 @@ static int fds_at_start;
 
 static void fd_setup(void)
 {
-	fds_at_start = count_open_fds();
+	fds_at_start = test_count_fds();
 }
 
 static void fd_teardown(void)
 {
-	CU_ASSERT_EQUAL(count_open_fds(), fds_at_start);
+	CU_ASSERT_EQUAL(test_count_fds(), fds_at_start);
 }
 
 /* ---- happy path --------------------------------------------------------- */
@@ -601,7 +586,7 @@ static void run_fault(enum fake_fault fault, uint32_t fault_on,
 	uint32_t base;
 	uint64_t v;
 	int64_t t;
-	int fds = count_open_fds(), ret;
+	int fds = test_count_fds(), ret;
 
 	fake_init(&f, F_PROTOCOL, protocol);
 	f.fault = fault;
@@ -646,7 +631,7 @@ static void run_fault(enum fake_fault fault, uint32_t fault_on,
 	fake_join(&f, c);
 	CU_ASSERT_EQUAL(f.nreq, sent);
 	CU_ASSERT_EQUAL(f.nbad, 0);
-	CU_ASSERT_EQUAL(count_open_fds(), fds);
+	CU_ASSERT_EQUAL(test_count_fds(), fds);
 }
 
 static void test_fault_wrong_id(void)

@@ -26,6 +26,7 @@
 #include "event.h"
 #include "guest_mem.h"
 #include "pci.h"
+#include "testutil.h"
 #include "unit.h"
 #include "vhost_user.h"
 #include "vhost_user_dev.h"
@@ -279,19 +280,12 @@ static void teardown(void)
 
 static uint32_t cfg_read(unsigned reg, unsigned size)
 {
-	uint32_t a = PCI_CONFIG_ENABLE | DEVFN << 8 | (reg & 0xfc), v = 0;
-
-	bus_write(pio, PCI_CONFIG_ADDRESS_PORT, &a, 4);
-	bus_read(pio, PCI_CONFIG_DATA_PORT + (reg & 3), &v, size);
-	return v;
+	return test_pci_cfg_read(pio, DEVFN, reg, size);
 }
 
 static void cfg_write(unsigned reg, unsigned size, uint32_t v)
 {
-	uint32_t a = PCI_CONFIG_ENABLE | DEVFN << 8 | (reg & 0xfc);
-
-	bus_write(pio, PCI_CONFIG_ADDRESS_PORT, &a, 4);
-	bus_write(pio, PCI_CONFIG_DATA_PORT + (reg & 3), &v, size);
+	test_pci_cfg_write(pio, DEVFN, reg, size, v);
 }
 
 static uint64_t rd(uint64_t addr, unsigned size)

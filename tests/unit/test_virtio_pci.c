@@ -14,6 +14,7 @@
 
 #include "bus.h"
 #include "pci.h"
+#include "testutil.h"
 #include "unit.h"
 #include "virtio.h"
 #include "virtio_pci.h"
@@ -88,19 +89,12 @@ static const struct virtio_pci_device_ops fake_ops = {
 
 static uint32_t cfg_read(unsigned reg, unsigned size)
 {
-	uint32_t a = PCI_CONFIG_ENABLE | DEVFN << 8 | (reg & 0xfc), v = 0;
-
-	bus_write(pio, PCI_CONFIG_ADDRESS_PORT, &a, 4);
-	bus_read(pio, PCI_CONFIG_DATA_PORT + (reg & 3), &v, size);
-	return v;
+	return test_pci_cfg_read(pio, DEVFN, reg, size);
 }
 
 static void cfg_write(unsigned reg, unsigned size, uint32_t v)
 {
-	uint32_t a = PCI_CONFIG_ENABLE | DEVFN << 8 | (reg & 0xfc);
-
-	bus_write(pio, PCI_CONFIG_ADDRESS_PORT, &a, 4);
-	bus_write(pio, PCI_CONFIG_DATA_PORT + (reg & 3), &v, size);
+	test_pci_cfg_write(pio, DEVFN, reg, size, v);
 }
 
 static uint64_t rd(uint64_t addr, unsigned size)
