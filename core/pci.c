@@ -489,15 +489,26 @@ void pci_unregister_device(struct pci_device *dev)
 
 /* ---- the root ---- */
 
-static int pci_root_windows(struct pci_root *root,
-			    const struct pci_root_config *cfg)
+int pci_mmio64_window(uint64_t ram_end, uint64_t *start, uint64_t *end)
 {
-	uint64_t base = cfg->ram_end > PLATFORM_HIGH_RAM_START ?
-			cfg->ram_end : PLATFORM_HIGH_RAM_START;
+	uint64_t base = ram_end > PLATFORM_HIGH_RAM_START ?
+			ram_end : PLATFORM_HIGH_RAM_START;
 
 	base = (base + PCI_MMIO64_WINDOW_ALIGN - 1) &
 	       ~(PCI_MMIO64_WINDOW_ALIGN - 1);
-	if (base < cfg->ram_end || base + PCI_MMIO64_WINDOW_SIZE < base)
+	if (base < ram_end || base + PCI_MMIO64_WINDOW_SIZE < base)
+		return -EINVAL;
+	*start = base;
+	*end = base + PCI_MMIO64_WINDOW_SIZE;
+	return 0;
+}
+
+static int pci_root_windows(struct pci_root *root,
+			    const struct pci_root_config *cfg)
+{
+	uint64_t base, end;
+
+	if (pci_mmio64_window(cfg->ram_end, &base, &end))
 		return -EINVAL;
 	root->windows[PCI_WINDOW_IO] = (struct pci_window){
 		.root = root, .space = PCI_SPACE_IO, .bus = cfg->pio,
@@ -509,7 +520,7 @@ static int pci_root_windows(struct pci_root *root,
 	};
 	root->windows[PCI_WINDOW_MMIO64] = (struct pci_window){
 		.root = root, .space = PCI_SPACE_MEM, .bus = cfg->mmio,
-		.start = base, .end = base + PCI_MMIO64_WINDOW_SIZE,
+		.start = base, .end = end,
 	};
 	for (unsigned w = 0; w < PCI_NR_WINDOWS; w++) {
 		struct pci_window *win = &root->windows[w];

@@ -269,6 +269,13 @@ int pci_register_device(struct pci_root *root, int slot,
 /* Unmaps its BARs and frees its slot (the BAR space is not reused). */
 void pci_unregister_device(struct pci_device *dev);
 
+/*
+ * The 64-bit window for RAM ending at ram_end, [*start, *end): what the
+ * root decodes and what the ACPI _CRS reports.  -EINVAL if it would wrap.
+ */
+int pci_mmio64_window(uint64_t ram_end, uint64_t *start, uint64_t *end)
+	__attribute__((warn_unused_result));
+
 /* Where the 64-bit window landed: [*start, *end). */
 void pci_root_mmio64_window(const struct pci_root *root, uint64_t *start,
 			    uint64_t *end);

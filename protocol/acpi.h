@@ -165,6 +165,107 @@ struct acpi_madt_lapic_nmi {
 	uint8_t lint;
 } __attribute__((packed));
 
+/*
+ * AML (ACPI 6.5 chapter 20): the opcodes and prefixes the DSDT uses.
+ * Integers are little-endian; PkgLength (20.2.4) counts its own bytes.
+ */
+#define AML_ZERO_OP		0x00
+#define AML_ONE_OP		0x01
+#define AML_NAME_OP		0x08
+#define AML_BYTE_PREFIX		0x0a
+#define AML_WORD_PREFIX		0x0b
+#define AML_DWORD_PREFIX	0x0c
+#define AML_QWORD_PREFIX	0x0e
+#define AML_BUFFER_OP		0x11
+#define AML_PACKAGE_OP		0x12
+#define AML_DUAL_NAME_PREFIX	0x2e
+#define AML_MULTI_NAME_PREFIX	0x2f
+#define AML_EXT_OP_PREFIX	0x5b
+#define AML_DEVICE_OP		0x82	/* after AML_EXT_OP_PREFIX */
+#define AML_ROOT_CHAR		0x5c	/* '\\' */
+#define AML_NAME_SEG_SIZE	4
+/* PkgLength: 1 byte up to 63, then 2-4 bytes holding 12, 20 or 28 bits. */
+#define AML_PKG_LENGTH_MAX	((1u << 28) - 1)
+
+/*
+ * Resource data (ACPI 6.5 6.4): the descriptors a host bridge's _CRS is
+ * built from.  Large items carry a 16-bit length of what follows it.
+ */
+#define ACPI_RD_IO_PORT		0x47	/* small item 0x08, length 7 */
+#define ACPI_RD_END_TAG		0x79	/* small item 0x0f, length 1 */
+#define ACPI_RD_DWORD_ADDR	0x87
+#define ACPI_RD_WORD_ADDR	0x88
+#define ACPI_RD_QWORD_ADDR	0x8a
+
+#define ACPI_RD_IO_DECODE16	(1u << 0)
+
+/* Address space descriptors: resource type. */
+#define ACPI_RD_SPACE_MEM	0
+#define ACPI_RD_SPACE_IO	1
+#define ACPI_RD_SPACE_BUS	2
+/* General flags; bit 0 clear means ResourceProducer (a bridge window). */
+#define ACPI_RD_CONSUMER	(1u << 0)
+#define ACPI_RD_SUB_DECODE	(1u << 1)
+#define ACPI_RD_MIN_FIXED	(1u << 2)
+#define ACPI_RD_MAX_FIXED	(1u << 3)
+/* Type-specific flags of a memory range. */
+#define ACPI_RD_MEM_RW		(1u << 0)
+#define ACPI_RD_MEM_NON_CACHEABLE	(0u << 1)
+#define ACPI_RD_MEM_CACHEABLE	(1u << 1)
+#define ACPI_RD_MEM_PREFETCHABLE	(3u << 1)
+/* Type-specific flags of an I/O range: decodes ISA and non-ISA ranges. */
+#define ACPI_RD_IO_ENTIRE_RANGE	3u
+
+struct acpi_rd_io_port {
+	uint8_t tag;		/* ACPI_RD_IO_PORT */
+	uint8_t info;
+	uint16_t min;
+	uint16_t max;
+	uint8_t align;
+	uint8_t length;
+} __attribute__((packed));
+
+/* The fields every address space descriptor starts with. */
+struct acpi_rd_addr_head {
+	uint8_t tag;
+	uint16_t length;	/* bytes after this field */
+	uint8_t space;
+	uint8_t flags;
+	uint8_t type_flags;
+} __attribute__((packed));
+
+struct acpi_rd_word_addr {
+	struct acpi_rd_addr_head head;
+	uint16_t granularity;
+	uint16_t min;
+	uint16_t max;
+	uint16_t translation;
+	uint16_t length;
+} __attribute__((packed));
+
+struct acpi_rd_dword_addr {
+	struct acpi_rd_addr_head head;
+	uint32_t granularity;
+	uint32_t min;
+	uint32_t max;
+	uint32_t translation;
+	uint32_t length;
+} __attribute__((packed));
+
+struct acpi_rd_qword_addr {
+	struct acpi_rd_addr_head head;
+	uint64_t granularity;
+	uint64_t min;
+	uint64_t max;
+	uint64_t translation;
+	uint64_t length;
+} __attribute__((packed));
+
+struct acpi_rd_end_tag {
+	uint8_t tag;		/* ACPI_RD_END_TAG */
+	uint8_t checksum;	/* the whole template sums to 0 */
+} __attribute__((packed));
+
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP layout");
 _Static_assert(sizeof(struct acpi_header) == 36, "table header layout");
 _Static_assert(sizeof(struct acpi_gas) == 12, "GAS layout");
@@ -174,5 +275,11 @@ _Static_assert(sizeof(struct acpi_madt_lapic) == 8, "MADT LAPIC layout");
 _Static_assert(sizeof(struct acpi_madt_ioapic) == 12, "MADT IOAPIC layout");
 _Static_assert(sizeof(struct acpi_madt_int_override) == 10, "MADT ISO layout");
 _Static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "MADT NMI layout");
+
+_Static_assert(sizeof(struct acpi_rd_io_port) == 8, "IO descriptor layout");
+_Static_assert(sizeof(struct acpi_rd_word_addr) == 16, "Word Address layout");
+_Static_assert(sizeof(struct acpi_rd_dword_addr) == 26, "DWord Address layout");
+_Static_assert(sizeof(struct acpi_rd_qword_addr) == 46, "QWord Address layout");
+_Static_assert(sizeof(struct acpi_rd_end_tag) == 2, "End Tag layout");
 
 #endif

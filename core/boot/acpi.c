@@ -6,17 +6,20 @@
  * tables listed in the XSDT, then the XSDT.
  *
  * To add a table (MCFG for PCI, ...), write a builder and list it in
- * acpi_xsdt_tables[]; to add DSDT content, write an AML emitter and list it
- * in acpi_dsdt_parts[].  Builders use acpi_table_begin/append/end, which
- * handle placement, length and checksum.
+ * acpi_xsdt_tables[]; to add DSDT content, write an AML emitter (aml.h) and
+ * list it in acpi_dsdt_parts[].  Builders use acpi_table_begin/append/end,
+ * which handle placement, length and checksum.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acpi.h"
+#include "aml.h"
 #include "boot_internal.h"
+#include "guest_mem.h"
 #include "log.h"
+#include "pci.h"
 #include "platform.h"
 
 #define ACPI_AREA_SIZE		(BOOT_ACPI_END - BOOT_ACPI_START)
@@ -35,12 +38,15 @@
 #define ACPI_PIT_IRQ		0
 #define ACPI_PIT_GSI		2
 #define ACPI_NMI_LINT		1
+/* Room for the host bridge's _CRS resource template. */
+#define ACPI_CRS_MAX		256u
 
 struct acpi_ctx {
 	uint8_t *buf;		/* ACPI_AREA_SIZE bytes, copied to BOOT_ACPI_START */
 	size_t used;
 	size_t cur;		/* offset of the table being built */
 	unsigned ncpus;
+	uint64_t mmio64_start, mmio64_end;	/* the PCI 64-bit window */
 	uint64_t dsdt_gpa;
 	uint64_t tables[ACPI_MAX_TABLES];	/* XSDT entries */
 	unsigned nr_tables;
@@ -114,39 +120,91 @@ static uint64_t acpi_table_end(struct acpi_ctx *c)
  *   0a 05          BytePrefix 5: SLP_TYPa, PLATFORM_ACPI_S5_TYP
  *   00 00 00       ZeroOp x3: SLP_TYPb and two reserved elements
  */
-static int acpi_aml_sleep_states(struct acpi_ctx *c)
+static void acpi_aml_sleep_states(const struct acpi_ctx *c, struct aml *a)
 {
-	static const uint8_t aml[] = {
-		0x08, '_', 'S', '5', '_',
-		0x12, 0x07, 0x04,
-		0x0a, PLATFORM_ACPI_S5_TYP,
-		0x00, 0x00, 0x00,
-	};
-	void *p = acpi_append(c, sizeof(aml));
+	size_t pkg;
 
-	if (!p)
-		return -ENOSPC;
-	memcpy(p, aml, sizeof(aml));
-	return 0;
+	(void)c;
+	aml_byte(a, AML_NAME_OP);
+	aml_name_string(a, "_S5_");
+	aml_byte(a, AML_PACKAGE_OP);
+	pkg = aml_pkg_begin(a);
+	aml_byte(a, 4);				/* NumElements */
+	aml_integer(a, PLATFORM_ACPI_S5_TYP);	/* SLP_TYPa */
+	for (int i = 0; i < 3; i++)
+		aml_integer(a, 0);
+	aml_pkg_end(a, pkg);
+}
+
+/*
+ * What the root decodes, so the OS takes the BARs the core placed as
+ * inside its windows (Linux's pci_root builds the root bus resources from
+ * _CRS only): bus 0, the mechanism #1 ports, and the three BAR windows.
+ * Legacy ports outside the I/O window are the platform's, not PCI's.
+ * Both memory windows are non-cacheable: a prefetchable window could not
+ * hold the non-prefetchable BARs the core also puts there.
+ */
+static int acpi_pci_crs(const struct acpi_ctx *c, uint8_t *buf, size_t cap,
+			size_t *len)
+{
+	struct aml r;
+
+	aml_init(&r, buf, cap);
+	aml_rd_word_bus(&r, 0, 0);
+	aml_rd_io(&r, PCI_CONFIG_ADDRESS_PORT, PCI_CONFIG_ADDRESS_PORT, 1, 8);
+	aml_rd_word_io(&r, PCI_IO_WINDOW_START, PCI_IO_WINDOW_END - 1);
+	aml_rd_dword_mem(&r, ACPI_RD_MEM_NON_CACHEABLE | ACPI_RD_MEM_RW,
+			 PCI_MMIO32_WINDOW_START, PCI_MMIO32_WINDOW_END - 1);
+	aml_rd_qword_mem(&r, ACPI_RD_MEM_NON_CACHEABLE | ACPI_RD_MEM_RW,
+			 c->mmio64_start, c->mmio64_end - 1);
+	aml_rd_end(&r, 0);
+	*len = r.len;
+	return r.error ? -ENOSPC : 0;
+}
+
+/*
+ * Device (\_SB.PCI0): the PCI host bridge, segment 0, bus 0.  PNP0A03
+ * (PCI), not PNP0A08 (PCIe): there is no MCFG and no _OSC to go with it.
+ */
+static void acpi_aml_pci_root(const struct acpi_ctx *c, struct aml *a)
+{
+	uint8_t crs[ACPI_CRS_MAX];
+	size_t crs_len, dev;
+
+	if (acpi_pci_crs(c, crs, sizeof(crs), &crs_len)) {
+		a->error = true;
+		return;
+	}
+	dev = aml_device_begin(a, "\\_SB_.PCI0");
+	aml_name_eisaid(a, "_HID", "PNP0A03");
+	aml_name_integer(a, "_UID", 0);
+	aml_name_integer(a, "_SEG", 0);
+	aml_name_integer(a, "_BBN", 0);
+	aml_name_integer(a, "_ADR", 0);
+	aml_name_buffer(a, "_CRS", crs, crs_len);
+	aml_device_end(a, dev);
 }
 
 /* DSDT content, in order. */
-static int (*const acpi_dsdt_parts[])(struct acpi_ctx *c) = {
+static void (*const acpi_dsdt_parts[])(const struct acpi_ctx *c,
+				       struct aml *a) = {
 	acpi_aml_sleep_states,
+	acpi_aml_pci_root,
 };
 
 static int acpi_build_dsdt(struct acpi_ctx *c)
 {
-	int ret;
+	struct aml a;
 
 	if (!acpi_table_begin(c, "DSDT", ACPI_DSDT_REVISION,
 			      sizeof(struct acpi_header)))
 		return -ENOSPC;
-	for (size_t i = 0; i < sizeof(acpi_dsdt_parts) / sizeof(acpi_dsdt_parts[0]); i++) {
-		ret = acpi_dsdt_parts[i](c);
-		if (ret)
-			return ret;
-	}
+	/* AML goes straight into the area, after the header. */
+	aml_init(&a, c->buf + c->used, ACPI_AREA_SIZE - c->used);
+	for (size_t i = 0; i < sizeof(acpi_dsdt_parts) / sizeof(acpi_dsdt_parts[0]); i++)
+		acpi_dsdt_parts[i](c, &a);
+	if (a.error || !acpi_append(c, a.len))
+		return -ENOSPC;
 	c->dsdt_gpa = acpi_table_end(c);
 	return 0;
 }
@@ -292,6 +350,7 @@ int boot_acpi_build(const struct guest_mem *mem, unsigned ncpus,
 		    uint64_t *rsdp_gpa)
 {
 	struct acpi_ctx c = { .ncpus = ncpus };
+	const struct guest_region *top;
 	struct acpi_rsdp *rsdp;
 	uint64_t xsdt;
 	int ret;
@@ -300,6 +359,14 @@ int boot_acpi_build(const struct guest_mem *mem, unsigned ncpus,
 		log_err(BOOT_TAG, "%u vCPUs: the ACPI MADT describes 1 to %u",
 			ncpus, BOOT_ACPI_MAX_CPUS);
 		return -EINVAL;
+	}
+	/* The window the PCI root decodes: above the highest RAM region. */
+	top = guest_mem_region(mem, guest_mem_nr_regions(mem) - 1);
+	ret = pci_mmio64_window(top->gpa + top->size, &c.mmio64_start,
+				&c.mmio64_end);
+	if (ret) {
+		log_err(BOOT_TAG, "no room for the PCI 64-bit window above RAM");
+		return ret;
 	}
 	c.buf = calloc(1, ACPI_AREA_SIZE);
 	if (!c.buf)

@@ -2,17 +2,28 @@
 /*
  * ACPI tables as a guest sees them: the RSDP found by scanning the BIOS
  * area, every table reached through the XSDT with a valid checksum, the
- * FADT's hardware-reduced sleep registers, the DSDT's \_S5 package and a
- * MADT with one local APIC per vCPU.
+ * FADT's hardware-reduced sleep registers, the DSDT's \_S5 package and
+ * PCI host bridge (AML bytes, and iasl's disassembly of the whole DSDT)
+ * and a MADT with one local APIC per vCPU.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "acpi.h"
+#include "boot/aml.h"
 #include "boot/boot_internal.h"
 #include "guest_mem.h"
+#include "pci.h"
 #include "platform.h"
 #include "unit.h"
+
+extern char **environ;
 
 #define MEM_SIZE	(64ull << 20)
 
@@ -73,12 +84,13 @@ static const struct acpi_header *find_table(struct guest_mem *mem,
 	return NULL;
 }
 
-static const struct acpi_header *build(struct guest_mem **mem, unsigned ncpus)
+static const struct acpi_header *build_sized(struct guest_mem **mem,
+					    uint64_t mem_size, unsigned ncpus)
 {
 	const struct acpi_rsdp *r;
 	uint64_t rsdp = 0;
 
-	CU_ASSERT_FATAL(guest_mem_create(MEM_SIZE, 0, mem) == 0);
+	CU_ASSERT_FATAL(guest_mem_create(mem_size, 0, mem) == 0);
 	CU_ASSERT_EQUAL_FATAL(boot_acpi_build(*mem, ncpus, &rsdp), 0);
 	CU_ASSERT_EQUAL(scan_rsdp(*mem), rsdp);
 	CU_ASSERT_EQUAL(rsdp & 15, 0);
@@ -88,6 +100,23 @@ static const struct acpi_header *build(struct guest_mem **mem, unsigned ncpus)
 	CU_ASSERT_EQUAL(r->length, sizeof(*r));
 	CU_ASSERT_EQUAL(sum(r, sizeof(*r)), 0);
 	return table_at(*mem, r->xsdt_address, "XSDT");
+}
+
+static const struct acpi_header *build(struct guest_mem **mem, unsigned ncpus)
+{
+	return build_sized(mem, MEM_SIZE, ncpus);
+}
+
+/* The DSDT, through the FADT, as a guest finds it. */
+static const struct acpi_header *find_dsdt(struct guest_mem *mem,
+					   const struct acpi_header *xsdt)
+{
+	const struct acpi_fadt *f;
+
+	f = (const struct acpi_fadt *)find_table(mem, xsdt, "FACP");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_FATAL(f->x_dsdt != 0);
+	return table_at(mem, f->x_dsdt, "DSDT");
 }
 
 static void test_rsdp_xsdt(void)
@@ -138,7 +167,8 @@ static void test_fadt_dsdt(void)
 	CU_ASSERT_FATAL(f->x_dsdt != 0);
 	dsdt = table_at(mem, f->x_dsdt, "DSDT");
 	CU_ASSERT_EQUAL(dsdt->revision, 2);
-	CU_ASSERT_EQUAL_FATAL(dsdt->length, sizeof(*dsdt) + sizeof(s5));
+	/* \_S5_ first, then the PCI host bridge (tested below). */
+	CU_ASSERT_FATAL(dsdt->length > sizeof(*dsdt) + sizeof(s5));
 	CU_ASSERT_EQUAL(memcmp(dsdt + 1, s5, sizeof(s5)), 0);
 	/* SLP_TYPa is what the platform's sleep register powers off on. */
 	CU_ASSERT_EQUAL(s5[9], PLATFORM_ACPI_S5_TYP);
@@ -275,6 +305,485 @@ static void test_rebuild_clears(void)
 	guest_mem_destroy(mem);
 }
 
+/* ---- AML ---- */
+
+static void check_pkg_length(size_t body, const uint8_t *want, size_t n)
+{
+	uint8_t out[4] = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(aml_pkg_length_encode(body, out), n);
+	CU_ASSERT_EQUAL(memcmp(out, want, n), 0);
+}
+
+/* The encoded value counts the PkgLength bytes themselves (ACPI 20.2.4). */
+static void test_aml_pkg_length(void)
+{
+	uint8_t out[4];
+
+	/* 1 byte: 0 and 62 body bytes are 1 and 63 in all. */
+	check_pkg_length(0, (const uint8_t[]){ 0x01 }, 1);
+	check_pkg_length(62, (const uint8_t[]){ 0x3f }, 1);
+	/* 2 bytes: 63 + 2 = 0x41: lead 0x40 | 0x1, then 0x41 >> 4. */
+	check_pkg_length(63, (const uint8_t[]){ 0x41, 0x04 }, 2);
+	/* 4093 + 2 = 0xfff, the largest 12-bit value. */
+	check_pkg_length(4093, (const uint8_t[]){ 0x4f, 0xff }, 2);
+	/* 3 bytes: 4094 + 3 = 0x1001: lead 0x80 | 0x1, then 0x00, 0x01. */
+	check_pkg_length(4094, (const uint8_t[]){ 0x81, 0x00, 0x01 }, 3);
+	/* 0xffffc + 3 = 0xfffff, the largest 20-bit value. */
+	check_pkg_length(0xffffc, (const uint8_t[]){ 0x8f, 0xff, 0xff }, 3);
+	/* 4 bytes: 0xffffd + 4 = 0x100001: lead 0xc1, then 00 00 01. */
+	check_pkg_length(0xffffd, (const uint8_t[]){ 0xc1, 0x00, 0x00, 0x01 }, 4);
+	/* 28 bits at most. */
+	check_pkg_length(AML_PKG_LENGTH_MAX - 4,
+			 (const uint8_t[]){ 0xcf, 0xff, 0xff, 0xff }, 4);
+	CU_ASSERT_EQUAL(aml_pkg_length_encode(AML_PKG_LENGTH_MAX - 3, out), 0);
+}
+
+/* aml_pkg_end slides a body that needs a 2-byte PkgLength up. */
+static void test_aml_pkg_insert(void)
+{
+	uint8_t buf[128];
+	struct aml a;
+	size_t pkg;
+
+	aml_init(&a, buf, sizeof(buf));
+	aml_byte(&a, AML_PACKAGE_OP);
+	pkg = aml_pkg_begin(&a);
+	for (int i = 0; i < 100; i++)
+		aml_byte(&a, (uint8_t)i);
+	aml_pkg_end(&a, pkg);
+	CU_ASSERT_FALSE(a.error);
+	CU_ASSERT_EQUAL_FATAL(a.len, 103);
+	/* 100 + 2 = 0x66: 0x46, 0x06. */
+	CU_ASSERT_EQUAL(buf[1], 0x46);
+	CU_ASSERT_EQUAL(buf[2], 0x06);
+	for (int i = 0; i < 100; i++)
+		CU_ASSERT_EQUAL(buf[3 + i], i);
+
+	/* No room for the length byte: an error, not an overrun. */
+	aml_init(&a, buf, 4);
+	pkg = aml_pkg_begin(&a);
+	aml_bytes(&a, "abcd", 4);
+	aml_pkg_end(&a, pkg);
+	CU_ASSERT_TRUE(a.error);
+}
+
+static void test_aml_names_integers(void)
+{
+	static const uint8_t want[] = {
+		0x08, '_', 'U', 'I', 'D', 0x00,		/* Name (_UID, Zero) */
+		0x08, '_', 'A', 'D', 'R', 0x01,		/* Name (_ADR, One) */
+		0x08, 'A', 'B', 'C', 'D', 0x0a, 0x05,	/* BytePrefix */
+		0x08, 'A', 'B', 'C', 'D', 0x0b, 0x34, 0x12,
+		0x08, 'A', 'B', 'C', 'D', 0x0c, 0x78, 0x56, 0x34, 0x12,
+		0x08, 'A', 'B', 'C', 'D', 0x0e,
+		0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+		/* \_SB_.PCI0: RootChar, DualNamePrefix, two segments */
+		0x5c, 0x2e, '_', 'S', 'B', '_', 'P', 'C', 'I', '0',
+		/* \A___.B___.C___: MultiNamePrefix, count 3 */
+		0x5c, 0x2f, 0x03, 'A', '_', '_', '_', 'B', '_', '_', '_',
+		'C', '_', '_', '_',
+	};
+	uint8_t buf[128];
+	struct aml a;
+
+	aml_init(&a, buf, sizeof(buf));
+	aml_name_integer(&a, "_UID", 0);
+	aml_name_integer(&a, "_ADR", 1);
+	aml_name_integer(&a, "ABCD", 5);
+	aml_name_integer(&a, "ABCD", 0x1234);
+	aml_name_integer(&a, "ABCD", 0x12345678);
+	aml_name_integer(&a, "ABCD", 0x0102030405060708ull);
+	aml_name_string(&a, "\\_SB_.PCI0");
+	aml_name_string(&a, "\\A___.B___.C___");
+	CU_ASSERT_FALSE(a.error);
+	CU_ASSERT_EQUAL_FATAL(a.len, sizeof(want));
+	CU_ASSERT_EQUAL(memcmp(buf, want, sizeof(want)), 0);
+
+	/* Segments are 4 characters, not starting with a digit. */
+	aml_init(&a, buf, sizeof(buf));
+	aml_name_string(&a, "\\_SB.PCI0");
+	CU_ASSERT_TRUE(a.error);
+	aml_init(&a, buf, sizeof(buf));
+	aml_name_string(&a, "0ABC");
+	CU_ASSERT_TRUE(a.error);
+	aml_init(&a, buf, sizeof(buf));
+	aml_name_string(&a, "");
+	CU_ASSERT_TRUE(a.error);
+}
+
+/*
+ * EISAID: 'P' 'N' 'P' are 16, 14, 16 in 5 bits each: 0 10000 01110 10000
+ * = 0x41d0, then the digits 0x0a03; stored big-endian 41 d0 0a 03, so the
+ * little-endian DWord is 0x030ad041.
+ */
+static void test_aml_eisaid(void)
+{
+	static const uint8_t want[] = {
+		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03,
+	};
+	uint8_t buf[16];
+	struct aml a;
+
+	CU_ASSERT_EQUAL(aml_eisaid("PNP0A03"), 0x030ad041u);
+	CU_ASSERT_EQUAL(aml_eisaid("PNP0A08"), 0x080ad041u);
+	CU_ASSERT_EQUAL(aml_eisaid("PNP0a03"), 0);
+	CU_ASSERT_EQUAL(aml_eisaid("PNP0A0"), 0);
+	aml_init(&a, buf, sizeof(buf));
+	aml_name_eisaid(&a, "_HID", "PNP0A03");
+	CU_ASSERT_FALSE(a.error);
+	CU_ASSERT_EQUAL_FATAL(a.len, sizeof(want));
+	CU_ASSERT_EQUAL(memcmp(buf, want, sizeof(want)), 0);
+}
+
+/* Device (\_SB.PCI0) { Name (_UID, Zero) } */
+static void test_aml_device(void)
+{
+	static const uint8_t want[] = {
+		0x5b, 0x82,		/* ExtOpPrefix, DeviceOp */
+		0x11,			/* PkgLength: 1 + 10 + 6 = 17 */
+		0x5c, 0x2e, '_', 'S', 'B', '_', 'P', 'C', 'I', '0',
+		0x08, '_', 'U', 'I', 'D', 0x00,
+	};
+	uint8_t buf[64];
+	struct aml a;
+	size_t dev;
+
+	aml_init(&a, buf, sizeof(buf));
+	dev = aml_device_begin(&a, "\\_SB_.PCI0");
+	aml_name_integer(&a, "_UID", 0);
+	aml_device_end(&a, dev);
+	CU_ASSERT_FALSE(a.error);
+	CU_ASSERT_EQUAL_FATAL(a.len, sizeof(want));
+	CU_ASSERT_EQUAL(memcmp(buf, want, sizeof(want)), 0);
+}
+
+/* Name (_CRS, Buffer () { 1, 2, 3 }) */
+static void test_aml_buffer(void)
+{
+	static const uint8_t want[] = {
+		0x08, '_', 'C', 'R', 'S',
+		0x11,			/* BufferOp */
+		0x06,			/* PkgLength: 1 + 2 + 3 */
+		0x0a, 0x03,		/* BufferSize: BytePrefix 3 */
+		1, 2, 3,
+	};
+	uint8_t buf[32];
+	struct aml a;
+
+	aml_init(&a, buf, sizeof(buf));
+	aml_name_buffer(&a, "_CRS", (const uint8_t[]){ 1, 2, 3 }, 3);
+	CU_ASSERT_FALSE(a.error);
+	CU_ASSERT_EQUAL_FATAL(a.len, sizeof(want));
+	CU_ASSERT_EQUAL(memcmp(buf, want, sizeof(want)), 0);
+}
+
+static void check_rd(const struct aml *a, const uint8_t *want, size_t n)
+{
+	CU_ASSERT_FALSE(a->error);
+	CU_ASSERT_EQUAL_FATAL(a->len, n);
+	CU_ASSERT_EQUAL(memcmp(a->buf, want, n), 0);
+}
+
+/*
+ * Address space descriptors: tag, 16-bit length of the rest, resource
+ * type, general flags 0x0c (MaxFixed | MinFixed, PosDecode, bit 0 clear:
+ * ResourceProducer), type-specific flags, then granularity, min, max,
+ * translation offset and length, each 2, 4 or 8 bytes.
+ */
+static void test_aml_descriptors(void)
+{
+	/* WordBusNumber 0-0 */
+	static const uint8_t bus[] = {
+		0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+	};
+	/* IO (Decode16, 0x0cf8, 0x0cf8, 1, 8): small item 0x08, length 7 */
+	static const uint8_t io[] = {
+		0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08,
+	};
+	/* WordIO 0xc000-0xffff, EntireRange (type-specific 3) */
+	static const uint8_t word_io[] = {
+		0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03,
+		0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0x00, 0x00, 0x00, 0x40,
+	};
+	/* DWordMemory 0xc0000000-0xefffffff, NonCacheable, ReadWrite */
+	static const uint8_t dword_mem[] = {
+		0x87, 0x17, 0x00, 0x00, 0x0c, 0x01,
+		0x00, 0x00, 0x00, 0x00,		/* granularity */
+		0x00, 0x00, 0x00, 0xc0,		/* min */
+		0xff, 0xff, 0xff, 0xef,		/* max */
+		0x00, 0x00, 0x00, 0x00,		/* translation */
+		0x00, 0x00, 0x00, 0x30,		/* length */
+	};
+	/* QWordMemory 0x100000000-0x8ffffffff, NonCacheable, ReadWrite */
+	static const uint8_t qword_mem[] = {
+		0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x01,
+		0, 0, 0, 0, 0, 0, 0, 0,				/* granularity */
+		0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,	/* min */
+		0xff, 0xff, 0xff, 0xff, 0x08, 0x00, 0x00, 0x00,	/* max */
+		0, 0, 0, 0, 0, 0, 0, 0,				/* translation */
+		0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00,	/* length */
+	};
+	/* IO above, then End Tag: 0x47+0x01+0xf8+0x0c+0xf8+0x0c+0x01+0x08+0x79
+	 * = 0x2d2, so the checksum is 0x100 - 0xd2 = 0x2e. */
+	static const uint8_t io_end[] = {
+		0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08, 0x79, 0x2e,
+	};
+	uint8_t buf[64];
+	struct aml a;
+
+	aml_init(&a, buf, sizeof(buf));
+	aml_rd_word_bus(&a, 0, 0);
+	check_rd(&a, bus, sizeof(bus));
+	aml_init(&a, buf, sizeof(buf));
+	aml_rd_io(&a, 0xcf8, 0xcf8, 1, 8);
+	check_rd(&a, io, sizeof(io));
+	aml_init(&a, buf, sizeof(buf));
+	aml_rd_word_io(&a, 0xc000, 0xffff);
+	check_rd(&a, word_io, sizeof(word_io));
+	aml_init(&a, buf, sizeof(buf));
+	aml_rd_dword_mem(&a, ACPI_RD_MEM_NON_CACHEABLE | ACPI_RD_MEM_RW,
+			 0xc0000000u, 0xefffffffu);
+	check_rd(&a, dword_mem, sizeof(dword_mem));
+	aml_init(&a, buf, sizeof(buf));
+	aml_rd_qword_mem(&a, ACPI_RD_MEM_NON_CACHEABLE | ACPI_RD_MEM_RW,
+			 1ull << 32, (9ull << 32) - 1);
+	check_rd(&a, qword_mem, sizeof(qword_mem));
+	aml_init(&a, buf, sizeof(buf));
+	aml_rd_io(&a, 0xcf8, 0xcf8, 1, 8);
+	aml_rd_end(&a, 0);
+	check_rd(&a, io_end, sizeof(io_end));
+	CU_ASSERT_EQUAL(sum(buf, a.len), 0);
+
+	/* An inverted range is refused. */
+	aml_init(&a, buf, sizeof(buf));
+	aml_rd_word_io(&a, 0xffff, 0xc000);
+	CU_ASSERT_TRUE(a.error);
+}
+
+/*
+ * The host bridge in the DSDT, byte for byte up to the _CRS contents (the
+ * descriptors themselves are checked above and by iasl below), and the
+ * 64-bit window in it is the one the PCI root decodes.
+ */
+static void test_dsdt_pci_root(void)
+{
+	static const uint8_t head[] = {
+		/* Device, PkgLength 0x4a 0x0a: 0xaa = 170 = 2 + 168 body */
+		0x5b, 0x82, 0x4a, 0x0a,
+		0x5c, 0x2e, '_', 'S', 'B', '_', 'P', 'C', 'I', '0',
+		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03,
+		0x08, '_', 'U', 'I', 'D', 0x00,
+		0x08, '_', 'S', 'E', 'G', 0x00,
+		0x08, '_', 'B', 'B', 'N', 0x00,
+		0x08, '_', 'A', 'D', 'R', 0x00,
+		/* Buffer, PkgLength 0x46 0x07: 0x76 = 118 = 2 + 2 + 114,
+		 * BufferSize 0x72 = 114 = 16 + 8 + 16 + 26 + 46 + 2 */
+		0x08, '_', 'C', 'R', 'S', 0x11, 0x46, 0x07, 0x0a, 0x72,
+	};
+	const size_t s5_len = 13, crs_len = 114;
+	struct guest_mem *mem;
+	const struct acpi_header *dsdt;
+	const uint8_t *p, *crs;
+	struct acpi_rd_qword_addr q;
+	const struct guest_region *top;
+	uint64_t start, end;
+
+	dsdt = find_dsdt(mem, build_sized(&mem, 6ull << 30, 1));
+	CU_ASSERT_EQUAL_FATAL(dsdt->length,
+			      sizeof(*dsdt) + s5_len + sizeof(head) + crs_len);
+	p = (const uint8_t *)(dsdt + 1) + s5_len;
+	CU_ASSERT_EQUAL(memcmp(p, head, sizeof(head)), 0);
+	crs = p + sizeof(head);
+	CU_ASSERT_EQUAL(sum(crs, crs_len), 0);		/* End Tag checksum */
+	CU_ASSERT_EQUAL(crs[crs_len - 2], ACPI_RD_END_TAG);
+
+	memcpy(&q, crs + 16 + 8 + 16 + 26, sizeof(q));
+	CU_ASSERT_EQUAL(q.head.tag, ACPI_RD_QWORD_ADDR);
+	top = guest_mem_region(mem, guest_mem_nr_regions(mem) - 1);
+	CU_ASSERT_EQUAL_FATAL(pci_mmio64_window(top->gpa + top->size, &start,
+						&end), 0);
+	CU_ASSERT_EQUAL(q.min, start);
+	CU_ASSERT_EQUAL(q.max, end - 1);
+	CU_ASSERT_EQUAL(q.length, PCI_MMIO64_WINDOW_SIZE);
+	guest_mem_destroy(mem);
+}
+
+/* ---- the DSDT through iasl ---- */
+
+/* The whole of a file, NUL-terminated, or NULL. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0) {
+		buf = calloc(1, (size_t)n + 1);
+		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/*
+ * The n hex values iasl prints after the first occurrence of macro (a
+ * descriptor's name and its opening parenthesis), in order: for an address
+ * descriptor granularity, min, max, translation, length.
+ */
+static void check_dsl_values(const char *dsl, const char *macro,
+			     const uint64_t *want, unsigned n)
+{
+	const char *p = strstr(dsl, macro);
+
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (!p) {
+		fprintf(stderr, "iasl output lacks \"%s\"\n", macro);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t v;
+
+		p = strstr(p, "0x");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		v = strtoull(p, (char **)&p, 16);
+		if (v != want[i])
+			fprintf(stderr, "%s value %u: 0x%llx, want 0x%llx\n",
+				macro, i, (unsigned long long)v,
+				(unsigned long long)want[i]);
+		CU_ASSERT_EQUAL(v, want[i]);
+	}
+}
+
+/* iasl -d dir/dsdt.aml, output in dir/dsdt.dsl, messages in dir/iasl.log. */
+static int run_iasl(const char *dir)
+{
+	char aml[256], prefix[256], log[256];
+	char *argv[] = { "iasl", "-p", prefix, "-d", aml, NULL };
+	posix_spawn_file_actions_t fa;
+	int ret, status;
+	pid_t pid;
+
+	snprintf(aml, sizeof(aml), "%s/dsdt.aml", dir);
+	snprintf(prefix, sizeof(prefix), "%s/dsdt", dir);
+	snprintf(log, sizeof(log), "%s/iasl.log", dir);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log,
+					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+	ret = posix_spawnp(&pid, "iasl", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (ret)
+		return -ret;
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * The real check of the AML: ACPICA's own disassembler reads the DSDT a
+ * guest gets and finds every name and range where we meant them to be.
+ * A missing iasl fails the test rather than skipping it: quickstart
+ * installs acpica-tools, and a skip would silently drop the only check of
+ * the AML that is not our own reading of the spec.
+ */
+static void check_iasl(uint64_t mem_size, uint64_t win64_start)
+{
+	char dir[] = "/tmp/splitvm-acpi-XXXXXX";
+	unsigned failures = CU_get_number_of_failures();
+	char path[256];
+	struct guest_mem *mem;
+	const struct acpi_header *dsdt;
+	char *dsl, *log;
+	FILE *f;
+	int ret;
+
+	dsdt = find_dsdt(mem, build_sized(&mem, mem_size, 1));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/dsdt.aml", dir);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(fwrite(dsdt, 1, dsdt->length, f), dsdt->length);
+	CU_ASSERT_EQUAL(fclose(f), 0);
+	guest_mem_destroy(mem);
+
+	ret = run_iasl(dir);
+	if (ret == -ENOENT) {
+		fprintf(stderr, "iasl not found in PATH: install acpica-tools "
+			"(contrib/quickstart does); the DSDT cannot be checked\n");
+		CU_FAIL("iasl not found: install acpica-tools");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/iasl.log", dir);
+	log = slurp(path);
+	if (ret)
+		fprintf(stderr, "iasl -d exited %d:\n%s\n", ret, log ? log : "");
+	CU_ASSERT_EQUAL(ret, 0);
+	/* iasl reports a malformed table on its output, not always in its status. */
+	CU_ASSERT(log && strstr(log, "Disassembly completed") &&
+		  !strstr(log, "Error") && !strstr(log, "Warning"));
+	free(log);
+
+	snprintf(path, sizeof(path), "%s/dsdt.dsl", dir);
+	dsl = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dsl);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dsl, "Name (_S5, Package (0x04)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dsl, "Device (\\_SB.PCI0)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dsl, "Name (_HID, EisaId (\"PNP0A03\")"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dsl, "Name (_UID, Zero)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dsl, "Name (_SEG, Zero)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dsl, "Name (_BBN, Zero)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dsl, "Name (_ADR, Zero)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dsl, "Name (_CRS, ResourceTemplate ()"));
+	check_dsl_values(dsl,
+		"WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,",
+		(const uint64_t[]){ 0, 0, 0, 0, 1 }, 5);
+	check_dsl_values(dsl, "IO (Decode16,",
+		(const uint64_t[]){ 0xcf8, 0xcf8, 1, 8 }, 4);
+	check_dsl_values(dsl,
+		"WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,",
+		(const uint64_t[]){ 0, 0xc000, 0xffff, 0, 0x4000 }, 5);
+	check_dsl_values(dsl,
+		"DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,",
+		(const uint64_t[]){ 0, 0xc0000000, 0xefffffff, 0, 0x30000000 }, 5);
+	check_dsl_values(dsl,
+		"QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,",
+		(const uint64_t[]){ 0, win64_start,
+				    win64_start + (32ull << 30) - 1, 0,
+				    32ull << 30 }, 5);
+	free(dsl);
+out:
+	if (CU_get_number_of_failures() != failures) {
+		fprintf(stderr, "iasl input and output kept in %s\n", dir);
+		return;
+	}
+	for (const char *const *n = (const char *const[]){ "dsdt.aml",
+			"dsdt.dsl", "iasl.log", NULL }; *n; n++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *n);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/* All RAM below 4 GiB: the 64-bit window starts at 4 GiB. */
+static void test_iasl_512m(void)
+{
+	check_iasl(512ull << 20, 4ull << 30);
+}
+
+/* 3 GiB low, 3 GiB from 4 GiB: RAM ends at 7 GiB and the window there. */
+static void test_iasl_6g(void)
+{
+	check_iasl(6ull << 30, 7ull << 30);
+}
+
 static CU_TestInfo acpi_tests[] = {
 	{ "RSDP by scanning, XSDT, checksums", test_rsdp_xsdt },
 	{ "FADT sleep registers, DSDT \\_S5", test_fadt_dsdt },
@@ -283,6 +792,16 @@ static CU_TestInfo acpi_tests[] = {
 	{ "MADT for 254 vCPUs", test_madt_254 },
 	{ "vCPU count out of range", test_bad_ncpus },
 	{ "rebuild leaves nothing stale", test_rebuild_clears },
+	{ "AML PkgLength of 1 to 4 bytes", test_aml_pkg_length },
+	{ "AML PkgLength inserted before its body", test_aml_pkg_insert },
+	{ "AML names and integers", test_aml_names_integers },
+	{ "AML EISAID", test_aml_eisaid },
+	{ "AML Device", test_aml_device },
+	{ "AML Buffer", test_aml_buffer },
+	{ "resource descriptors and End Tag", test_aml_descriptors },
+	{ "DSDT PCI host bridge bytes", test_dsdt_pci_root },
+	{ "iasl -d of the DSDT, 512 MiB", test_iasl_512m },
+	{ "iasl -d of the DSDT, 6 GiB", test_iasl_6g },
 	CU_TEST_INFO_NULL,
 };
 
