@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <time.h>
 
 #include "bus.h"
 #include "pci.h"
@@ -29,6 +30,14 @@ int test_count_fds(void)
 int test_count_threads(void)
 {
 	return test_count_entries("/proc/self/task");
+}
+
+int64_t test_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void test_pci_select(struct bus *pio, unsigned devfn, unsigned reg)

@@ -15,6 +15,9 @@ struct bus;
 int test_count_fds(void);
 int test_count_threads(void);
 
+/* CLOCK_MONOTONIC in milliseconds, for time-out assertions. */
+int64_t test_now_ms(void);
+
 /* CONFIG_ADDRESS / CONFIG_DATA cycles on bus 0 for devfn. */
 uint32_t test_pci_cfg_read(struct bus *pio, unsigned devfn, unsigned reg,
 			   unsigned size);

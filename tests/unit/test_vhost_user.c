@@ -33,14 +33,6 @@ static bool fd_is_open(int fd)
 	return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void make_pair(int sv[2])
 {
 	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
@@ -1099,24 +1091,24 @@ static void test_recv_timeout(void)
 	int sv[2];
 
 	make_pair(sv);
-	t0 = now_ms();
+	t0 = test_now_ms();
 	CU_ASSERT_EQUAL(vhost_user_recv(sv[1], &msg, 100), -ETIMEDOUT);
-	dt = now_ms() - t0;
+	dt = test_now_ms() - t0;
 	CU_ASSERT_TRUE(dt >= 95);
 	CU_ASSERT_TRUE(dt < 1000);
 
-	t0 = now_ms();
+	t0 = test_now_ms();
 	CU_ASSERT_EQUAL(vhost_user_recv(sv[1], &msg, 0), -ETIMEDOUT);
-	CU_ASSERT_TRUE(now_ms() - t0 < 50);
+	CU_ASSERT_TRUE(test_now_ms() - t0 < 50);
 	CU_ASSERT_EQUAL(vhost_user_recv(sv[1], &msg, -1), -EINVAL);
 
 	/* Header now, payload never: the deadline covers the whole message. */
 	vhost_user_msg_init(&msg, VHOST_USER_SET_FEATURES, 8);
 	CU_ASSERT_EQUAL(send_raw(sv[0], &msg.hdr, VHOST_USER_HEADER_SIZE,
 				 NULL, 0), VHOST_USER_HEADER_SIZE);
-	t0 = now_ms();
+	t0 = test_now_ms();
 	CU_ASSERT_EQUAL(vhost_user_recv(sv[1], &msg, 100), -ETIMEDOUT);
-	dt = now_ms() - t0;
+	dt = test_now_ms() - t0;
 	CU_ASSERT_TRUE(dt >= 95 && dt < 1000);
 	close_pair(sv);
 }
@@ -1134,13 +1126,13 @@ static void test_send_timeout(void)
 			    VHOST_USER_PAYLOAD_MAX_SIZE);
 	/* Nobody reads: the buffer fills and a send gives up in time. */
 	for (i = 0; i < 100000; i++) {
-		t0 = now_ms();
+		t0 = test_now_ms();
 		ret = vhost_user_send(sv[0], &msg, 50);
 		if (ret)
 			break;
 	}
 	CU_ASSERT_EQUAL(ret, -ETIMEDOUT);
-	CU_ASSERT_TRUE(now_ms() - t0 < 1000);
+	CU_ASSERT_TRUE(test_now_ms() - t0 < 1000);
 	close_pair(sv);
 }
 

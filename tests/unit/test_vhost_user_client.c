@@ -34,14 +34,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000,
@@ -596,7 +588,7 @@ static void run_fault(enum fake_fault fault, uint32_t fault_on,
 		negotiate(c, protocol);
 	sent = protocol ? 3 : 0;
 
-	t = now_ms();
+	t = test_now_ms();
 	switch (fault_on) {
 	case VHOST_USER_GET_FEATURES:
 		ret = vhost_user_client_get_features(c, &v);
@@ -608,7 +600,7 @@ static void run_fault(enum fake_fault fault, uint32_t fault_on,
 		ret = vhost_user_client_set_owner(c);
 		break;
 	}
-	t = now_ms() - t;
+	t = test_now_ms() - t;
 	sent++;
 	CU_ASSERT_EQUAL(ret, err);
 	CU_ASSERT_TRUE(t >= min_ms && t < 2000);
@@ -619,14 +611,14 @@ static void run_fault(enum fake_fault fault, uint32_t fault_on,
 				       VHOST_USER_CHANNEL_FRONTEND, fault_on));
 
 	/* Broken: fail fast, send nothing, keep the first error. */
-	t = now_ms();
+	t = test_now_ms();
 	CU_ASSERT_EQUAL(vhost_user_client_get_features(c, &v), -EPIPE);
 	CU_ASSERT_EQUAL(vhost_user_client_set_owner(c), -EPIPE);
 	CU_ASSERT_EQUAL(vhost_user_client_set_vring_num(c, 0, 64), -EPIPE);
 	CU_ASSERT_EQUAL(vhost_user_client_get_vring_base(c, 0, &base), -EPIPE);
 	CU_ASSERT_EQUAL(vhost_user_client_set_features(c, 0), -EPIPE);
 	CU_ASSERT_EQUAL(vhost_user_client_get_config(c, 0, 4, &v), -EPIPE);
-	CU_ASSERT_TRUE(now_ms() - t < 50);
+	CU_ASSERT_TRUE(test_now_ms() - t < 50);
 	CU_ASSERT_EQUAL(vhost_user_client_error(c, NULL), err);
 	fake_join(&f, c);
 	CU_ASSERT_EQUAL(f.nreq, sent);
@@ -871,9 +863,9 @@ static void test_connect_nobody(void)
 
 	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/none.sock", dir);
-	t = now_ms();
+	t = test_now_ms();
 	CU_ASSERT_EQUAL(vhost_user_client_connect(path, 200, &c), -ETIMEDOUT);
-	t = now_ms() - t;
+	t = test_now_ms() - t;
 	CU_ASSERT_PTR_NULL(c);
 	CU_ASSERT_TRUE(t >= 190 && t < 1500);
 	CU_ASSERT_EQUAL(vhost_user_client_connect(path, 0, &c), -EINVAL);
@@ -900,9 +892,9 @@ static void test_connect_retry(void)
 	l.delay_ms = 150;
 	fake_init(&l.fake, F_VERSION_1, 0);
 	CU_ASSERT_FATAL(pthread_create(&thread, NULL, listener_main, &l) == 0);
-	t = now_ms();
+	t = test_now_ms();
 	CU_ASSERT_EQUAL_FATAL(vhost_user_client_connect(l.path, 3000, &c), 0);
-	t = now_ms() - t;
+	t = test_now_ms() - t;
 	/* It waited through ENOENT and ECONNREFUSED. */
 	CU_ASSERT_TRUE(t >= 250);
 	CU_ASSERT_EQUAL(vhost_user_client_get_features(c, &v), 0);
