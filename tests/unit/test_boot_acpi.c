@@ -584,13 +584,15 @@ static void test_dsdt_pci_root(void)
 	};
 	const size_t s5_len = 13, crs_len = 114;
 	struct guest_mem *mem;
-	const struct acpi_header *dsdt;
+	const struct acpi_header *xsdt, *dsdt;
 	const uint8_t *p, *crs;
 	struct acpi_rd_qword_addr q;
 	const struct guest_region *top;
 	uint64_t start, end;
 
-	dsdt = find_dsdt(mem, build_sized(&mem, 6ull << 30, 1));
+	/* Two statements: argument evaluation order is unspecified. */
+	xsdt = build_sized(&mem, 6ull << 30, 1);
+	dsdt = find_dsdt(mem, xsdt);
 	CU_ASSERT_EQUAL_FATAL(dsdt->length,
 			      sizeof(*dsdt) + s5_len + sizeof(head) + crs_len);
 	p = (const uint8_t *)(dsdt + 1) + s5_len;
@@ -700,12 +702,14 @@ static void check_iasl(uint64_t mem_size, uint64_t win64_start)
 	unsigned failures = CU_get_number_of_failures();
 	char path[256];
 	struct guest_mem *mem;
-	const struct acpi_header *dsdt;
+	const struct acpi_header *xsdt, *dsdt;
 	char *dsl, *log;
 	FILE *f;
 	int ret;
 
-	dsdt = find_dsdt(mem, build_sized(&mem, mem_size, 1));
+	/* Two statements: argument evaluation order is unspecified. */
+	xsdt = build_sized(&mem, mem_size, 1);
+	dsdt = find_dsdt(mem, xsdt);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/dsdt.aml", dir);
 	f = fopen(path, "w");
