@@ -228,6 +228,18 @@ int irq_router_lookup_msi(struct irq_router *r, unsigned gsi, uint64_t *addr,
 	return e ? 0 : -ENOENT;
 }
 
+/* ---- lines ---- */
+
+int irq_router_set_line(struct irq_router *r, unsigned gsi, bool level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+
+	/* No table change: the router's lock is not needed. */
+	if (ioctl(r->vm_fd, KVM_IRQ_LINE_STATUS, &irq) < 0)
+		return -errno;
+	return 0;
+}
+
 /* ---- irqfds ---- */
 
 static int irq_irqfd(struct irq_router *r, unsigned gsi, int fd,

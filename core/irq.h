@@ -7,6 +7,7 @@
 #ifndef SPLITVM_IRQ_H
 #define SPLITVM_IRQ_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct irq_router;
@@ -44,6 +45,15 @@ int irq_router_remove(struct irq_router *router, unsigned gsi)
 /* What an MSI route holds now: 0, or -ENOENT. */
 int irq_router_lookup_msi(struct irq_router *router, unsigned gsi,
 			  uint64_t *addr, uint32_t *data)
+	__attribute__((warn_unused_result));
+
+/*
+ * KVM_IRQ_LINE_STATUS: drive gsi, level true meaning asserted.  KVM's
+ * IOAPIC takes the level as the line's logical state and ignores the
+ * redirection entry's polarity bit, so a PCI INTx line (active low on the
+ * wire) is asserted with true whatever polarity the guest programs.
+ */
+int irq_router_set_line(struct irq_router *router, unsigned gsi, bool level)
 	__attribute__((warn_unused_result));
 
 /*

@@ -92,6 +92,12 @@ struct vhost_user_dev {
 	 */
 	int broken_fd;
 	bool lost;			/* main thread: NEEDS_RESET was set */
+	/* Main thread: INTx mode, the call fds are in the loop. */
+	bool intx_watching;
+	struct vud_call {
+		struct vhost_user_dev *dev;
+		unsigned q;
+	} calls[VHOST_USER_DEV_MAX_QUEUES * 2];
 
 	uint64_t backend_features;	/* GET_FEATURES */
 	uint64_t core_features;		/* offered, implemented here */
@@ -583,6 +589,54 @@ static void vud_on_hangup(void *opaque, int fd, uint32_t events)
 	vud_lost(dev);
 }
 
+/* ---- INTx (main thread) ---- */
+
+static void vud_on_call(void *opaque, int fd, uint32_t events)
+{
+	struct vud_call *c = opaque;
+
+	(void)fd;
+	(void)events;
+	virtio_pci_intx_call(c->dev->vp, c->q);
+}
+
+static void vud_intx_watch_calls(struct vhost_user_dev *dev, bool on)
+{
+	struct virtio_pci *vp = dev->vp;
+	unsigned q;
+
+	if (dev->intx_watching == on)
+		return;
+	for (q = 0; q < dev->nvrings; q++) {
+		int fd = virtio_pci_queue_call_fd(vp, q);
+
+		if (!on) {
+			event_loop_del(dev->loop, fd);
+			continue;
+		}
+		dev->calls[q] = (struct vud_call){ .dev = dev, .q = q };
+		if (event_loop_add(dev->loop, fd, EPOLLIN, vud_on_call,
+				   &dev->calls[q])) {
+			log_err(dev->name, "cannot watch queue %u for INTx", q);
+			while (q--)
+				event_loop_del(dev->loop,
+					       virtio_pci_queue_call_fd(vp, q));
+			return;
+		}
+	}
+	dev->intx_watching = on;
+}
+
+/* The transport's INTx mode may have changed (a vCPU signalled it). */
+static void vud_on_intx_mode(void *opaque, int fd, uint32_t events)
+{
+	struct vhost_user_dev *dev = opaque;
+
+	(void)fd;
+	(void)events;
+	vud_intx_watch_calls(dev, virtio_pci_intx_poll_mode(dev->vp));
+}
+
 static void vud_on_broken(void *opaque, int fd, uint32_t events)
 {
 	eventfd_t v;
@@ -603,11 +657,19 @@ int vhost_user_dev_watch(struct vhost_user_dev *dev, struct event_loop *loop)
 		return ret;
 	ret = event_loop_add(loop, dev->broken_fd, EPOLLIN, vud_on_broken,
 			     dev);
+	if (!ret) {
+		ret = event_loop_add(loop, virtio_pci_intx_event_fd(dev->vp),
+				     EPOLLIN, vud_on_intx_mode, dev);
+		if (ret)
+			event_loop_del(loop, dev->broken_fd);
+	}
 	if (ret) {
 		event_loop_del(loop, fd);
 		return ret;
 	}
 	dev->loop = loop;
+	/* INTx mode entered before the loop ran. */
+	vud_on_intx_mode(dev, -1, 0);
 	/* Broken before the loop ran (at the first DRIVER_OK, say). */
 	if (vhost_user_dev_broken(dev))
 		vud_lost(dev);
@@ -620,5 +682,7 @@ void vhost_user_dev_unwatch(struct vhost_user_dev *dev)
 		return;
 	event_loop_del(dev->loop, vhost_user_client_fd(dev->client));
 	event_loop_del(dev->loop, dev->broken_fd);
+	vud_intx_watch_calls(dev, false);
+	event_loop_del(dev->loop, virtio_pci_intx_event_fd(dev->vp));
 	dev->loop = NULL;
 }

@@ -77,6 +77,17 @@ static void vp_signal(int fd)
 		log_warn("virtio-pci", "eventfd write: %s", strerror(errno));
 }
 
+/*
+ * The configuration change interrupt (4.1.4.5): the ISR bit, then the
+ * line in INTx mode, or the config eventfd, which stays counted until an
+ * irqfd binds it to the msix_config vector.  Lock held.
+ */
+static void vp_config_interrupt(struct virtio_pci *vp)
+{
+	if (!virtio_pci_intx_raise(vp, VIRTIO_PCI_ISR_CONFIG))
+		vp_signal(vp->config_fd);
+}
+
 /* ---- status ---- */
 
 /*
@@ -93,10 +104,8 @@ static void vp_set_needs_reset(struct virtio_pci *vp, enum log_level level,
 	}
 	vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	/* After DRIVER_OK the driver learns of it by a config change. */
-	if (vp->status & VIRTIO_CONFIG_S_DRIVER_OK) {
-		vp->isr |= VIRTIO_PCI_ISR_CONFIG;
-		vp_signal(vp->config_fd);
-	}
+	if (vp->status & VIRTIO_CONFIG_S_DRIVER_OK)
+		vp_config_interrupt(vp);
 }
 
 /* The driver misprogrammed the device: it must reset it (virtio 2.1.1). */
@@ -126,6 +135,7 @@ static void vp_reset(struct virtio_pci *vp)
 	}
 	/* Unbind every irqfd before dropping what was signalled. */
 	virtio_pci_msix_sync(vp);
+	virtio_pci_intx_sync(vp);	/* deasserts the line */
 	for (unsigned q = 0; q < vp->num_queues; q++) {
 		vp_drain(vp->queues[q].kick_fd);
 		vp_drain(vp->queues[q].call_fd);
@@ -162,6 +172,7 @@ static void vp_driver_ok(struct virtio_pci *vp)
 		qi->device = vq->device;
 	}
 	vp->status |= VIRTIO_CONFIG_S_DRIVER_OK;
+	virtio_pci_intx_sync(vp);
 	if (!vp->ops->driver_ok)
 		return;
 	ret = vp->ops->driver_ok(vp->opaque, vp->driver_features,
@@ -427,9 +438,8 @@ static uint64_t vp_bar_read(void *opaque, uint64_t offset, unsigned size)
 	if (offset < VIRTIO_PCI_ISR_OFFSET) {
 		value = vp_common_read(vp, offset, size);
 	} else if (offset == VIRTIO_PCI_ISR_OFFSET) {
-		/* Read to clear (4.1.4.5). */
-		value = vp->isr;
-		vp->isr = 0;
+		/* Read to clear, and deassert INTx (4.1.4.5). */
+		value = virtio_pci_intx_read_isr(vp);
 	} else if (offset >= VIRTIO_PCI_DEVICE_OFFSET) {
 		uint32_t off = (uint32_t)(offset - VIRTIO_PCI_DEVICE_OFFSET);
 
@@ -672,8 +682,8 @@ int virtio_pci_create(const struct virtio_pci_config *cfg,
 		.subsystem_id = VP_SUBSYSTEM_ID,
 		.revision = VIRTIO_PCI_REVISION_MODERN,
 		.class_code = vp_class_code(cfg->device_id),
-		/* No INTx yet: MSI-X only, so no pin is claimed. */
-		.interrupt_pin = 0,
+		/* INTA; the line is chosen at registration. */
+		.interrupt_pin = 1,
 	};
 	struct virtio_pci *vp;
 	int ret;
@@ -702,6 +712,9 @@ int virtio_pci_create(const struct virtio_pci_config *cfg,
 	vp->config_size = cfg->config_size;
 	vp->nr_vectors = cfg->num_queues + 1u;	/* one each, and config */
 	vp->config_fd = vp->config_irqfd_gsi = -1;
+	vp->intx_gsi = vp->intx_event_fd = -1;
+	vp->set_intx = cfg->set_intx;
+	vp->intx_ctx = cfg->intx_ctx;
 	pthread_mutex_init(&vp->lock, NULL);
 
 	vp->queues = calloc(vp->num_queues, sizeof(vp->queues[0]));
@@ -722,6 +735,8 @@ int virtio_pci_create(const struct virtio_pci_config *cfg,
 			goto err_fds;
 	}
 	ret = vp_eventfd(&vp->config_fd);
+	if (!ret)
+		ret = vp_eventfd(&vp->intx_event_fd);
 	if (ret)
 		goto err_fds;
 	ret = virtio_pci_msix_init(vp);
@@ -752,6 +767,8 @@ err_fds:
 	}
 	if (vp->config_fd >= 0)
 		close(vp->config_fd);
+	if (vp->intx_event_fd >= 0)
+		close(vp->intx_event_fd);
 err_free:
 	free(vp->queue_info);
 	free(vp->queues);
@@ -777,6 +794,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 		close(vp->queues[q].call_fd);
 	}
 	close(vp->config_fd);
+	close(vp->intx_event_fd);
 	free(vp->queue_info);
 	free(vp->queues);
 	pthread_mutex_destroy(&vp->lock);
@@ -786,7 +804,18 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 int virtio_pci_register(struct virtio_pci *vp, struct pci_root *root,
 			int slot)
 {
-	return pci_register_device(root, slot, vp->pci);
+	int ret = pci_register_device(root, slot, vp->pci);
+	int gsi;
+
+	if (ret)
+		return ret;
+	/* Interrupt Line: the GSI, i.e. the IOAPIC pin, as PC firmware does. */
+	gsi = VIRTIO_PCI_INTX_GSI(pci_device_devfn(vp->pci) >> 3);
+	pci_config_set(vp->pci, PCI_CFG_INTERRUPT_LINE, 1, (uint32_t)gsi);
+	pthread_mutex_lock(&vp->lock);
+	vp->intx_gsi = gsi;
+	pthread_mutex_unlock(&vp->lock);
+	return 0;
 }
 
 struct pci_device *virtio_pci_device(struct virtio_pci *vp)
@@ -808,9 +837,7 @@ void virtio_pci_config_changed(struct virtio_pci *vp)
 {
 	pthread_mutex_lock(&vp->lock);
 	vp->config_generation++;
-	vp->isr |= VIRTIO_PCI_ISR_CONFIG;
-	/* Counted in the eventfd until MSI-X and the vector are usable. */
-	vp_signal(vp->config_fd);
+	vp_config_interrupt(vp);
 	pthread_mutex_unlock(&vp->lock);
 }
 

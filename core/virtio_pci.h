@@ -96,6 +96,13 @@ struct virtio_pci_config {
 	 */
 	int vm_fd;
 	struct irq_router *irq;
+	/*
+	 * INTx: drive the function's line (its GSI, level true: asserted).
+	 * Called with the transport's lock held, from any thread.  NULL:
+	 * irq_router_set_line() on irq when there is one, else nothing.
+	 */
+	void (*set_intx)(void *ctx, unsigned gsi, bool level);
+	void *intx_ctx;
 };
 
 /*
@@ -109,6 +116,16 @@ int virtio_pci_create(const struct virtio_pci_config *cfg,
 	__attribute__((warn_unused_result));
 /* Unregisters it first if needed, then unbinds and closes everything. */
 void virtio_pci_destroy(struct virtio_pci *vp);
+
+/*
+ * INTx (virtio 1.2 4.1.4.5, 4.1.5.3-4).  Every function has pin INTA and
+ * a GSI of its own among IOAPIC pins 16-23: VIRTIO_PCI_INTX_GSI(slot),
+ * set in Interrupt Line at registration.  Interrupt Line stays writable
+ * (firmware and OSes write it back), but it is only a note for software:
+ * the transport always drives the GSI it chose.
+ */
+#define VIRTIO_PCI_INTX_GSI_FIRST	16
+#define VIRTIO_PCI_INTX_GSI(slot)	(VIRTIO_PCI_INTX_GSI_FIRST + (slot) % 8)
 
 /* pci_register_device() on the root; see there for the errors. */
 int virtio_pci_register(struct virtio_pci *vp, struct pci_root *root,
@@ -144,6 +161,22 @@ void virtio_pci_config_changed(struct virtio_pci *vp);
  * so never from a device hook.
  */
 void virtio_pci_set_needs_reset(struct virtio_pci *vp, const char *why);
+
+/*
+ * INTx mode (MSI-X disabled, DRIVER_OK set) needs someone to watch the
+ * queues' call eventfds, which are not bound as irqfds then.  The main
+ * event loop does it: the transport signals intx_event_fd() whenever the
+ * mode may have changed (from a vCPU thread); the loop then calls
+ * virtio_pci_intx_poll_mode(), which drains it and says whether the call
+ * fds must be watched now, and virtio_pci_intx_call() when call fd q is
+ * readable.  That one drains the fd, sets ISR bit 0 and asserts the line
+ * (nothing, and the fd kept as is, outside INTx mode).  Thread safe.
+ */
+int virtio_pci_intx_event_fd(const struct virtio_pci *vp);
+bool virtio_pci_intx_poll_mode(struct virtio_pci *vp);
+void virtio_pci_intx_call(struct virtio_pci *vp, unsigned q);
+/* For tests: the GSI, -1 while unregistered. */
+int virtio_pci_intx_gsi(struct virtio_pci *vp);
 
 /*
  * For tests and debugging: the GSI of the MSI route vector uses now, or

@@ -66,6 +66,13 @@ struct virtio_pci {
 	uint8_t config_generation;
 	uint16_t queue_select;
 	uint8_t isr;
+	/* INTx: see virtio_pci_intx.c. */
+	bool intx_mode;			/* !msix_enabled && DRIVER_OK */
+	bool intx_level;		/* what the line was last set to */
+	int intx_gsi;			/* -1 until registered */
+	int intx_event_fd;		/* the mode may have changed */
+	void (*set_intx)(void *ctx, unsigned gsi, bool level);
+	void *intx_ctx;
 	bool warned_reset;		/* DEVICE_NEEDS_RESET logged */
 	struct virtio_pci_queue *queues;
 	struct virtio_pci_queue_info *queue_info;	/* for driver_ok */
@@ -103,5 +110,13 @@ void virtio_pci_msix_control(struct virtio_pci *vp, uint16_t control);
  * mask and enable, and the vectors the queues and msix_config name.
  */
 void virtio_pci_msix_sync(struct virtio_pci *vp);
+
+/* virtio_pci_intx.c; all with vp->lock held. */
+/* Follow a change of msix_enabled or of DRIVER_OK. */
+void virtio_pci_intx_sync(struct virtio_pci *vp);
+/* Set ISR bits; in INTx mode assert the line; true if it did. */
+bool virtio_pci_intx_raise(struct virtio_pci *vp, uint8_t isr_bits);
+/* The driver read the ISR: clear it and deassert the line. */
+uint8_t virtio_pci_intx_read_isr(struct virtio_pci *vp);
 
 #endif

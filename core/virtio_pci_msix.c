@@ -172,6 +172,7 @@ void virtio_pci_msix_control(struct virtio_pci *vp, uint16_t control)
 	vp->msix_enabled = control & VIRTIO_PCI_MSIX_CTRL_ENABLE;
 	vp->msix_masked = control & VIRTIO_PCI_MSIX_CTRL_MASKALL;
 	virtio_pci_msix_sync(vp);
+	virtio_pci_intx_sync(vp);
 	pthread_mutex_unlock(&vp->lock);
 }
 

@@ -44,6 +44,21 @@ static struct {
 	uint8_t config[CFG_SIZE];
 } fake;
 
+/* The INTx line as the transport last drove it, and how often. */
+static struct {
+	int gsi;
+	bool level;
+	unsigned raised;
+} line;
+
+static void fake_set_intx(void *ctx, unsigned gsi, bool level)
+{
+	(void)ctx;
+	line.gsi = (int)gsi;
+	line.level = level;
+	line.raised += level;
+}
+
 static uint32_t fake_config_read(void *opaque, uint32_t offset, unsigned size)
 {
 	uint32_t v = 0;
@@ -189,9 +204,12 @@ static void setup(void)
 		.queue_size_max = QMAX,
 		.config_size = CFG_SIZE,
 		.vm_fd = -1,
+		.set_intx = fake_set_intx,
 	};
 
 	memset(&fake, 0, sizeof(fake));
+	memset(&line, 0, sizeof(line));
+	line.gsi = -1;
 	memcpy(fake.config, "\x52\x54\x00\x12\x34\x56\x01\x00", CFG_SIZE);
 	CU_ASSERT_FATAL(bus_create("pio", &pio) == 0);
 	CU_ASSERT_FATAL(bus_create("mmio", &mmio) == 0);
@@ -253,7 +271,13 @@ static void test_identity(void)
 	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_REVISION, 4) >> 8, 0x020000);
 	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_SUBSYSTEM_VENDOR_ID, 2), 0x1af4);
 	CU_ASSERT_TRUE(cfg_read(PCI_CFG_SUBSYSTEM_ID, 2) >= 0x40);
-	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_INTERRUPT_PIN, 1), 0);
+	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_INTERRUPT_PIN, 1), 1);	/* INTA */
+	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_INTERRUPT_LINE, 1), 16 + 3);
+	CU_ASSERT_EQUAL(virtio_pci_intx_gsi(vp), 16 + 3);
+	/* Writable, but delivery stays on the transport's GSI. */
+	cfg_write(PCI_CFG_INTERRUPT_LINE, 1, 11);
+	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_INTERRUPT_LINE, 1), 11);
+	CU_ASSERT_EQUAL(virtio_pci_intx_gsi(vp), 16 + 3);
 	CU_ASSERT_TRUE(cfg_read(PCI_CFG_STATUS, 2) & PCI_STS_CAP_LIST);
 	/* Both BARs are mem32 in the 32-bit window, BAR 0 16 KiB. */
 	CU_ASSERT_TRUE(bar0 >= PCI_MMIO32_WINDOW_START &&
@@ -798,6 +822,94 @@ static void test_msix_table(void)
 	CU_ASSERT_EQUAL(virtio_pci_vector_gsi(vp, 99), -1);
 }
 
+/* Negotiate, queue 0 with no vector, DRIVER_OK: MSI-X left disabled. */
+static void intx_start(void)
+{
+	CU_ASSERT_TRUE(negotiate(1ull << VIRTIO_F_VERSION_1));
+	queue_setup(0, 16, 0x100000, 0x101000, 0x102000, VIRTIO_MSI_NO_VECTOR);
+	set_status(S_INIT | VIRTIO_CONFIG_S_FEATURES_OK |
+		   VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+static void test_intx(void)
+{
+	int call = virtio_pci_queue_call_fd(vp, 0);
+	int mode_fd = virtio_pci_intx_event_fd(vp);
+	unsigned cap = find_cap(PCI_CAPID_MSIX, -1);
+
+	/* Before DRIVER_OK there is nothing to watch. */
+	CU_ASSERT_FALSE(virtio_pci_intx_poll_mode(vp));
+	intx_start();
+	/* The main loop hears of the mode change and watches the calls. */
+	CU_ASSERT_TRUE(fd_readable(mode_fd));
+	CU_ASSERT_TRUE(virtio_pci_intx_poll_mode(vp));
+	CU_ASSERT_FALSE(fd_readable(mode_fd));
+	CU_ASSERT_FALSE(line.level);
+
+	/* A call: drained, ISR bit 0, line asserted on the GSI. */
+	CU_ASSERT_TRUE(eventfd_write(call, 1) == 0);
+	virtio_pci_intx_call(vp, 0);
+	CU_ASSERT_FALSE(fd_readable(call));
+	CU_ASSERT_TRUE(line.level);
+	CU_ASSERT_EQUAL(line.gsi, 16 + 3);
+	CU_ASSERT_EQUAL(line.raised, 1);
+	/* A spurious wake-up (nothing counted) changes nothing. */
+	virtio_pci_intx_call(vp, 0);
+	CU_ASSERT_EQUAL(line.raised, 1);
+	/* The ISR read clears and deasserts. */
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
+			VIRTIO_PCI_ISR_QUEUE);
+	CU_ASSERT_FALSE(line.level);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
+
+	/* Config change: ISR bit 1 and the line. */
+	virtio_pci_config_changed(vp);
+	CU_ASSERT_TRUE(line.level);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
+			VIRTIO_PCI_ISR_CONFIG);
+	CU_ASSERT_FALSE(line.level);
+	/* DEVICE_NEEDS_RESET after DRIVER_OK takes the same path. */
+	virtio_pci_set_needs_reset(vp, "test");
+	CU_ASSERT_TRUE(line.level);
+	CU_ASSERT_EQUAL(line.raised, 3);
+
+	/* Reset: ISR cleared, line deasserted, calls no longer watched. */
+	set_status(0);
+	CU_ASSERT_FALSE(line.level);
+	CU_ASSERT_TRUE(fd_readable(mode_fd));
+	CU_ASSERT_FALSE(virtio_pci_intx_poll_mode(vp));
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
+
+	/* A call pending when MSI-X is switched on stays for the irqfd. */
+	intx_start();
+	CU_ASSERT_TRUE(virtio_pci_intx_poll_mode(vp));
+	CU_ASSERT_TRUE(eventfd_write(call, 1) == 0);
+	virtio_pci_intx_call(vp, 0);
+	CU_ASSERT_TRUE(line.level);
+	cfg_write(cap + 2, 2, 0x8000);
+	CU_ASSERT_FALSE(line.level);	/* switching MSI-X on stops INTx */
+	CU_ASSERT_TRUE(fd_readable(mode_fd));
+	CU_ASSERT_FALSE(virtio_pci_intx_poll_mode(vp));
+	CU_ASSERT_TRUE(eventfd_write(call, 1) == 0);
+	virtio_pci_intx_call(vp, 0);	/* a late wake-up of the loop */
+	CU_ASSERT_TRUE(fd_readable(call));
+	CU_ASSERT_FALSE(line.level);
+	virtio_pci_config_changed(vp);
+	CU_ASSERT_FALSE(line.level);
+	CU_ASSERT_EQUAL(line.raised, 4);
+	/* ISR stays read-to-clear; the line is not touched. */
+	CU_ASSERT_TRUE(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1) &
+		       VIRTIO_PCI_ISR_CONFIG);
+	/* MSI-X off again while live: INTx resumes. */
+	cfg_write(cap + 2, 2, 0);
+	CU_ASSERT_TRUE(virtio_pci_intx_poll_mode(vp));
+	virtio_pci_intx_call(vp, 0);
+	CU_ASSERT_TRUE(line.level);
+	CU_ASSERT_FALSE(fd_readable(call));
+	set_status(0);
+	CU_ASSERT_FALSE(line.level);
+}
+
 static CU_TestInfo tests[] = {
 	{ "create limits", test_create_limits },
 	{ "identity and BARs", test_identity },
@@ -811,6 +923,7 @@ static CU_TestInfo tests[] = {
 	{ "device config", test_device_config },
 	{ "PCI_CFG window", test_pci_cfg_window },
 	{ "MSI-X table and PBA", test_msix_table },
+	{ "INTx", test_intx },
 	CU_TEST_INFO_NULL,
 };
 
