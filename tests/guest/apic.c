@@ -22,6 +22,8 @@
 #define IOAPIC_VERSION		0x01
 #define IOAPIC_REDIR(pin)	(0x10 + 2 * (pin))
 #define IOAPIC_REDIR_MASKED	(1u << 16)
+#define IOAPIC_REDIR_LEVEL	(1u << 15)
+#define IOAPIC_REDIR_ACTIVE_LOW	(1u << 13)
 
 /*
  * For assembly (isr.S, entry.S), which cannot use platform.h's constants
@@ -95,6 +97,20 @@ void ioapic_route(uint64_t base, uint32_t pin, uint8_t vector,
 {
 	ioapic_write(base, IOAPIC_REDIR(pin) + 1, apic_id << 24);
 	ioapic_write(base, IOAPIC_REDIR(pin), vector);
+}
+
+/*
+ * A PCI INTx pin: level-triggered, active low as PCI lines are on PCs
+ * (pins 16-23 have no MADT override).  KVM's IOAPIC ignores polarity and
+ * takes the VMM's KVM_IRQ_LINE level 1 as asserted either way; level
+ * matters, so the pin fires again while the device holds it.
+ */
+void ioapic_route_level(uint64_t base, uint32_t pin, uint8_t vector,
+			uint32_t apic_id)
+{
+	ioapic_write(base, IOAPIC_REDIR(pin) + 1, apic_id << 24);
+	ioapic_write(base, IOAPIC_REDIR(pin), IOAPIC_REDIR_LEVEL |
+		     IOAPIC_REDIR_ACTIVE_LOW | vector);
 }
 
 void ioapic_mask(uint64_t base, uint32_t pin)

@@ -39,6 +39,7 @@
 #define VEC_UD			6	/* also the CPL0 gate (isr.S) */
 #define VEC_TIMER		0x20
 #define VEC_VIRTIO		0x31	/* virtio MSI-X completions (isr.S) */
+#define VEC_VIRTIO_INTX		0x32	/* virtio INTx, level (isr.S) */
 #define VEC_SPURIOUS		0xff
 #define ISR_STUB_SHIFT		4
 
@@ -234,7 +235,9 @@ GUEST_NORETURN void isr_fault(const struct isr_frame *f);
 /* ---- isr.S, tables.S, entry.S: symbols C needs ---- */
 
 extern volatile uint64_t timer_ticks;		/* bumped by the timer ISR */
-extern volatile uint64_t virtio_irq_count;	/* bumped on VEC_VIRTIO */
+extern volatile uint64_t virtio_irq_count;	/* bumped on VEC_VIRTIO(_INTX) */
+/* The ISR byte VEC_VIRTIO_INTX reads to deassert the line (virtio.c). */
+extern uint64_t virtio_intx_isr_reg;
 extern const uint64_t lapic_eoi_reg;		/* for the timer ISR */
 extern const uint64_t lapic_lint0_reg;		/* for start64 */
 extern uint64_t pml4[512];
@@ -365,7 +368,8 @@ const char *virtq_wait(struct virtq *vq, uint16_t *head, uint32_t *len,
 
 struct blk_options {
 	uint32_t seed;			/* guest.blk_seed */
-	bool irq;			/* guest.blk_irq=1: MSI-X completions */
+	bool irq;			/* guest.blk_irq=1|intx: wait for irqs */
+	bool intx;			/* guest.blk_irq=intx: INTx, not MSI-X */
 	bool reset;			/* guest.blk_reset=1: reset, pass 2 */
 	uint64_t loop_ms;		/* guest.blk_loop_ms: timed loop */
 	bool loop_expect_stop;		/* guest.blk_loop_expect=stop */
@@ -400,6 +404,8 @@ void lapic_enable(void);
 bool lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
 void ioapic_route(uint64_t base, uint32_t pin, uint8_t vector,
 		  uint32_t apic_id);
+void ioapic_route_level(uint64_t base, uint32_t pin, uint8_t vector,
+			uint32_t apic_id);
 void ioapic_mask(uint64_t base, uint32_t pin);
 unsigned int ioapic_pins(uint64_t base);
 

@@ -27,6 +27,8 @@ isr_stubs:
 	jmp	timer_isr
 	.elseif	vec == VEC_VIRTIO
 	jmp	virtio_isr
+	.elseif	vec == VEC_VIRTIO_INTX
+	jmp	virtio_intx_isr
 	.elseif	vec == VEC_UD
 	jmp	ud_isr
 	.elseif	vec == VEC_SPURIOUS
@@ -62,6 +64,21 @@ timer_isr:
 virtio_isr:
 	incq	virtio_irq_count(%rip)
 	pushq	%rax
+	movq	lapic_eoi_reg(%rip), %rax
+	movl	$0, (%rax)
+	popq	%rax
+	iretq
+
+/*
+ * A virtio INTx line (guest.blk_irq=intx), level-triggered: the ISR read
+ * clears the device's ISR and deasserts the line before the EOI, or the
+ * IOAPIC would deliver it again at once.  Counted like MSI-X.
+ */
+virtio_intx_isr:
+	pushq	%rax
+	movq	virtio_intx_isr_reg(%rip), %rax
+	movb	(%rax), %al
+	incq	virtio_irq_count(%rip)
 	movq	lapic_eoi_reg(%rip), %rax
 	movl	$0, (%rax)
 	popq	%rax

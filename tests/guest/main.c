@@ -11,7 +11,7 @@
  *   guest.blk=1     test the first virtio-blk device (virtio_blk.c); it
  *                   writes to the disk
  *   guest.blk_seed=N  seed of the pattern it writes (default 1)
- *   guest.blk_irq=1, guest.blk_reset=1, guest.blk_loop_ms=N,
+ *   guest.blk_irq=1|intx, guest.blk_reset=1, guest.blk_loop_ms=N,
  *   guest.blk_loop_expect=ok|stop  variants of it (virtio_blk.c)
  *   guest.net=N     send N frames through the first virtio-net device and
  *                   check what comes back (virtio_net.c); 0: no test
@@ -76,7 +76,7 @@ struct guest_options {
 	uint64_t echo;		/* bytes of console input to report */
 	bool blk;
 	uint64_t blk_seed;
-	bool blk_irq, blk_reset, blk_loop_expect_stop;
+	bool blk_irq, blk_intx, blk_reset, blk_loop_expect_stop;
 	uint64_t blk_loop_ms;
 	enum guest_exit exit;
 };
@@ -119,6 +119,8 @@ static void guest_parse_options(const struct boot_info *bi,
 	o->blk = option_flag(bi, "guest.blk");
 	o->blk_seed = option_u64(bi, "guest.blk_seed", 1);
 	o->blk_irq = option_flag(bi, "guest.blk_irq");
+	v = boot_option(bi, "guest.blk_irq", &len);
+	o->blk_intx = v && str_eq_n(v, len, "intx");
 	o->blk_reset = option_flag(bi, "guest.blk_reset");
 	o->blk_loop_ms = option_u64(bi, "guest.blk_loop_ms", 0);
 	v = boot_option(bi, "guest.blk_loop_expect", &len);
@@ -367,7 +369,8 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 	if (opt.blk) {
 		struct blk_options bo = {
 			.seed = (uint32_t)opt.blk_seed,
-			.irq = opt.blk_irq,
+			.irq = opt.blk_irq || opt.blk_intx,
+			.intx = opt.blk_intx,
 			.reset = opt.blk_reset,
 			.loop_ms = opt.blk_loop_ms,
 			.loop_expect_stop = opt.blk_loop_expect_stop,

@@ -18,6 +18,8 @@
 
 /* MSI-X capability (PCI 3.0 6.8.2) and its table entries. */
 #define PCI_CAP_ID_MSIX		0x11
+
+uint64_t virtio_intx_isr_reg;
 #define MSIX_CTRL		2
 #define MSIX_CTRL_SIZE_MASK	0x07ff
 #define MSIX_CTRL_MASKALL	0x4000

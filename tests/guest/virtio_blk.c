@@ -26,14 +26,18 @@
  *          requests=<n> kicks=<n> suppressed=<n>            (one line)
  *   guest: blk 00:<dd>.<f> FAIL reason="<text>"    or   guest: blk none
  * flush=none: the device does not offer VIRTIO_BLK_F_FLUSH (no cache).
- * The summary line ends in irqs=<n>: MSI-X interrupts taken (0 unless
- * guest.blk_irq=1).
+ * The summary line ends in irqs=<n>: MSI-X or INTx interrupts taken (0
+ * unless guest.blk_irq=1 or intx).
  *
  * Opt-in variants (struct blk_options, from main.c):
  *   guest.blk_irq=1  MSI-X: table entry 0 -> VEC_VIRTIO on the BSP, queue
  *     0 on it (NO_VECTOR read back is a FAIL); every completion is waited
  *     for by the interrupt count advancing before used->idx is read.  An
  *     interrupt that finds nothing new (a stale eventfd) is tolerated.
+ *   guest.blk_irq=intx  the same with MSI-X left disabled and queue 0 on
+ *     NO_VECTOR: the Interrupt Line's IOAPIC pin, level-triggered, to
+ *     VEC_VIRTIO_INTX on the BSP, whose handler reads the ISR.  Line:
+ *       guest: blk 00:<dd>.<f> intx pin=<p> line=<gsi> vector=0x32
  *   guest.blk_reset=1  after pass 1: write the pass-2 extents with the
  *     pattern of seed ~seed, kick, wait for one completion only, reset,
  *     set the device up from scratch and run pass 2 (write, read back,
@@ -55,7 +59,11 @@
  *     reset's failure is only a warning.
  */
 #include "guest.h"
+#include "platform.h"
 #include "virtio.h"
+
+#define PCI_CFG_INTERRUPT_LINE	0x3c
+#define PCI_CFG_INTERRUPT_PIN	0x3d
 
 #define BLK_SECTOR		VIRTIO_BLK_SECTOR_SIZE
 #define BLK_WORDS		(BLK_SECTOR / 4)
@@ -92,6 +100,7 @@ struct blk_test {
 	uint64_t irq_seen;		/* the count when used_seen was read */
 	uint16_t used_seen;		/* used->idx read after an interrupt */
 	uint64_t irqs_empty;		/* interrupts that found nothing new */
+	uint32_t intx_pin;		/* routed IOAPIC pin, 0: none */
 };
 
 static struct blk_test blk;
@@ -563,6 +572,27 @@ static const char *blk_loop(struct blk_test *t, bool *stopped)
 	return NULL;
 }
 
+/* Route the function's INTx pin (its Interrupt Line, a GSI) to the BSP. */
+static const char *blk_intx_enable(struct blk_test *t)
+{
+	const struct pci_dev *pd = &t->vd.pci;
+	uint8_t pin = pci_cfg_read8(pd, PCI_CFG_INTERRUPT_PIN);
+	uint8_t line = pci_cfg_read8(pd, PCI_CFG_INTERRUPT_LINE);
+
+	guest_printf("guest: blk 00:%02x.%x intx pin=%u line=%u vector=0x%02x\n",
+		     pd->slot, pd->fn, pin, line, VEC_VIRTIO_INTX);
+	if (pin != 1)
+		return "virtio-blk does not use INTA";
+	/* Our IOAPIC takes GSIs from 0; an ISA line would be edge. */
+	if (line < 16 || line >= ioapic_pins(PLATFORM_IOAPIC_BASE))
+		return "Interrupt Line is no PCI IOAPIC pin";
+	virtio_intx_isr_reg = t->vd.isr;
+	ioapic_route_level(PLATFORM_IOAPIC_BASE, line, VEC_VIRTIO_INTX,
+			   t->opt->apic_id);
+	t->intx_pin = line;
+	return NULL;
+}
+
 static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 {
 	struct blk_extent ext[BLK_EXTENTS];
@@ -575,7 +605,11 @@ static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 	r = virtio_pci_open(pd, &t->vd);
 	if (r)
 		return r;
-	if (t->opt->irq) {
+	if (t->opt->intx) {
+		r = blk_intx_enable(t);
+		if (r)
+			return r;
+	} else if (t->opt->irq) {
 		r = virtio_msix_enable(&t->vd, t->opt->apic_id);
 		if (r)
 			return r;
@@ -638,7 +672,8 @@ static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 		     (unsigned long long)t->vq.kicks_suppressed,
 		     (unsigned long long)(virtio_irq_count - t->irq_base));
 	if (t->opt->irq && virtio_irq_count == t->irq_base)
-		return "no MSI-X interrupt with guest.blk_irq=1";
+		return t->opt->intx ? "no INTx interrupt with guest.blk_irq=intx" :
+				      "no MSI-X interrupt with guest.blk_irq=1";
 
 	if (t->opt->reset) {
 		r = blk_restart(t, ext, n);
@@ -683,6 +718,8 @@ const char *virtio_blk_test(const struct blk_options *o)
 		return "no virtio-blk device";
 	}
 	r = blk_run(t, &pd);
+	if (t->intx_pin)
+		ioapic_mask(PLATFORM_IOAPIC_BASE, t->intx_pin);
 	if (r)
 		guest_printf("guest: blk 00:%02x.%x FAIL reason=\"%s\"\n",
 			     pd.slot, pd.fn, r);
