@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "bus.h"
@@ -62,4 +63,45 @@ void test_pci_cfg_write(struct bus *pio, unsigned devfn, unsigned reg,
 {
 	test_pci_select(pio, devfn, reg);
 	bus_write(pio, PCI_CONFIG_DATA_PORT + (reg & 3), &value, size);
+}
+
+unsigned test_checks_passed, test_checks_failed;
+
+int test_checks_report(const char *name)
+{
+	printf("%s: %u passed, %u failed\n", name, test_checks_passed,
+	       test_checks_failed);
+	return test_checks_failed ? 1 : 0;
+}
+
+int test_pci_machine_create(uint64_t ram_end, struct bus **pio,
+			    struct bus **mmio, struct pci_root **root)
+{
+	struct pci_root_config cfg = { .ram_end = ram_end };
+	int ret;
+
+	*pio = *mmio = NULL;
+	*root = NULL;
+	ret = bus_create("pio", pio);
+	if (!ret)
+		ret = bus_create("mmio", mmio);
+	if (!ret) {
+		cfg.pio = *pio;
+		cfg.mmio = *mmio;
+		ret = pci_root_create(&cfg, root);
+	}
+	if (ret) {
+		test_pci_machine_destroy(*pio, *mmio, *root);
+		*pio = *mmio = NULL;
+		*root = NULL;
+	}
+	return ret;
+}
+
+void test_pci_machine_destroy(struct bus *pio, struct bus *mmio,
+			      struct pci_root *root)
+{
+	pci_root_destroy(root);
+	bus_destroy(mmio);
+	bus_destroy(pio);
 }

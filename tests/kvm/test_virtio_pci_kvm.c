@@ -27,20 +27,6 @@
 #include "virtio.h"
 #include "virtio_pci.h"
 
-static unsigned passed, failed;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (cond) { \
-			passed++; \
-		} else { \
-			failed++; \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__); \
-			printf("\n"); \
-		} \
-	} while (0)
-
 #define NQ	2
 #define DEVFN	PCI_DEVFN(2, 0)
 
@@ -107,7 +93,6 @@ static bool readable(int fd)
 
 static void run(int vm, struct irq_router *irq)
 {
-	struct pci_root_config rc = { .ram_end = 1ull << 30 };
 	struct virtio_pci_config vc = {
 		.name = "vblk0",
 		.device_id = VIRTIO_ID_BLOCK,
@@ -125,11 +110,8 @@ static void run(int vm, struct irq_router *irq)
 	uint32_t data;
 	int call, gsi;
 
-	CHECK(bus_create("pio", &pio) == 0 && bus_create("mmio", &mmio) == 0,
-	      "buses");
-	rc.pio = pio;
-	rc.mmio = mmio;
-	CHECK(pci_root_create(&rc, &root) == 0, "root");
+	CHECK(test_pci_machine_create(1ull, &pio, &mmio, &root) == 0,
+	      "buses and PCI root");
 	CHECK(virtio_pci_create(&vc, &ops, NULL, &vp) == 0, "create");
 	CHECK(virtio_pci_register(vp, root, 2) == 0, "register");
 	bar0 = cfg_read(PCI_CFG_BAR0, 4) & ~0xfu;
@@ -217,9 +199,7 @@ static void run(int vm, struct irq_router *irq)
 	CHECK(probe_ioeventfd(vm, notify) == 0, "ioeventfd removed on destroy");
 	CHECK(irq_router_lookup_msi(irq, (unsigned)gsi, &addr, &data) ==
 	      -ENOENT, "route removed on destroy");
-	pci_root_destroy(root);
-	bus_destroy(mmio);
-	bus_destroy(pio);
+	test_pci_machine_destroy(pio, mmio, root);
 }
 
 static void test_router(int vm, struct irq_router *irq)
@@ -276,6 +256,5 @@ int main(void)
 	CHECK(test_count_fds() == fds_before, "fds back to %d (now %d)", fds_before,
 	      test_count_fds());
 	close(kvm);
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_checks_report("virtio_pci_kvm");
 }

@@ -14,20 +14,6 @@
 #include "testutil.h"
 #include "vm.h"
 
-static unsigned passed, failed;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (cond) { \
-			passed++; \
-		} else { \
-			failed++; \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__); \
-			printf("\n"); \
-		} \
-	} while (0)
-
 static void run_once(const char *guest, unsigned ncpus)
 {
 	struct vm_exit result = { VM_EXIT_ERROR, -1 };
@@ -49,7 +35,7 @@ static void run_once(const char *guest, unsigned ncpus)
 
 	cfg.console_out_fd = fd;
 	CHECK(vm_create(&cfg, &vm) == 0, "vm_create");
-	if (failed)
+	if (test_checks_failed)
 		exit(1);
 	CHECK(vm_run(vm, &result) == 0, "vm_run");
 	vm_destroy(vm);
@@ -124,6 +110,5 @@ int main(int argc, char **argv)
 	      test_count_fds(), fds);
 	CHECK(test_count_threads() == threads,
 	      "failed vm_create calls leave %d threads", test_count_threads());
-	printf("vm_lifecycle: %u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_checks_report("vm_lifecycle");
 }

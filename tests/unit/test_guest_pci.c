@@ -13,6 +13,7 @@
 #include "../guest/guest.h"
 #include "bus.h"
 #include "pci.h"
+#include "testutil.h"
 #include "unit.h"
 
 static struct bus *pio, *mmio;
@@ -184,22 +185,15 @@ static unsigned count_lines(const char *prefix)
 
 static void setup(void)
 {
-	struct pci_root_config cfg = { .ram_end = 1ull << 30 };
-
 	out_len = 0;
 	out[0] = '\0';
-	CU_ASSERT_FATAL(bus_create("pio", &pio) == 0);
-	CU_ASSERT_FATAL(bus_create("mmio", &mmio) == 0);
-	cfg.pio = pio;
-	cfg.mmio = mmio;
-	CU_ASSERT_FATAL(pci_root_create(&cfg, &root) == 0);
+	CU_ASSERT_FATAL(test_pci_machine_create(1ull << 30, &pio, &mmio,
+						&root) == 0);
 }
 
 static void teardown(void)
 {
-	pci_root_destroy(root);
-	bus_destroy(mmio);
-	bus_destroy(pio);
+	test_pci_machine_destroy(pio, mmio, root);
 }
 
 /* ---- tests ---- */

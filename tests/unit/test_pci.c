@@ -13,6 +13,7 @@
 
 #include "bus.h"
 #include "pci.h"
+#include "testutil.h"
 #include "unit.h"
 
 #define RAM_END		(5ull << 30)	/* 64-bit window from 5 GiB */
@@ -250,22 +251,13 @@ static uint64_t mem_read(uint64_t addr, unsigned size, bool *claimed)
 
 static void setup(void)
 {
-	struct pci_root_config cfg = { .ram_end = RAM_END };
-
-	pio = mmio = NULL;
-	root = NULL;
-	CU_ASSERT_FATAL(bus_create("pio", &pio) == 0);
-	CU_ASSERT_FATAL(bus_create("mmio", &mmio) == 0);
-	cfg.pio = pio;
-	cfg.mmio = mmio;
-	CU_ASSERT_FATAL(pci_root_create(&cfg, &root) == 0);
+	CU_ASSERT_FATAL(test_pci_machine_create(RAM_END, &pio, &mmio,
+						&root) == 0);
 }
 
 static void teardown(void)
 {
-	pci_root_destroy(root);
-	bus_destroy(mmio);
-	bus_destroy(pio);
+	test_pci_machine_destroy(pio, mmio, root);
 }
 
 /* ---- tests ---- */

@@ -236,14 +236,8 @@ static uint32_t cfg_read(unsigned reg, unsigned size);
 
 static void setup_common(void)
 {
-	struct pci_root_config rc = { .ram_end = RAM };
-
 	CU_ASSERT_FATAL(guest_mem_create(RAM, 0, &mem) == 0);
-	CU_ASSERT_FATAL(bus_create("pio", &pio) == 0);
-	CU_ASSERT_FATAL(bus_create("mmio", &mmio) == 0);
-	rc.pio = pio;
-	rc.mmio = mmio;
-	CU_ASSERT_FATAL(pci_root_create(&rc, &root) == 0);
+	CU_ASSERT_FATAL(test_pci_machine_create(RAM, &pio, &mmio, &root) == 0);
 	dev = NULL;
 }
 
@@ -270,9 +264,7 @@ static void teardown(void)
 	if (fake.map)
 		munmap(fake.map, fake.map_size);
 	fake.map = NULL;
-	pci_root_destroy(root);
-	bus_destroy(mmio);
-	bus_destroy(pio);
+	test_pci_machine_destroy(pio, mmio, root);
 	guest_mem_destroy(mem);
 }
 

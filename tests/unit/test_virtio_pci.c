@@ -195,7 +195,6 @@ static bool fd_readable(int fd)
 
 static void setup(void)
 {
-	struct pci_root_config rc = { .ram_end = 1ull << 30 };
 	struct virtio_pci_config vc = {
 		.name = "vnet0",
 		.device_id = VIRTIO_ID_NET,
@@ -211,11 +210,8 @@ static void setup(void)
 	memset(&line, 0, sizeof(line));
 	line.gsi = -1;
 	memcpy(fake.config, "\x52\x54\x00\x12\x34\x56\x01\x00", CFG_SIZE);
-	CU_ASSERT_FATAL(bus_create("pio", &pio) == 0);
-	CU_ASSERT_FATAL(bus_create("mmio", &mmio) == 0);
-	rc.pio = pio;
-	rc.mmio = mmio;
-	CU_ASSERT_FATAL(pci_root_create(&rc, &root) == 0);
+	CU_ASSERT_FATAL(test_pci_machine_create(1ull << 30, &pio, &mmio,
+						&root) == 0);
 	CU_ASSERT_FATAL(virtio_pci_create(&vc, &fake_ops, NULL, &vp) == 0);
 	CU_ASSERT_FATAL(virtio_pci_register(vp, root, 3) == 0);
 	bar0 = cfg_read(PCI_CFG_BAR0, 4) & ~0xfu;
@@ -226,9 +222,7 @@ static void setup(void)
 static void teardown(void)
 {
 	virtio_pci_destroy(vp);
-	pci_root_destroy(root);
-	bus_destroy(mmio);
-	bus_destroy(pio);
+	test_pci_machine_destroy(pio, mmio, root);
 }
 
 /* ---- tests ---- */
