@@ -415,6 +415,34 @@ static const char *blk_flush(struct blk_test *t, const char **flush)
 	return NULL;
 }
 
+/*
+ * One pass over extents: print them (tag "" or "pass2 ") so the host can
+ * check the image, write them, read every sector back and compare, flush.
+ */
+struct blk_pass_result {
+	uint64_t wrote, read, verified;
+	const char *flush;
+};
+
+static const char *blk_pass(struct blk_test *t, const struct blk_extent *ext,
+			    unsigned int n, const char *tag,
+			    struct blk_pass_result *res)
+{
+	const char *r;
+
+	for (unsigned int i = 0; i < n; i++)
+		guest_printf("guest: blk 00:%02x.%x %sextent sector=%llu count=%u\n",
+			     t->vd.pci.slot, t->vd.pci.fn, tag,
+			     (unsigned long long)ext[i].sector, ext[i].count);
+	r = blk_write_extents(t, ext, n, &res->wrote);
+	if (!r)
+		r = blk_read_verify(t, ext, n, &res->read, &res->verified);
+	if (!r)
+		r = blk_flush(t, &res->flush);
+	return r;
+}
+
+
 static bool blk_overlaps(uint64_t s, uint32_t n, const struct blk_extent *ext,
 			 unsigned int count)
 {
@@ -457,10 +485,10 @@ static const char *blk_restart(struct blk_test *t,
 			       const struct blk_extent *ext1, unsigned int n1)
 {
 	struct blk_extent ext2[BLK_EXTENTS];
-	uint64_t wrote = 0, read = 0, verified = 0;
+	struct blk_pass_result res = { 0 };
 	unsigned int n, slot;
 	uint32_t len;
-	const char *r, *flush;
+	const char *r;
 
 	n = blk_plan2(t->capacity, ext1, n1, ext2);
 	if (!n)
@@ -478,24 +506,14 @@ static const char *blk_restart(struct blk_test *t,
 	if (r)
 		return r;
 	t->seed = t->opt->seed + 1;
-	for (unsigned int i = 0; i < n; i++)
-		guest_printf("guest: blk 00:%02x.%x pass2 extent sector=%llu count=%u\n",
-			     t->vd.pci.slot, t->vd.pci.fn,
-			     (unsigned long long)ext2[i].sector, ext2[i].count);
-	r = blk_write_extents(t, ext2, n, &wrote);
+	r = blk_pass(t, ext2, n, "pass2 ", &res);
 	if (r)
 		return r;
-	r = blk_read_verify(t, ext2, n, &read, &verified);
-	if (r)
-		return r;
-	r = blk_flush(t, &flush);
-	if (r)
-		return r;
-	if (verified != wrote)
+	if (res.verified != res.wrote)
 		return "pass 2 verified fewer sectors than it wrote";
 	guest_printf("guest: blk 00:%02x.%x restart=ok pass2_verified=%llu\n",
 		     t->vd.pci.slot, t->vd.pci.fn,
-		     (unsigned long long)verified);
+		     (unsigned long long)res.verified);
 	return NULL;
 }
 
@@ -596,8 +614,8 @@ static const char *blk_intx_enable(struct blk_test *t)
 static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 {
 	struct blk_extent ext[BLK_EXTENTS];
-	uint64_t wrote = 0, read = 0, verified = 0;
-	const char *r, *flush;
+	struct blk_pass_result res = { 0 };
+	const char *r;
 	unsigned int n;
 	uint8_t status;
 	bool stopped = false;
@@ -637,17 +655,7 @@ static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 	blk_id_text();
 
 	n = blk_plan(t->capacity, ext);
-	for (unsigned int i = 0; i < n; i++)
-		guest_printf("guest: blk 00:%02x.%x extent sector=%llu count=%u\n",
-			     t->vd.pci.slot, t->vd.pci.fn,
-			     (unsigned long long)ext[i].sector, ext[i].count);
-	r = blk_write_extents(t, ext, n, &wrote);
-	if (r)
-		return r;
-	r = blk_read_verify(t, ext, n, &read, &verified);
-	if (r)
-		return r;
-	r = blk_flush(t, &flush);
+	r = blk_pass(t, ext, n, "", &res);
 	if (r)
 		return r;
 
@@ -665,8 +673,8 @@ static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 	guest_printf("guest: blk 00:%02x.%x capacity=%llu id=\"%s\" wrote=%llu read=%llu verified=%llu flush=%s oob=ioerr requests=%llu kicks=%llu suppressed=%llu irqs=%llu\n",
 		     t->vd.pci.slot, t->vd.pci.fn,
 		     (unsigned long long)t->capacity, blk_id,
-		     (unsigned long long)wrote, (unsigned long long)read,
-		     (unsigned long long)verified, flush,
+		     (unsigned long long)res.wrote, (unsigned long long)res.read,
+		     (unsigned long long)res.verified, res.flush,
 		     (unsigned long long)t->requests,
 		     (unsigned long long)t->vq.kicks,
 		     (unsigned long long)t->vq.kicks_suppressed,
