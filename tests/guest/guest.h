@@ -419,6 +419,15 @@ unsigned int ioapic_pins(uint64_t base);
 unsigned int smp_start_aps(const struct acpi_info *ai, uint32_t bsp_apic_id);
 GUEST_NORETURN void ap_main(uint32_t cpu);
 
+/* ---- tsc.c: TSC frequency, measured against PIT channel 2 ---- */
+
+/* kHz, measured on first use (50 ms); 0 if the PIT did not answer. */
+uint64_t tsc_khz(void);
+/* Bound of that measurement's error, in parts per million. */
+uint64_t tsc_calibration_ppm(void);
+/* TSC cycles to nanoseconds (0 if uncalibrated). */
+uint64_t tsc_to_ns(uint64_t cycles);
+
 /* ---- pit.c ---- */
 
 void pit_start_periodic(unsigned int hz);
@@ -442,6 +451,11 @@ GUEST_NORETURN void guest_main(unsigned int protocol, uint64_t boot_ptr);
 
 /* Send `frames` frames, fail unless `expect` come back verified. */
 const char *virtio_net_test(uint64_t frames, uint64_t expect);
+
+/* ---- virtio_net_rtt.c: the guest.net_rtt=N test ---- */
+
+/* N kick-to-interrupt round trips of one frame, MSI-X to apic_id. */
+const char *virtio_net_rtt_test(uint64_t rounds, uint32_t apic_id);
 
 #endif /* __ASSEMBLER__ */
 

@@ -16,6 +16,9 @@
  *   guest.net=N     send N frames through the first virtio-net device and
  *                   check what comes back (virtio_net.c); 0: no test
  *   guest.net_expect=N  frames that must come back verified (default N)
+ *   guest.net_rtt=N N kick-to-interrupt round trips of one frame each
+ *                   through the first virtio-net device, MSI-X on
+ *                   (virtio_net_rtt.c); 0: no test
  *
  * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
  *   guest: hello protocol=pvh|linux64
@@ -31,6 +34,7 @@
  *   guest: pci devices=<functions> | pci none          (pci.c)
  *   guest: blk ...                       (guest.blk=1, see virtio_blk.c)
  *   guest: net ...                       (guest.net=N, see virtio_net.c)
+ *   guest: net_rtt ...                   (guest.net_rtt=N, virtio_net_rtt.c)
  *   guest: acpi rsdp=0x<llx> madt_cpus=<n> ioapic=0x<08x> | acpi none
  *   guest: cpu <index> apic_id=<id> up                 (one per AP)
  *   guest: cpus expected=<madt_cpus or 1> up=<n, BSP included>
@@ -382,6 +386,10 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 			reason = pci_reason;
 	}
 	pci_reason = net_test_from_options(&boot);
+	if (!reason)
+		reason = pci_reason;
+	pci_reason = virtio_net_rtt_test(option_u64(&boot, "guest.net_rtt", 0),
+					 bsp_apic_id);
 	if (!reason)
 		reason = pci_reason;
 

@@ -32,13 +32,18 @@
  *   guest: net 00:<dd>.<f> mac=<xx:xx:xx:xx:xx:xx> sent=<n> received=<n>
  *          verified=<n> swapped=<n> rx_kicks=<n> tx_kicks=<n>
  *          tx_suppressed=<n> num_buffers_not_1=<n>           (one line)
+ *   guest: net 00:<dd>.<f> rate frames=<verified> elapsed_ns=<n>
+ *          frames_per_s=<n> tsc_khz=<n>                    (one line)
  *   guest: net 00:<dd>.<f> FAIL reason="<text>"    or   guest: net none
  * mac= is the device's (config space) with VIRTIO_NET_F_MAC, else
  * 02:00:00:00:00:01 (locally administered); swapped= counts verified
  * frames whose addresses came back swapped; num_buffers_not_1= counts
  * received headers whose num_buffers is not 1, which the device must set
  * without MRG_RXBUF (5.1.6.4; DPDK 22.11's vhost leaves it 0): a warning,
- * not a failure.  The test fails when fewer
+ * not a failure.  The rate line times the traffic alone, from the first
+ * frame queued to the last one back (TSC, calibrated by tsc.c before the
+ * clock starts): device set-up and the VMM's start are not in it.
+ * The test fails when fewer
  * than `expect` frames (default N) were received and verified.
  */
 #include "guest.h"
@@ -74,6 +79,7 @@ struct net_test {
 	uint64_t frames;		/* N */
 	uint64_t sent, tx_done, received, verified, swapped;
 	uint64_t bad_len, bad_payload, bad_addr, dup, num_buffers_off;
+	uint64_t traffic_cycles;		/* TSC, net_traffic() */
 	unsigned int rx_posted;			/* receive buffers in use */
 	uint16_t rx_slot_of[VIRTQ_SIZE_MAX];	/* by chain head */
 };
@@ -330,11 +336,27 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd)
 			return r;
 		t->rx_posted++;
 	}
+	tsc_khz();		/* 50 ms of calibration, not on the clock */
 	virtq_kick(&t->rxq);
+	t->traffic_cycles = rdtsc();
 	r = net_traffic(t);
+	t->traffic_cycles = rdtsc() - t->traffic_cycles;
 	if (r)
 		return r;
 	return virtio_reset(&t->vd);
+}
+
+/* Verified frames per second of the traffic phase, by the guest's TSC. */
+static void net_report_rate(const struct net_test *t,
+			    const struct pci_dev *pd)
+{
+	uint64_t ns = tsc_to_ns(t->traffic_cycles);
+	uint64_t fps = ns ? t->verified * 1000000000ull / ns : 0;
+
+	guest_printf("guest: net 00:%02x.%x rate frames=%llu elapsed_ns=%llu frames_per_s=%llu tsc_khz=%llu\n",
+		     pd->slot, pd->fn, (unsigned long long)t->verified,
+		     (unsigned long long)ns, (unsigned long long)fps,
+		     (unsigned long long)tsc_khz());
 }
 
 const char *virtio_net_test(uint64_t frames, uint64_t expect)
@@ -367,6 +389,7 @@ const char *virtio_net_test(uint64_t frames, uint64_t expect)
 			     (unsigned long long)t->txq.kicks,
 			     (unsigned long long)t->txq.kicks_suppressed,
 			     (unsigned long long)t->num_buffers_off);
+		net_report_rate(t, &pd);
 		if (t->verified < expect)
 			r = t->received < expect ? "too few frames received" :
 						   "received frames did not verify";

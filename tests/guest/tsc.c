@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * TSC frequency, measured once against the PIT (1.193182 MHz), for tests
+ * that report times in nanoseconds.
+ *
+ * Channel 0 runs as a rate generator over its full 16-bit range (55 ms a
+ * turn) and its count is latched and read until 50 ms of PIT time have
+ * passed, wraps followed by adding up the differences.  Channel 2 and its
+ * output bit in port 0x61, what Linux uses, is not there on every VMM
+ * (splitvm leaves port 0x61 unimplemented); channel 0 is the one every PC
+ * VMM has, and its interrupt pin is still masked when this runs.
+ *
+ * Each port access is a VM exit (through the CPL0 gate where CPL3 has no
+ * IOPL), so a latch happened somewhere between the TSC readings taken
+ * around its command: the midpoints are used, and half the widths of the
+ * first and last intervals make the error bound reported.  The channel is
+ * stopped afterwards (pit_stop()), as the timer test leaves it.
+ */
+#include "guest.h"
+
+#define PIT_HZ			1193182u
+#define PIT_CH0			0x40
+#define PIT_MODE		0x43
+#define PIT_CH0_RATE		0x34	/* channel 0, low then high, mode 2 */
+#define PIT_CH0_LATCH		0x00
+#define TSC_CAL_MS		50
+#define TSC_CAL_TICKS		(PIT_HZ * TSC_CAL_MS / 1000)
+/* Give up if the count never moves (no PIT): 1 s at 4 GHz, 4 s at 1 GHz. */
+#define TSC_CAL_TIMEOUT_MS	(4 * 1000)
+
+static uint64_t tsc_khz_cached;
+static uint64_t tsc_err_ppm_cached;
+
+/* The count, latched between *before and *after (TSC). */
+static uint16_t tsc_pit_read(uint64_t *before, uint64_t *after)
+{
+	uint8_t lo, hi;
+
+	*before = rdtsc();
+	outb(PIT_MODE, PIT_CH0_LATCH);
+	*after = rdtsc();
+	lo = inb(PIT_CH0);
+	hi = inb(PIT_CH0);
+	return (uint16_t)(lo | hi << 8);
+}
+
+static bool tsc_measure(void)
+{
+	uint64_t a0, b0, a, b, deadline, cycles, err, ticks = 0;
+	uint16_t prev, now;
+
+	outb(PIT_MODE, PIT_CH0_RATE);
+	outb(PIT_CH0, 0);		/* reload 0: 65536 counts */
+	outb(PIT_CH0, 0);
+	deadline = tsc_deadline_ms(TSC_CAL_TIMEOUT_MS);
+	prev = tsc_pit_read(&a0, &b0);
+	while (ticks < TSC_CAL_TICKS) {
+		now = tsc_pit_read(&a, &b);
+		/* Counting down, modulo 2^16: read well within one turn. */
+		ticks += (uint16_t)(prev - now);
+		prev = now;
+		if (tsc_expired(deadline)) {
+			pit_stop();
+			return false;
+		}
+	}
+	pit_stop();
+	cycles = (a + b) / 2 - (a0 + b0) / 2;
+	err = (b - a) / 2 + (b0 - a0) / 2;
+	if (!cycles)
+		return false;
+	tsc_khz_cached = cycles * PIT_HZ / ticks / 1000;
+	tsc_err_ppm_cached = err * 1000000 / cycles;
+	return true;
+}
+
+uint64_t tsc_khz(void)
+{
+	if (!tsc_khz_cached && !tsc_measure())
+		guest_printf("guest: warning: TSC calibration: the PIT count did not move\n");
+	return tsc_khz_cached;
+}
+
+uint64_t tsc_calibration_ppm(void)
+{
+	tsc_khz();
+	return tsc_err_ppm_cached;
+}
+
+uint64_t tsc_to_ns(uint64_t cycles)
+{
+	uint64_t khz = tsc_khz();
+
+	if (!khz)
+		return 0;
+	/* cycles * 1e6 / khz, without overflowing 64 bits. */
+	return cycles / khz * 1000000 + cycles % khz * 1000000 / khz;
+}
