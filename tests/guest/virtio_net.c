@@ -42,9 +42,9 @@
  * without MRG_RXBUF (5.1.6.4; DPDK 22.11's vhost leaves it 0): a warning,
  * not a failure.  The rate line times the traffic alone, from the first
  * frame queued to the last one back (TSC, calibrated by tsc.c before the
- * clock starts): device set-up and the VMM's start are not in it.
- * The test fails when fewer
- * than `expect` frames (default N) were received and verified.
+ * clock starts): device set-up and the VMM's start are not in it.  The
+ * test fails when fewer than `expect` frames (default N) were received
+ * and verified.
  */
 #include "guest.h"
 #include "virtio.h"
