@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""The guest's measuring modes, used by tools/bench_net.py, keep working:
+guest.net=N prints a rate line timed by its calibrated TSC, and
+guest.net_rtt=N sends N frames one at a time through DPDK's testpmd
+(macswap), each time waiting for the receive queue's MSI-X interrupt.
+Checks counts and consistency only; no timing is asserted (this host's
+timings vary by orders of magnitude under load)."""
+
+import os
+import re
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+import svmtest  # noqa: E402
+import testpmd  # noqa: E402
+
+FRAMES = 256
+ROUNDS = 200
+WARMUP = 8
+MAC = "52:54:00:12:34:56"
+
+splitvm, guest = sys.argv[1:3]
+c = svmtest.Checker("net_rtt")
+svmtest.require_kvm()
+if testpmd.binary() is None:
+    svmtest.skip("dpdk-testpmd is not installed (Debian package dpdk-dev)")
+
+tmp = tempfile.mkdtemp(prefix="splitvm-net-rtt-")
+sock = os.path.join(tmp, "net.sock")
+tp = testpmd.Testpmd(sock, f"splitvm-net-rtt-{os.getpid()}")
+try:
+    if not c.check(tp.start(), "testpmd is running and listening"):
+        print(tp.stop()[-2000:])
+        c.finish()
+    r = svmtest.run([splitvm, "--kernel", guest, "--memory", "64M",
+                     "--net", f"socket={sock},mac={MAC}",
+                     "--cmdline", f"guest.ticks=1 guest.exit=poweroff "
+                                  f"guest.net={FRAMES} "
+                                  f"guest.net_rtt={ROUNDS}"],
+                    timeout=240)
+    ok = c.equal(r.status, svmtest.EXIT_POWEROFF, "splitvm exits 0")
+    ok &= c.check("guest: result=PASS" in r.stdout, "the guest passes")
+
+    m = re.search(r"guest: net \S+ rate frames=(\d+) elapsed_ns=(\d+) "
+                  r"frames_per_s=(\d+) tsc_khz=(\d+)", r.stdout)
+    if c.check(m is not None, "guest.net printed its rate line"):
+        frames, ns, fps, khz = map(int, m.groups())
+        ok &= c.equal(frames, FRAMES, "the rate counts every verified frame")
+        ok &= c.check(ns > 0 and khz > 0, "elapsed time and TSC rate known",
+                      m.group(0))
+        # The guest's own arithmetic, recomputed (integer rounding aside).
+        ok &= c.check(abs(fps - frames * 10**9 // max(ns, 1)) <= 1,
+                      "frames_per_s = frames / elapsed", m.group(0))
+    else:
+        ok = False
+
+    m = re.search(r"guest: net_rtt (\S+) rounds=(\d+) warmup=(\d+) "
+                  r"irqs=(\d+) stray_irqs=(\d+) tx_kicks=(\d+) "
+                  r"tx_suppressed=(\d+) tsc_khz=(\d+) tsc_cal_ppm=(\d+) "
+                  r"min_ns=(\d+) median_ns=(\d+) p99_ns=(\d+) max_ns=(\d+)",
+                  r.stdout)
+    if c.check(m is not None, "guest.net_rtt printed its report line",
+               r.stdout[-800:]):
+        v = [int(x) for x in m.groups()[1:]]
+        (rounds, warmup, irqs, stray, kicks, suppressed, khz, ppm,
+         lo, med, p99, hi) = v
+        ok &= c.equal(rounds, ROUNDS, "every requested round trip completed")
+        ok &= c.equal(warmup, WARMUP, "warm-up rounds reported")
+        ok &= c.check(irqs >= ROUNDS,
+                      "an MSI-X interrupt ended every round",
+                      f"irqs={irqs} rounds={rounds}")
+        ok &= c.equal(irqs - stray, ROUNDS,
+                      "interrupts with a frame = rounds (rest are stray)")
+        ok &= c.equal(kicks + suppressed, ROUNDS,
+                      "one transmit notification (sent or suppressed) "
+                      "per round")
+        ok &= c.check(khz > 0 and ppm < 100000,
+                      "the TSC was calibrated against the PIT",
+                      f"tsc_khz={khz} tsc_cal_ppm={ppm}")
+        ok &= c.check(0 < lo <= med <= p99 <= hi,
+                      "min <= median <= p99 <= max", m.group(0))
+    else:
+        ok = False
+    ok &= c.check(tp.running(), "testpmd survives splitvm's exit")
+    if not ok:
+        r.dump()
+finally:
+    log = tp.stop()
+    if os.path.exists(sock):
+        os.unlink(sock)
+    os.rmdir(tmp)
+
+stats = testpmd.port0_stats(log)
+if c.check(stats is not None, "testpmd printed its final statistics",
+           log[-1500:]):
+    rx, tx = stats
+    want = FRAMES + WARMUP + ROUNDS
+    c.check(rx >= want, "testpmd port 0 received every frame",
+            f"RX-packets {rx}, want >= {want}")
+    c.check(tx >= want, "testpmd port 0 sent every frame back",
+            f"TX-packets {tx}, want >= {want}")
+c.check(not tp.runtime_dirs(), "testpmd's runtime directory is gone")
+c.finish()
