@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Network data path: splitvm against QEMU as the VMM, same guest, same
+back-end.
+
+One dpdk-testpmd (net_vhost PMD, a vhost-user server, macswap forwarding
+by default) serves every run; splitvm and qemu-system-x86_64 connect to
+its socket in turn as vhost-user clients, alternating (splitvm, QEMU,
+QEMU, splitvm, ...).  Each run boots the test guest
+(tests/guest/splitvm-guest.elf, PVH entry) with
+
+  guest.net=F      F frames (at most 32 in flight, one receive buffer
+                   each) through testpmd and back, every one verified;
+                   the guest times the traffic with its TSC (calibrated
+                   against the PIT) and prints frames per second: VMM
+                   start-up, firmware and device set-up are not in it.
+  guest.net_rtt=R  R round trips of one frame each: TSC read, transmit
+                   kick, then the CPL3 loop waits until the receive
+                   queue's MSI-X interrupt has run its (CPL0) handler;
+                   the guest prints min, median, p99 and max in ns.
+
+so both VMMs are measured by the same guest code on the same KVM; what
+differs is how each VMM wires the data path: splitvm hands testpmd the
+guest's memory, an ioeventfd for kicks and an irqfd for the MSI-X vector;
+QEMU (-netdev vhost-user) does the same through its own code.
+
+QEMU runs -M pc (i440fx, PCI host bridge at ports 0xcf8/0xcfc, which the
+guest needs) with its default SeaBIOS: qboot, the fast firmware, leaves
+PCI BARs unassigned and the guest does not assign them.  SeaBIOS takes
+about 3 s here (it runs at emulated CPL0); it is excluded from both
+metrics and printed apart.
+
+A run that fails (wrong exit status, no PASS, counts short) is printed and
+never contributes a number; any failure makes the exit status 1.  This is
+a benchmark, not a test: it needs /dev/kvm, qemu-system-x86_64 and
+dpdk-testpmd, and takes about 5 s per QEMU run.
+"""
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import tempfile
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(TOOLS)
+sys.path.insert(0, TOOLS)
+sys.path.insert(0, os.path.join(REPO, "tests", "pylib"))
+import bench_boot  # noqa: E402
+import testpmd  # noqa: E402
+
+PASS_LINE = b"guest: result=PASS"
+MAC = "52:54:00:12:34:56"
+RATE_RE = re.compile(rb"guest: net \S+ rate frames=(\d+) elapsed_ns=(\d+) "
+                     rb"frames_per_s=(\d+) tsc_khz=(\d+)")
+RTT_RE = re.compile(rb"guest: net_rtt \S+ rounds=(\d+) warmup=(\d+) "
+                    rb"irqs=(\d+) stray_irqs=(\d+) tx_kicks=(\d+) "
+                    rb"tx_suppressed=(\d+) tsc_khz=(\d+) tsc_cal_ppm=(\d+) "
+                    rb"min_ns=(\d+) median_ns=(\d+) p99_ns=(\d+) "
+                    rb"max_ns=(\d+)")
+RTT_KEYS = ("rounds", "warmup", "irqs", "stray", "tx_kicks",
+            "tx_suppressed", "tsc_khz", "tsc_ppm", "min", "median", "p99",
+            "max")
+
+
+# ---------------------------------------------------------------- commands
+
+def guest_cmdline(a):
+    return "guest.ticks=1 guest.net=%d guest.net_rtt=%d" % (a.frames,
+                                                             a.rounds)
+
+
+def splitvm_argv(a, sock):
+    return [a.splitvm, "--kernel", a.guest, "--cpus", "1",
+            "--memory", a.memory, "--net", "socket=%s,mac=%s" % (sock, MAC),
+            "--cmdline", guest_cmdline(a)]
+
+
+def qemu_argv(a, sock):
+    return [a.qemu, "-M", a.qemu_machine, "-enable-kvm",
+            "-cpu", a.qemu_cpu, "-m", a.memory, "-smp", "1",
+            "-nodefaults", "-no-user-config", "-display", "none",
+            "-serial", "stdio",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
+            # vhost-user needs guest RAM the back-end can map.
+            "-object", "memory-backend-memfd,id=mem,size=%s,share=on" %
+            a.memory, "-machine", "memory-backend=mem",
+            "-chardev", "socket,id=net0,path=%s" % sock,
+            "-netdev", "vhost-user,chardev=net0,id=n0",
+            # Modern only, as splitvm; no iPXE option ROM to run.
+            "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,"
+            "romfile=,mac=%s" % MAC,
+            "-kernel", a.guest, "-append", guest_cmdline(a)]
+
+
+# ---------------------------------------------------------------- one run
+
+def parse_run(a, r, want_status):
+    """(numbers, []) or (None, reasons the run must not count)."""
+    bad = []
+    if r.status != want_status:
+        bad.append("exit status %d, expected %d" % (r.status, want_status))
+    if PASS_LINE not in r.stdout:
+        bad.append("no '%s' on the console" % PASS_LINE.decode())
+    m = RATE_RE.search(r.stdout)
+    rtt = RTT_RE.search(r.stdout)
+    if not m:
+        bad.append("no guest.net rate line")
+    elif int(m.group(1)) != a.frames:
+        bad.append("%s frames verified of %d" % (m.group(1).decode(),
+                                                 a.frames))
+    if not rtt:
+        bad.append("no guest.net_rtt line")
+    elif int(rtt.group(1)) != a.rounds:
+        bad.append("%s round trips of %d" % (rtt.group(1).decode(),
+                                             a.rounds))
+    if bad:
+        return None, bad
+    res = {"fps": int(m.group(3)), "net_ns": int(m.group(2)),
+           "start": (r.first_byte if r.stdout.startswith(b"\nguest: hello")
+                     else None)}
+    res.update(zip(RTT_KEYS, (int(x) for x in rtt.groups())))
+    return res, []
+
+
+# ---------------------------------------------------------------- report
+
+def fmt(values, scale, unit, digits):
+    if not values:
+        return "no valid run"
+    med, lo, hi = (v * scale for v in bench_boot.stats(values))
+    f = "%%.%df" % digits
+    return "%s %s [%s-%s]" % (f % med, unit, f % lo, f % hi)
+
+
+def ratio(num, den):
+    if not num or not den:
+        return "-"
+    return "%.2f" % (statistics.median(num) / statistics.median(den))
+
+
+def overlap(x, y):
+    return bool(x and y) and min(x) <= max(y) and min(y) <= max(x)
+
+
+def main():
+    build = bench_boot.find_build_dir()
+    p = argparse.ArgumentParser(
+        description="Compare splitvm's network data path with QEMU's: the "
+        "same test guest, the same dpdk-testpmd back-end, alternating "
+        "runs; print medians, ranges and ratios of guest-measured frames "
+        "per second and kick-to-interrupt round trip.",
+        epilog="Default paths come from %s. Exit status: 0 all runs "
+        "passed, 1 a run failed (it is printed and left out), 2 bad usage "
+        "or missing programs." % (build or "REPO/build"))
+    p.add_argument("--runs", type=int, default=10, metavar="N",
+                   help="runs of each VMM (default 10)")
+    p.add_argument("--frames", type=int, default=65536, metavar="N",
+                   help="guest.net: frames per run (default and most "
+                   "65536)")
+    p.add_argument("--rounds", type=int, default=5000, metavar="N",
+                   help="guest.net_rtt: round trips per run (default "
+                   "5000, at most 65536)")
+    p.add_argument("--forward-mode", default="macswap",
+                   choices=("macswap", "io"),
+                   help="testpmd forwarding (default macswap)")
+    p.add_argument("--splitvm", metavar="PATH",
+                   default=build and os.path.join(build, "core", "splitvm"),
+                   help="splitvm binary (default BUILD/core/splitvm)")
+    p.add_argument("--guest", metavar="PATH",
+                   default=build and os.path.join(build, "tests", "guest",
+                                                  "splitvm-guest.elf"),
+                   help="test guest ELF (default BUILD/tests/guest/"
+                   "splitvm-guest.elf)")
+    p.add_argument("--qemu", metavar="PATH", default="qemu-system-x86_64",
+                   help="QEMU binary (default qemu-system-x86_64)")
+    p.add_argument("--qemu-machine", metavar="SPEC", default="pc",
+                   help="QEMU -M value (default pc: i440fx and SeaBIOS, "
+                   "which assigns the PCI BARs)")
+    p.add_argument("--qemu-cpu", metavar="MODEL", default="qemu64",
+                   help="QEMU -cpu value (default qemu64)")
+    p.add_argument("--memory", type=bench_boot.parse_size, default="128M",
+                   metavar="SIZE", help="guest RAM for both (default 128M)")
+    p.add_argument("--raw", action="store_true",
+                   help="also print every run's numbers, in run order")
+    p.add_argument("--timeout", type=float, default=180.0,
+                   metavar="SECONDS", help="per-run time-out (default 180)")
+    a = p.parse_args()
+
+    for what, path in (("splitvm", a.splitvm), ("guest", a.guest)):
+        if not path or not os.path.isfile(path):
+            p.error("no %s binary at %s; build first (meson setup build && "
+                    "ninja -C build) or pass --%s" % (what, path, what))
+    a.splitvm = os.path.abspath(a.splitvm)
+    a.guest = os.path.abspath(a.guest)
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        p.error("/dev/kvm is not usable here")
+    if testpmd.binary() is None:
+        p.error("dpdk-testpmd is not installed (Debian package dpdk-dev)")
+    if a.runs < 1 or not 1 <= a.frames <= 65536 or \
+            not 1 <= a.rounds <= 65536:
+        p.error("--runs at least 1; --frames and --rounds 1..65536")
+
+    tmp = tempfile.mkdtemp(prefix="splitvm-bench-net-")
+    sock = os.path.join(tmp, "net.sock")
+    tp = testpmd.Testpmd(sock, "splitvm-bench-net-%d" % os.getpid(),
+                         forward_mode=a.forward_mode,
+                         log_path=os.path.join(tmp, "testpmd.log"))
+    try:
+        return bench(a, tp, sock)
+    finally:
+        tp.stop()
+        for name in ("net.sock", "testpmd.log"):
+            if os.path.exists(os.path.join(tmp, name)):
+                os.unlink(os.path.join(tmp, name))
+        os.rmdir(tmp)
+
+
+def bench(a, tp, sock):
+    print("Network data path: splitvm vs QEMU -M %s, guest-measured, "
+          "through dpdk-testpmd" % a.qemu_machine)
+    bench_boot.host_info(a)
+    print("testpmd:  %s" % " ".join(tp.argv()))
+    print("config:   %d run(s) each, alternating; --memory %s, 1 vCPU, "
+          "guest cmdline \"%s\"" % (a.runs, a.memory, guest_cmdline(a)))
+    print("splitvm:  %s" % " ".join(splitvm_argv(a, sock)))
+    print("qemu:     %s" % " ".join(qemu_argv(a, sock)))
+    idle_others = bench_boot.busy_check()
+    print("load:     %s; other processes used %.0f%% of the machine's CPU "
+          "in the last second" % (open("/proc/loadavg").read().strip(),
+                                  100 * idle_others))
+    if idle_others > 0.1:
+        print("WARNING:  the machine is busy; the numbers below will be "
+              "noisy")
+    sys.stdout.flush()
+    if not tp.start():
+        print("testpmd did not start:\n%s" % tp.log()[-2000:],
+              file=sys.stderr)
+        return 1
+    monitor = bench_boot.CpuMonitor()
+
+    failures = []
+    res = {"s": [], "q": []}
+    want = {"s": bench_boot.SPLITVM_PASS, "q": bench_boot.QEMU_PASS}
+    for i in range(a.runs):
+        for which in (("s", "q") if i % 2 == 0 else ("q", "s")):
+            name = "splitvm" if which == "s" else "QEMU"
+            argv = (splitvm_argv if which == "s" else qemu_argv)(a, sock)
+            if not tp.running():
+                failures.append("testpmd exited:\n%s" % tp.log()[-2000:])
+                print(failures[-1], file=sys.stderr)
+                return 1
+            try:
+                r = bench_boot.run_vmm(argv, timeout=a.timeout)
+                nums, why = parse_run(a, r, want[which])
+            except bench_boot.RunError as e:
+                r, nums, why = e.run, None, [str(e)]
+            if why:
+                failures.append(bench_boot.describe_failure(name, argv, r,
+                                                            why))
+                print(failures[-1], file=sys.stderr)
+                continue
+            res[which].append(nums)
+        print("  run %d/%d done" % (i + 1, a.runs), file=sys.stderr)
+    log = tp.stop()		# reaped: its CPU time counts as this script's
+    others = monitor.others()
+
+    def col(which, key):
+        return [n[key] for n in res[which] if n[key] is not None]
+
+    def n(which):
+        return "" if len(res[which]) == a.runs else \
+            " (%d valid)" % len(res[which])
+
+    s_fps, q_fps = col("s", "fps"), col("q", "fps")
+    print()
+    print("Results: median [min-max] over %d run(s) each; the RTT rows "
+          "take each run's own median (or p99) of %d round trips" %
+          (a.runs, a.rounds))
+    print()
+    rows = [
+        ["frames/s (guest.net=%d, %s)" % (a.frames, a.forward_mode),
+         fmt(s_fps, 1e-6, "Mfps", 3) + n("s"),
+         fmt(q_fps, 1e-6, "Mfps", 3) + n("q"),
+         ratio(s_fps, q_fps), "higher"],
+    ]
+    for key, label in (("median", "kick-to-interrupt RTT, median"),
+                       ("p99", "kick-to-interrupt RTT, p99"),
+                       ("min", "kick-to-interrupt RTT, min")):
+        s, q = col("s", key), col("q", key)
+        rows.append([label, fmt(s, 1e-3, "us", 1), fmt(q, 1e-3, "us", 1),
+                     ratio(q, s), "lower"])
+    bench_boot.print_table(rows, ["metric", "splitvm",
+                                  "QEMU -M %s" % a.qemu_machine,
+                                  "splitvm advantage", "better"])
+    print("(splitvm advantage: splitvm/QEMU for frames/s, QEMU/splitvm "
+          "for times; above 1 = splitvm better)")
+    print()
+    print("Also measured (same runs):")
+    rows = [
+        ["exec -> first guest instruction (incl. firmware)",
+         fmt(col("s", "start"), 1e-6, "ms", 1),
+         fmt(col("q", "start"), 1e-6, "ms", 1)],
+        ["TSC kHz the guest measured (PIT)",
+         fmt(col("s", "tsc_khz"), 1, "", 0),
+         fmt(col("q", "tsc_khz"), 1, "", 0)],
+        ["  its error bound, ppm", fmt(col("s", "tsc_ppm"), 1, "", 0),
+         fmt(col("q", "tsc_ppm"), 1, "", 0)],
+        ["stray interrupts per run (no frame)",
+         fmt(col("s", "stray"), 1, "", 0), fmt(col("q", "stray"), 1, "", 0)],
+        ["transmit kicks written per run (rest suppressed by testpmd)",
+         fmt(col("s", "tx_kicks"), 1, "", 0),
+         fmt(col("q", "tx_kicks"), 1, "", 0)],
+    ]
+    bench_boot.print_table(rows, ["", "splitvm", "QEMU"])
+    stats = testpmd.port0_stats(log)
+    if stats:
+        print("testpmd port 0 over the whole benchmark: RX %d, TX %d "
+              "packets" % stats)
+    print()
+    print("Other processes used %.0f%% of the machine's CPU during the "
+          "benchmark%s" % (100 * others, " (the machine was NOT quiet)"
+                            if others > 0.1 else ""))
+
+    print()
+    print("Target: splitvm at least equal to QEMU on both:")
+    for label, s, q, better_high in (
+            ("frames/s", s_fps, q_fps, True),
+            ("RTT median", col("s", "median"), col("q", "median"), False)):
+        if not s or not q:
+            print("  %-10s cannot tell, no valid run of one of them" % label)
+            continue
+        ms, mq = statistics.median(s), statistics.median(q)
+        met = ms >= mq if better_high else ms <= mq
+        print("  %-10s %s (splitvm median %s QEMU's)%s" % (
+            label, "met" if met else "MISSED",
+            "at or above" if better_high and met else
+            "below" if better_high else
+            "at or below" if met else "above",
+            "; the ranges overlap" if overlap(s, q) else ""))
+
+    if a.raw:
+        print()
+        print("Raw values in run order:")
+        for which, name in (("s", "splitvm"), ("q", "QEMU")):
+            for key in ("fps", "median", "p99", "min", "max", "stray",
+                        "start"):
+                print("  %-8s %-7s %s" % (name, key, " ".join(
+                    str(v) for v in col(which, key))))
+
+    if failures:
+        print()
+        print("%d run(s) FAILED and were left out (details on stderr)" %
+              len(failures))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
