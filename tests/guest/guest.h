@@ -454,8 +454,12 @@ const char *virtio_net_test(uint64_t frames, uint64_t expect);
 
 /* ---- virtio_net_rtt.c: the guest.net_rtt=N test ---- */
 
-/* N kick-to-interrupt round trips of one frame, MSI-X to apic_id. */
-const char *virtio_net_rtt_test(uint64_t rounds, uint32_t apic_id);
+#define NET_RTT_KICK_DEVICE	1	/* notify unless NO_NOTIFY */
+#define NET_RTT_KICK_ALWAYS	2	/* notify in every round */
+
+/* N kick-to-interrupt round trips per NET_RTT_KICK_* bit, MSI-X to apic_id. */
+const char *virtio_net_rtt_test(uint64_t rounds, unsigned int kick,
+				uint32_t apic_id);
 
 #endif /* __ASSEMBLER__ */
 

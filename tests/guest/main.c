@@ -19,6 +19,8 @@
  *   guest.net_rtt=N N kick-to-interrupt round trips of one frame each
  *                   through the first virtio-net device, MSI-X on
  *                   (virtio_net_rtt.c); 0: no test
+ *   guest.net_rtt_kick=device|always|both  whether its kicks follow the
+ *                   device's NO_NOTIFY flag (default device)
  *
  * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
  *   guest: hello protocol=pvh|linux64
@@ -147,6 +149,23 @@ static const char *net_test_from_options(const struct boot_info *bi)
 		return NULL;
 	return virtio_net_test(frames,
 			       option_u64(bi, "guest.net_expect", frames));
+}
+
+/* guest.net_rtt=N and guest.net_rtt_kick=...: the round-trip test. */
+static const char *net_rtt_test_from_options(const struct boot_info *bi,
+					     uint32_t apic_id)
+{
+	unsigned int kick = NET_RTT_KICK_DEVICE;
+	const char *v;
+	size_t len;
+
+	v = boot_option(bi, "guest.net_rtt_kick", &len);
+	if (v && str_eq_n(v, len, "always"))
+		kick = NET_RTT_KICK_ALWAYS;
+	else if (v && str_eq_n(v, len, "both"))
+		kick = NET_RTT_KICK_DEVICE | NET_RTT_KICK_ALWAYS;
+	return virtio_net_rtt_test(option_u64(bi, "guest.net_rtt", 0), kick,
+				   apic_id);
 }
 
 static uint8_t cmos_read(uint8_t reg)
@@ -388,8 +407,7 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 	pci_reason = net_test_from_options(&boot);
 	if (!reason)
 		reason = pci_reason;
-	pci_reason = virtio_net_rtt_test(option_u64(&boot, "guest.net_rtt", 0),
-					 bsp_apic_id);
+	pci_reason = net_rtt_test_from_options(&boot, bsp_apic_id);
 	if (!reason)
 		reason = pci_reason;
 

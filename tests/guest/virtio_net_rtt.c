@@ -9,19 +9,29 @@
  * on receiveq counts as stray and the wait goes on.  transmitq asks for
  * no interrupts (VRING_AVAIL_F_NO_INTERRUPT), receiveq for every one.
  *
+ * The kick follows the device's VRING_USED_F_NO_NOTIFY (kick=device, the
+ * default): a polling back-end such as testpmd sets it, and then no
+ * notification is written at all.  guest.net_rtt_kick=always writes the
+ * queue's notify register in every round anyway (allowed: the flag is a
+ * SHOULD NOT, 2.7.10), so that the round trip includes the doorbell and
+ * the VMM's ioeventfd wiring; =both runs N rounds each way, device first.
+ *
  * The back-end must send each frame back (testpmd macswap or io): the
  * frame that returns must be the one sent, addresses as sent or swapped.
  * NET_RTT_WARMUP rounds run first and are not counted.  Round trip times
  * are converted with the TSC frequency measured against the PIT (tsc.c).
  *
- * Report lines:
- *   guest: net_rtt 00:<dd>.<f> rounds=<n> warmup=<n> irqs=<n>
- *          stray_irqs=<n> tx_kicks=<n> tx_suppressed=<n> tsc_khz=<n>
- *          tsc_cal_ppm=<n> min_ns=<n> median_ns=<n> p99_ns=<n>
- *          max_ns=<n>                                  (one line)
+ * Report lines (one per kick mode run):
+ *   guest: net_rtt 00:<dd>.<f> kick=device|always rounds=<n> warmup=<n>
+ *          irqs=<n> stray_irqs=<n> tx_kicks=<n> tx_suppressed=<n>
+ *          tsc_khz=<n> tsc_cal_ppm=<n> min_ns=<n> median_ns=<n>
+ *          p99_ns=<n> max_ns=<n>                       (one line)
  *   guest: net_rtt 00:<dd>.<f> FAIL reason="<text>"   or   guest: net_rtt none
  * irqs= counts VEC_VIRTIO interrupts during the counted rounds (at least
- * rounds=; more means stray ones); the percentiles are nearest-rank.
+ * rounds=; more means stray ones); tx_kicks= counts notify register
+ * writes, tx_suppressed= the rounds in which the device had asked for none
+ * (with kick=always they were written all the same); the percentiles are
+ * nearest-rank.
  */
 #include "guest.h"
 #include "virtio.h"
@@ -51,6 +61,8 @@ struct rtt_test {
 	struct virtq rxq, txq;
 	uint8_t mac[6];
 	uint64_t rounds, stray;
+	uint32_t seq;				/* of the next frame */
+	bool force_kick;			/* kick=always */
 	uint16_t rx_slot_of[VIRTQ_SIZE_MAX];	/* by chain head */
 };
 
@@ -174,9 +186,9 @@ static const char *rtt_wait_irq(struct rtt_test *t, uint64_t irq_seen,
 }
 
 /* One frame there and back; its TSC cycles, kick to interrupt. */
-static const char *rtt_round(struct rtt_test *t, uint32_t seq,
-			     uint64_t *cycles)
+static const char *rtt_round(struct rtt_test *t, uint64_t *cycles)
 {
+	uint32_t seq = t->seq++;
 	struct virtq_buf b = { rtt_tx_buf, RTT_HDR_LEN + RTT_FRAME_LEN, false };
 	uint64_t irq_seen, start, end = 0;
 	uint16_t head;
@@ -190,7 +202,17 @@ static const char *rtt_round(struct rtt_test *t, uint32_t seq,
 	irq_seen = virtio_irq_count;
 	__asm__ volatile("" ::: "memory");
 	start = rdtsc();
-	virtq_kick(&t->txq);
+	if (t->force_kick) {
+		uint64_t suppressed = t->txq.kicks_suppressed;
+
+		virtq_kick(&t->txq);
+		if (t->txq.kicks_suppressed != suppressed) {
+			mmio_write16(t->txq.notify_addr, t->txq.index);
+			t->txq.kicks++;
+		}
+	} else {
+		virtq_kick(&t->txq);
+	}
 	r = rtt_wait_irq(t, irq_seen, &end);
 	if (r)
 		return r;
@@ -294,44 +316,33 @@ static const char *rtt_start(struct rtt_test *t, const struct pci_dev *pd,
 	return NULL;
 }
 
-static const char *rtt_run(struct rtt_test *t, const struct pci_dev *pd,
-			   uint64_t rounds, uint32_t apic_id)
+/* `rounds` counted round trips, then their report line. */
+static const char *rtt_phase(struct rtt_test *t, const struct pci_dev *pd,
+			     uint64_t rounds, bool force_kick)
 {
-	uint64_t cycles, irq_base, khz;
+	uint64_t cycles, irq_base;
 	const char *r;
 
-	/* Calibrate first: it takes 50 ms of PIT time and many exits. */
-	khz = tsc_khz();
-	if (!khz)
-		return "TSC calibration failed";
-	r = rtt_start(t, pd, apic_id);
-	if (r)
-		return r;
-	for (uint32_t i = 0; i < NET_RTT_WARMUP; i++) {
-		r = rtt_round(t, i, &cycles);
-		if (r)
-			return r;
-	}
+	t->force_kick = force_kick;
 	irq_base = virtio_irq_count;
 	t->stray = 0;
 	t->txq.kicks = t->txq.kicks_suppressed = 0;
 	for (t->rounds = 0; t->rounds < rounds; t->rounds++) {
-		r = rtt_round(t, (uint32_t)(NET_RTT_WARMUP + t->rounds),
-			      &cycles);
+		r = rtt_round(t, &cycles);
 		if (r)
 			return r;
 		rtt_cycles[t->rounds] = cycles > UINT32_MAX ? UINT32_MAX :
 							      (uint32_t)cycles;
 	}
 	rtt_sort(rtt_cycles, t->rounds);
-	guest_printf("guest: net_rtt 00:%02x.%x rounds=%llu warmup=%u irqs=%llu stray_irqs=%llu tx_kicks=%llu tx_suppressed=%llu tsc_khz=%llu tsc_cal_ppm=%llu min_ns=%llu median_ns=%llu p99_ns=%llu max_ns=%llu\n",
-		     pd->slot, pd->fn, (unsigned long long)t->rounds,
-		     NET_RTT_WARMUP,
+	guest_printf("guest: net_rtt 00:%02x.%x kick=%s rounds=%llu warmup=%u irqs=%llu stray_irqs=%llu tx_kicks=%llu tx_suppressed=%llu tsc_khz=%llu tsc_cal_ppm=%llu min_ns=%llu median_ns=%llu p99_ns=%llu max_ns=%llu\n",
+		     pd->slot, pd->fn, force_kick ? "always" : "device",
+		     (unsigned long long)t->rounds, NET_RTT_WARMUP,
 		     (unsigned long long)(virtio_irq_count - irq_base),
 		     (unsigned long long)t->stray,
 		     (unsigned long long)t->txq.kicks,
 		     (unsigned long long)t->txq.kicks_suppressed,
-		     (unsigned long long)khz,
+		     (unsigned long long)tsc_khz(),
 		     (unsigned long long)tsc_calibration_ppm(),
 		     (unsigned long long)tsc_to_ns(rtt_cycles[0]),
 		     (unsigned long long)tsc_to_ns(rtt_percentile(rtt_cycles,
@@ -339,17 +350,49 @@ static const char *rtt_run(struct rtt_test *t, const struct pci_dev *pd,
 		     (unsigned long long)tsc_to_ns(rtt_percentile(rtt_cycles,
 							t->rounds, 99)),
 		     (unsigned long long)tsc_to_ns(rtt_cycles[t->rounds - 1]));
+	return NULL;
+}
+
+static const char *rtt_run(struct rtt_test *t, const struct pci_dev *pd,
+			   uint64_t rounds, unsigned int kick,
+			   uint32_t apic_id)
+{
+	uint64_t cycles;
+	const char *r;
+
+	/* Calibrate first: it takes 50 ms of PIT time and many exits. */
+	if (!tsc_khz())
+		return "TSC calibration failed";
+	r = rtt_start(t, pd, apic_id);
+	if (r)
+		return r;
+	for (uint32_t i = 0; i < NET_RTT_WARMUP; i++) {
+		r = rtt_round(t, &cycles);
+		if (r)
+			return r;
+	}
+	if (kick & NET_RTT_KICK_DEVICE) {
+		r = rtt_phase(t, pd, rounds, false);
+		if (r)
+			return r;
+	}
+	if (kick & NET_RTT_KICK_ALWAYS) {
+		r = rtt_phase(t, pd, rounds, true);
+		if (r)
+			return r;
+	}
 	return virtio_reset(&t->vd);
 }
 
-const char *virtio_net_rtt_test(uint64_t rounds, uint32_t apic_id)
+const char *virtio_net_rtt_test(uint64_t rounds, unsigned int kick,
+				uint32_t apic_id)
 {
 	struct rtt_test *t = &rtt;
 	struct pci_dev pd;
 	const char *r;
 
 	memset(t, 0, sizeof(*t));
-	if (!rounds)
+	if (!rounds || !(kick & (NET_RTT_KICK_DEVICE | NET_RTT_KICK_ALWAYS)))
 		return NULL;
 	if (rounds > NET_RTT_MAX)
 		rounds = NET_RTT_MAX;
@@ -358,9 +401,10 @@ const char *virtio_net_rtt_test(uint64_t rounds, uint32_t apic_id)
 		guest_printf("guest: net_rtt none\n");
 		return "no virtio-net device";
 	}
-	r = rtt_run(t, &pd, rounds, apic_id);
+	r = rtt_run(t, &pd, rounds, kick, apic_id);
 	if (r)
-		guest_printf("guest: net_rtt 00:%02x.%x FAIL reason=\"%s\" rounds=%llu\n",
-			     pd.slot, pd.fn, r, (unsigned long long)t->rounds);
+		guest_printf("guest: net_rtt 00:%02x.%x FAIL reason=\"%s\" kick=%s rounds=%llu\n",
+			     pd.slot, pd.fn, r, t->force_kick ? "always" : "device",
+			     (unsigned long long)t->rounds);
 	return r;
 }

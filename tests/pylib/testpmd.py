@@ -51,19 +51,25 @@ class Testpmd:
             "--", f"--forward-mode={self.forward_mode}", "--auto-start",
             "--total-num-mbufs=16384", "--no-mlockall", "--stats-period=1"]
 
+    # Printed once forwarding runs; the socket exists before that, and a
+    # client that connects too early waits for testpmd to get round to it.
+    READY = "packet forwarding - ports="
+
     def start(self, timeout=30.0):
-        """Start it and wait for its socket; False (and it is stopped) if
-        it did not come up."""
+        """Start it and wait for its socket and forwarding; False (and it
+        is stopped) if it did not come up."""
         self._log = open(self.log_path, "w+")
         self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
                                      stdout=self._log,
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if os.path.exists(self.sock) or self.proc.poll() is not None:
+            if self.proc.poll() is not None or (
+                    os.path.exists(self.sock) and self.READY in self.log()):
                 break
             time.sleep(0.1)
-        if self.proc.poll() is None and os.path.exists(self.sock):
+        if self.proc.poll() is None and os.path.exists(self.sock) and \
+                self.READY in self.log():
             return True
         self.stop()
         return False
