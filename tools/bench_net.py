@@ -79,14 +79,18 @@ def guest_cmdline(a):
             "guest.net_rtt_kick=both" % (a.frames, a.rounds))
 
 
+def pin(a):
+    return ["taskset", "-c", a.vmm_cpus] if a.vmm_cpus else []
+
+
 def splitvm_argv(a, sock):
-    return [a.splitvm, "--kernel", a.guest, "--cpus", "1",
+    return pin(a) + [a.splitvm, "--kernel", a.guest, "--cpus", "1",
             "--memory", a.memory, "--net", "socket=%s,mac=%s" % (sock, MAC),
             "--cmdline", guest_cmdline(a)]
 
 
 def qemu_argv(a, sock):
-    return [a.qemu, "-M", a.qemu_machine, "-enable-kvm",
+    return pin(a) + [a.qemu, "-M", a.qemu_machine, "-enable-kvm",
             "-cpu", a.qemu_cpu, "-m", a.memory, "-smp", "1",
             "-nodefaults", "-no-user-config", "-display", "none",
             "-serial", "stdio",
@@ -193,6 +197,10 @@ def main():
                    help="QEMU -cpu value (default qemu64)")
     p.add_argument("--memory", type=bench_boot.parse_size, default="128M",
                    metavar="SIZE", help="guest RAM for both (default 128M)")
+    p.add_argument("--vmm-cpus", metavar="LIST",
+                   help="run both VMMs (all their threads) under taskset "
+                   "-c LIST, e.g. 0, away from testpmd's forwarding lcore "
+                   "(1); default: let the scheduler place them")
     p.add_argument("--raw", action="store_true",
                    help="also print every run's numbers, in run order")
     p.add_argument("--timeout", type=float, default=180.0,
