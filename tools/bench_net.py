@@ -130,7 +130,7 @@ def parse_run(a, r, want_status):
                 kick, rtt[kick][0].decode(), a.rounds))
     if bad:
         return None, bad
-    res = {"fps": int(m.group(3)), "net_ns": int(m.group(2)),
+    res = {"fps": int(m.group(3)),
            "start": (r.first_byte if r.stdout.startswith(b"\nguest: hello")
                      else None)}
     for kick in KICKS:
@@ -146,7 +146,8 @@ def fmt(values, scale, unit, digits):
         return "no valid run"
     med, lo, hi = (v * scale for v in bench_boot.stats(values))
     f = "%%.%df" % digits
-    return "%s %s [%s-%s]" % (f % med, unit, f % lo, f % hi)
+    return "%s%s [%s-%s]" % (f % med, " " + unit if unit else "", f % lo,
+                             f % hi)
 
 
 def ratio(num, den):
