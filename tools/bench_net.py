@@ -288,6 +288,7 @@ def bench(a, tp, sock):
                                                             why))
                 print(failures[-1], file=sys.stderr)
                 continue
+            nums["pair"] = i
             res[which].append(nums)
         print("  run %d/%d done" % (i + 1, a.runs), file=sys.stderr)
     log = tp.stop()		# reaped: its CPU time counts as this script's
@@ -295,6 +296,16 @@ def bench(a, tp, sock):
 
     def col(which, key):
         return [n[key] for n in res[which] if n[key] is not None]
+
+    def paired(key, higher_better):
+        """splitvm's advantage within each pair of back-to-back runs,
+        which sit on the same level of this machine's speed more often
+        than runs minutes apart: median [min-max] of the ratios."""
+        q_by_pair = {v["pair"]: v[key] for v in res["q"]}
+        r = [(v[key] / q_by_pair[v["pair"]] if higher_better else
+              q_by_pair[v["pair"]] / v[key])
+             for v in res["s"] if q_by_pair.get(v["pair"]) and v[key]]
+        return fmt(r, 1, "", 2) if r else "-"
 
     def n(which):
         return "" if len(res[which]) == a.runs else \
@@ -310,7 +321,7 @@ def bench(a, tp, sock):
         ["frames/s (guest.net=%d, %s)" % (a.frames, a.forward_mode),
          fmt(s_fps, 1e-6, "Mfps", 3) + n("s"),
          fmt(q_fps, 1e-6, "Mfps", 3) + n("q"),
-         ratio(s_fps, q_fps), "higher"],
+         ratio(s_fps, q_fps), paired("fps", True), "higher"],
     ]
     for key, label in (
             ("device_median", "RTT, kick as testpmd asks (none), median"),
@@ -319,12 +330,13 @@ def bench(a, tp, sock):
             ("always_p99", "  p99"), ("always_min", "  min")):
         s, q = col("s", key), col("q", key)
         rows.append([label, fmt(s, 1e-3, "us", 1), fmt(q, 1e-3, "us", 1),
-                     ratio(q, s), "lower"])
+                     ratio(q, s), paired(key, False), "lower"])
     bench_boot.print_table(rows, ["metric", "splitvm",
                                   "QEMU -M %s" % a.qemu_machine,
-                                  "splitvm advantage", "better"])
-    print("(splitvm advantage: splitvm/QEMU for frames/s, QEMU/splitvm "
-          "for times; above 1 = splitvm better)")
+                                  "advantage", "per pair", "better"])
+    print("(advantage: splitvm/QEMU for frames/s, QEMU/splitvm for times, "
+          "above 1 = splitvm better; of the medians, and per pair of "
+          "back-to-back runs)")
     print()
     print("Also measured (same runs):")
     rows = [
