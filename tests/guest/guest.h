@@ -428,6 +428,26 @@ uint64_t tsc_calibration_ppm(void);
 /* TSC cycles to nanoseconds (0 if uncalibrated). */
 uint64_t tsc_to_ns(uint64_t cycles);
 
+/* ---- rate.c: event rates timed in chunks ---- */
+
+#define RATE_CHUNKS_MAX		64
+
+struct rate_meter {
+	uint64_t chunk;				/* events per chunk */
+	uint64_t next;				/* count ending this chunk */
+	uint64_t last;				/* TSC at the last chunk's end */
+	unsigned int chunks;			/* full chunks timed */
+	uint64_t cycles[RATE_CHUNKS_MAX];
+};
+
+/* Start timing now, in chunks of `chunk` events. */
+void rate_start(struct rate_meter *m, uint64_t chunk);
+/* `count` events so far: closes a chunk when it reaches the next end. */
+void rate_count(struct rate_meter *m, uint64_t count);
+/* Events per second of the median and of the fastest chunk; 0: none. */
+uint64_t rate_chunk_median(const struct rate_meter *m);
+uint64_t rate_chunk_max(const struct rate_meter *m);
+
 /* ---- pit.c ---- */
 
 void pit_start_periodic(unsigned int hz);

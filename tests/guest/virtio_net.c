@@ -33,7 +33,8 @@
  *          verified=<n> swapped=<n> rx_kicks=<n> tx_kicks=<n>
  *          tx_suppressed=<n> num_buffers_not_1=<n>           (one line)
  *   guest: net 00:<dd>.<f> rate frames=<verified> elapsed_ns=<n>
- *          frames_per_s=<n> tsc_khz=<n>                    (one line)
+ *          frames_per_s=<n> tsc_khz=<n> chunks=<n> chunk_frames=<n>
+ *          chunk_median_fps=<n> chunk_max_fps=<n>          (one line)
  *   guest: net 00:<dd>.<f> FAIL reason="<text>"    or   guest: net none
  * mac= is the device's (config space) with VIRTIO_NET_F_MAC, else
  * 02:00:00:00:00:01 (locally administered); swapped= counts verified
@@ -42,7 +43,9 @@
  * without MRG_RXBUF (5.1.6.4; DPDK 22.11's vhost leaves it 0): a warning,
  * not a failure.  The rate line times the traffic alone, from the first
  * frame queued to the last one back (TSC, calibrated by tsc.c before the
- * clock starts): device set-up and the VMM's start are not in it.  The
+ * clock starts): device set-up and the VMM's start are not in it.  It
+ * also times NET_RATE_CHUNKS chunks of N/NET_RATE_CHUNKS verified frames
+ * each (rate.c): the median chunk leaves out host preemptions.  The
  * test fails when fewer than `expect` frames (default N) were received
  * and verified.
  */
@@ -64,6 +67,7 @@
 #define NET_TIMEOUT_MS		20000
 /* Polls of used->idx between looks at device_status (an MMIO exit). */
 #define NET_STATUS_POLL_EVERY	(1u << 16)
+#define NET_RATE_CHUNKS		16
 
 #define NET_RXQ			0
 #define NET_TXQ			1
@@ -80,6 +84,7 @@ struct net_test {
 	uint64_t sent, tx_done, received, verified, swapped;
 	uint64_t bad_len, bad_payload, bad_addr, dup, num_buffers_off;
 	uint64_t traffic_cycles;		/* TSC, net_traffic() */
+	struct rate_meter rate;			/* verified frames */
 	unsigned int rx_posted;			/* receive buffers in use */
 	uint16_t rx_slot_of[VIRTQ_SIZE_MAX];	/* by chain head */
 };
@@ -189,6 +194,7 @@ static void net_check_frame(struct net_test *t, const uint8_t *buf,
 	}
 	net_seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
 	t->verified++;
+	rate_count(&t->rate, t->verified);
 	if (swapped && !straight)
 		t->swapped++;
 }
@@ -338,6 +344,7 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd)
 	}
 	tsc_khz();		/* 50 ms of calibration, not on the clock */
 	virtq_kick(&t->rxq);
+	rate_start(&t->rate, t->frames / NET_RATE_CHUNKS);
 	t->traffic_cycles = rdtsc();
 	r = net_traffic(t);
 	t->traffic_cycles = rdtsc() - t->traffic_cycles;
@@ -353,10 +360,13 @@ static void net_report_rate(const struct net_test *t,
 	uint64_t ns = tsc_to_ns(t->traffic_cycles);
 	uint64_t fps = ns ? t->verified * 1000000000ull / ns : 0;
 
-	guest_printf("guest: net 00:%02x.%x rate frames=%llu elapsed_ns=%llu frames_per_s=%llu tsc_khz=%llu\n",
+	guest_printf("guest: net 00:%02x.%x rate frames=%llu elapsed_ns=%llu frames_per_s=%llu tsc_khz=%llu chunks=%u chunk_frames=%llu chunk_median_fps=%llu chunk_max_fps=%llu\n",
 		     pd->slot, pd->fn, (unsigned long long)t->verified,
 		     (unsigned long long)ns, (unsigned long long)fps,
-		     (unsigned long long)tsc_khz());
+		     (unsigned long long)tsc_khz(), t->rate.chunks,
+		     (unsigned long long)t->rate.chunk,
+		     (unsigned long long)rate_chunk_median(&t->rate),
+		     (unsigned long long)rate_chunk_max(&t->rate));
 }
 
 const char *virtio_net_test(uint64_t frames, uint64_t expect)

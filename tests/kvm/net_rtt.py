@@ -47,15 +47,24 @@ try:
     ok &= c.check("guest: result=PASS" in r.stdout, "the guest passes")
 
     m = re.search(r"guest: net \S+ rate frames=(\d+) elapsed_ns=(\d+) "
-                  r"frames_per_s=(\d+) tsc_khz=(\d+)", r.stdout)
+                  r"frames_per_s=(\d+) tsc_khz=(\d+) chunks=(\d+) "
+                  r"chunk_frames=(\d+) chunk_median_fps=(\d+) "
+                  r"chunk_max_fps=(\d+)", r.stdout)
     if c.check(m is not None, "guest.net printed its rate line"):
-        frames, ns, fps, khz = map(int, m.groups())
+        (frames, ns, fps, khz, chunks, chunk_frames, chunk_med,
+         chunk_max) = map(int, m.groups())
         ok &= c.equal(frames, FRAMES, "the rate counts every verified frame")
         ok &= c.check(ns > 0 and khz > 0, "elapsed time and TSC rate known",
                       m.group(0))
         # The guest's own arithmetic, recomputed (integer rounding aside).
         ok &= c.check(abs(fps - frames * 10**9 // max(ns, 1)) <= 1,
                       "frames_per_s = frames / elapsed", m.group(0))
+        ok &= c.equal((chunks, chunk_frames), (16, FRAMES // 16),
+                      "16 chunks of N/16 frames timed")
+        # The slowest chunk cannot be faster than the whole run.
+        ok &= c.check(0 < chunk_med <= chunk_max and
+                      chunk_max * 16 >= fps, "chunk rates consistent",
+                      m.group(0))
     else:
         ok = False
 
