@@ -421,7 +421,7 @@ GUEST_NORETURN void ap_main(uint32_t cpu);
 
 /* ---- tsc.c: TSC frequency, measured against PIT channel 2 ---- */
 
-/* kHz, measured on first use (50 ms, up to 5 times); 0 without a PIT. */
+/* kHz, measured on first use (50 ms, up to 10 tries); 0: it failed. */
 uint64_t tsc_khz(void);
 /* Bound of that measurement's error, in parts per million. */
 uint64_t tsc_calibration_ppm(void);

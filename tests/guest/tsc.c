@@ -16,7 +16,12 @@
  * first and last intervals make the error bound reported.  A vCPU that
  * is preempted during those readings widens them (to several percent on
  * a busy host), so the measurement is repeated up to TSC_CAL_TRIES times
- * and the one with the smallest bound kept.  The channel is stopped
+ * and the one with the smallest bound kept.  A preemption between two
+ * reads longer than a turn of the counter (55 ms) would lose 65536 ticks
+ * unseen, so a measurement with any gap above TSC_CAL_MAX_GAP cycles (55
+ * ms at 0.5 GHz, 5.5 ms at 5 GHz; reads normally come every 0.1 ms or
+ * less) is thrown away, and so is one whose error bound exceeds
+ * TSC_CAL_MAX_PPM (a preemption during the first or last read).  The channel is stopped
  * afterwards (pit_stop()), as the timer test leaves it.
  */
 #include "guest.h"
@@ -30,8 +35,10 @@
 #define TSC_CAL_TICKS		(PIT_HZ * TSC_CAL_MS / 1000)
 /* Give up if the count never moves (no PIT): 1 s at 4 GHz, 4 s at 1 GHz. */
 #define TSC_CAL_TIMEOUT_MS	(4 * 1000)
-#define TSC_CAL_TRIES		5
+#define TSC_CAL_TRIES		10
+#define TSC_CAL_MAX_GAP		27500000ull
 #define TSC_CAL_GOOD_PPM	1000	/* stop trying below this bound */
+#define TSC_CAL_MAX_PPM		2000	/* never keep a try above it */
 
 static bool tsc_calibrated;
 static uint64_t tsc_khz_cached;
@@ -50,9 +57,15 @@ static uint16_t tsc_pit_read(uint64_t *before, uint64_t *after)
 	return (uint16_t)(lo | hi << 8);
 }
 
-static bool tsc_measure(uint64_t *khz, uint64_t *ppm)
+enum tsc_cal_result {
+	TSC_CAL_OK,
+	TSC_CAL_NO_PIT,		/* the count never got there */
+	TSC_CAL_PREEMPTED,	/* a gap that may hide a lost turn */
+};
+
+static enum tsc_cal_result tsc_measure(uint64_t *khz, uint64_t *ppm)
 {
-	uint64_t a0, b0, a, b, deadline, cycles, err, ticks = 0;
+	uint64_t a0, b0, a, b, prev_a, deadline, cycles, err, ticks = 0;
 	uint16_t prev, now;
 
 	outb(PIT_MODE, PIT_CH0_RATE);
@@ -60,36 +73,48 @@ static bool tsc_measure(uint64_t *khz, uint64_t *ppm)
 	outb(PIT_CH0, 0);
 	deadline = tsc_deadline_ms(TSC_CAL_TIMEOUT_MS);
 	prev = tsc_pit_read(&a0, &b0);
+	prev_a = a0;
 	while (ticks < TSC_CAL_TICKS) {
 		now = tsc_pit_read(&a, &b);
+		if (a - prev_a > TSC_CAL_MAX_GAP) {
+			pit_stop();
+			return TSC_CAL_PREEMPTED;
+		}
 		/* Counting down, modulo 2^16: read well within one turn. */
 		ticks += (uint16_t)(prev - now);
 		prev = now;
+		prev_a = a;
 		if (tsc_expired(deadline)) {
 			pit_stop();
-			return false;
+			return TSC_CAL_NO_PIT;
 		}
 	}
 	pit_stop();
 	cycles = (a + b) / 2 - (a0 + b0) / 2;
 	err = (b - a) / 2 + (b0 - a0) / 2;
 	if (!cycles)
-		return false;
+		return TSC_CAL_NO_PIT;
 	*khz = cycles * PIT_HZ / ticks / 1000;
 	*ppm = err * 1000000 / cycles;
-	return true;
+	return TSC_CAL_OK;
 }
 
 uint64_t tsc_khz(void)
 {
 	uint64_t khz, ppm;
+	enum tsc_cal_result res;
 
 	if (tsc_calibrated)
 		return tsc_khz_cached;
 	tsc_calibrated = true;
 	for (unsigned int i = 0; i < TSC_CAL_TRIES; i++) {
-		if (!tsc_measure(&khz, &ppm))
+		res = tsc_measure(&khz, &ppm);
+		if (res == TSC_CAL_NO_PIT)
 			break;
+		if (res == TSC_CAL_PREEMPTED || ppm > TSC_CAL_MAX_PPM) {
+			res = TSC_CAL_PREEMPTED;
+			continue;
+		}
 		if (!tsc_khz_cached || ppm < tsc_err_ppm_cached) {
 			tsc_khz_cached = khz;
 			tsc_err_ppm_cached = ppm;
@@ -98,7 +123,9 @@ uint64_t tsc_khz(void)
 			break;
 	}
 	if (!tsc_khz_cached)
-		guest_printf("guest: warning: TSC calibration: the PIT count did not move\n");
+		guest_printf("guest: warning: TSC calibration failed: %s\n",
+			     res == TSC_CAL_NO_PIT ? "the PIT count did not move" :
+			     "preempted in every try");
 	return tsc_khz_cached;
 }
 
