@@ -18,10 +18,12 @@
  * a busy host), so the measurement is repeated up to TSC_CAL_TRIES times
  * and the one with the smallest bound kept.  A preemption between two
  * reads longer than a turn of the counter (55 ms) would lose 65536 ticks
- * unseen, so a measurement with any gap above TSC_CAL_MAX_GAP cycles (55
- * ms at 0.5 GHz, 5.5 ms at 5 GHz; reads normally come every 0.1 ms or
- * less) is thrown away, and so is one whose error bound exceeds
- * TSC_CAL_MAX_PPM (a preemption during the first or last read).  The channel is stopped
+ * unseen, so a try is thrown away when two reads are further apart than
+ * TSC_CAL_MAX_GAP_TICKS (half a turn) by the rate measured so far, or,
+ * before there is a rate, than TSC_CAL_EARLY_GAP cycles (55 ms at 0.5
+ * GHz); reads normally come every 0.1 ms or less.  A try whose error
+ * bound exceeds TSC_CAL_MAX_PPM (a preemption during its first or last
+ * read) is thrown away too.  The channel is stopped
  * afterwards (pit_stop()), as the timer test leaves it.
  */
 #include "guest.h"
@@ -36,7 +38,9 @@
 /* Give up if the count never moves (no PIT): 1 s at 4 GHz, 4 s at 1 GHz. */
 #define TSC_CAL_TIMEOUT_MS	(4 * 1000)
 #define TSC_CAL_TRIES		10
-#define TSC_CAL_MAX_GAP		27500000ull
+#define TSC_CAL_MAX_GAP_TICKS	32768u
+#define TSC_CAL_EARLY_TICKS	1024u	/* below: no rate to go by yet */
+#define TSC_CAL_EARLY_GAP	27500000ull
 #define TSC_CAL_GOOD_PPM	1000	/* stop trying below this bound */
 #define TSC_CAL_MAX_PPM		2000	/* never keep a try above it */
 
@@ -76,7 +80,11 @@ static enum tsc_cal_result tsc_measure(uint64_t *khz, uint64_t *ppm)
 	prev_a = a0;
 	while (ticks < TSC_CAL_TICKS) {
 		now = tsc_pit_read(&a, &b);
-		if (a - prev_a > TSC_CAL_MAX_GAP) {
+		/* gap / (elapsed / ticks) > max, without dividing. */
+		if (ticks < TSC_CAL_EARLY_TICKS ?
+		    a - prev_a > TSC_CAL_EARLY_GAP :
+		    (a - prev_a) * ticks >
+		    (uint64_t)TSC_CAL_MAX_GAP_TICKS * (prev_a - a0)) {
 			pit_stop();
 			return TSC_CAL_PREEMPTED;
 		}
@@ -101,8 +109,9 @@ static enum tsc_cal_result tsc_measure(uint64_t *khz, uint64_t *ppm)
 
 uint64_t tsc_khz(void)
 {
-	uint64_t khz, ppm;
+	uint64_t khz, ppm, worst_ppm = 0;
 	enum tsc_cal_result res;
+	unsigned int gaps = 0, wide = 0;
 
 	if (tsc_calibrated)
 		return tsc_khz_cached;
@@ -111,7 +120,13 @@ uint64_t tsc_khz(void)
 		res = tsc_measure(&khz, &ppm);
 		if (res == TSC_CAL_NO_PIT)
 			break;
-		if (res == TSC_CAL_PREEMPTED || ppm > TSC_CAL_MAX_PPM) {
+		if (res == TSC_CAL_PREEMPTED) {
+			gaps++;
+			continue;
+		}
+		if (ppm > TSC_CAL_MAX_PPM) {
+			wide++;
+			worst_ppm = ppm > worst_ppm ? ppm : worst_ppm;
 			res = TSC_CAL_PREEMPTED;
 			continue;
 		}
@@ -122,10 +137,12 @@ uint64_t tsc_khz(void)
 		if (ppm < TSC_CAL_GOOD_PPM)
 			break;
 	}
-	if (!tsc_khz_cached)
-		guest_printf("guest: warning: TSC calibration failed: %s\n",
-			     res == TSC_CAL_NO_PIT ? "the PIT count did not move" :
-			     "preempted in every try");
+	if (!tsc_khz_cached && res == TSC_CAL_NO_PIT)
+		guest_printf("guest: warning: TSC calibration failed: the PIT count did not move\n");
+	else if (!tsc_khz_cached)
+		guest_printf("guest: warning: TSC calibration failed: every try preempted (%u with a gap of half a PIT turn, %u with an error bound above %u ppm, worst %llu)\n",
+			     gaps, wide, TSC_CAL_MAX_PPM,
+			     (unsigned long long)worst_ppm);
 	return tsc_khz_cached;
 }
 
