@@ -47,6 +47,7 @@ dpdk-testpmd, and takes about 5 s per QEMU run.
 import argparse
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -247,6 +248,10 @@ def main():
         p.error("/dev/kvm is not usable here")
     if testpmd.binary() is None:
         p.error("dpdk-testpmd is not installed (Debian package dpdk-dev)")
+    if shutil.which(a.qemu) is None:
+        p.error("no QEMU at %s (Debian package qemu-system-x86)" % a.qemu)
+    if a.vmm_cpus and shutil.which("taskset") is None:
+        p.error("--vmm-cpus needs taskset (Debian package util-linux)")
     if a.runs < 1 or not 1 <= a.frames <= 65536 or \
             not 1 <= a.rounds <= 65536:
         p.error("--runs at least 1; --frames and --rounds 1..65536")
