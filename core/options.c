@@ -148,9 +148,6 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 				return options_error("%s queues=%s: must be 1 to %u",
 						     opt, value,
 						     VHOST_USER_DEV_MAX_QUEUES);
-			if (type == VHOST_USER_DEV_NET && v > 1)
-				return options_error("--net queues=%s: only 1 queue pair until the control queue is implemented",
-						     value);
 			spec->queues = v;
 		} else if (!strcmp(item, "mac") && type == VHOST_USER_DEV_NET) {
 			if (!options_parse_mac(value, spec->mac))
@@ -195,9 +192,11 @@ void options_usage(FILE *out)
 "      --disk socket=PATH[,queues=N]\n"
 "                        virtio-blk served by a vhost-user-blk back-end;\n"
 "                        N request queues, 1 to %u (default 1)\n"
-"      --net socket=PATH[,mac=xx:xx:xx:xx:xx:xx][,queues=1]\n"
+"      --net socket=PATH[,mac=xx:xx:xx:xx:xx:xx][,queues=N]\n"
 "                        virtio-net served by a vhost-user-net back-end;\n"
-"                        without mac the guest picks a random address\n"
+"                        without mac the guest picks a random address;\n"
+"                        N queue pairs, 1 to %u (default 1); N > 1 adds\n"
+"                        a control queue (multiqueue)\n"
 "\n"
 "Host:\n"
 "      --kvm PATH        KVM device (default /dev/kvm)\n"
@@ -219,7 +218,7 @@ void options_usage(FILE *out)
 "  S      the guest wrote S to the debug-exit port 0xf4 (for tests)\n",
 		OPTIONS_DEFAULT_CMDLINE, GUEST_MEM_MIN_SIZE >> 20,
 		OPTIONS_MAX_CPUS, VM_MAX_VHOST_USER_DEVS,
-		VHOST_USER_DEV_MAX_QUEUES);
+		VHOST_USER_DEV_MAX_QUEUES, VHOST_USER_DEV_MAX_QUEUES);
 }
 
 enum {

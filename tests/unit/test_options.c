@@ -109,11 +109,12 @@ static void test_vhost_user_devices(void)
 			     "--disk", "socket=/run/a.sock",
 			     "--net", "socket=/run/n.sock,mac=52:54:00:AB:cd:0f",
 			     "--disk", "queues=4,socket=/run/b.sock",
-			     "--net", "socket=/run/m.sock,queues=1" };
+			     "--net", "socket=/run/m.sock,queues=1",
+			     "--net", "queues=16,socket=/run/q.sock" };
 	const struct vhost_user_dev_spec *d = o.vm.vhost_user;
 
-	CU_ASSERT_EQUAL_FATAL(parse(&o, 11, ok), OPTIONS_RUN);
-	CU_ASSERT_EQUAL_FATAL(o.vm.nr_vhost_user, 4);
+	CU_ASSERT_EQUAL_FATAL(parse(&o, 13, ok), OPTIONS_RUN);
+	CU_ASSERT_EQUAL_FATAL(o.vm.nr_vhost_user, 5);
 	CU_ASSERT_EQUAL(d[0].type, VHOST_USER_DEV_BLK);
 	CU_ASSERT_STRING_EQUAL(d[0].socket_path, "/run/a.sock");
 	CU_ASSERT_EQUAL(d[0].queues, 1);
@@ -125,6 +126,11 @@ static void test_vhost_user_devices(void)
 	CU_ASSERT_EQUAL(d[2].queues, 4);
 	CU_ASSERT_STRING_EQUAL(d[2].socket_path, "/run/b.sock");
 	CU_ASSERT_FALSE(d[3].has_mac);
+	CU_ASSERT_EQUAL(d[3].queues, 1);
+	/* net: queue pairs, more than one with the control queue. */
+	CU_ASSERT_EQUAL(d[4].type, VHOST_USER_DEV_NET);
+	CU_ASSERT_EQUAL(d[4].queues, 16);
+	CU_ASSERT_STRING_EQUAL(d[4].socket_path, "/run/q.sock");
 }
 
 static void test_vhost_user_errors(void)
@@ -144,7 +150,10 @@ static void test_vhost_user_errors(void)
 		{ "--net", "socket=/s,mac=52:54:00:00:00:0g" },
 		{ "--net", "socket=/s,mac=52:54:00:00:00:011" },
 		{ "--net", "socket=/s,mac=01:00:5e:00:00:01" }, /* multicast */
-		{ "--net", "socket=/s,queues=2" },	/* needs a control vq */
+		{ "--net", "socket=/s,queues=0" },
+		{ "--net", "socket=/s,queues=17" },	/* 16 pairs at most */
+		{ "--net", "socket=/s,queues=2x" },
+		{ "--net", "socket=/s,queues=" },
 	};
 	char long_path[200] = "socket=/";
 	struct options o;
