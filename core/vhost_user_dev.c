@@ -525,6 +525,8 @@ static int vud_negotiate(struct vhost_user_dev *dev, unsigned *backend_queues)
 		if (ret)
 			return ret;
 		*backend_queues = num > UINT16_MAX ? UINT16_MAX : (unsigned)num;
+		log_debug(dev->name, "GET_QUEUE_NUM: %llu",
+			  (unsigned long long)num);
 	}
 	return 0;
 }

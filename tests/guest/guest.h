@@ -440,8 +440,13 @@ GUEST_NORETURN void guest_main(unsigned int protocol, uint64_t boot_ptr);
 
 /* ---- virtio_net.c: the guest.net=N test ---- */
 
-/* Send `frames` frames, fail unless `expect` come back verified. */
-const char *virtio_net_test(uint64_t frames, uint64_t expect);
+/*
+ * Send `frames` frames over up to `queues` queue pairs (more than one:
+ * multiqueue through the control queue), fail unless `expect` come back
+ * verified.
+ */
+const char *virtio_net_test(uint64_t frames, uint64_t expect,
+			    unsigned int queues);
 
 #endif /* __ASSEMBLER__ */
 

@@ -16,6 +16,8 @@
  *   guest.net=N     send N frames through the first virtio-net device and
  *                   check what comes back (virtio_net.c); 0: no test
  *   guest.net_expect=N  frames that must come back verified (default N)
+ *   guest.net_queues=Q  use up to Q queue pairs (multiqueue, control
+ *                   queue; default 1)
  *
  * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
  *   guest: hello protocol=pvh|linux64
@@ -134,15 +136,17 @@ static void guest_parse_options(const struct boot_info *bi,
 	}
 }
 
-/* guest.net=N and guest.net_expect=N: the virtio-net test, if asked for. */
+/* guest.net=N, guest.net_expect=N, guest.net_queues=Q: the virtio-net test. */
 static const char *net_test_from_options(const struct boot_info *bi)
 {
 	uint64_t frames = option_u64(bi, "guest.net", 0);
+	uint64_t queues = option_u64(bi, "guest.net_queues", 1);
 
 	if (!frames)
 		return NULL;
 	return virtio_net_test(frames,
-			       option_u64(bi, "guest.net_expect", frames));
+			       option_u64(bi, "guest.net_expect", frames),
+			       queues > 0xffff ? 0xffff : (unsigned int)queues);
 }
 
 static uint8_t cmos_read(uint8_t reg)

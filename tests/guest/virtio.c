@@ -48,7 +48,8 @@ uint64_t virtio_intx_isr_reg;
 #define VIRTQ_PAGE		4096
 #define VIRTQ_AVAIL_OFF		1024
 #define VIRTQ_USED_OFF		2048
-#define VIRTQ_POOL		8
+/* net multiqueue: 8 pairs and the control queue, besides blk's. */
+#define VIRTQ_POOL		32
 _Static_assert(VIRTQ_SIZE_MAX <= VIRTQ_AVAIL_OFF / sizeof(struct vring_desc),
 	       "descriptor table fits");
 _Static_assert(VIRTQ_AVAIL_OFF + 6 + 2 * VIRTQ_SIZE_MAX <= VIRTQ_USED_OFF,

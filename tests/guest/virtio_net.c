@@ -1,18 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The virtio-net test (guest.net=N): the first modern virtio-net function
- * on bus 0 (1af4:1041), one queue pair, polled at CPL3.  Features asked
- * for: VERSION_1, MAC and STATUS (whatever of them is offered); no
- * mergeable buffers, so every received frame fits one buffer and every
- * header is the 12-byte struct virtio_net_hdr_mrg_rxbuf (5.1.6).
+ * on bus 0 (1af4:1041), polled at CPL3.  Features asked for: VERSION_1,
+ * MAC and STATUS (whatever of them is offered), and with
+ * guest.net_queues=Q > 1 also CTRL_VQ and MQ; no mergeable buffers, so
+ * every received frame fits one buffer and every header is the 12-byte
+ * struct virtio_net_hdr_mrg_rxbuf (5.1.6).
  *
- * receiveq (0) gets NET_RX_BUFS device-writable buffers of NET_BUF_SIZE
- * bytes, each one descriptor holding header and frame; each is checked
- * and posted again as soon as it comes back.  transmitq (1) carries N
- * frames, header zeroed, one descriptor each.  Frames sent and not yet
- * back never outnumber the receive buffers: a forwarding back-end such
- * as testpmd drops what finds no buffer and does not retry.  The run
- * ends when N frames came back or at the time-out.
+ * P = min(Q, max_virtqueue_pairs) queue pairs are used (1 without MQ).
+ * With MQ the control queue (2 * max_virtqueue_pairs) is set up too and,
+ * after DRIVER_OK, carries VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET P, which must
+ * be answered VIRTIO_NET_OK, and VIRTIO_NET_CTRL_RX_PROMISC, which the
+ * device does not offer (no CTRL_RX) and must answer VIRTIO_NET_ERR
+ * (5.1.6.5): both are polled for, one at a time.
+ *
+ * Each receiveq (2k) gets NET_RX_BUFS device-writable buffers of
+ * NET_BUF_SIZE bytes, each one descriptor holding header and frame;
+ * each is checked and posted again as soon as it comes back.  Frame
+ * seq goes out on transmitq (2k + 1) of pair k = seq mod P, header
+ * zeroed, one descriptor each.  Per pair, frames sent and not yet back
+ * never outnumber its receive buffers: a forwarding back-end such as
+ * testpmd drops what finds no buffer and does not retry (and sends a
+ * frame back on the pair it came from).  The run ends when N frames
+ * came back or at the time-out.
  *
  * Frame (NET_FRAME_LEN bytes, no FCS):
  *   dst ff:ff:ff:ff:ff:ff, src <own MAC>, ethertype 0x88b5 (local
@@ -29,6 +39,10 @@
  *
  * Report lines:
  *   guest: net 00:<dd>.<f> features=0x<offered> negotiated=0x<accepted> rx_queue_size=<n> tx_queue_size=<n>
+ *   guest: net 00:<dd>.<f> queue_pairs=<P> max_virtqueue_pairs=<n> ctrl_vq=<index> pairs_set=ok unsupported=err
+ *          (guest.net_queues > 1 only; one line)
+ *   guest: net 00:<dd>.<f> pair=<k> sent=<n> received=<n> verified=<n>
+ *          (guest.net_queues > 1 only; one per pair, after the run)
  *   guest: net 00:<dd>.<f> mac=<xx:xx:xx:xx:xx:xx> sent=<n> received=<n>
  *          verified=<n> swapped=<n> rx_kicks=<n> tx_kicks=<n>
  *          tx_suppressed=<n> num_buffers_not_1=<n>           (one line)
@@ -60,30 +74,45 @@
 /* Polls of used->idx between looks at device_status (an MMIO exit). */
 #define NET_STATUS_POLL_EVERY	(1u << 16)
 
-#define NET_RXQ			0
-#define NET_TXQ			1
+#define NET_MAX_PAIRS		8
+#define NET_CTRL_TIMEOUT_MS	5000
 
 _Static_assert(NET_HDR_LEN == 12, "virtio-net header with VERSION_1");
 _Static_assert(NET_HDR_LEN + NET_FRAME_LEN <= NET_BUF_SIZE, "frame fits");
 _Static_assert(NET_RX_BUFS <= VIRTQ_SIZE_MAX, "rx buffers fit the ring");
 
-struct net_test {
-	struct virtio_dev vd;
+struct net_pair {
 	struct virtq rxq, txq;
-	uint8_t mac[6];
-	uint64_t frames;		/* N */
-	uint64_t sent, tx_done, received, verified, swapped;
-	uint64_t bad_len, bad_payload, bad_addr, dup, num_buffers_off;
+	uint64_t next_seq;			/* the next frame it sends */
+	uint64_t sent, tx_done, received, verified;
 	unsigned int rx_posted;			/* receive buffers in use */
 	uint16_t rx_slot_of[VIRTQ_SIZE_MAX];	/* by chain head */
 };
 
+struct net_test {
+	struct virtio_dev vd;
+	struct net_pair pair[NET_MAX_PAIRS];
+	unsigned int npairs, max_pairs;
+	struct virtq ctrlq;
+	uint8_t mac[6];
+	uint64_t frames;		/* N */
+	uint64_t sent, tx_done, received, verified, swapped;
+	uint64_t bad_len, bad_payload, bad_addr, dup, num_buffers_off;
+};
+
 static struct net_test net;
-static uint8_t net_rx_bufs[NET_RX_BUFS][NET_BUF_SIZE]
+static uint8_t net_rx_bufs[NET_MAX_PAIRS][NET_RX_BUFS][NET_BUF_SIZE]
 	__attribute__((aligned(4096)));
-static uint8_t net_tx_bufs[VIRTQ_SIZE_MAX][NET_HDR_LEN + NET_FRAME_LEN]
+static uint8_t net_tx_bufs[NET_MAX_PAIRS][VIRTQ_SIZE_MAX]
+			  [NET_HDR_LEN + NET_FRAME_LEN]
 	__attribute__((aligned(64)));
 static uint8_t net_seen[NET_MAX_FRAMES / 8];
+/* A control command: header, data, ack (each its own buffer). */
+static struct {
+	struct virtio_net_ctrl_hdr hdr;
+	uint8_t data[6];
+	uint8_t ack;
+} net_ctrl_cmd __attribute__((aligned(64)));
 
 static const uint8_t net_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t net_default_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
@@ -130,8 +159,8 @@ static void net_build_frame(const struct net_test *t, uint8_t *f,
 }
 
 /* A received frame (header included, `len` bytes used by the device). */
-static void net_check_frame(struct net_test *t, const uint8_t *buf,
-			    uint32_t len)
+static void net_check_frame(struct net_test *t, struct net_pair *p,
+			    const uint8_t *buf, uint32_t len)
 {
 	const struct virtio_net_hdr_mrg_rxbuf *h = (const void *)buf;
 	const uint8_t *f = buf + NET_HDR_LEN, *pl = f + NET_ETH_HLEN;
@@ -139,6 +168,7 @@ static void net_check_frame(struct net_test *t, const uint8_t *buf,
 	bool straight, swapped;
 
 	t->received++;
+	p->received++;
 	if (len < NET_HDR_LEN + NET_FRAME_LEN || len > NET_BUF_SIZE) {
 		if (!t->bad_len++)
 			guest_printf("guest: warning: net frame used len=%u, expected >= %zu\n",
@@ -183,18 +213,21 @@ static void net_check_frame(struct net_test *t, const uint8_t *buf,
 	}
 	net_seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
 	t->verified++;
+	p->verified++;
 	if (swapped && !straight)
 		t->swapped++;
 }
 
-static const char *net_post_rx(struct net_test *t, unsigned int slot)
+static const char *net_post_rx(struct net_test *t, unsigned int k,
+			       unsigned int slot)
 {
-	struct virtq_buf b = { net_rx_bufs[slot], NET_BUF_SIZE, true };
-	int head = virtq_add(&t->rxq, &b, 1);
+	struct net_pair *p = &t->pair[k];
+	struct virtq_buf b = { net_rx_bufs[k][slot], NET_BUF_SIZE, true };
+	int head = virtq_add(&p->rxq, &b, 1);
 
 	if (head < 0)
 		return "receive queue full";
-	t->rx_slot_of[head] = (uint16_t)slot;
+	p->rx_slot_of[head] = (uint16_t)slot;
 	return NULL;
 }
 
@@ -203,25 +236,34 @@ static bool net_used_ready(const struct virtq *vq)
 	return *(volatile uint16_t *)&vq->used->idx != vq->last_used;
 }
 
-static const char *net_send(struct net_test *t)
+static bool net_can_send(const struct net_test *t, const struct net_pair *p)
 {
+	return p->next_seq < t->frames && p->txq.num_free &&
+	       p->sent - p->received < p->rx_posted;
+}
+
+static const char *net_send(struct net_test *t, unsigned int k)
+{
+	struct net_pair *p = &t->pair[k];
+
 	/*
 	 * One descriptor per frame: a head is free exactly when its buffer
-	 * is.  Frames out never outnumber the receive buffers.
+	 * is.  Frames out never outnumber the pair's receive buffers.
 	 */
-	while (t->sent < t->frames && t->txq.num_free &&
-	       t->sent - t->received < t->rx_posted) {
-		uint16_t head = t->txq.free_head;
-		uint8_t *buf = net_tx_bufs[head];
+	while (net_can_send(t, p)) {
+		uint16_t head = p->txq.free_head;
+		uint8_t *buf = net_tx_bufs[k][head];
 		struct virtq_buf b = { buf, NET_HDR_LEN + NET_FRAME_LEN, false };
 
 		memset(buf, 0, NET_HDR_LEN);
-		net_build_frame(t, buf + NET_HDR_LEN, (uint32_t)t->sent);
-		if (virtq_add(&t->txq, &b, 1) != head)
+		net_build_frame(t, buf + NET_HDR_LEN, (uint32_t)p->next_seq);
+		if (virtq_add(&p->txq, &b, 1) != head)
 			return "transmit queue bookkeeping";
+		p->next_seq += t->npairs;
+		p->sent++;
 		t->sent++;
 	}
-	virtq_kick(&t->txq);
+	virtq_kick(&p->txq);
 	return NULL;
 }
 
@@ -233,40 +275,46 @@ static const char *net_traffic(struct net_test *t)
 
 	memset(net_seen, 0, sizeof(net_seen));
 	while (t->received < t->frames || t->tx_done < t->sent) {
-		bool progress = false;
+		bool progress = false, sent = false;
 		uint16_t head;
 		uint32_t len;
 
-		while (net_used_ready(&t->txq)) {
-			r = virtq_wait(&t->txq, &head, &len, 0);
-			if (r)
-				return r;
-			t->tx_done++;
-			progress = true;
-		}
-		while (net_used_ready(&t->rxq)) {
-			unsigned int slot;
+		for (unsigned int k = 0; k < t->npairs; k++) {
+			struct net_pair *p = &t->pair[k];
+			bool rx = false;
 
-			r = virtq_wait(&t->rxq, &head, &len, 0);
-			if (r)
-				return r;
-			slot = t->rx_slot_of[head];
-			net_check_frame(t, net_rx_bufs[slot], len);
-			r = net_post_rx(t, slot);
-			if (r)
-				return r;
-			progress = true;
+			while (net_used_ready(&p->txq)) {
+				r = virtq_wait(&p->txq, &head, &len, 0);
+				if (r)
+					return r;
+				p->tx_done++;
+				t->tx_done++;
+				progress = true;
+			}
+			while (net_used_ready(&p->rxq)) {
+				unsigned int slot;
+
+				r = virtq_wait(&p->rxq, &head, &len, 0);
+				if (r)
+					return r;
+				slot = p->rx_slot_of[head];
+				net_check_frame(t, p, net_rx_bufs[k][slot],
+						len);
+				r = net_post_rx(t, k, slot);
+				if (r)
+					return r;
+				rx = progress = true;
+			}
+			if (rx)
+				virtq_kick(&p->rxq);
+			if (net_can_send(t, p)) {
+				r = net_send(t, k);
+				if (r)
+					return r;
+				sent = true;
+			}
 		}
-		if (progress)
-			virtq_kick(&t->rxq);
-		if (t->sent < t->frames && t->txq.num_free &&
-		    t->sent - t->received < t->rx_posted) {
-			r = net_send(t);
-			if (r)
-				return r;
-			continue;
-		}
-		if (progress)
+		if (progress || sent)
 			continue;
 		if (++polls % NET_STATUS_POLL_EVERY == 0 &&
 		    virtio_status(&t->vd) & VIRTIO_CONFIG_S_NEEDS_RESET)
@@ -283,15 +331,104 @@ static const char *net_traffic(struct net_test *t)
 	return NULL;
 }
 
-static const char *net_run(struct net_test *t, const struct pci_dev *pd)
+/* One control command, polled for; *ack is the device's answer. */
+static const char *net_ctrl(struct net_test *t, uint8_t class, uint8_t cmd,
+			    const void *data, uint32_t len, uint8_t *ack)
 {
+	struct virtq_buf b[3];
+	unsigned int n = 0;
+	uint16_t head;
+	uint32_t used_len;
 	const char *r;
 
+	if (len > sizeof(net_ctrl_cmd.data))
+		return "control command too long";
+	net_ctrl_cmd.hdr.class = class;
+	net_ctrl_cmd.hdr.cmd = cmd;
+	memcpy(net_ctrl_cmd.data, data, len);
+	net_ctrl_cmd.ack = 0xff;
+	b[n++] = (struct virtq_buf){ &net_ctrl_cmd.hdr,
+				     sizeof(net_ctrl_cmd.hdr), false };
+	if (len)
+		b[n++] = (struct virtq_buf){ net_ctrl_cmd.data, len, false };
+	b[n++] = (struct virtq_buf){ &net_ctrl_cmd.ack, 1, true };
+	if (virtq_add(&t->ctrlq, b, n) < 0)
+		return "control queue full";
+	virtq_kick(&t->ctrlq);
+	r = virtq_wait(&t->ctrlq, &head, &used_len, NET_CTRL_TIMEOUT_MS);
+	if (r)
+		return r;
+	*ack = *(volatile uint8_t *)&net_ctrl_cmd.ack;
+	return NULL;
+}
+
+/* MQ: read max_virtqueue_pairs, choose the pairs to use. */
+static const char *net_pairs(struct net_test *t, unsigned int queues)
+{
+	const uint64_t mq = 1ull << VIRTIO_NET_F_CTRL_VQ |
+			    1ull << VIRTIO_NET_F_MQ;
+
+	t->npairs = t->max_pairs = 1;
+	if (queues <= 1)
+		return NULL;
+	if ((t->vd.features & mq) != mq)
+		return "device does not offer multiqueue (CTRL_VQ and MQ)";
+	if (!t->vd.device || t->vd.device_len < 10)
+		return "device config window too small for max_virtqueue_pairs";
+	t->max_pairs = virtio_cfg_read8(&t->vd, 8) |
+		       (unsigned int)virtio_cfg_read8(&t->vd, 9) << 8;
+	/* virtio 1.2 5.1.4: 1 to 0x8000. */
+	if (t->max_pairs < 1 || t->max_pairs > 0x8000)
+		return "max_virtqueue_pairs out of range";
+	t->npairs = queues < t->max_pairs ? queues : t->max_pairs;
+	if (t->npairs > NET_MAX_PAIRS)
+		t->npairs = NET_MAX_PAIRS;
+	return NULL;
+}
+
+/* After DRIVER_OK: the pairs in use, and an unsupported command. */
+static const char *net_ctrl_test(struct net_test *t)
+{
+	uint16_t pairs = (uint16_t)t->npairs;
+	uint8_t ack, on = 1;
+	const char *r;
+
+	r = net_ctrl(t, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+		     &pairs, sizeof(pairs), &ack);
+	if (r)
+		return r;
+	if (ack != VIRTIO_NET_OK) {
+		guest_printf("guest: warning: net VQ_PAIRS_SET %u answered %u\n",
+			     pairs, ack);
+		return "VQ_PAIRS_SET refused";
+	}
+	r = net_ctrl(t, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on,
+		     sizeof(on), &ack);
+	if (r)
+		return r;
+	if (ack != VIRTIO_NET_ERR) {
+		guest_printf("guest: warning: net CTRL_RX_PROMISC answered %u without CTRL_RX\n",
+			     ack);
+		return "unsupported control command not refused";
+	}
+	guest_printf("guest: net 00:%02x.%x queue_pairs=%u max_virtqueue_pairs=%u ctrl_vq=%u pairs_set=ok unsupported=err\n",
+		     t->vd.pci.slot, t->vd.pci.fn, t->npairs, t->max_pairs,
+		     t->ctrlq.index);
+	return NULL;
+}
+
+static const char *net_run(struct net_test *t, const struct pci_dev *pd,
+			   unsigned int queues)
+{
+	uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS;
+	const char *r;
+
+	if (queues > 1)
+		want |= 1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ;
 	r = virtio_pci_open(pd, &t->vd);
 	if (r)
 		return r;
-	r = virtio_negotiate(&t->vd, 1ull << VIRTIO_NET_F_MAC |
-				     1ull << VIRTIO_NET_F_STATUS);
+	r = virtio_negotiate(&t->vd, want);
 	if (r)
 		return r;
 	if (t->vd.features & (1ull << VIRTIO_NET_F_MAC)) {
@@ -302,42 +439,75 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd)
 	} else {
 		memcpy(t->mac, net_default_mac, 6);
 	}
-	r = virtq_setup(&t->vd, &t->rxq, NET_RXQ);
+	r = net_pairs(t, queues);
 	if (r)
 		return r;
-	r = virtq_setup(&t->vd, &t->txq, NET_TXQ);
-	if (r)
-		return r;
-	/* Polled: no used-buffer notifications wanted (2.7.10). */
-	t->rxq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
-	t->txq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	for (unsigned int k = 0; k < t->npairs; k++) {
+		struct net_pair *p = &t->pair[k];
+
+		r = virtq_setup(&t->vd, &p->rxq, (uint16_t)VIRTIO_NET_RXQ(k));
+		if (!r)
+			r = virtq_setup(&t->vd, &p->txq,
+					(uint16_t)VIRTIO_NET_TXQ(k));
+		if (r)
+			return r;
+		/* Polled: no used-buffer notifications wanted (2.7.10). */
+		p->rxq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+		p->txq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+		p->next_seq = k;
+	}
+	if (queues > 1) {
+		/* 5.1.2: the control queue follows every pair the device has. */
+		r = virtq_setup(&t->vd, &t->ctrlq,
+				(uint16_t)VIRTIO_NET_RXQ(t->max_pairs));
+		if (r)
+			return r;
+		t->ctrlq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	}
 	r = virtio_driver_ok(&t->vd);
 	if (r)
 		return r;
 	guest_printf("guest: net 00:%02x.%x features=0x%llx negotiated=0x%llx rx_queue_size=%u tx_queue_size=%u\n",
 		     t->vd.pci.slot, t->vd.pci.fn,
 		     (unsigned long long)t->vd.offered,
-		     (unsigned long long)t->vd.features, t->rxq.size,
-		     t->txq.size);
+		     (unsigned long long)t->vd.features, t->pair[0].rxq.size,
+		     t->pair[0].txq.size);
 	if (t->vd.features & (1ull << VIRTIO_NET_F_STATUS) &&
 	    t->vd.device_len >= 8 &&
 	    !(virtio_cfg_read8(&t->vd, 6) & VIRTIO_NET_S_LINK_UP))
 		guest_printf("guest: warning: net link is down\n");
-
-	for (unsigned int i = 0; i < NET_RX_BUFS && i < t->rxq.size; i++) {
-		r = net_post_rx(t, i);
+	if (queues > 1) {
+		r = net_ctrl_test(t);
 		if (r)
 			return r;
-		t->rx_posted++;
 	}
-	virtq_kick(&t->rxq);
+
+	for (unsigned int k = 0; k < t->npairs; k++) {
+		struct net_pair *p = &t->pair[k];
+
+		for (unsigned int i = 0; i < NET_RX_BUFS && i < p->rxq.size;
+		     i++) {
+			r = net_post_rx(t, k, i);
+			if (r)
+				return r;
+			p->rx_posted++;
+		}
+		virtq_kick(&p->rxq);
+	}
 	r = net_traffic(t);
 	if (r)
 		return r;
+	for (unsigned int k = 0; queues > 1 && k < t->npairs; k++)
+		guest_printf("guest: net 00:%02x.%x pair=%u sent=%llu received=%llu verified=%llu\n",
+			     t->vd.pci.slot, t->vd.pci.fn, k,
+			     (unsigned long long)t->pair[k].sent,
+			     (unsigned long long)t->pair[k].received,
+			     (unsigned long long)t->pair[k].verified);
 	return virtio_reset(&t->vd);
 }
 
-const char *virtio_net_test(uint64_t frames, uint64_t expect)
+const char *virtio_net_test(uint64_t frames, uint64_t expect,
+			    unsigned int queues)
 {
 	struct net_test *t = &net;
 	struct pci_dev pd;
@@ -354,7 +524,7 @@ const char *virtio_net_test(uint64_t frames, uint64_t expect)
 		guest_printf("guest: net none\n");
 		return "no virtio-net device";
 	}
-	r = net_run(t, &pd);
+	r = net_run(t, &pd, queues);
 	if (!r) {
 		guest_printf("guest: net 00:%02x.%x mac=%02x:%02x:%02x:%02x:%02x:%02x sent=%llu received=%llu verified=%llu swapped=%llu rx_kicks=%llu tx_kicks=%llu tx_suppressed=%llu num_buffers_not_1=%llu\n",
 			     pd.slot, pd.fn, t->mac[0], t->mac[1], t->mac[2],
@@ -363,9 +533,9 @@ const char *virtio_net_test(uint64_t frames, uint64_t expect)
 			     (unsigned long long)t->received,
 			     (unsigned long long)t->verified,
 			     (unsigned long long)t->swapped,
-			     (unsigned long long)t->rxq.kicks,
-			     (unsigned long long)t->txq.kicks,
-			     (unsigned long long)t->txq.kicks_suppressed,
+			     (unsigned long long)t->pair[0].rxq.kicks,
+			     (unsigned long long)t->pair[0].txq.kicks,
+			     (unsigned long long)t->pair[0].txq.kicks_suppressed,
 			     (unsigned long long)t->num_buffers_off);
 		if (t->verified < expect)
 			r = t->received < expect ? "too few frames received" :

@@ -8,7 +8,17 @@ in the payload, and checks every frame testpmd sends back (addresses
 swapped).  testpmd's own counters, printed when SIGINT stops it, must
 show the same frames passing through port 0.  The core is not on the
 data path: the guest's kicks reach testpmd (which polls anyway) through
-ioeventfd, and testpmd writes the guest's rings directly."""
+ioeventfd, and testpmd writes the guest's rings directly.
+
+With a third argument N > 1 the same runs over N queue pairs
+(--net queues=N, testpmd queues=N --rxq=N --txq=N): the guest sets up
+the control queue, which the core runs, sends VQ_PAIRS_SET N (answered
+OK) and an unsupported command (answered ERR), and spreads the frames
+over the pairs; its per-pair counts and testpmd's per-queue forwarding
+statistics must both show FRAMES / N frames on every pair.  (DPDK
+22.11's net_vhost answers GET_QUEUE_NUM with its own maximum, not with
+queues=N, so "more pairs than the back-end has" is tested against a
+fake back-end in tests/unit/test_vhost_user_dev.c.)"""
 
 import glob
 import os
@@ -27,7 +37,10 @@ FRAMES = 64
 MAC = "52:54:00:12:34:56"
 
 splitvm, guest = sys.argv[1:3]
-c = svmtest.Checker("vhost_user_net_testpmd")
+QUEUES = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+assert FRAMES % QUEUES == 0
+c = svmtest.Checker("vhost_user_net_testpmd" +
+                    (f"_mq{QUEUES}" if QUEUES > 1 else ""))
 svmtest.require_kvm()
 TESTPMD = shutil.which("dpdk-testpmd")
 if TESTPMD is None:
@@ -56,6 +69,19 @@ def port0_stats(log):
     return int(rx), int(tx)
 
 
+def queue_stats(log):
+    """{queue: (RX-packets, TX-packets)} from testpmd's last per-stream
+    "Forward Stats for RX Port= 0/Queue= q" blocks (printed when it
+    forwards more than one stream)."""
+    stats = {}
+    for q, rx, tx in re.findall(
+            r"Forward Stats for RX Port= 0/Queue=\s*(\d+) -> "
+            r"TX Port= 0/Queue=\s*\d+ -+\s*\n"
+            r"\s*RX-packets:\s*(\d+)\s+TX-packets:\s*(\d+)", log):
+        stats[int(q)] = (int(rx), int(tx))
+    return stats
+
+
 def stop(proc):
     """SIGINT (testpmd prints its final statistics), then harder."""
     if proc.poll() is not None:
@@ -73,14 +99,15 @@ with tempfile.TemporaryDirectory() as tmp:
     log = open(os.path.join(tmp, "testpmd.log"), "w+")
     eal = ["-l", "0,1", "--no-huge", "-m", "1024", "--no-pci",
            f"--file-prefix={prefix}",
-           "--vdev", f"net_vhost0,iface={sock},queues=1"]
+           "--vdev", f"net_vhost0,iface={sock},queues={QUEUES}"]
     if os.geteuid() != 0:
         eal += ["--no-shconf", "--iova-mode=va"]
     # Not interactive: --stats-period keeps it running until SIGINT.
     tp = subprocess.Popen(
         [TESTPMD] + eal +
         ["--", "--forward-mode=macswap", "--auto-start",
-         "--total-num-mbufs=16384", "--no-mlockall", "--stats-period=1"],
+         "--total-num-mbufs=16384", "--no-mlockall", "--stats-period=1",
+         f"--rxq={QUEUES}", f"--txq={QUEUES}"],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     try:
         # testpmd is the vhost-user server: splitvm connects to its socket.
@@ -95,9 +122,10 @@ with tempfile.TemporaryDirectory() as tmp:
             c.finish()
 
         r = svmtest.run([splitvm, "--kernel", guest, "--memory", "64M",
-                         "--net", f"socket={sock},mac={MAC}",
+                         "--net", f"socket={sock},mac={MAC},queues={QUEUES}",
                          "--cmdline", f"guest.ticks=1 guest.exit=poweroff "
-                                      f"guest.net={FRAMES}"],
+                                      f"guest.net={FRAMES} "
+                                      f"guest.net_queues={QUEUES}"],
                         timeout=120)
         rep = svmtest.guest_report(r.stdout)
         net = [(bdf, fn) for bdf, fn in rep["pci_functions"].items()
@@ -107,8 +135,27 @@ with tempfile.TemporaryDirectory() as tmp:
         if net:
             ok &= c.equal(net[0][1].get("class"), "0x020000",
                           f"{net[0][0]}: class network / ethernet")
-        ok &= c.check(f"[net0] virtio-net on vhost-user back-end {sock}"
+        ok &= c.check(f"[net0] virtio-net on vhost-user back-end {sock}: "
+                      f"{2 * QUEUES + (QUEUES > 1)} queue(s)"
                       in r.stderr, "testpmd answered the negotiation")
+        if QUEUES > 1:
+            m = re.search(r"guest: net \S+ queue_pairs=(\d+) "
+                          r"max_virtqueue_pairs=(\d+) ctrl_vq=(\d+) "
+                          r"pairs_set=ok unsupported=err", r.stdout)
+            if c.check(m is not None, "the control queue answered OK to "
+                       "VQ_PAIRS_SET and ERR to an unsupported command",
+                       r.stdout[-800:]):
+                ok &= c.equal(tuple(map(int, m.groups())),
+                              (QUEUES, QUEUES, 2 * QUEUES),
+                              "pairs used, max_virtqueue_pairs, control vq")
+            else:
+                ok = False
+            pairs = {int(k): tuple(map(int, v)) for k, *v in re.findall(
+                r"guest: net \S+ pair=(\d+) sent=(\d+) received=(\d+) "
+                r"verified=(\d+)", r.stdout)}
+            per = FRAMES // QUEUES
+            ok &= c.equal(pairs, {k: (per, per, per) for k in range(QUEUES)},
+                          "every pair sent, received and verified its share")
         m = re.search(r"guest: net (\S+) mac=(\S+) sent=(\d+) received=(\d+) "
                       r"verified=(\d+) swapped=(\d+)", r.stdout)
         if c.check(m is not None, "the guest ran its network test",
@@ -143,6 +190,10 @@ with tempfile.TemporaryDirectory() as tmp:
                 f"RX-packets {rx}")
         c.check(tx >= FRAMES, "testpmd port 0 sent them back",
                 f"TX-packets {tx}")
+    if QUEUES > 1:
+        per = FRAMES // QUEUES
+        c.equal(queue_stats(tp_log), {q: (per, per) for q in range(QUEUES)},
+                "testpmd forwarded each pair's share on its own queue")
     c.check(not runtime_dirs(), "testpmd's runtime directory is gone")
 
 c.finish()
