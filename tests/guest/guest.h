@@ -443,10 +443,10 @@ GUEST_NORETURN void guest_main(unsigned int protocol, uint64_t boot_ptr);
 /*
  * Send `frames` frames over up to `queues` queue pairs (more than one:
  * multiqueue through the control queue), fail unless `expect` come back
- * verified.
+ * verified.  irq: control commands must bring an MSI-X interrupt.
  */
 const char *virtio_net_test(uint64_t frames, uint64_t expect,
-			    unsigned int queues);
+			    unsigned int queues, bool irq);
 
 #endif /* __ASSEMBLER__ */
 

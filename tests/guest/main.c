@@ -18,6 +18,7 @@
  *   guest.net_expect=N  frames that must come back verified (default N)
  *   guest.net_queues=Q  use up to Q queue pairs (multiqueue, control
  *                   queue; default 1)
+ *   guest.net_irq=1  control commands must bring an MSI-X interrupt
  *
  * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
  *   guest: hello protocol=pvh|linux64
@@ -146,7 +147,8 @@ static const char *net_test_from_options(const struct boot_info *bi)
 		return NULL;
 	return virtio_net_test(frames,
 			       option_u64(bi, "guest.net_expect", frames),
-			       queues > 0xffff ? 0xffff : (unsigned int)queues);
+			       queues > 0xffff ? 0xffff : (unsigned int)queues,
+			       option_flag(bi, "guest.net_irq"));
 }
 
 static uint8_t cmos_read(uint8_t reg)

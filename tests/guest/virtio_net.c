@@ -12,7 +12,10 @@
  * after DRIVER_OK, carries VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET P, which must
  * be answered VIRTIO_NET_OK, and VIRTIO_NET_CTRL_RX_PROMISC, which the
  * device does not offer (no CTRL_RX) and must answer VIRTIO_NET_ERR
- * (5.1.6.5): both are polled for, one at a time.
+ * (5.1.6.5): both are polled for, one at a time.  With guest.net_irq=1
+ * MSI-X is enabled (table entry 0 -> VEC_VIRTIO on this CPU, for every
+ * queue), the control queue asks for used buffer notifications and each
+ * command must also bring an interrupt; the data queues stay polled.
  *
  * Each receiveq (2k) gets NET_RX_BUFS device-writable buffers of
  * NET_BUF_SIZE bytes, each one descriptor holding header and frame;
@@ -39,7 +42,7 @@
  *
  * Report lines:
  *   guest: net 00:<dd>.<f> features=0x<offered> negotiated=0x<accepted> rx_queue_size=<n> tx_queue_size=<n>
- *   guest: net 00:<dd>.<f> queue_pairs=<P> max_virtqueue_pairs=<n> ctrl_vq=<index> pairs_set=ok unsupported=err
+ *   guest: net 00:<dd>.<f> queue_pairs=<P> max_virtqueue_pairs=<n> ctrl_vq=<index> pairs_set=ok unsupported=err ctrl_irqs=<n>
  *          (guest.net_queues > 1 only; one line)
  *   guest: net 00:<dd>.<f> pair=<k> sent=<n> received=<n> verified=<n>
  *          (guest.net_queues > 1 only; one per pair, after the run)
@@ -94,6 +97,8 @@ struct net_test {
 	struct net_pair pair[NET_MAX_PAIRS];
 	unsigned int npairs, max_pairs;
 	struct virtq ctrlq;
+	bool irq;			/* guest.net_irq=1 */
+	uint64_t ctrl_irqs;		/* commands that brought an interrupt */
 	uint8_t mac[6];
 	uint64_t frames;		/* N */
 	uint64_t sent, tx_done, received, verified, swapped;
@@ -337,6 +342,7 @@ static const char *net_ctrl(struct net_test *t, uint8_t class, uint8_t cmd,
 {
 	struct virtq_buf b[3];
 	unsigned int n = 0;
+	uint64_t irqs, deadline;
 	uint16_t head;
 	uint32_t used_len;
 	const char *r;
@@ -354,11 +360,21 @@ static const char *net_ctrl(struct net_test *t, uint8_t class, uint8_t cmd,
 	b[n++] = (struct virtq_buf){ &net_ctrl_cmd.ack, 1, true };
 	if (virtq_add(&t->ctrlq, b, n) < 0)
 		return "control queue full";
+	irqs = virtio_irq_count;
 	virtq_kick(&t->ctrlq);
 	r = virtq_wait(&t->ctrlq, &head, &used_len, NET_CTRL_TIMEOUT_MS);
 	if (r)
 		return r;
 	*ack = *(volatile uint8_t *)&net_ctrl_cmd.ack;
+	if (!t->irq)
+		return NULL;
+	/* The used buffer notification may trail the used ring a little. */
+	deadline = tsc_deadline_ms(NET_CTRL_TIMEOUT_MS);
+	while (virtio_irq_count == irqs && !tsc_expired(deadline))
+		cpu_relax();
+	if (virtio_irq_count == irqs)
+		return "no MSI-X interrupt for a control command";
+	t->ctrl_irqs++;
 	return NULL;
 }
 
@@ -411,9 +427,9 @@ static const char *net_ctrl_test(struct net_test *t)
 			     ack);
 		return "unsupported control command not refused";
 	}
-	guest_printf("guest: net 00:%02x.%x queue_pairs=%u max_virtqueue_pairs=%u ctrl_vq=%u pairs_set=ok unsupported=err\n",
+	guest_printf("guest: net 00:%02x.%x queue_pairs=%u max_virtqueue_pairs=%u ctrl_vq=%u pairs_set=ok unsupported=err ctrl_irqs=%llu\n",
 		     t->vd.pci.slot, t->vd.pci.fn, t->npairs, t->max_pairs,
-		     t->ctrlq.index);
+		     t->ctrlq.index, (unsigned long long)t->ctrl_irqs);
 	return NULL;
 }
 
@@ -428,6 +444,11 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd,
 	r = virtio_pci_open(pd, &t->vd);
 	if (r)
 		return r;
+	if (t->irq) {
+		r = virtio_msix_enable(&t->vd, lapic_id());
+		if (r)
+			return r;
+	}
 	r = virtio_negotiate(&t->vd, want);
 	if (r)
 		return r;
@@ -462,7 +483,8 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd,
 				(uint16_t)VIRTIO_NET_RXQ(t->max_pairs));
 		if (r)
 			return r;
-		t->ctrlq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+		if (!t->irq)
+			t->ctrlq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	}
 	r = virtio_driver_ok(&t->vd);
 	if (r)
@@ -507,7 +529,7 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd,
 }
 
 const char *virtio_net_test(uint64_t frames, uint64_t expect,
-			    unsigned int queues)
+			    unsigned int queues, bool irq)
 {
 	struct net_test *t = &net;
 	struct pci_dev pd;
@@ -519,6 +541,7 @@ const char *virtio_net_test(uint64_t frames, uint64_t expect,
 	if (expect > frames)
 		expect = frames;
 	t->frames = frames;
+	t->irq = irq;
 	if (!pci_find(VIRTIO_PCI_VENDOR_ID,
 		      VIRTIO_PCI_DEVICE_ID_MODERN(VIRTIO_ID_NET), 0, &pd)) {
 		guest_printf("guest: net none\n");

@@ -13,7 +13,9 @@ ioeventfd, and testpmd writes the guest's rings directly.
 With a third argument N > 1 the same runs over N queue pairs
 (--net queues=N, testpmd queues=N --rxq=N --txq=N): the guest sets up
 the control queue, which the core runs, sends VQ_PAIRS_SET N (answered
-OK) and an unsupported command (answered ERR), and spreads the frames
+OK) and an unsupported command (answered ERR), each of which must bring
+an MSI-X interrupt (the core signals the queue's irqfd), and spreads the
+frames
 over the pairs; its per-pair counts and testpmd's per-queue forwarding
 statistics must both show FRAMES / N frames on every pair.  (DPDK
 22.11's net_vhost answers GET_QUEUE_NUM with its own maximum, not with
@@ -125,7 +127,9 @@ with tempfile.TemporaryDirectory() as tmp:
                          "--net", f"socket={sock},mac={MAC},queues={QUEUES}",
                          "--cmdline", f"guest.ticks=1 guest.exit=poweroff "
                                       f"guest.net={FRAMES} "
-                                      f"guest.net_queues={QUEUES}"],
+                                      f"guest.net_queues={QUEUES}" +
+                                      (" guest.net_irq=1" if QUEUES > 1
+                                       else "")],
                         timeout=120)
         rep = svmtest.guest_report(r.stdout)
         net = [(bdf, fn) for bdf, fn in rep["pci_functions"].items()
@@ -141,13 +145,15 @@ with tempfile.TemporaryDirectory() as tmp:
         if QUEUES > 1:
             m = re.search(r"guest: net \S+ queue_pairs=(\d+) "
                           r"max_virtqueue_pairs=(\d+) ctrl_vq=(\d+) "
-                          r"pairs_set=ok unsupported=err", r.stdout)
+                          r"pairs_set=ok unsupported=err ctrl_irqs=(\d+)",
+                          r.stdout)
             if c.check(m is not None, "the control queue answered OK to "
                        "VQ_PAIRS_SET and ERR to an unsupported command",
                        r.stdout[-800:]):
                 ok &= c.equal(tuple(map(int, m.groups())),
-                              (QUEUES, QUEUES, 2 * QUEUES),
-                              "pairs used, max_virtqueue_pairs, control vq")
+                              (QUEUES, QUEUES, 2 * QUEUES, 2),
+                              "pairs used, max_virtqueue_pairs, control vq, "
+                              "commands answered with an MSI-X interrupt")
             else:
                 ok = False
             pairs = {int(k): tuple(map(int, v)) for k, *v in re.findall(
