@@ -387,12 +387,26 @@ static int vud_ctrl_start(struct vhost_user_dev *dev, uint64_t features,
 			     (uint16_t)dev->max_pairs : 0,
 	};
 	ret = virtio_net_ctrl_start(&cfg, &vud_ctrl_ops, dev, &dev->ctrl);
-	if (ret)
+	if (ret) {
+		log_warn(dev->name, "control queue %d not started: %s", q,
+			 strerror(-ret));
 		return ret;
+	}
 	dev->ctrl_q = q;
 	dev->ctrl_reported = false;
 	vud_ctrl_changed(dev);
 	return 0;
+}
+
+/* Lock held. */
+static void vud_ctrl_stop(struct vhost_user_dev *dev)
+{
+	if (!dev->ctrl)
+		return;
+	virtio_net_ctrl_stop(dev->ctrl);
+	dev->ctrl = NULL;
+	dev->ctrl_q = -1;
+	vud_ctrl_changed(dev);
 }
 
 /*
@@ -427,6 +441,11 @@ static int vud_driver_ok(void *opaque, uint64_t features,
 		if (ret)
 			goto out;
 	}
+	/* The control queue's too; the main loop hears of it afterwards. */
+	ret = vud_ctrl_start(dev, features, ctrl_q,
+			     ctrl_q < 0 ? NULL : &queues[ctrl_q]);
+	if (ret)
+		goto out;
 
 	if (dev->protocol)
 		backend |= BIT(VHOST_USER_F_PROTOCOL_FEATURES);
@@ -438,9 +457,8 @@ static int vud_driver_ok(void *opaque, uint64_t features,
 		if (queues[q].enabled)
 			ret = vud_start_queue(dev, q, &queues[q], &addrs[q],
 					      ctrl_q < 0 || q < 2);
-	if (!ret)
-		ret = vud_ctrl_start(dev, features, ctrl_q,
-				     ctrl_q < 0 ? NULL : &queues[ctrl_q]);
+	if (ret)
+		vud_ctrl_stop(dev);
 	/* A broken back-end gets its one line from vud_check(). */
 	if (ret && !vhost_user_client_broken(dev->client))
 		log_warn(dev->name, "starting the queues failed: %s",
@@ -457,12 +475,7 @@ static void vud_reset(void *opaque)
 	uint32_t base;
 
 	pthread_mutex_lock(&dev->lock);
-	if (dev->ctrl) {
-		virtio_net_ctrl_stop(dev->ctrl);
-		dev->ctrl = NULL;
-		dev->ctrl_q = -1;
-		vud_ctrl_changed(dev);
-	}
+	vud_ctrl_stop(dev);
 	for (unsigned q = 0; q < dev->nvrings; q++) {
 		dev->enabled[q] = false;
 		if (!dev->started[q])

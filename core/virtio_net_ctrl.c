@@ -300,10 +300,13 @@ int virtio_net_ctrl_start(const struct virtio_net_ctrl_config *cfg,
 	c->max_pairs = cfg->max_pairs;
 	c->desc = vnc_ring(cfg, "descriptor table", cfg->desc,
 			   virtio_split_desc_size(n));
-	c->avail = vnc_ring(cfg, "available ring", cfg->driver,
-			    virtio_split_avail_size(n));
-	c->used = vnc_ring(cfg, "used ring", cfg->device,
-			   virtio_split_used_size(n));
+	/* The first bad part is logged, the others not looked at. */
+	if (c->desc)
+		c->avail = vnc_ring(cfg, "available ring", cfg->driver,
+				    virtio_split_avail_size(n));
+	if (c->avail)
+		c->used = vnc_ring(cfg, "used ring", cfg->device,
+				   virtio_split_used_size(n));
 	if (!c->desc || !c->avail || !c->used) {
 		free(c);
 		return -EFAULT;

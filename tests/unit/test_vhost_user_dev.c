@@ -688,10 +688,13 @@ static void test_net_config(void)
 			 1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ)
 #define MQ_CMD		0x80000ull	/* header, data, ack */
 
+/* This queue's rings go in the PCI hole (-1: none). */
+static int mq_bad_q = -1;
+
 /* Queue q: desc, avail, used at 0x100000 + q * 0x4000, +0x1000, +0x2000. */
 static uint64_t mq_ring(unsigned q)
 {
-	return 0x100000ull + q * 0x4000ull;
+	return (int)q == mq_bad_q ? 0xc0000000ull : 0x100000ull + q * 0x4000ull;
 }
 
 static void *gptr(uint64_t gpa)
@@ -711,7 +714,8 @@ static void mq_driver_start(uint64_t features, unsigned nq)
 	set_status(S_FOK);
 	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_FEATURES_OK);
 	for (unsigned q = 0; q < nq; q++) {
-		memset(gptr(mq_ring(q)), 0, 0x3000);
+		if ((int)q != mq_bad_q)
+			memset(gptr(mq_ring(q)), 0, 0x3000);
 		wr(COMMON(VIRTIO_PCI_COMMON_Q_SELECT), 2, q);
 		wr(COMMON(VIRTIO_PCI_COMMON_Q_SIZE), 2, MQ_QSIZE);
 		wr(COMMON(VIRTIO_PCI_COMMON_Q_DESCLO), 8, mq_ring(q));
@@ -777,6 +781,7 @@ static void test_net_mq(void)
 {
 	struct event_loop *l;
 	struct virtio_pci *vp;
+	unsigned before;
 
 	setup_common();
 	fake_setup(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_RING_PACKED |
@@ -865,6 +870,16 @@ static void test_net_mq(void)
 	CU_ASSERT_EQUAL(mq_ack(), VIRTIO_NET_ERR);	/* MQ not taken */
 	CU_ASSERT_EQUAL(mq_used_idx(2), 1);
 	CU_ASSERT_TRUE(virtio_pci_queue_kick_fd(vp, 2) >= 0);
+
+	/* A control queue outside RAM: refused before the back-end hears. */
+	set_status(0);
+	before = fake.nreq;
+	mq_bad_q = MQ_CTRL;
+	mq_driver_start(MQ_FEATURES, 2 * MQ_PAIRS + 1);
+	mq_bad_q = -1;
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(fake.nreq, before);
+	run_loop_once(l);
 
 	/* MQ without CTRL_VQ is refused at DRIVER_OK. */
 	mq_driver_start(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_MQ,
