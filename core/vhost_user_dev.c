@@ -134,6 +134,7 @@ struct vhost_user_dev {
 	unsigned data_vrings;		/* at DRIVER_OK: rings the back-end runs */
 	struct virtio_net_ctrl *ctrl;	/* running control queue, or NULL */
 	int ctrl_q;			/* its index, -1 */
+	unsigned ctrl_size;		/* its size */
 	bool ctrl_reported;		/* its failure went to the transport */
 
 	atomic_bool broken;
@@ -393,6 +394,7 @@ static int vud_ctrl_start(struct vhost_user_dev *dev, uint64_t features,
 		return ret;
 	}
 	dev->ctrl_q = q;
+	dev->ctrl_size = qi->size;
 	dev->ctrl_reported = false;
 	vud_ctrl_changed(dev);
 	return 0;
@@ -852,7 +854,7 @@ static void vud_on_intx_mode(void *opaque, int fd, uint32_t events)
  */
 static void vud_ctrl_run(struct vhost_user_dev *dev)
 {
-	bool notify = false, failed = false;
+	bool notify = false, failed = false, more = false;
 	int n, q;
 
 	pthread_mutex_lock(&dev->lock);
@@ -861,8 +863,14 @@ static void vud_ctrl_run(struct vhost_user_dev *dev)
 		n = virtio_net_ctrl_process(dev->ctrl, &notify);
 		if (n < 0 && !dev->ctrl_reported)
 			failed = dev->ctrl_reported = true;
+		/* A full ring's worth: let other events run, then go on. */
+		more = n > 0 && (unsigned)n == dev->ctrl_size;
 	}
 	pthread_mutex_unlock(&dev->lock);
+	if (more && eventfd_write(virtio_pci_queue_kick_fd(dev->vp,
+							   (unsigned)q), 1) < 0)
+		log_warn(dev->name, "control queue re-kick: %s",
+			 strerror(errno));
 	/* The call fd is an irqfd of the queue's vector, or watched (INTx). */
 	if (notify && eventfd_write(virtio_pci_queue_call_fd(dev->vp,
 							     (unsigned)q), 1) < 0)

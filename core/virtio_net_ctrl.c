@@ -229,7 +229,7 @@ int virtio_net_ctrl_process(struct virtio_net_ctrl *c, bool *notify)
 		if ((uint16_t)(avail_idx - c->last_avail) > c->size)
 			return vnc_fail(c, -EINVAL, "available index moved "
 					"past the ring", avail_idx);
-		while (c->last_avail != avail_idx) {
+		while (c->last_avail != avail_idx && done < c->size) {
 			head = vnc_load16(&c->avail->ring[c->last_avail %
 							  c->size]);
 			ret = vnc_chain(c, head, &cmd);
@@ -240,7 +240,7 @@ int virtio_net_ctrl_process(struct virtio_net_ctrl *c, bool *notify)
 			c->last_avail++;
 			done++;
 		}
-		if (!c->event_idx)
+		if (!c->event_idx || done == c->size)
 			break;
 		/*
 		 * Ask for the next kick, then look again: a command made

@@ -48,8 +48,10 @@ int virtio_net_ctrl_start(const struct virtio_net_ctrl_config *cfg,
 void virtio_net_ctrl_stop(struct virtio_net_ctrl *ctrl);
 
 /*
- * Run every command the driver made available.  Returns how many were
- * answered and sets *notify when the driver wants a used buffer
+ * Run the commands the driver made available, at most the queue's size
+ * per call so that a driver that keeps adding cannot hold the caller:
+ * a caller that gets the queue size back should call again later.
+ * Returns how many were answered and sets *notify when the driver wants a used buffer
  * notification for them (flags or used_event).  A malformed ring or
  * chain (index out of range, buffer outside RAM, loop, readable after
  * writable, no 2-byte header, no writable ack last, nested indirect

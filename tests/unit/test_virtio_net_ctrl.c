@@ -28,12 +28,17 @@ static struct vring_avail *avail;
 static struct vring_used *used;
 static unsigned calls, last_pairs;
 static int set_ret;
+static bool refill;		/* each command makes head 0 available again */
+
+static void make_avail(uint16_t head);
 
 static int fake_set_pairs(void *opaque, unsigned pairs)
 {
 	(void)opaque;
 	calls++;
 	last_pairs = pairs;
+	if (refill)
+		make_avail(0);	/* a driver adding as fast as we answer */
 	return set_ret;
 }
 
@@ -206,6 +211,25 @@ static void test_several_commands(void)
 		CU_ASSERT_EQUAL(last_pairs, 1 + i % MAXP);
 	}
 	CU_ASSERT_EQUAL(used->idx, 42);
+	virtio_net_ctrl_stop(c);
+}
+
+static void test_budget(void)
+{
+	struct virtio_net_ctrl *c = start_opts(true, true, MAXP);
+	bool notify;
+
+	/* With EVENT_IDX the queue is looked at again after each batch. */
+	refill = true;
+	mq_chain(0, 2);
+	CU_ASSERT_EQUAL(run(c, &notify), QSIZE);
+	CU_ASSERT_EQUAL(calls, QSIZE);
+	CU_ASSERT_EQUAL(used->idx, QSIZE);
+	CU_ASSERT_EQUAL(run(c, &notify), QSIZE);
+	refill = false;
+	CU_ASSERT_EQUAL(run(c, &notify), 1);
+	CU_ASSERT_EQUAL(run(c, &notify), 0);
+	CU_ASSERT_EQUAL(used->idx, 2 * QSIZE + 1);
 	virtio_net_ctrl_stop(c);
 }
 
@@ -541,6 +565,7 @@ static CU_TestInfo ctrl_tests[] = {
 	{ "header and data in one buffer", test_header_and_data_in_one_buffer },
 	{ "several commands, ring wraps", test_several_commands },
 	{ "refused commands answered ERR", test_refused_commands },
+	{ "a ring's worth per call", test_budget },
 	{ "notification suppression", test_notification_suppression },
 	{ "indirect table", test_indirect_ok },
 	{ "head out of range", test_head_out_of_range },
