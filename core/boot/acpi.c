@@ -127,13 +127,11 @@ static void acpi_aml_sleep_states(const struct acpi_ctx *c, struct aml *a)
 	(void)c;
 	aml_byte(a, AML_NAME_OP);
 	aml_name_string(a, "_S5_");
-	aml_byte(a, AML_PACKAGE_OP);
-	pkg = aml_pkg_begin(a);
-	aml_byte(a, 4);				/* NumElements */
+	pkg = aml_package_begin(a, 4);
 	aml_integer(a, PLATFORM_ACPI_S5_TYP);	/* SLP_TYPa */
 	for (int i = 0; i < 3; i++)
 		aml_integer(a, 0);
-	aml_pkg_end(a, pkg);
+	aml_package_end(a, pkg);
 }
 
 /*

@@ -486,6 +486,45 @@ static void check_rd(const struct aml *a, const uint8_t *want, size_t n)
 }
 
 /*
+ * Package () { 5, Zero }, and one of 64 Zeros whose PkgLength takes two
+ * bytes: 67 = 2 + 1 + 64 -> 0x43 (n = 1, low nibble 3), 0x04.
+ */
+static void test_aml_package(void)
+{
+	static const uint8_t small[] = {
+		0x12, 0x05, 0x02, 0x0a, 0x05, 0x00,
+	};
+	uint8_t buf[320];
+	struct aml a;
+	size_t pkg;
+
+	aml_init(&a, buf, sizeof(buf));
+	pkg = aml_package_begin(&a, 2);
+	aml_integer(&a, 5);
+	aml_integer(&a, 0);
+	aml_package_end(&a, pkg);
+	check_rd(&a, small, sizeof(small));
+
+	aml_init(&a, buf, sizeof(buf));
+	pkg = aml_package_begin(&a, 64);
+	for (int i = 0; i < 64; i++)
+		aml_integer(&a, 0);
+	aml_package_end(&a, pkg);
+	CU_ASSERT_FALSE(a.error);
+	CU_ASSERT_EQUAL_FATAL(a.len, 4 + 64);
+	CU_ASSERT_EQUAL(buf[0], AML_PACKAGE_OP);
+	CU_ASSERT_EQUAL(buf[1], 0x43);
+	CU_ASSERT_EQUAL(buf[2], 0x04);
+	CU_ASSERT_EQUAL(buf[3], 64);
+
+	/* NumElements is one byte: 256 needs a VarPackage, refused. */
+	aml_init(&a, buf, sizeof(buf));
+	pkg = aml_package_begin(&a, 256);
+	aml_package_end(&a, pkg);
+	CU_ASSERT_TRUE(a.error);
+}
+
+/*
  * Address space descriptors: tag, 16-bit length of the rest, resource
  * type, general flags 0x0c (MaxFixed | MinFixed, PosDecode, bit 0 clear:
  * ResourceProducer), type-specific flags, then granularity, min, max,
@@ -802,6 +841,7 @@ static CU_TestInfo acpi_tests[] = {
 	{ "AML EISAID", test_aml_eisaid },
 	{ "AML Device", test_aml_device },
 	{ "AML Buffer", test_aml_buffer },
+	{ "AML Package", test_aml_package },
 	{ "resource descriptors and End Tag", test_aml_descriptors },
 	{ "DSDT PCI host bridge bytes", test_dsdt_pci_root },
 	{ "iasl -d of the DSDT, 512 MiB", test_iasl_512m },
