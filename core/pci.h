@@ -118,9 +118,9 @@ struct pci_root;
  * INTx wiring of bus 0, the one formula the transports and the DSDT's
  * _PRT share.  pin 0-3 is INTA#-INTD# (the Interrupt Pin register minus
  * one) of any function in slot; it reaches IOAPIC pin
- * PCI_INTX_GSI_FIRST + (slot + pin) % PCI_INTX_GSI_COUNT, the swizzle a
- * PCI-to-PCI bridge applies, so neighbouring slots and the pins of one
- * slot spread over different lines.  Those GSIs have no MADT interrupt
+ * PCI_INTX_GSI_FIRST + (slot + pin) % PCI_INTX_GSI_COUNT (rotated by
+ * slot as bridges rotate pins), so neighbouring slots and the pins of
+ * one slot spread over different lines.  Those GSIs have no MADT interrupt
  * source override: level-triggered, active low, as _PRT entries with a
  * GSI (Source 0) imply.  Returns the GSI, or -EINVAL for a slot or pin
  * out of range.
