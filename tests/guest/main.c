@@ -16,6 +16,11 @@
  *   guest.net=N     send N frames through the first virtio-net device and
  *                   check what comes back (virtio_net.c); 0: no test
  *   guest.net_expect=N  frames that must come back verified (default N)
+ *   guest.ring=auto|split|packed  virtqueue layout of every virtio device
+ *                   (virtio.c): auto (default) takes packed when the
+ *                   device offers it, as Linux does, so both layouts get
+ *                   used without asking; packed fails a device that does
+ *                   not offer it
  *
  * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
  *   guest: hello protocol=pvh|linux64
@@ -125,6 +130,12 @@ static void guest_parse_options(const struct boot_info *bi,
 	o->blk_loop_ms = option_u64(bi, "guest.blk_loop_ms", 0);
 	v = boot_option(bi, "guest.blk_loop_expect", &len);
 	o->blk_loop_expect_stop = v && str_eq_n(v, len, "stop");
+
+	v = boot_option(bi, "guest.ring", &len);
+	if (v && str_eq_n(v, len, "split"))
+		virtio_ring_mode = VIRTIO_RING_SPLIT;
+	else if (v && str_eq_n(v, len, "packed"))
+		virtio_ring_mode = VIRTIO_RING_PACKED;
 
 	o->exit = GUEST_EXIT_DEBUG;
 	v = boot_option(bi, "guest.exit", &len);

@@ -28,7 +28,7 @@
  * not).  Other frames count as received, not verified.
  *
  * Report lines:
- *   guest: net 00:<dd>.<f> features=0x<offered> negotiated=0x<accepted> rx_queue_size=<n> tx_queue_size=<n>
+ *   guest: net 00:<dd>.<f> features=0x<offered> negotiated=0x<accepted> rx_queue_size=<n> tx_queue_size=<n> ring=split|packed
  *   guest: net 00:<dd>.<f> mac=<xx:xx:xx:xx:xx:xx> sent=<n> received=<n>
  *          verified=<n> swapped=<n> rx_kicks=<n> tx_kicks=<n>
  *          tx_suppressed=<n> num_buffers_not_1=<n>           (one line)
@@ -200,7 +200,7 @@ static const char *net_post_rx(struct net_test *t, unsigned int slot)
 
 static bool net_used_ready(const struct virtq *vq)
 {
-	return *(volatile uint16_t *)&vq->used->idx != vq->last_used;
+	return virtq_used_ready(vq);
 }
 
 static const char *net_send(struct net_test *t)
@@ -309,16 +309,16 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd)
 	if (r)
 		return r;
 	/* Polled: no used-buffer notifications wanted (2.7.10). */
-	t->rxq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
-	t->txq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	virtq_no_interrupts(&t->rxq);
+	virtq_no_interrupts(&t->txq);
 	r = virtio_driver_ok(&t->vd);
 	if (r)
 		return r;
-	guest_printf("guest: net 00:%02x.%x features=0x%llx negotiated=0x%llx rx_queue_size=%u tx_queue_size=%u\n",
+	guest_printf("guest: net 00:%02x.%x features=0x%llx negotiated=0x%llx rx_queue_size=%u tx_queue_size=%u ring=%s\n",
 		     t->vd.pci.slot, t->vd.pci.fn,
 		     (unsigned long long)t->vd.offered,
 		     (unsigned long long)t->vd.features, t->rxq.size,
-		     t->txq.size);
+		     t->txq.size, virtio_ring_name(&t->vd));
 	if (t->vd.features & (1ull << VIRTIO_NET_F_STATUS) &&
 	    t->vd.device_len >= 8 &&
 	    !(virtio_cfg_read8(&t->vd, 6) & VIRTIO_NET_S_LINK_UP))
