@@ -483,8 +483,12 @@ GUEST_NORETURN void guest_main(unsigned int protocol, uint64_t boot_ptr);
 
 /* ---- virtio_net.c: the guest.net=N test ---- */
 
-/* Send `frames` frames, fail unless `expect` come back verified. */
-const char *virtio_net_test(uint64_t frames, uint64_t expect);
+/*
+ * Send `frames` frames, fail unless `expect` come back verified; with
+ * reset (guest.net_reset=1), reset with frames in flight, start again and
+ * do it once more.
+ */
+const char *virtio_net_test(uint64_t frames, uint64_t expect, bool reset);
 
 #endif /* __ASSEMBLER__ */
 

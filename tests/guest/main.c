@@ -16,6 +16,8 @@
  *   guest.net=N     send N frames through the first virtio-net device and
  *                   check what comes back (virtio_net.c); 0: no test
  *   guest.net_expect=N  frames that must come back verified (default N)
+ *   guest.net_reset=1  then reset it with frames in flight and run the N
+ *                   frames again (virtio_net.c)
  *   guest.ring=auto|split|packed  virtqueue layout of every virtio device
  *                   (virtio.c): auto (default) takes packed when the
  *                   device offers it, as Linux does, so both layouts get
@@ -145,7 +147,7 @@ static void guest_parse_options(const struct boot_info *bi,
 	}
 }
 
-/* guest.net=N and guest.net_expect=N: the virtio-net test, if asked for. */
+/* guest.net=N, guest.net_expect=N, guest.net_reset=1: the virtio-net test. */
 static const char *net_test_from_options(const struct boot_info *bi)
 {
 	uint64_t frames = option_u64(bi, "guest.net", 0);
@@ -153,7 +155,8 @@ static const char *net_test_from_options(const struct boot_info *bi)
 	if (!frames)
 		return NULL;
 	return virtio_net_test(frames,
-			       option_u64(bi, "guest.net_expect", frames));
+			       option_u64(bi, "guest.net_expect", frames),
+			       option_flag(bi, "guest.net_reset"));
 }
 
 static uint8_t cmos_read(uint8_t reg)
