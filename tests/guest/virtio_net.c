@@ -40,6 +40,13 @@
  * without MRG_RXBUF (5.1.6.4; DPDK 22.11's vhost leaves it 0): a warning,
  * not a failure.  The test fails when fewer
  * than `expect` frames (default N) were received and verified.
+ *
+ * guest.net_reset=1 (see net_restart()): after that pass, a reset with
+ * frames in flight, the device started again (a second features line)
+ * and a second pass, which must verify `expect` frames too:
+ *   guest: net 00:<dd>.<f> pass2 mac=... (as above, for pass 2)
+ *   guest: net 00:<dd>.<f> restart=ok stale_sent=<n> stale_back=<n>
+ * stale_back= counts burst frames that came back after the reset.
  */
 #include "guest.h"
 #include "virtio.h"
