@@ -16,6 +16,13 @@
  *   guest.net=N     send N frames through the first virtio-net device and
  *                   check what comes back (virtio_net.c); 0: no test
  *   guest.net_expect=N  frames that must come back verified (default N)
+ *   guest.net_reset=1  then reset it with frames in flight and run the N
+ *                   frames again (virtio_net.c)
+ *   guest.ring=auto|split|packed  virtqueue layout of every virtio device
+ *                   (virtio.c): auto (default) takes packed when the
+ *                   device offers it, as Linux does, so both layouts get
+ *                   used without asking; packed fails a device that does
+ *                   not offer it
  *
  * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
  *   guest: hello protocol=pvh|linux64
@@ -126,6 +133,12 @@ static void guest_parse_options(const struct boot_info *bi,
 	v = boot_option(bi, "guest.blk_loop_expect", &len);
 	o->blk_loop_expect_stop = v && str_eq_n(v, len, "stop");
 
+	v = boot_option(bi, "guest.ring", &len);
+	if (v && str_eq_n(v, len, "split"))
+		virtio_ring_mode = VIRTIO_RING_SPLIT;
+	else if (v && str_eq_n(v, len, "packed"))
+		virtio_ring_mode = VIRTIO_RING_PACKED;
+
 	o->exit = GUEST_EXIT_DEBUG;
 	v = boot_option(bi, "guest.exit", &len);
 	for (unsigned int i = 0; v && i < ARRAY_SIZE(guest_exit_names); i++) {
@@ -134,7 +147,7 @@ static void guest_parse_options(const struct boot_info *bi,
 	}
 }
 
-/* guest.net=N and guest.net_expect=N: the virtio-net test, if asked for. */
+/* guest.net=N, guest.net_expect=N, guest.net_reset=1: the virtio-net test. */
 static const char *net_test_from_options(const struct boot_info *bi)
 {
 	uint64_t frames = option_u64(bi, "guest.net", 0);
@@ -142,7 +155,8 @@ static const char *net_test_from_options(const struct boot_info *bi)
 	if (!frames)
 		return NULL;
 	return virtio_net_test(frames,
-			       option_u64(bi, "guest.net_expect", frames));
+			       option_u64(bi, "guest.net_expect", frames),
+			       option_flag(bi, "guest.net_reset"));
 }
 
 static uint8_t cmos_read(uint8_t reg)

@@ -28,7 +28,7 @@
  * not).  Other frames count as received, not verified.
  *
  * Report lines:
- *   guest: net 00:<dd>.<f> features=0x<offered> negotiated=0x<accepted> rx_queue_size=<n> tx_queue_size=<n>
+ *   guest: net 00:<dd>.<f> features=0x<offered> negotiated=0x<accepted> rx_queue_size=<n> tx_queue_size=<n> ring=split|packed
  *   guest: net 00:<dd>.<f> mac=<xx:xx:xx:xx:xx:xx> sent=<n> received=<n>
  *          verified=<n> swapped=<n> rx_kicks=<n> tx_kicks=<n>
  *          tx_suppressed=<n> num_buffers_not_1=<n>           (one line)
@@ -40,6 +40,13 @@
  * without MRG_RXBUF (5.1.6.4; DPDK 22.11's vhost leaves it 0): a warning,
  * not a failure.  The test fails when fewer
  * than `expect` frames (default N) were received and verified.
+ *
+ * guest.net_reset=1 (see net_restart()): after that pass, a reset with
+ * frames in flight, the device started again (a second features line)
+ * and a second pass, which must verify `expect` frames too:
+ *   guest: net 00:<dd>.<f> pass2 mac=... (as above, for pass 2)
+ *   guest: net 00:<dd>.<f> restart=ok stale_sent=<n> stale_back=<n>
+ * stale_back= counts burst frames that came back after the reset.
  */
 #include "guest.h"
 #include "virtio.h"
@@ -52,6 +59,7 @@
 #define NET_PAYLOAD_LEN		64
 #define NET_FRAME_LEN		(NET_ETH_HLEN + NET_PAYLOAD_LEN)
 #define NET_MAGIC		0x4e4d5653u
+#define NET_MAGIC_STALE		0x58534d56u	/* "VMSX": in flight at reset */
 #define NET_FILL_OFF		8
 #define NET_COUNT_OFF		56
 #define NET_SUM_OFF		60
@@ -72,8 +80,10 @@ struct net_test {
 	struct virtq rxq, txq;
 	uint8_t mac[6];
 	uint64_t frames;		/* N */
+	uint64_t expect;		/* verified frames a pass needs */
 	uint64_t sent, tx_done, received, verified, swapped;
 	uint64_t bad_len, bad_payload, bad_addr, dup, num_buffers_off;
+	uint64_t stale_sent, stale_back;	/* guest.net_reset=1 */
 	unsigned int rx_posted;			/* receive buffers in use */
 	uint16_t rx_slot_of[VIRTQ_SIZE_MAX];	/* by chain head */
 };
@@ -113,7 +123,7 @@ static uint32_t net_fnv1a32(const uint8_t *p, size_t len)
 }
 
 static void net_build_frame(const struct net_test *t, uint8_t *f,
-			    uint32_t seq)
+			    uint32_t seq, uint32_t magic)
 {
 	uint8_t *pl = f + NET_ETH_HLEN;
 
@@ -121,7 +131,7 @@ static void net_build_frame(const struct net_test *t, uint8_t *f,
 	memcpy(f + 6, t->mac, 6);
 	f[12] = NET_ETHERTYPE >> 8;
 	f[13] = NET_ETHERTYPE & 0xff;
-	put32(pl, NET_MAGIC);
+	put32(pl, magic);
 	put32(pl + 4, seq);
 	for (unsigned int i = 0; i < NET_COUNT_OFF - NET_FILL_OFF; i++)
 		pl[NET_FILL_OFF + i] = (uint8_t)(seq * 31 + i * 7);
@@ -138,6 +148,12 @@ static void net_check_frame(struct net_test *t, const uint8_t *buf,
 	uint32_t seq;
 	bool straight, swapped;
 
+	/* A frame sent before the reset that made it through after it. */
+	if (len >= NET_HDR_LEN + NET_FRAME_LEN && len <= NET_BUF_SIZE &&
+	    get32(pl) == NET_MAGIC_STALE) {
+		t->stale_back++;
+		return;
+	}
 	t->received++;
 	if (len < NET_HDR_LEN + NET_FRAME_LEN || len > NET_BUF_SIZE) {
 		if (!t->bad_len++)
@@ -200,7 +216,7 @@ static const char *net_post_rx(struct net_test *t, unsigned int slot)
 
 static bool net_used_ready(const struct virtq *vq)
 {
-	return *(volatile uint16_t *)&vq->used->idx != vq->last_used;
+	return virtq_used_ready(vq);
 }
 
 static const char *net_send(struct net_test *t)
@@ -216,7 +232,8 @@ static const char *net_send(struct net_test *t)
 		struct virtq_buf b = { buf, NET_HDR_LEN + NET_FRAME_LEN, false };
 
 		memset(buf, 0, NET_HDR_LEN);
-		net_build_frame(t, buf + NET_HDR_LEN, (uint32_t)t->sent);
+		net_build_frame(t, buf + NET_HDR_LEN, (uint32_t)t->sent,
+				NET_MAGIC);
 		if (virtq_add(&t->txq, &b, 1) != head)
 			return "transmit queue bookkeeping";
 		t->sent++;
@@ -283,13 +300,11 @@ static const char *net_traffic(struct net_test *t)
 	return NULL;
 }
 
-static const char *net_run(struct net_test *t, const struct pci_dev *pd)
+/* Features, both queues, DRIVER_OK, receive buffers posted. */
+static const char *net_start(struct net_test *t)
 {
 	const char *r;
 
-	r = virtio_pci_open(pd, &t->vd);
-	if (r)
-		return r;
 	r = virtio_negotiate(&t->vd, 1ull << VIRTIO_NET_F_MAC |
 				     1ull << VIRTIO_NET_F_STATUS);
 	if (r)
@@ -309,16 +324,16 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd)
 	if (r)
 		return r;
 	/* Polled: no used-buffer notifications wanted (2.7.10). */
-	t->rxq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
-	t->txq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	virtq_no_interrupts(&t->rxq);
+	virtq_no_interrupts(&t->txq);
 	r = virtio_driver_ok(&t->vd);
 	if (r)
 		return r;
-	guest_printf("guest: net 00:%02x.%x features=0x%llx negotiated=0x%llx rx_queue_size=%u tx_queue_size=%u\n",
+	guest_printf("guest: net 00:%02x.%x features=0x%llx negotiated=0x%llx rx_queue_size=%u tx_queue_size=%u ring=%s\n",
 		     t->vd.pci.slot, t->vd.pci.fn,
 		     (unsigned long long)t->vd.offered,
 		     (unsigned long long)t->vd.features, t->rxq.size,
-		     t->txq.size);
+		     t->txq.size, virtio_ring_name(&t->vd));
 	if (t->vd.features & (1ull << VIRTIO_NET_F_STATUS) &&
 	    t->vd.device_len >= 8 &&
 	    !(virtio_cfg_read8(&t->vd, 6) & VIRTIO_NET_S_LINK_UP))
@@ -331,13 +346,102 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd)
 		t->rx_posted++;
 	}
 	virtq_kick(&t->rxq);
-	r = net_traffic(t);
+	return NULL;
+}
+
+/* The summary line of a pass (tag "" or "pass2 "), and its verdict. */
+static const char *net_pass_done(const struct net_test *t, const char *tag)
+{
+	guest_printf("guest: net 00:%02x.%x %smac=%02x:%02x:%02x:%02x:%02x:%02x sent=%llu received=%llu verified=%llu swapped=%llu rx_kicks=%llu tx_kicks=%llu tx_suppressed=%llu num_buffers_not_1=%llu\n",
+		     t->vd.pci.slot, t->vd.pci.fn, tag, t->mac[0], t->mac[1],
+		     t->mac[2], t->mac[3], t->mac[4], t->mac[5],
+		     (unsigned long long)t->sent,
+		     (unsigned long long)t->received,
+		     (unsigned long long)t->verified,
+		     (unsigned long long)t->swapped,
+		     (unsigned long long)t->rxq.kicks,
+		     (unsigned long long)t->txq.kicks,
+		     (unsigned long long)t->txq.kicks_suppressed,
+		     (unsigned long long)t->num_buffers_off);
+	if (t->verified < t->expect)
+		return t->received < t->expect ? "too few frames received" :
+						 "received frames did not verify";
+	return NULL;
+}
+
+/*
+ * guest.net_reset=1: a burst of frames (magic "VMSX", half as many as
+ * there are receive buffers) sent and, after one transmit completion,
+ * reset with everything else in flight: transmit chains not yet taken
+ * back, received frames not yet taken, and receive buffers the device
+ * still holds unused.  Then the device is set up from scratch and the N
+ * frames go again.  Stale frames that come back in pass 2 are counted
+ * apart, never as received.
+ */
+static const char *net_restart(struct net_test *t)
+{
+	uint16_t head;
+	uint32_t len;
+	const char *r;
+
+	while (t->stale_sent < t->rx_posted / 2 && t->txq.num_free) {
+		uint16_t id = t->txq.free_head;
+		uint8_t *buf = net_tx_bufs[id];
+		struct virtq_buf b = { buf, NET_HDR_LEN + NET_FRAME_LEN, false };
+
+		memset(buf, 0, NET_HDR_LEN);
+		net_build_frame(t, buf + NET_HDR_LEN, (uint32_t)t->stale_sent,
+				NET_MAGIC_STALE);
+		if (virtq_add(&t->txq, &b, 1) != id)
+			return "transmit queue bookkeeping";
+		t->stale_sent++;
+	}
+	virtq_kick(&t->txq);
+	r = virtq_wait(&t->txq, &head, &len, NET_TIMEOUT_MS);
+	if (r)
+		return r;
+	r = virtio_reset(&t->vd);
+	if (r)
+		return r;
+
+	t->sent = t->tx_done = t->received = t->verified = t->swapped = 0;
+	t->bad_len = t->bad_payload = t->bad_addr = t->dup = 0;
+	t->num_buffers_off = 0;
+	t->rx_posted = 0;
+	r = net_start(t);
+	if (!r)
+		r = net_traffic(t);
+	if (!r)
+		r = net_pass_done(t, "pass2 ");
+	if (r)
+		return r;
+	guest_printf("guest: net 00:%02x.%x restart=ok stale_sent=%llu stale_back=%llu\n",
+		     t->vd.pci.slot, t->vd.pci.fn,
+		     (unsigned long long)t->stale_sent,
+		     (unsigned long long)t->stale_back);
+	return NULL;
+}
+
+static const char *net_run(struct net_test *t, const struct pci_dev *pd,
+			   bool reset)
+{
+	const char *r;
+
+	r = virtio_pci_open(pd, &t->vd);
+	if (!r)
+		r = net_start(t);
+	if (!r)
+		r = net_traffic(t);
+	if (!r)
+		r = net_pass_done(t, "");
+	if (!r && reset)
+		r = net_restart(t);
 	if (r)
 		return r;
 	return virtio_reset(&t->vd);
 }
 
-const char *virtio_net_test(uint64_t frames, uint64_t expect)
+const char *virtio_net_test(uint64_t frames, uint64_t expect, bool reset)
 {
 	struct net_test *t = &net;
 	struct pci_dev pd;
@@ -349,28 +453,13 @@ const char *virtio_net_test(uint64_t frames, uint64_t expect)
 	if (expect > frames)
 		expect = frames;
 	t->frames = frames;
+	t->expect = expect;
 	if (!pci_find(VIRTIO_PCI_VENDOR_ID,
 		      VIRTIO_PCI_DEVICE_ID_MODERN(VIRTIO_ID_NET), 0, &pd)) {
 		guest_printf("guest: net none\n");
 		return "no virtio-net device";
 	}
-	r = net_run(t, &pd);
-	if (!r) {
-		guest_printf("guest: net 00:%02x.%x mac=%02x:%02x:%02x:%02x:%02x:%02x sent=%llu received=%llu verified=%llu swapped=%llu rx_kicks=%llu tx_kicks=%llu tx_suppressed=%llu num_buffers_not_1=%llu\n",
-			     pd.slot, pd.fn, t->mac[0], t->mac[1], t->mac[2],
-			     t->mac[3], t->mac[4], t->mac[5],
-			     (unsigned long long)t->sent,
-			     (unsigned long long)t->received,
-			     (unsigned long long)t->verified,
-			     (unsigned long long)t->swapped,
-			     (unsigned long long)t->rxq.kicks,
-			     (unsigned long long)t->txq.kicks,
-			     (unsigned long long)t->txq.kicks_suppressed,
-			     (unsigned long long)t->num_buffers_off);
-		if (t->verified < expect)
-			r = t->received < expect ? "too few frames received" :
-						   "received frames did not verify";
-	}
+	r = net_run(t, &pd, reset);
 	if (r)
 		guest_printf("guest: net 00:%02x.%x FAIL reason=\"%s\"\n",
 			     pd.slot, pd.fn, r);
