@@ -35,12 +35,14 @@ _Static_assert(offsetof(struct virtio_blk_config, num_queues) == 34,
 #define BIT(n)	(1ull << (n))
 
 /*
- * Transport features passed through to every device type.  RING_PACKED
- * is left out: its vring base carries wrap counters we do not track yet.
+ * Transport features passed through to every device type, when the
+ * back-end offers them.  A packed ring's vring base carries wrap
+ * counters: see vud_ring_base().
  */
 #define VUD_RING_FEATURES	(BIT(VIRTIO_F_VERSION_1) | \
 				 BIT(VIRTIO_RING_F_INDIRECT_DESC) | \
-				 BIT(VIRTIO_RING_F_EVENT_IDX))
+				 BIT(VIRTIO_RING_F_EVENT_IDX) | \
+				 BIT(VIRTIO_F_RING_PACKED))
 
 #define VUD_BLK_FEATURES	(BIT(VIRTIO_BLK_F_SIZE_MAX) | \
 				 BIT(VIRTIO_BLK_F_SEG_MAX) | \
@@ -131,6 +133,8 @@ struct vhost_user_dev {
 	uint32_t config_size;
 	bool started[VHOST_USER_DEV_MAX_QUEUES * 2 + 1];
 	bool enabled[VHOST_USER_DEV_MAX_QUEUES * 2 + 1];
+	uint16_t qsize[VHOST_USER_DEV_MAX_QUEUES * 2 + 1];	/* while started */
+	bool packed;			/* the running rings are packed */
 	unsigned data_vrings;		/* at DRIVER_OK: rings the back-end runs */
 	struct virtio_net_ctrl *ctrl;	/* running control queue, or NULL */
 	int ctrl_q;			/* its index, -1 */
@@ -227,26 +231,50 @@ static int vud_ring_hva(struct vhost_user_dev *dev, unsigned q,
 	return 0;
 }
 
+/*
+ * A packed ring's descriptor ring has the split table's size; its driver
+ * and device areas are the 4-byte event suppression structures, which
+ * travel in SET_VRING_ADDR's avail and used fields (vhost-user.rst).
+ */
 static int vud_translate(struct vhost_user_dev *dev, unsigned q,
-			 const struct virtio_pci_queue_info *qi,
+			 const struct virtio_pci_queue_info *qi, bool packed,
 			 struct vhost_user_vring_addr *addr)
 {
+	const uint64_t ev = sizeof(struct vring_packed_desc_event);
 	int ret;
 
 	memset(addr, 0, sizeof(*addr));
 	addr->index = q;
-	ret = vud_ring_hva(dev, q, "descriptor table", qi->desc,
+	ret = vud_ring_hva(dev, q, packed ? "descriptor ring" :
+			   "descriptor table", qi->desc,
 			   virtio_split_desc_size(qi->size),
 			   &addr->desc_user_addr);
 	if (!ret)
-		ret = vud_ring_hva(dev, q, "available ring", qi->driver,
-				   virtio_split_avail_size(qi->size),
+		ret = vud_ring_hva(dev, q, packed ? "driver event area" :
+				   "available ring", qi->driver,
+				   packed ? ev : virtio_split_avail_size(qi->size),
 				   &addr->avail_user_addr);
 	if (!ret)
-		ret = vud_ring_hva(dev, q, "used ring", qi->device,
-				   virtio_split_used_size(qi->size),
+		ret = vud_ring_hva(dev, q, packed ? "device event area" :
+				   "used ring", qi->device,
+				   packed ? ev : virtio_split_used_size(qi->size),
 				   &addr->used_user_addr);
 	return ret;
+}
+
+/*
+ * The base for SET_VRING_BASE.  The core starts rings only at DRIVER_OK,
+ * after a reset or at the first start, and the driver then set the ring
+ * up from scratch (virtio 1.2 2.7, 2.8.1): position 0, and for a packed
+ * ring both wrap counters 1.  What GET_VRING_BASE returned at the reset is
+ * therefore never sent back: restoring it belongs to a back-end reconnect
+ * under a running driver, which the core does not do (a lost back-end
+ * sets DEVICE_NEEDS_RESET instead).
+ */
+static uint32_t vud_ring_base(bool packed)
+{
+	return packed ? VHOST_USER_PACKED_BASE_INITIAL :
+			VHOST_USER_SPLIT_BASE_INITIAL;
 }
 
 static int vud_set_mem_table(struct vhost_user_dev *dev)
@@ -279,7 +307,8 @@ static int vud_start_queue(struct vhost_user_dev *dev, unsigned q,
 	if (ret)
 		return ret;
 	dev->started[q] = true;
-	ret = vhost_user_client_set_vring_base(c, q, 0);
+	dev->qsize[q] = qi->size;
+	ret = vhost_user_client_set_vring_base(c, q, vud_ring_base(dev->packed));
 	if (!ret)
 		ret = vhost_user_client_set_vring_addr(c, addr);
 	if (!ret)
@@ -424,6 +453,7 @@ static int vud_driver_ok(void *opaque, uint64_t features,
 	struct vhost_user_dev *dev = opaque;
 	struct vhost_user_vring_addr addrs[VHOST_USER_DEV_MAX_QUEUES * 2];
 	uint64_t backend = features & ~dev->core_features;
+	bool packed = features & BIT(VIRTIO_F_RING_PACKED);
 	int ret, ctrl_q;
 
 	if (vhost_user_dev_broken(dev))
@@ -439,7 +469,7 @@ static int vud_driver_ok(void *opaque, uint64_t features,
 	for (unsigned q = 0; q < dev->data_vrings; q++) {
 		if (!queues[q].enabled)
 			continue;
-		ret = vud_translate(dev, q, &queues[q], &addrs[q]);
+		ret = vud_translate(dev, q, &queues[q], packed, &addrs[q]);
 		if (ret)
 			goto out;
 	}
@@ -451,6 +481,7 @@ static int vud_driver_ok(void *opaque, uint64_t features,
 
 	if (dev->protocol)
 		backend |= BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+	dev->packed = packed;
 	ret = vhost_user_client_set_features(dev->client, backend);
 	if (!ret)
 		ret = vud_set_mem_table(dev);
@@ -471,6 +502,34 @@ out:
 	return ret;
 }
 
+/*
+ * Where the back-end stopped, for the log only (see vud_ring_base()).  A
+ * packed position must lie inside the ring; the used half may be 0 from
+ * back-ends that send the available half alone.
+ */
+static void vud_log_stopped(struct vhost_user_dev *dev, unsigned q,
+			    uint32_t base)
+{
+	unsigned avail = base & VHOST_USER_PACKED_IDX_MASK;
+	unsigned used = base >> VHOST_USER_PACKED_USED_SHIFT &
+			VHOST_USER_PACKED_IDX_MASK;
+
+	if (!dev->packed) {
+		log_debug(dev->name, "queue %u stopped at avail index %u", q,
+			  base & 0xffff);
+		return;
+	}
+	if (avail >= dev->qsize[q] || used >= dev->qsize[q])
+		log_warn(dev->name, "queue %u: GET_VRING_BASE 0x%08x names a "
+			 "position outside the packed ring of %u; ignored",
+			 q, base, dev->qsize[q]);
+	else
+		log_debug(dev->name, "queue %u stopped at packed avail %u "
+			  "wrap %u, used %u wrap %u", q, avail,
+			  !!(base & VHOST_USER_PACKED_AVAIL_WRAP), used,
+			  !!(base & VHOST_USER_PACKED_USED_WRAP));
+}
+
 static void vud_reset(void *opaque)
 {
 	struct vhost_user_dev *dev = opaque;
@@ -484,9 +543,10 @@ static void vud_reset(void *opaque)
 			continue;
 		dev->started[q] = false;
 		/* A broken client answers -EPIPE without touching the socket. */
-		if (!vhost_user_dev_broken(dev))
-			(void)vud_check(dev, vhost_user_client_get_vring_base(
-						dev->client, q, &base));
+		if (!vhost_user_dev_broken(dev) &&
+		    !vud_check(dev, vhost_user_client_get_vring_base(
+					   dev->client, q, &base)))
+			vud_log_stopped(dev, q, base);
 	}
 	pthread_mutex_unlock(&dev->lock);
 }

@@ -19,6 +19,13 @@
  *   guest.net_queues=Q  use up to Q queue pairs (multiqueue, control
  *                   queue; default 1)
  *   guest.net_irq=1  control commands must bring an MSI-X interrupt
+ *   guest.net_reset=1  then reset it with frames in flight and run the N
+ *                   frames again (virtio_net.c; one queue pair only)
+ *   guest.ring=auto|split|packed  virtqueue layout of every virtio device
+ *                   (virtio.c): auto (default) takes packed when the
+ *                   device offers it, as Linux does, so both layouts get
+ *                   used without asking; packed fails a device that does
+ *                   not offer it
  *
  * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
  *   guest: hello protocol=pvh|linux64
@@ -129,6 +136,12 @@ static void guest_parse_options(const struct boot_info *bi,
 	v = boot_option(bi, "guest.blk_loop_expect", &len);
 	o->blk_loop_expect_stop = v && str_eq_n(v, len, "stop");
 
+	v = boot_option(bi, "guest.ring", &len);
+	if (v && str_eq_n(v, len, "split"))
+		virtio_ring_mode = VIRTIO_RING_SPLIT;
+	else if (v && str_eq_n(v, len, "packed"))
+		virtio_ring_mode = VIRTIO_RING_PACKED;
+
 	o->exit = GUEST_EXIT_DEBUG;
 	v = boot_option(bi, "guest.exit", &len);
 	for (unsigned int i = 0; v && i < ARRAY_SIZE(guest_exit_names); i++) {
@@ -137,18 +150,25 @@ static void guest_parse_options(const struct boot_info *bi,
 	}
 }
 
-/* guest.net=N, guest.net_expect=N, guest.net_queues=Q: the virtio-net test. */
+/*
+ * guest.net=N, guest.net_expect=N, guest.net_queues=Q, guest.net_irq=1,
+ * guest.net_reset=1: the virtio-net test.
+ */
 static const char *net_test_from_options(const struct boot_info *bi)
 {
 	uint64_t frames = option_u64(bi, "guest.net", 0);
 	uint64_t queues = option_u64(bi, "guest.net_queues", 1);
+	struct net_options no = {
+		.queues = queues > 0xffff ? 0xffff : (unsigned int)queues,
+		.irq = option_flag(bi, "guest.net_irq"),
+		.reset = option_flag(bi, "guest.net_reset"),
+	};
 
 	if (!frames)
 		return NULL;
 	return virtio_net_test(frames,
 			       option_u64(bi, "guest.net_expect", frames),
-			       queues > 0xffff ? 0xffff : (unsigned int)queues,
-			       option_flag(bi, "guest.net_irq"));
+			       &no);
 }
 
 static uint8_t cmos_read(uint8_t reg)

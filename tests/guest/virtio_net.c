@@ -12,7 +12,10 @@
  * after DRIVER_OK, carries VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET P, which must
  * be answered VIRTIO_NET_OK, and VIRTIO_NET_CTRL_RX_PROMISC, which the
  * device does not offer (no CTRL_RX) and must answer VIRTIO_NET_ERR
- * (5.1.6.5): both are polled for, one at a time.  With guest.net_irq=1
+ * (5.1.6.5): both are polled for, one at a time.  Every queue is split
+ * or packed as negotiated (guest.ring=, virtio.c); splitvm withholds
+ * RING_PACKED from a device with a control queue, which it runs split
+ * only, so a multiqueue run is split there.  With guest.net_irq=1
  * MSI-X is enabled (table entry 0 -> VEC_VIRTIO on this CPU, for every
  * queue), the control queue asks for used buffer notifications and each
  * command must also bring an interrupt; the data queues stay polled.
@@ -41,7 +44,7 @@
  * not).  Other frames count as received, not verified.
  *
  * Report lines:
- *   guest: net 00:<dd>.<f> features=0x<offered> negotiated=0x<accepted> rx_queue_size=<n> tx_queue_size=<n>
+ *   guest: net 00:<dd>.<f> features=0x<offered> negotiated=0x<accepted> rx_queue_size=<n> tx_queue_size=<n> ring=split|packed
  *   guest: net 00:<dd>.<f> queue_pairs=<P> max_virtqueue_pairs=<n> ctrl_vq=<index> pairs_set=ok unsupported=err ctrl_irqs=<n>
  *          (guest.net_queues > 1 only; one line)
  *   guest: net 00:<dd>.<f> pair=<k> sent=<n> received=<n> verified=<n>
@@ -55,8 +58,18 @@
  * frames whose addresses came back swapped; num_buffers_not_1= counts
  * received headers whose num_buffers is not 1, which the device must set
  * without MRG_RXBUF (5.1.6.4; DPDK 22.11's vhost leaves it 0): a warning,
- * not a failure.  The test fails when fewer
- * than `expect` frames (default N) were received and verified.
+ * not a failure.  rx_kicks= and the other kick counts are pair 0's.  The
+ * test fails when fewer than `expect` frames (default N) were received
+ * and verified.
+ *
+ * guest.net_reset=1 (see net_restart()): after that pass, a reset with
+ * frames in flight, the device started again (a second features line)
+ * and a second pass, which must verify `expect` frames too:
+ *   guest: net 00:<dd>.<f> pass2 mac=... (as above, for pass 2)
+ *   guest: net 00:<dd>.<f> restart=ok stale_sent=<n> stale_back=<n>
+ * stale_back= counts burst frames that came back after the reset.  It is
+ * one pair's test: with guest.net_queues > 1 too the test fails at once
+ * ("guest.net_reset=1 with guest.net_queues > 1 is not supported").
  */
 #include "guest.h"
 #include "virtio.h"
@@ -69,6 +82,7 @@
 #define NET_PAYLOAD_LEN		64
 #define NET_FRAME_LEN		(NET_ETH_HLEN + NET_PAYLOAD_LEN)
 #define NET_MAGIC		0x4e4d5653u
+#define NET_MAGIC_STALE		0x58534d56u	/* "VMSX": in flight at reset */
 #define NET_FILL_OFF		8
 #define NET_COUNT_OFF		56
 #define NET_SUM_OFF		60
@@ -95,14 +109,17 @@ struct net_pair {
 struct net_test {
 	struct virtio_dev vd;
 	struct net_pair pair[NET_MAX_PAIRS];
+	unsigned int queues;		/* guest.net_queues */
 	unsigned int npairs, max_pairs;
 	struct virtq ctrlq;
 	bool irq;			/* guest.net_irq=1 */
 	uint64_t ctrl_irqs;		/* commands that brought an interrupt */
 	uint8_t mac[6];
 	uint64_t frames;		/* N */
+	uint64_t expect;		/* verified frames a pass needs */
 	uint64_t sent, tx_done, received, verified, swapped;
 	uint64_t bad_len, bad_payload, bad_addr, dup, num_buffers_off;
+	uint64_t stale_sent, stale_back;	/* guest.net_reset=1 */
 };
 
 static struct net_test net;
@@ -147,7 +164,7 @@ static uint32_t net_fnv1a32(const uint8_t *p, size_t len)
 }
 
 static void net_build_frame(const struct net_test *t, uint8_t *f,
-			    uint32_t seq)
+			    uint32_t seq, uint32_t magic)
 {
 	uint8_t *pl = f + NET_ETH_HLEN;
 
@@ -155,7 +172,7 @@ static void net_build_frame(const struct net_test *t, uint8_t *f,
 	memcpy(f + 6, t->mac, 6);
 	f[12] = NET_ETHERTYPE >> 8;
 	f[13] = NET_ETHERTYPE & 0xff;
-	put32(pl, NET_MAGIC);
+	put32(pl, magic);
 	put32(pl + 4, seq);
 	for (unsigned int i = 0; i < NET_COUNT_OFF - NET_FILL_OFF; i++)
 		pl[NET_FILL_OFF + i] = (uint8_t)(seq * 31 + i * 7);
@@ -172,6 +189,12 @@ static void net_check_frame(struct net_test *t, struct net_pair *p,
 	uint32_t seq;
 	bool straight, swapped;
 
+	/* A frame sent before the reset that made it through after it. */
+	if (len >= NET_HDR_LEN + NET_FRAME_LEN && len <= NET_BUF_SIZE &&
+	    get32(pl) == NET_MAGIC_STALE) {
+		t->stale_back++;
+		return;
+	}
 	t->received++;
 	p->received++;
 	if (len < NET_HDR_LEN + NET_FRAME_LEN || len > NET_BUF_SIZE) {
@@ -236,11 +259,6 @@ static const char *net_post_rx(struct net_test *t, unsigned int k,
 	return NULL;
 }
 
-static bool net_used_ready(const struct virtq *vq)
-{
-	return *(volatile uint16_t *)&vq->used->idx != vq->last_used;
-}
-
 static bool net_can_send(const struct net_test *t, const struct net_pair *p)
 {
 	return p->next_seq < t->frames && p->txq.num_free &&
@@ -261,7 +279,8 @@ static const char *net_send(struct net_test *t, unsigned int k)
 		struct virtq_buf b = { buf, NET_HDR_LEN + NET_FRAME_LEN, false };
 
 		memset(buf, 0, NET_HDR_LEN);
-		net_build_frame(t, buf + NET_HDR_LEN, (uint32_t)p->next_seq);
+		net_build_frame(t, buf + NET_HDR_LEN, (uint32_t)p->next_seq,
+				NET_MAGIC);
 		if (virtq_add(&p->txq, &b, 1) != head)
 			return "transmit queue bookkeeping";
 		p->next_seq += t->npairs;
@@ -288,7 +307,7 @@ static const char *net_traffic(struct net_test *t)
 			struct net_pair *p = &t->pair[k];
 			bool rx = false;
 
-			while (net_used_ready(&p->txq)) {
+			while (virtq_used_ready(&p->txq)) {
 				r = virtq_wait(&p->txq, &head, &len, 0);
 				if (r)
 					return r;
@@ -296,7 +315,7 @@ static const char *net_traffic(struct net_test *t)
 				t->tx_done++;
 				progress = true;
 			}
-			while (net_used_ready(&p->rxq)) {
+			while (virtq_used_ready(&p->rxq)) {
 				unsigned int slot;
 
 				r = virtq_wait(&p->rxq, &head, &len, 0);
@@ -379,13 +398,13 @@ static const char *net_ctrl(struct net_test *t, uint8_t class, uint8_t cmd,
 }
 
 /* MQ: read max_virtqueue_pairs, choose the pairs to use. */
-static const char *net_pairs(struct net_test *t, unsigned int queues)
+static const char *net_pairs(struct net_test *t)
 {
 	const uint64_t mq = 1ull << VIRTIO_NET_F_CTRL_VQ |
 			    1ull << VIRTIO_NET_F_MQ;
 
 	t->npairs = t->max_pairs = 1;
-	if (queues <= 1)
+	if (t->queues <= 1)
 		return NULL;
 	if ((t->vd.features & mq) != mq)
 		return "device does not offer multiqueue (CTRL_VQ and MQ)";
@@ -396,7 +415,7 @@ static const char *net_pairs(struct net_test *t, unsigned int queues)
 	/* virtio 1.2 5.1.4: 1 to 0x8000. */
 	if (t->max_pairs < 1 || t->max_pairs > 0x8000)
 		return "max_virtqueue_pairs out of range";
-	t->npairs = queues < t->max_pairs ? queues : t->max_pairs;
+	t->npairs = t->queues < t->max_pairs ? t->queues : t->max_pairs;
 	if (t->npairs > NET_MAX_PAIRS)
 		t->npairs = NET_MAX_PAIRS;
 	return NULL;
@@ -433,22 +452,17 @@ static const char *net_ctrl_test(struct net_test *t)
 	return NULL;
 }
 
-static const char *net_run(struct net_test *t, const struct pci_dev *pd,
-			   unsigned int queues)
+/*
+ * Features, every pair's queues (and the control queue with MQ),
+ * DRIVER_OK, the control commands, receive buffers posted.
+ */
+static const char *net_start(struct net_test *t)
 {
 	uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS;
 	const char *r;
 
-	if (queues > 1)
+	if (t->queues > 1)
 		want |= 1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ;
-	r = virtio_pci_open(pd, &t->vd);
-	if (r)
-		return r;
-	if (t->irq) {
-		r = virtio_msix_enable(&t->vd, lapic_id());
-		if (r)
-			return r;
-	}
 	r = virtio_negotiate(&t->vd, want);
 	if (r)
 		return r;
@@ -460,7 +474,7 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd,
 	} else {
 		memcpy(t->mac, net_default_mac, 6);
 	}
-	r = net_pairs(t, queues);
+	r = net_pairs(t);
 	if (r)
 		return r;
 	for (unsigned int k = 0; k < t->npairs; k++) {
@@ -473,32 +487,32 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd,
 		if (r)
 			return r;
 		/* Polled: no used-buffer notifications wanted (2.7.10). */
-		p->rxq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
-		p->txq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+		virtq_no_interrupts(&p->rxq);
+		virtq_no_interrupts(&p->txq);
 		p->next_seq = k;
 	}
-	if (queues > 1) {
+	if (t->queues > 1) {
 		/* 5.1.2: the control queue follows every pair the device has. */
 		r = virtq_setup(&t->vd, &t->ctrlq,
 				(uint16_t)VIRTIO_NET_RXQ(t->max_pairs));
 		if (r)
 			return r;
 		if (!t->irq)
-			t->ctrlq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+			virtq_no_interrupts(&t->ctrlq);
 	}
 	r = virtio_driver_ok(&t->vd);
 	if (r)
 		return r;
-	guest_printf("guest: net 00:%02x.%x features=0x%llx negotiated=0x%llx rx_queue_size=%u tx_queue_size=%u\n",
+	guest_printf("guest: net 00:%02x.%x features=0x%llx negotiated=0x%llx rx_queue_size=%u tx_queue_size=%u ring=%s\n",
 		     t->vd.pci.slot, t->vd.pci.fn,
 		     (unsigned long long)t->vd.offered,
 		     (unsigned long long)t->vd.features, t->pair[0].rxq.size,
-		     t->pair[0].txq.size);
+		     t->pair[0].txq.size, virtio_ring_name(&t->vd));
 	if (t->vd.features & (1ull << VIRTIO_NET_F_STATUS) &&
 	    t->vd.device_len >= 8 &&
 	    !(virtio_cfg_read8(&t->vd, 6) & VIRTIO_NET_S_LINK_UP))
 		guest_printf("guest: warning: net link is down\n");
-	if (queues > 1) {
+	if (t->queues > 1) {
 		r = net_ctrl_test(t);
 		if (r)
 			return r;
@@ -516,20 +530,126 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd,
 		}
 		virtq_kick(&p->rxq);
 	}
-	r = net_traffic(t);
-	if (r)
-		return r;
-	for (unsigned int k = 0; queues > 1 && k < t->npairs; k++)
+	return NULL;
+}
+
+/*
+ * The per-pair lines (multiqueue) and the summary line of a pass (tag ""
+ * or "pass2 "), and its verdict.
+ */
+static const char *net_pass_done(const struct net_test *t, const char *tag)
+{
+	const struct net_pair *p0 = &t->pair[0];
+
+	for (unsigned int k = 0; t->queues > 1 && k < t->npairs; k++)
 		guest_printf("guest: net 00:%02x.%x pair=%u sent=%llu received=%llu verified=%llu\n",
 			     t->vd.pci.slot, t->vd.pci.fn, k,
 			     (unsigned long long)t->pair[k].sent,
 			     (unsigned long long)t->pair[k].received,
 			     (unsigned long long)t->pair[k].verified);
+	guest_printf("guest: net 00:%02x.%x %smac=%02x:%02x:%02x:%02x:%02x:%02x sent=%llu received=%llu verified=%llu swapped=%llu rx_kicks=%llu tx_kicks=%llu tx_suppressed=%llu num_buffers_not_1=%llu\n",
+		     t->vd.pci.slot, t->vd.pci.fn, tag, t->mac[0], t->mac[1],
+		     t->mac[2], t->mac[3], t->mac[4], t->mac[5],
+		     (unsigned long long)t->sent,
+		     (unsigned long long)t->received,
+		     (unsigned long long)t->verified,
+		     (unsigned long long)t->swapped,
+		     (unsigned long long)p0->rxq.kicks,
+		     (unsigned long long)p0->txq.kicks,
+		     (unsigned long long)p0->txq.kicks_suppressed,
+		     (unsigned long long)t->num_buffers_off);
+	if (t->verified < t->expect)
+		return t->received < t->expect ? "too few frames received" :
+						 "received frames did not verify";
+	return NULL;
+}
+
+/*
+ * guest.net_reset=1 (one pair: virtio_net_test() refuses it with more):
+ * a burst of frames (magic "VMSX", half as many as there are receive
+ * buffers) sent and, after one transmit completion, reset with
+ * everything else in flight: transmit chains not yet taken back,
+ * received frames not yet taken, and receive buffers the device still
+ * holds unused.  Then the device is set up from scratch and the N frames
+ * go again.  Stale frames that come back in pass 2 are counted apart,
+ * never as received.
+ */
+static const char *net_restart(struct net_test *t)
+{
+	struct net_pair *p = &t->pair[0];
+	uint16_t head;
+	uint32_t len;
+	const char *r;
+
+	while (t->stale_sent < p->rx_posted / 2 && p->txq.num_free) {
+		uint16_t id = p->txq.free_head;
+		uint8_t *buf = net_tx_bufs[0][id];
+		struct virtq_buf b = { buf, NET_HDR_LEN + NET_FRAME_LEN, false };
+
+		memset(buf, 0, NET_HDR_LEN);
+		net_build_frame(t, buf + NET_HDR_LEN, (uint32_t)t->stale_sent,
+				NET_MAGIC_STALE);
+		if (virtq_add(&p->txq, &b, 1) != id)
+			return "transmit queue bookkeeping";
+		t->stale_sent++;
+	}
+	virtq_kick(&p->txq);
+	r = virtq_wait(&p->txq, &head, &len, NET_TIMEOUT_MS);
+	if (r)
+		return r;
+	r = virtio_reset(&t->vd);
+	if (r)
+		return r;
+
+	t->sent = t->tx_done = t->received = t->verified = t->swapped = 0;
+	t->bad_len = t->bad_payload = t->bad_addr = t->dup = 0;
+	t->num_buffers_off = 0;
+	/* net_start() sets the queues up again. */
+	memset(t->pair, 0, sizeof(t->pair));
+	r = net_start(t);
+	if (!r)
+		r = net_traffic(t);
+	if (!r)
+		r = net_pass_done(t, "pass2 ");
+	if (r)
+		return r;
+	guest_printf("guest: net 00:%02x.%x restart=ok stale_sent=%llu stale_back=%llu\n",
+		     t->vd.pci.slot, t->vd.pci.fn,
+		     (unsigned long long)t->stale_sent,
+		     (unsigned long long)t->stale_back);
+	return NULL;
+}
+
+static const char *net_run(struct net_test *t, const struct pci_dev *pd,
+			   bool reset)
+{
+	const char *r;
+
+	/*
+	 * The reset test is one pair's: its stale burst, the pool pages a
+	 * second set of queues takes (virtio.c) and the report are sized
+	 * for that.
+	 */
+	if (reset && t->queues > 1)
+		return "guest.net_reset=1 with guest.net_queues > 1 is not supported";
+	r = virtio_pci_open(pd, &t->vd);
+	if (!r && t->irq)
+		r = virtio_msix_enable(&t->vd, lapic_id());
+	if (!r)
+		r = net_start(t);
+	if (!r)
+		r = net_traffic(t);
+	if (!r)
+		r = net_pass_done(t, "");
+	if (!r && reset)
+		r = net_restart(t);
+	if (r)
+		return r;
 	return virtio_reset(&t->vd);
 }
 
 const char *virtio_net_test(uint64_t frames, uint64_t expect,
-			    unsigned int queues, bool irq)
+			    const struct net_options *o)
 {
 	struct net_test *t = &net;
 	struct pci_dev pd;
@@ -541,29 +661,15 @@ const char *virtio_net_test(uint64_t frames, uint64_t expect,
 	if (expect > frames)
 		expect = frames;
 	t->frames = frames;
-	t->irq = irq;
+	t->expect = expect;
+	t->queues = o->queues;
+	t->irq = o->irq;
 	if (!pci_find(VIRTIO_PCI_VENDOR_ID,
 		      VIRTIO_PCI_DEVICE_ID_MODERN(VIRTIO_ID_NET), 0, &pd)) {
 		guest_printf("guest: net none\n");
 		return "no virtio-net device";
 	}
-	r = net_run(t, &pd, queues);
-	if (!r) {
-		guest_printf("guest: net 00:%02x.%x mac=%02x:%02x:%02x:%02x:%02x:%02x sent=%llu received=%llu verified=%llu swapped=%llu rx_kicks=%llu tx_kicks=%llu tx_suppressed=%llu num_buffers_not_1=%llu\n",
-			     pd.slot, pd.fn, t->mac[0], t->mac[1], t->mac[2],
-			     t->mac[3], t->mac[4], t->mac[5],
-			     (unsigned long long)t->sent,
-			     (unsigned long long)t->received,
-			     (unsigned long long)t->verified,
-			     (unsigned long long)t->swapped,
-			     (unsigned long long)t->pair[0].rxq.kicks,
-			     (unsigned long long)t->pair[0].txq.kicks,
-			     (unsigned long long)t->pair[0].txq.kicks_suppressed,
-			     (unsigned long long)t->num_buffers_off);
-		if (t->verified < expect)
-			r = t->received < expect ? "too few frames received" :
-						   "received frames did not verify";
-	}
+	r = net_run(t, &pd, o->reset);
 	if (r)
 		guest_printf("guest: net 00:%02x.%x FAIL reason=\"%s\"\n",
 			     pd.slot, pd.fn, r);

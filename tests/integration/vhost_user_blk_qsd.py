@@ -24,6 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import qsd  # noqa: E402
 import svmtest  # noqa: E402
 
+VIRTIO_F_RING_PACKED = 34
+
 splitvm, guest = sys.argv[1:3]
 c = svmtest.Checker("vhost_user_blk_qsd")
 svmtest.require_kvm()
@@ -118,6 +120,15 @@ with tempfile.TemporaryDirectory() as tmp:
         ok &= c.check(export.running(),
                       "qemu-storage-daemon survives splitvm's exit")
         ok &= check_blk_io(r.stdout, img, seed)
+        # The daemon (libvhost-user) offers no RING_PACKED, so neither does
+        # the core, and the guest's default (packed when offered) is split.
+        feat = re.search(r"guest: blk \S+ features=0x([0-9a-f]+) .* ring=(\w+)",
+                         r.stdout)
+        ok &= c.check(feat is not None and
+                      not int(feat.group(1), 16) >> VIRTIO_F_RING_PACKED & 1 and
+                      feat.group(2) == "split",
+                      "no packed ring offered: the guest drives a split one",
+                      feat.group(0) if feat else "no features line")
         if not ok:
             r.dump()
 
@@ -174,6 +185,20 @@ with tempfile.TemporaryDirectory() as tmp:
                       "completions arrived as INTx interrupts",
                       irqs.group(0) if irqs else "no summary line")
         ok &= check_blk_io(r.stdout, img, seed)
+        if not ok:
+            r.dump()
+
+        # guest.ring=packed insists: the device fails before any I/O.
+        r = svmtest.run([splitvm, "--kernel", guest, "--memory", "64M",
+                         "--disk", f"socket={sock}",
+                         "--cmdline", "guest.ticks=1 guest.exit=poweroff "
+                                      "guest.blk=1 guest.ring=packed"],
+                        timeout=120)
+        ok = c.check(re.search(r'guest: blk \S+ FAIL reason="[^"]*'
+                               r'RING_PACKED', r.stdout) is not None,
+                     "guest.ring=packed: the guest refuses a split-only disk")
+        ok &= c.check("guest: result=FAIL" in r.stdout,
+                      "guest.ring=packed: the guest fails")
         if not ok:
             r.dump()
     finally:

@@ -63,6 +63,8 @@ struct fake {
 	struct vhost_user_vring_addr addr[NVR];
 	struct stat kick_st[NVR], call_st[NVR];
 	unsigned num[NVR];
+	uint32_t base[NVR];		/* the last SET_VRING_BASE */
+	uint32_t stopped_at;		/* what GET_VRING_BASE answers */
 	bool enabled[NVR];
 	uint8_t config[VHOST_USER_MAX_CONFIG_SIZE];
 };
@@ -116,6 +118,10 @@ static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
 		if (p->state.index < NVR)
 			f->num[p->state.index] = p->state.num;
 		break;
+	case VHOST_USER_SET_VRING_BASE:
+		if (p->state.index < NVR)
+			f->base[p->state.index] = p->state.num;
+		break;
 	case VHOST_USER_SET_VRING_ADDR:
 		if (p->addr.index < NVR)
 			f->addr[p->addr.index] = p->addr;
@@ -135,7 +141,7 @@ static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
 	case VHOST_USER_GET_VRING_BASE:
 		vhost_user_reply_init(reply, msg, sizeof(p->state));
 		reply->payload.state.index = p->state.index;
-		reply->payload.state.num = 0;
+		reply->payload.state.num = f->stopped_at;
 		if (p->state.index < NVR)
 			f->enabled[p->state.index] = false;
 		break;
@@ -328,8 +334,9 @@ static uint64_t device_features(void)
 #define S_FOK	(S_INIT | VIRTIO_CONFIG_S_FEATURES_OK)
 #define S_RUN	(S_FOK | VIRTIO_CONFIG_S_DRIVER_OK)
 
-/* Queue 0 of 128 entries: desc, avail, used at gpa, +0x1000, +0x2000. */
-static void driver_start(uint64_t features, uint64_t ring_gpa)
+/* Queue 0 of 128 entries: its three parts where given. */
+static void driver_start_at(uint64_t features, uint64_t desc, uint64_t driver,
+			    uint64_t device)
 {
 	set_status(0);
 	set_status(VIRTIO_CONFIG_S_ACKNOWLEDGE);
@@ -342,11 +349,18 @@ static void driver_start(uint64_t features, uint64_t ring_gpa)
 	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_FEATURES_OK);
 	wr(COMMON(VIRTIO_PCI_COMMON_Q_SELECT), 2, 0);
 	wr(COMMON(VIRTIO_PCI_COMMON_Q_SIZE), 2, 128);
-	wr(COMMON(VIRTIO_PCI_COMMON_Q_DESCLO), 8, ring_gpa);
-	wr(COMMON(VIRTIO_PCI_COMMON_Q_AVAILLO), 8, ring_gpa + 0x1000);
-	wr(COMMON(VIRTIO_PCI_COMMON_Q_USEDLO), 8, ring_gpa + 0x2000);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_DESCLO), 8, desc);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_AVAILLO), 8, driver);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_USEDLO), 8, device);
 	wr(COMMON(VIRTIO_PCI_COMMON_Q_ENABLE), 2, 1);
 	set_status(S_RUN);
+}
+
+/* desc, avail, used at gpa, +0x1000, +0x2000. */
+static void driver_start(uint64_t features, uint64_t ring_gpa)
+{
+	driver_start_at(features, ring_gpa, ring_gpa + 0x1000,
+			ring_gpa + 0x2000);
 }
 
 static bool same_file(const struct stat *a, int fd)
@@ -366,10 +380,11 @@ static void test_blk_negotiation(void)
 	/* Identity: modern virtio-blk. */
 	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_VENDOR_ID, 2), 0x1af4);
 	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_DEVICE_ID, 2), 0x1042);
-	/* Offered: the back-end's minus packed, secure erase, protocol bit. */
+	/* Offered: the back-end's minus secure erase and the protocol bit. */
 	CU_ASSERT_EQUAL(f, 1ull << VIRTIO_F_VERSION_1 |
 			   1ull << VIRTIO_BLK_F_BLK_SIZE |
-			   1ull << VIRTIO_BLK_F_FLUSH);
+			   1ull << VIRTIO_BLK_F_FLUSH |
+			   1ull << VIRTIO_F_RING_PACKED);
 	/* Only the protocol features the glue uses were acked. */
 	CU_ASSERT_EQUAL(fake.acked_protocol, PF(MQ) | PF(REPLY_ACK) |
 					     PF(CONFIG));
@@ -425,9 +440,11 @@ static void test_blk_start_reset_restart(void)
 	CU_ASSERT_TRUE(same_file(&fake.call_st[0],
 				 virtio_pci_queue_call_fd(vp, 0)));
 	CU_ASSERT_TRUE(fake.enabled[0]);
+	CU_ASSERT_EQUAL(fake.base[0], 0);
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 0);
 
 	/* Reset stops the ring. */
+	fake.stopped_at = 77;
 	set_status(0);
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 1);
 	CU_ASSERT_FALSE(fake.enabled[0]);
@@ -438,11 +455,94 @@ static void test_blk_start_reset_restart(void)
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_MEM_TABLE], 2);
 	CU_ASSERT_EQUAL(fake.addr[0].desc_user_addr,
 			(uintptr_t)ram + 0x200000);
+	/* A new ring from index 0, not where the old one stopped. */
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_VRING_BASE], 2);
+	CU_ASSERT_EQUAL(fake.base[0], 0);
 	CU_ASSERT_TRUE(fake.enabled[0]);
 	/* Destroying the device while running stops the ring too. */
 	vhost_user_dev_destroy(dev);
 	dev = NULL;
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 2);
+}
+
+#define PACKED_FEAT	(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_RING_PACKED)
+
+static void test_packed_ring_base(void)
+{
+	const uint64_t ring = 0x100000;
+	uint8_t *ram = guest_mem_ptr(mem, 0, RAM);
+	unsigned before;
+
+	CU_ASSERT_FATAL(ram != NULL);
+	driver_start(PACKED_FEAT, ring);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.acked_features, PACKED_FEAT | F_PROTOCOL);
+	/* Positions 0, both wrap counters 1 (bits 15 and 31). */
+	CU_ASSERT_EQUAL(fake.base[0], 0x80008000u);
+	/* Driver and device event areas in the avail and used fields. */
+	CU_ASSERT_EQUAL(fake.addr[0].desc_user_addr, (uintptr_t)ram + ring);
+	CU_ASSERT_EQUAL(fake.addr[0].avail_user_addr,
+			(uintptr_t)ram + ring + 0x1000);
+	CU_ASSERT_EQUAL(fake.addr[0].used_user_addr,
+			(uintptr_t)ram + ring + 0x2000);
+
+	/*
+	 * The back-end stopped mid-ring (avail 5 wrap 0, used 3 wrap 1):
+	 * after the reset the driver's new ring starts fresh, so that
+	 * position is not sent back.
+	 */
+	fake.stopped_at = vhost_user_packed_base(5, false, 3, true);
+	CU_ASSERT_EQUAL(fake.stopped_at, 0x80030005u);
+	set_status(0);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 1);
+	CU_ASSERT_FALSE(fake.enabled[0]);
+	driver_start(PACKED_FEAT, 0x200000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_VRING_BASE], 2);
+	CU_ASSERT_EQUAL(fake.base[0], 0x80008000u);
+
+	/* The same device with a split ring next time: base 0. */
+	set_status(0);
+	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.base[0], 0);
+	CU_ASSERT_EQUAL(fake.acked_features,
+			1ull << VIRTIO_F_VERSION_1 | F_PROTOCOL);
+
+	/* A position outside the ring in the reply: logged, nothing else. */
+	set_status(0);
+	driver_start(PACKED_FEAT, 0x100000);
+	fake.stopped_at = 0x8000u | 200;
+	set_status(0);
+	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
+	before = fake.count[VHOST_USER_SET_VRING_BASE];
+	driver_start(PACKED_FEAT, 0x100000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_VRING_BASE], before + 1);
+	CU_ASSERT_EQUAL(fake.base[0], 0x80008000u);
+}
+
+/*
+ * Packed driver and device areas are 4 bytes: the last 4 bytes of RAM
+ * hold one, where a split used ring of 128 entries would not fit.
+ */
+static void test_packed_event_areas(void)
+{
+	uint8_t *ram = guest_mem_ptr(mem, 0, RAM);
+
+	driver_start_at(PACKED_FEAT, 0x100000, RAM - 8, RAM - 4);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.addr[0].avail_user_addr, (uintptr_t)ram + RAM - 8);
+	CU_ASSERT_EQUAL(fake.addr[0].used_user_addr, (uintptr_t)ram + RAM - 4);
+	set_status(0);
+	/* Split: the same addresses are refused before the back-end hears. */
+	driver_start_at(1ull << VIRTIO_F_VERSION_1, 0x100000, RAM - 8, RAM - 4);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	/* One past the end is refused for packed too. */
+	set_status(0);
+	driver_start_at(PACKED_FEAT, 0x100000, RAM - 8, RAM);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
 }
 
 static void test_ring_outside_ram(void)
@@ -895,6 +995,8 @@ static void test_net_mq(void)
 static CU_TestInfo blk_tests[] = {
 	{ "negotiation and config", test_blk_negotiation },
 	{ "start, reset, restart", test_blk_start_reset_restart },
+	{ "packed ring: base with wrap counters", test_packed_ring_base },
+	{ "packed ring: event areas", test_packed_event_areas },
 	{ "ring outside RAM", test_ring_outside_ram },
 	{ "back-end hangs up", test_backend_hangs_up },
 	{ "hang-up seen by the watch: NEEDS_RESET",
