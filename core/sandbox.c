@@ -71,6 +71,7 @@ static const struct sandbox_syscall sandbox_syscalls[] = {
 	SB_ANY(rt_sigreturn, "return from the kick signal handler"),
 	SB_ANY(restart_syscall, "a sleep interrupted by SIGSTOP/SIGCONT"),
 	SB_ANY(getpid, "pthread_kill(), raise(): glibc 2.36 does not cache it"),
+	SB_ANY(gettid, "raise() and abort() ask the kernel for their own tid"),
 	/* tgkill is added separately: only to this process. */
 	/* vCPU threads: pthread_create() (clone3 is refused with ENOSYS below). */
 	SB_ARG(clone, 0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD,
