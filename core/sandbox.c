@@ -18,6 +18,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
 
 #include "log.h"
 
@@ -80,6 +81,9 @@ static const struct sandbox_syscall sandbox_syscalls[] = {
 	SB_ANY(rseq, "every new thread (glibc)"),
 	SB_ARG(prctl, 0, SCMP_CMP_EQ, PR_SET_NAME, 0,
 	       "a vCPU thread names itself"),
+	/* Filters only ever add restrictions. */
+	SB_ARG(seccomp, 0, SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER, 0,
+	       "sandbox_lockdown_*(): each thread narrows its own filter"),
 	SB_ANY(futex, "mutexes, condition variables, pthread_join()"),
 	SB_ANY(exit, "a vCPU thread ends"),
 	SB_ANY(exit_group, "the process ends"),
@@ -123,6 +127,12 @@ static const struct sandbox_ioctl {
 	{ TCGETS, "console: isatty(), tcgetattr()" },
 	{ TCSETS, "console: raw mode, and the terminal restored at exit" },
 };
+
+/*
+ * The filter belongs to the process, so does this: the mode the process
+ * filter was loaded with, which the per-thread tightening follows.
+ */
+static enum sandbox_seccomp sandbox_mode = SANDBOX_SECCOMP_OFF;
 
 static int sandbox_seccomp_load(enum sandbox_seccomp mode)
 {
@@ -177,8 +187,107 @@ static int sandbox_seccomp_load(enum sandbox_seccomp mode)
 	}
 	if (ret)
 		log_err(TAG, "seccomp filter (%s): %s", what, strerror(-ret));
+	else
+		sandbox_mode = mode;
 	seccomp_release(ctx);
 	return ret;
+}
+
+/* ---- per-thread tightening ---------------------------------------------- */
+
+/*
+ * Stacked on the process filter by one thread for itself (no TSYNC): what
+ * that thread, from then on, must never do although the process may.
+ * The kernel runs both filters; the stricter answer wins.
+ */
+struct sandbox_deny {
+	int nr;
+	bool is_ioctl;		/* nr is an ioctl request, not a syscall */
+	unsigned long req;
+	const char *why;
+};
+
+#define SB_DENY(name, why_)	{ .nr = SCMP_SYS(name), .why = why_ }
+#define SB_DENY_IOCTL(r, why_)	{ .is_ioctl = true, .req = r, .why = why_ }
+
+/* A vCPU thread once vcpu_setup() is done: it only runs the guest. */
+static const struct sandbox_deny sandbox_vcpu_deny[] = {
+	SB_DENY(clone, "threads are the main thread's business"),
+	SB_DENY(epoll_create1, "the event loop is the main thread's"),
+	SB_DENY(epoll_ctl, "vCPUs signal the loop through eventfds instead"),
+	SB_DENY(epoll_wait, "the event loop is the main thread's"),
+	SB_DENY(signalfd4, "signals are the main thread's"),
+	SB_DENY(prctl, "named already"),
+	SB_DENY(seccomp, "its filter is final"),
+	SB_DENY_IOCTL(KVM_SET_CPUID2, "vCPU set up already"),
+	SB_DENY_IOCTL(KVM_SET_MSRS, "vCPU set up already"),
+	SB_DENY_IOCTL(KVM_GET_LAPIC, "vCPU set up already"),
+	SB_DENY_IOCTL(KVM_SET_LAPIC, "vCPU set up already"),
+	SB_DENY_IOCTL(KVM_SET_REGS, "vCPU set up already"),
+	SB_DENY_IOCTL(KVM_SET_SREGS, "vCPU set up already"),
+	SB_DENY_IOCTL(TCGETS, "the console is the main thread's"),
+};
+
+/* The main thread once every vCPU thread exists: it never runs a vCPU. */
+static const struct sandbox_deny sandbox_main_deny[] = {
+	SB_DENY(clone, "every vCPU thread exists"),
+	SB_DENY(seccomp, "its filter is final"),
+	SB_DENY_IOCTL(KVM_RUN, "only vCPU threads run vCPUs"),
+	SB_DENY_IOCTL(KVM_SET_CPUID2, "vCPU setup is the vCPU threads'"),
+	SB_DENY_IOCTL(KVM_SET_MSRS, "vCPU setup is the vCPU threads'"),
+	SB_DENY_IOCTL(KVM_GET_LAPIC, "vCPU setup is the vCPU threads'"),
+	SB_DENY_IOCTL(KVM_SET_LAPIC, "vCPU setup is the vCPU threads'"),
+	SB_DENY_IOCTL(KVM_GET_REGS, "vCPU registers are the vCPU threads'"),
+	SB_DENY_IOCTL(KVM_SET_REGS, "vCPU registers are the vCPU threads'"),
+	SB_DENY_IOCTL(KVM_GET_SREGS, "vCPU registers are the vCPU threads'"),
+	SB_DENY_IOCTL(KVM_SET_SREGS, "vCPU registers are the vCPU threads'"),
+};
+
+static int sandbox_thread_load(const char *who, const struct sandbox_deny *deny,
+			       size_t n)
+{
+	uint32_t act;
+	scmp_filter_ctx ctx;
+	int ret;
+
+	if (sandbox_mode == SANDBOX_SECCOMP_OFF)
+		return 0;
+	act = sandbox_mode == SANDBOX_SECCOMP_LOG ? SCMP_ACT_LOG
+						  : SCMP_ACT_KILL_PROCESS;
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return -ENOMEM;
+	/* no_new_privs is set already; prctl() is not on every list. */
+	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	for (size_t i = 0; !ret && i < n; i++) {
+		if (deny[i].is_ioctl)
+			ret = seccomp_rule_add(ctx, act, SCMP_SYS(ioctl), 1,
+					       SCMP_A1(SCMP_CMP_EQ,
+						       deny[i].req));
+		else
+			ret = seccomp_rule_add(ctx, act, deny[i].nr, 0);
+	}
+	if (!ret)
+		ret = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (ret)
+		log_err(TAG, "%s: per-thread seccomp filter: %s", who,
+			strerror(-ret));
+	return ret;
+}
+
+int sandbox_lockdown_vcpu_thread(const char *name)
+{
+	return sandbox_thread_load(name, sandbox_vcpu_deny,
+				   sizeof(sandbox_vcpu_deny) /
+				   sizeof(sandbox_vcpu_deny[0]));
+}
+
+int sandbox_lockdown_main_thread(void)
+{
+	return sandbox_thread_load("main thread", sandbox_main_deny,
+				   sizeof(sandbox_main_deny) /
+				   sizeof(sandbox_main_deny[0]));
 }
 
 /* ---- identity and capabilities ------------------------------------------ */

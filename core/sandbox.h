@@ -51,6 +51,19 @@ int sandbox_parse_user(const char *text, uid_t *uid, gid_t *gid)
 int sandbox_apply(const struct sandbox_config *cfg)
 	__attribute__((warn_unused_result));
 
+/*
+ * Per-thread tightening, on top of the process filter and only when
+ * sandbox_apply() loaded one (else no-ops).  A vCPU thread calls the
+ * first once its vCPU is set up, before the first KVM_RUN: no more vCPU
+ * setup ioctls, threads, event loop or console.  The main thread calls
+ * the second once every vCPU thread is started: no KVM_RUN, no vCPU
+ * register access, no more threads.
+ */
+int sandbox_lockdown_vcpu_thread(const char *name)
+	__attribute__((warn_unused_result));
+int sandbox_lockdown_main_thread(void)
+	__attribute__((warn_unused_result));
+
 /* The SANDBOX_PROBE_ENV test hook; does nothing when the variable is unset. */
 void sandbox_run_test_probe(void);
 

@@ -17,6 +17,7 @@
 #include "bus.h"
 #include "kvm.h"
 #include "log.h"
+#include "sandbox.h"
 #include "vm.h"
 #include "x86/cpuid.h"
 #include "x86/msr.h"
@@ -325,7 +326,7 @@ static void *vcpu_thread(void *arg)
 	 * the sandboxed core can no longer open.
 	 */
 	pthread_setname_np(pthread_self(), vcpu->name);
-	if (vcpu_setup(vcpu)) {
+	if (vcpu_setup(vcpu) || sandbox_lockdown_vcpu_thread(vcpu->name)) {
 		log_err(vcpu->name, "setup failed");
 		vm_request_exit(vcpu->cfg.vm, VM_EXIT_ERROR, 0);
 		return NULL;

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The core's own sandbox, seen from outside: while the guest runs, every
 task of the splitvm process (main thread, vCPU threads, KVM's worker) has
-no capabilities, no_new_privs, a seccomp filter and, when started as root,
+no capabilities, no_new_privs, a seccomp filter (main and vCPU threads a
+second one of their own) and, when started as root,
 an unprivileged uid/gid; a system call off the allowlist kills it with
 SIGSYS; --seccomp=log, --seccomp=off and --sandbox=off do what --help says;
 and an unprivileged user gets the same minus the bounding set."""
@@ -91,6 +92,11 @@ def check_tasks(label, pid, want_ids, want_bnd_zero=True, want_seccomp="2",
             c.equal(int(st.get("CapBnd", "1"), 16), 0, f"{what}: CapBnd is 0")
         c.equal(st.get("NoNewPrivs"), "1", f"{what}: NoNewPrivs 1")
         c.equal(st.get("Seccomp"), want_seccomp, f"{what}: Seccomp {want_seccomp}")
+        # The process filter plus the thread's own tightening (KVM's
+        # worker thread is not ours: it only inherits).
+        if want_seccomp == "2" and (comm == "splitvm" or comm.startswith("vcpu")):
+            c.equal(st.get("Seccomp_filters"), "2",
+                    f"{what}: process filter + its own per-thread filter")
         if want_ids is not None:
             uid, gid = want_ids
             c.equal(st.get("Uid", "").split(), [str(uid)] * 4,

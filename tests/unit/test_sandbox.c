@@ -8,11 +8,13 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -74,6 +76,11 @@ enum probe {
 	PROBE_EXEC_MAP,		/* PROT_EXEC memory */
 	PROBE_KVM_IOCTL,	/* an ioctl request not on the list */
 	PROBE_KILL_OTHER,	/* a signal to another process */
+	PROBE_VCPU_SETUP,	/* a locked-down vCPU thread: KVM_SET_CPUID2 */
+	PROBE_VCPU_THREAD,	/* a locked-down vCPU thread: pthread_create */
+	PROBE_VCPU_RUNS,	/* a locked-down vCPU thread: what it still does */
+	PROBE_MAIN_RUN,		/* the locked-down main thread: KVM_RUN */
+	PROBE_MAIN_ALLOWED,	/* the locked-down main thread: its event loop */
 };
 
 /* Made before the sandbox, as the core's fds are. */
@@ -119,8 +126,50 @@ static int child_allowed(void)
 	return 0;
 }
 
+/* What a vCPU thread does after its lockdown, or one thing it must not. */
+static void *vcpu_thread_fn(void *arg)
+{
+	enum probe what = *(enum probe *)arg;
+	struct kvm_cpuid2 cpuid = { .nent = 0 };
+	struct kvm_regs regs;
+	pthread_t t;
+	char c = 'v';
+
+	if (sandbox_lockdown_vcpu_thread("vcpu-test"))
+		return (void *)1;
+	switch (what) {
+	case PROBE_VCPU_SETUP:
+		/* On a pipe it would fail with ENOTTY: the filter kills first. */
+		ioctl(fds[0], KVM_SET_CPUID2, &cpuid);
+		return (void *)1;
+	case PROBE_VCPU_THREAD:
+		pthread_create(&t, NULL, thread_fn, NULL);
+		return (void *)1;
+	default:
+		/* Registers for a crash dump, eventfd-style I/O, a signal. */
+		if (ioctl(fds[0], KVM_GET_REGS, &regs) == 0 || errno != ENOTTY)
+			return (void *)2;
+		if (write(fds[1], &c, 1) != 1 || read(fds[0], &c, 1) != 1)
+			return (void *)3;
+		free(malloc(100));
+		return NULL;
+	}
+}
+
+static int child_thread_probe(enum probe what)
+{
+	pthread_t t;
+	void *ret = (void *)99;
+
+	if (pthread_create(&t, NULL, vcpu_thread_fn, &what) ||
+	    pthread_join(t, &ret))
+		return 98;
+	return (int)(intptr_t)ret;
+}
+
 static int child_probe(enum probe what)
 {
+	struct termios tio;
 	void *p;
 
 	switch (what) {
@@ -146,6 +195,25 @@ static int child_probe(enum probe what)
 		return ioctl(0, KVM_CREATE_VM, 0) == 0 ? 1 : 2;
 	case PROBE_KILL_OTHER:
 		return kill(parent, 0) == 0 ? 1 : 2;
+	case PROBE_VCPU_SETUP:
+	case PROBE_VCPU_THREAD:
+	case PROBE_VCPU_RUNS:
+		return child_thread_probe(what);
+	case PROBE_MAIN_RUN:
+		if (sandbox_lockdown_main_thread())
+			return 3;
+		return ioctl(fds[0], KVM_RUN, 0) == 0 ? 1 : 2;
+	case PROBE_MAIN_ALLOWED: {
+		int ep;
+
+		if (sandbox_lockdown_main_thread())
+			return 3;
+		ep = epoll_create1(EPOLL_CLOEXEC);
+		if (ep < 0 || ioctl(fds[0], TCGETS, &tio) == 0)
+			return 4;
+		close(ep);
+		return 0;
+	}
 	}
 	return 3;
 }
@@ -204,6 +272,31 @@ static void test_filter_kills(void)
 	}
 }
 
+static void test_vcpu_thread_lockdown(void)
+{
+	int st;
+
+	st = run_probe(SANDBOX_SECCOMP_KILL, PROBE_VCPU_SETUP);
+	CU_ASSERT(killed_by_sigsys(st));
+	st = run_probe(SANDBOX_SECCOMP_KILL, PROBE_VCPU_THREAD);
+	CU_ASSERT(killed_by_sigsys(st));
+	st = run_probe(SANDBOX_SECCOMP_KILL, PROBE_VCPU_RUNS);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* Without the process filter there is nothing to tighten. */
+	st = run_probe(SANDBOX_SECCOMP_OFF, PROBE_VCPU_THREAD);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+}
+
+static void test_main_thread_lockdown(void)
+{
+	int st;
+
+	st = run_probe(SANDBOX_SECCOMP_KILL, PROBE_MAIN_RUN);
+	CU_ASSERT(killed_by_sigsys(st));
+	st = run_probe(SANDBOX_SECCOMP_KILL, PROBE_MAIN_ALLOWED);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void test_filter_log_and_off(void)
 {
 	int st;
@@ -221,6 +314,8 @@ static CU_TestInfo sandbox_tests[] = {
 	{ "filter allows what the core does", test_filter_allows_the_core },
 	{ "filter kills the rest", test_filter_kills },
 	{ "seccomp log and off", test_filter_log_and_off },
+	{ "vCPU thread lockdown", test_vcpu_thread_lockdown },
+	{ "main thread lockdown", test_main_thread_lockdown },
 	CU_TEST_INFO_NULL,
 };
 
