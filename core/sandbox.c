@@ -128,6 +128,17 @@ static const struct sandbox_ioctl {
 	{ TCSETS, "console: raw mode, and the terminal restored at exit" },
 };
 
+/* arg == v; libseccomp's SCMP_A<n> macros leave datum_b implicit. */
+static int sandbox_rule_eq(scmp_filter_ctx ctx, uint32_t action, int nr,
+			   unsigned arg, scmp_datum_t v)
+{
+	const struct scmp_arg_cmp cmp = {
+		.arg = arg, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0,
+	};
+
+	return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+}
+
 /*
  * The filter belongs to the process, so does this: the mode the process
  * filter was loaded with, which the per-thread tightening follows.
@@ -161,16 +172,14 @@ static int sandbox_seccomp_load(enum sandbox_seccomp mode)
 	for (size_t i = 0; !ret && i < sizeof(sandbox_ioctls) /
 					sizeof(sandbox_ioctls[0]); i++) {
 		what = sandbox_ioctls[i].why;
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				       SCMP_A1(SCMP_CMP_EQ,
-					       sandbox_ioctls[i].req));
+		ret = sandbox_rule_eq(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				      sandbox_ioctls[i].req);
 	}
 	/* pthread_kill() and raise(): signals to our own threads only. */
 	if (!ret) {
 		what = "tgkill";
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				       SCMP_A0(SCMP_CMP_EQ,
-					       (scmp_datum_t)getpid()));
+		ret = sandbox_rule_eq(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 0,
+				      (scmp_datum_t)getpid());
 	}
 	/*
 	 * clone3 passes its flags in memory, which seccomp cannot read:
@@ -261,9 +270,8 @@ static int sandbox_thread_load(const char *who, const struct sandbox_deny *deny,
 	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	for (size_t i = 0; !ret && i < n; i++) {
 		if (deny[i].is_ioctl)
-			ret = seccomp_rule_add(ctx, act, SCMP_SYS(ioctl), 1,
-					       SCMP_A1(SCMP_CMP_EQ,
-						       deny[i].req));
+			ret = sandbox_rule_eq(ctx, act, SCMP_SYS(ioctl), 1,
+					      deny[i].req);
 		else
 			ret = seccomp_rule_add(ctx, act, deny[i].nr, 0);
 	}
