@@ -476,6 +476,17 @@ int sandbox_apply(const struct sandbox_config *cfg)
 		log_err(TAG, "capabilities are still present after dropping them");
 		return ret;
 	}
+	/*
+	 * Not dumpable: no process of the same uid (a back-end running as
+	 * the same nobody, say) may ptrace us or read /proc/PID/mem, which
+	 * is guest RAM.  A uid change already did this; starting unprivileged
+	 * did not.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		ret = -errno;
+		log_err(TAG, "PR_SET_DUMPABLE: %s", strerror(-ret));
+		return ret;
+	}
 	/* No exec can give anything back (seccomp needs it too, unprivileged). */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		ret = -errno;

@@ -186,6 +186,10 @@ if ROOT:
     if up:
         check_tasks("started as nobody", proc.pid, (NOBODY, NOBODY),
                     want_bnd_zero=False, switched=False)
+        # Not dumpable: /proc/PID/mem (guest RAM) belongs to root, not to
+        # the uid other processes (back-ends as nobody) may share.
+        c.equal(os.stat(f"/proc/{proc.pid}/mem").st_uid, 0,
+                "started as nobody: not dumpable (/proc/PID/mem owned by root)")
     stop(proc)
 
     # An unprivileged user cannot ask to become someone else.
