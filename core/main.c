@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "sandbox.h"
 #include "vm.h"
 
 #define EXIT_USAGE	2
@@ -73,6 +74,15 @@ int main(int argc, char **argv)
 
 	if (vm_create(&opts.vm, &vm))
 		return EXIT_FAILURE;
+	/*
+	 * Built: every fd the VM needs is open, no thread runs yet.  From
+	 * here on the core is unprivileged and filtered for good.
+	 */
+	if (sandbox_apply(&opts.sandbox)) {
+		vm_destroy(vm);
+		return EXIT_FAILURE;
+	}
+	sandbox_run_test_probe();
 	if (vm_run(vm, &result))
 		result.reason = VM_EXIT_ERROR;
 	vm_destroy(vm);

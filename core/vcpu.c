@@ -17,6 +17,7 @@
 #include "bus.h"
 #include "kvm.h"
 #include "log.h"
+#include "sandbox.h"
 #include "vm.h"
 #include "x86/cpuid.h"
 #include "x86/msr.h"
@@ -320,7 +321,12 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	sigset_t kick;
 
-	if (vcpu_setup(vcpu)) {
+	/*
+	 * Named from inside: naming another thread writes to /proc, which
+	 * the sandboxed core can no longer open.
+	 */
+	pthread_setname_np(pthread_self(), vcpu->name);
+	if (vcpu_setup(vcpu) || sandbox_lockdown_vcpu_thread(vcpu->name)) {
 		log_err(vcpu->name, "setup failed");
 		vm_request_exit(vcpu->cfg.vm, VM_EXIT_ERROR, 0);
 		return NULL;
@@ -357,7 +363,6 @@ static void vcpu_kick_handler(int sig)
 int vcpu_start(struct vcpu *vcpu)
 {
 	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
-	char name[16];	/* the kernel's limit for thread names */
 	int ret;
 
 	sigemptyset(&sa.sa_mask);
@@ -368,8 +373,6 @@ int vcpu_start(struct vcpu *vcpu)
 		log_err(vcpu->name, "cannot start thread: %s", strerror(ret));
 		return -ret;
 	}
-	snprintf(name, sizeof(name), "vcpu%u", vcpu->cfg.id);
-	pthread_setname_np(vcpu->thread, name);
 	vcpu->started = true;
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include "pci.h"
 #include "platform.h"
 #include "platform_devices.h"
+#include "sandbox.h"
 #include "vcpu.h"
 #include "vhost_user_dev.h"
 
@@ -487,6 +488,9 @@ int vm_run(struct vm *vm, struct vm_exit *result)
 
 	for (unsigned i = 0; i < vm->ncpus && !ret; i++)
 		ret = vcpu_start(vm->vcpus[i]);
+	/* Every thread exists: the main thread gives up running vCPUs. */
+	if (!ret)
+		ret = sandbox_lockdown_main_thread();
 	if (ret)
 		vm_request_exit(vm, VM_EXIT_ERROR, 0);
 

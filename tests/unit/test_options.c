@@ -188,6 +188,52 @@ static void test_vhost_user_errors(void)
 	}
 }
 
+/* ---- sandbox options ---- */
+
+static void test_sandbox_options(void)
+{
+	struct options o;
+	const char *none[] = { "splitvm", "-k", "k" };
+	const char *all[] = { "splitvm", "-k", "k", "--sandbox=off",
+			      "--seccomp=log", "--user", "nobody:nogroup" };
+	const char *eq[] = { "splitvm", "-k", "k", "--seccomp", "off",
+			     "--user=4242:17", "--sandbox", "on" };
+	static const char *const bad[][2] = {
+		{ "--sandbox", "yes" },
+		{ "--sandbox", "" },
+		{ "--seccomp", "trap" },
+		{ "--seccomp", "KILL" },
+		{ "--user", "" },
+		{ "--user", "root:" },
+		{ "--user", "no-such-user-here" },
+		{ "--user", "4294967295" },
+	};
+
+	/* Default: on, killing, no --user (root becomes 65534 at apply). */
+	CU_ASSERT_EQUAL_FATAL(parse(&o, 3, none), OPTIONS_RUN);
+	CU_ASSERT_FALSE(o.sandbox.disabled);
+	CU_ASSERT_EQUAL(o.sandbox.seccomp, SANDBOX_SECCOMP_KILL);
+	CU_ASSERT_FALSE(o.sandbox.has_user);
+
+	CU_ASSERT_EQUAL_FATAL(parse(&o, 7, all), OPTIONS_RUN);
+	CU_ASSERT_TRUE(o.sandbox.disabled);
+	CU_ASSERT_EQUAL(o.sandbox.seccomp, SANDBOX_SECCOMP_LOG);
+	CU_ASSERT_TRUE(o.sandbox.has_user);
+	CU_ASSERT(o.sandbox.uid == 65534 && o.sandbox.gid == 65534);
+
+	CU_ASSERT_EQUAL_FATAL(parse(&o, 8, eq), OPTIONS_RUN);
+	CU_ASSERT_FALSE(o.sandbox.disabled);
+	CU_ASSERT_EQUAL(o.sandbox.seccomp, SANDBOX_SECCOMP_OFF);
+	CU_ASSERT(o.sandbox.uid == 4242 && o.sandbox.gid == 17);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = { "splitvm", "-k", "k", bad[i][0],
+				       bad[i][1] };
+
+		CU_ASSERT_EQUAL(parse(&o, 5, argv), OPTIONS_EXIT_USAGE);
+	}
+}
+
 static CU_TestInfo options_tests[] = {
 	{ "sizes", test_sizes },
 	{ "bad sizes", test_bad_sizes },
@@ -195,6 +241,7 @@ static CU_TestInfo options_tests[] = {
 	{ "usage errors", test_usage_errors },
 	{ "vhost-user devices", test_vhost_user_devices },
 	{ "vhost-user device errors", test_vhost_user_errors },
+	{ "sandbox options", test_sandbox_options },
 	CU_TEST_INFO_NULL,
 };
 

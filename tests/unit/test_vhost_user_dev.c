@@ -60,6 +60,8 @@ struct fake {
 	uint64_t acked_protocol, acked_features;
 	void *map;
 	uint64_t map_size, map_gpa, map_hva;
+	/* The received memfd: its seals, ftruncate()'s errno (0: it worked). */
+	int seals, shrink_errno, grow_errno;
 	struct vhost_user_vring_addr addr[NVR];
 	struct stat kick_st[NVR], call_st[NVR];
 	unsigned num[NVR];
@@ -106,6 +108,13 @@ static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
 				       PROT_READ | PROT_WRITE, MAP_SHARED,
 				       msg->fds[0], r->mmap_offset);
 
+			/* A back-end must not be able to resize guest RAM. */
+			f->seals = fcntl(msg->fds[0], F_GET_SEALS);
+			f->shrink_errno = ftruncate(msg->fds[0], 4096) < 0 ?
+					  errno : 0;
+			f->grow_errno = ftruncate(msg->fds[0],
+						  r->memory_size * 2) < 0 ?
+					errno : 0;
 			if (m != MAP_FAILED) {
 				f->map = m;
 				f->map_size = r->memory_size;
@@ -426,6 +435,11 @@ static void test_blk_start_reset_restart(void)
 	CU_ASSERT_EQUAL(fake.map_gpa, 0);
 	CU_ASSERT_EQUAL(fake.map_hva, (uintptr_t)ram);
 	CU_ASSERT_EQUAL(memcmp(fake.map, ram, RAM), 0);
+	/* Sealed: the back-end can neither shrink nor grow it, nor unseal. */
+	CU_ASSERT_EQUAL(fake.seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+			F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	CU_ASSERT_EQUAL(fake.shrink_errno, EPERM);
+	CU_ASSERT_EQUAL(fake.grow_errno, EPERM);
 	ram[12345] ^= 0xff;	/* shared, not copied */
 	CU_ASSERT_EQUAL(((uint8_t *)fake.map)[12345], ram[12345]);
 	/* Vring 0: size, addresses as core hvas, the transport's fds. */
