@@ -142,6 +142,7 @@ static int control_parse_body(const char *body, size_t len,
 {
 	struct json_tokener *tok;
 	struct json_object *obj;
+	char *text;
 	size_t end;
 	int ret;
 
@@ -153,18 +154,31 @@ static int control_parse_body(const char *body, size_t len,
 		return 0;
 	if (len > CONTROL_MAX_BODY)
 		return control_reject(413, "request body too large", reply);
+	/*
+	 * With its NUL the text has an end: a bare number is complete, and
+	 * an embedded NUL stops the parse short of len (trailing data).
+	 */
+	text = malloc(len + 1);
 	tok = json_tokener_new_ex(CONTROL_JSON_DEPTH);
-	if (!tok)
+	if (!text || !tok) {
+		free(text);
+		if (tok)
+			json_tokener_free(tok);
 		return -ENOMEM;
-	obj = json_tokener_parse_ex(tok, body, (int)len);
+	}
+	memcpy(text, body, len);
+	text[len] = '\0';
+	obj = json_tokener_parse_ex(tok, text, (int)len + 1);
 	end = json_tokener_get_parse_end(tok);
 	ret = json_tokener_get_error(tok);
 	json_tokener_free(tok);
-	if (!obj || ret != json_tokener_success || end != len) {
+	free(text);
+	if (!obj || ret != json_tokener_success || end < len) {
 		char msg[160];
 
 		json_object_put(obj);
 		snprintf(msg, sizeof(msg), "malformed JSON body: %s",
+			 ret == json_tokener_continue ? "incomplete" :
 			 ret != json_tokener_success ?
 				 json_tokener_error_desc(ret) :
 				 "trailing data after the value");
