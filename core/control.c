@@ -45,7 +45,9 @@ struct control_request {
 	const char *allow;
 	char *body;
 	size_t len;
+	size_t seen;		/* body bytes received */
 	bool too_large;
+	bool early_reply;	/* 413 queued before the body came */
 	bool shutdown;		/* end the VM once the reply is out */
 };
 
@@ -213,25 +215,33 @@ static enum MHD_Result control_access(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		*con_cls = req;
 		/* Refuse a body we will not read before it is sent. */
-		if (req->too_large)
+		if (req->too_large) {
+			req->early_reply = true;
 			return control_send_error(conn, 413,
 						  "request body too large",
 						  NULL, true);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
+		/*
+		 * MHD takes no reply in the middle of a body: a body without
+		 * Content-Length that grows too large is read and dropped up
+		 * to CONTROL_DRAIN_MAX, then answered 413; past that the
+		 * connection is closed without a reply.
+		 */
+		req->seen += n;
 		if (req->too_large)
-			return MHD_YES;		/* reply queued; draining */
+			return req->seen > CONTROL_DRAIN_MAX ? MHD_NO : MHD_YES;
 		if (req->len + n > CONTROL_MAX_BODY) {
 			req->too_large = true;
 			free(req->body);
 			req->body = NULL;
-			return control_send_error(conn, 413,
-						  "request body too large",
-						  NULL, true);
+			req->len = 0;
+			return MHD_YES;
 		}
 		char *nb = realloc(req->body, req->len + n);
 
@@ -243,7 +253,9 @@ static enum MHD_Result control_access(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	if (req->too_large)
-		return MHD_YES;
+		return req->early_reply ? MHD_YES :
+			control_send_error(conn, 413, "request body too large",
+					   NULL, true);
 	if (req->route == -ENOENT)
 		return control_send_error(conn, 404, "no such endpoint", NULL,
 					  false);
@@ -333,12 +345,12 @@ int control_create(struct event_loop *loop, struct vm *vm, int listen_fd,
 	}
 	ctl->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, control_access, ctl,
+		MHD_OPTION_EXTERNAL_LOGGER, control_mhd_log, ctl,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONTROL_MAX_CONNECTIONS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONTROL_CONN_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONTROL_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, control_completed, ctl,
-		MHD_OPTION_EXTERNAL_LOGGER, control_mhd_log, ctl,
 		MHD_OPTION_END);
 	if (!ctl->mhd) {
 		close(fd);

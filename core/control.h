@@ -17,6 +17,8 @@ struct control;
 
 /* Request limits: each breach gets a 4xx JSON error, never a crash. */
 #define CONTROL_MAX_BODY		4096	/* bytes of request body */
+/* A larger body without Content-Length is read and dropped up to this. */
+#define CONTROL_DRAIN_MAX		(4u << 20)
 #define CONTROL_CONN_MEMORY		(16 * 1024)	/* headers + buffers */
 #define CONTROL_MAX_CONNECTIONS		16
 #define CONTROL_CONN_TIMEOUT_S		5	/* idle or slow connection */
