@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "event.h"
@@ -67,6 +69,24 @@ static int control_probe(const char *path)
 	return ret;
 }
 
+/*
+ * Files and syscalls the libraries want on first use, done here, before
+ * the core's seccomp filter exists: glibc reads /etc/localtime for the
+ * Date header, json-c seeds its hash with getrandom().
+ */
+static void control_warm_up(void)
+{
+	struct json_object *obj;
+	time_t now = time(NULL);
+	struct tm tm;
+	char date[64];
+
+	tzset();
+	strftime(date, sizeof(date), "%F %T", localtime_r(&now, &tm));
+	obj = json_tokener_parse("{\"warm\":1}");
+	json_object_put(obj);
+}
+
 int control_listen(const char *path, struct control_listener *out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -78,6 +98,7 @@ int control_listen(const char *path, struct control_listener *out)
 	out->fd = -1;
 	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
+	control_warm_up();
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			log_err(TAG, "%s exists and is not a socket", path);
