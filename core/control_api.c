@@ -81,7 +81,8 @@ static int control_reply_json(unsigned status, struct json_object *obj,
 
 	if (!obj)
 		return -ENOMEM;
-	text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN,
+	text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE,
 						 &len);
 	reply->body = text ? malloc(len + 2) : NULL;
 	if (!reply->body) {
@@ -233,8 +234,14 @@ static int control_info(struct vm *vm, struct control_reply *reply)
 	json_object_object_add(obj, "vcpus", json_object_new_int((int)vi.ncpus));
 	json_object_object_add(obj, "memory_bytes",
 			       json_object_new_int64((int64_t)vi.mem_size));
-	json_object_object_add(obj, "uptime_s",
-			       json_object_new_double(vi.uptime_s));
+	{
+		char up[32];
+
+		/* Milliseconds are plenty; no 17-digit binary noise. */
+		snprintf(up, sizeof(up), "%.3f", vi.uptime_s);
+		json_object_object_add(obj, "uptime_s",
+				       json_object_new_double_s(vi.uptime_s, up));
+	}
 	json_object_object_add(obj, "kernel",
 			       json_object_new_string(vi.kernel_path));
 	json_object_object_add(obj, "initrd", vi.initrd_path ?
