@@ -200,6 +200,9 @@ void options_usage(FILE *out)
 "\n"
 "Host:\n"
 "      --kvm PATH        KVM device (default /dev/kvm)\n"
+"      --api-socket PATH serve the control API (HTTP + JSON, see\n"
+"                        docs/control-api.md) on the unix socket PATH,\n"
+"                        created mode 0600 and removed on exit\n"
 "  -v, --verbose         debug messages\n"
 "  -q, --quiet           errors only\n"
 "  -h, --help            show this help and exit\n"
@@ -243,6 +246,7 @@ enum {
 	OPT_KVM,
 	OPT_DISK,
 	OPT_NET,
+	OPT_API_SOCKET,
 };
 
 /* ---- sandbox options (core/sandbox.h) ---- */
@@ -302,6 +306,7 @@ static const struct option options_long[] = {
 	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -386,6 +391,13 @@ enum options_result options_parse(int argc, char **argv, struct options *opts)
 		case OPT_USER:
 			if (options_parse_sandbox(opts, c, optarg) != OPTIONS_RUN)
 				return OPTIONS_EXIT_USAGE;
+			break;
+		case OPT_API_SOCKET:
+			/* sun_path holds 108 bytes with the NUL. */
+			if (!*optarg || strlen(optarg) >= 108)
+				return options_error("--api-socket '%s': a socket path of 1 to 107 bytes",
+						     optarg);
+			opts->api_socket = optarg;
 			break;
 		case 'v':
 			opts->verbosity++;

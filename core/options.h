@@ -24,6 +24,7 @@ struct options {
 	struct vm_config vm;
 	int verbosity;		/* 0 = info, <0 quieter, >0 debug */
 	struct sandbox_config sandbox;
+	const char *api_socket;	/* --api-socket PATH, or NULL */
 };
 
 enum options_result options_parse(int argc, char **argv,

@@ -4,6 +4,7 @@
 #include <cap-ng.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -103,6 +104,28 @@ static const struct sandbox_syscall sandbox_syscalls[] = {
 	SB_ANY(time, "the RTC's time of day"),
 };
 
+/*
+ * With --api-socket only: libmicrohttpd serving the control API from the
+ * main loop, and control_unlisten() removing the socket at exit.
+ */
+static const struct sandbox_syscall sandbox_control_syscalls[] = {
+	SB_ANY(accept4, "control API: a new connection"),
+	SB_ANY(recvfrom, "control API: reading a request"),
+	SB_ANY(shutdown, "control API: closing a connection"),
+	SB_ANY(getsockname, "libmicrohttpd: the listening socket's family"),
+	SB_ANY(getsockopt, "libmicrohttpd: socket options of a connection"),
+	SB_ARG(fcntl, 1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, 0,
+	       "control_create(): libmicrohttpd's copy of the listening socket"),
+	SB_ARG(fcntl, 1, SCMP_CMP_EQ, F_GETFL, 0, "libmicrohttpd: O_NONBLOCK"),
+	SB_ARG(fcntl, 1, SCMP_CMP_EQ, F_SETFL, 0, "libmicrohttpd: O_NONBLOCK"),
+	SB_ARG(fcntl, 1, SCMP_CMP_EQ, F_GETFD, 0, "libmicrohttpd: FD_CLOEXEC"),
+	SB_ARG(fcntl, 1, SCMP_CMP_EQ, F_SETFD, 0, "libmicrohttpd: FD_CLOEXEC"),
+	SB_ANY(timerfd_create, "control API: connection time-outs"),
+	SB_ANY(timerfd_settime, "control API: connection time-outs"),
+	SB_ANY(newfstatat, "control_unlisten(): is the socket still ours"),
+	SB_ANY(unlink, "control_unlisten(): remove the socket at exit"),
+};
+
 /* ioctl() by request number; which fd is not checked. */
 static const struct sandbox_ioctl {
 	unsigned long req;
@@ -145,8 +168,24 @@ static int sandbox_rule_eq(scmp_filter_ctx ctx, uint32_t action, int nr,
  */
 static enum sandbox_seccomp sandbox_mode = SANDBOX_SECCOMP_OFF;
 
-static int sandbox_seccomp_load(enum sandbox_seccomp mode)
+static int sandbox_add_syscalls(scmp_filter_ctx ctx,
+				const struct sandbox_syscall *list, size_t n,
+				const char **what)
 {
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < n; i++) {
+		*what = list[i].why;
+		ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, list[i].nr,
+					     list[i].nargs,
+					     list[i].nargs ? &list[i].arg : NULL);
+	}
+	return ret;
+}
+
+static int sandbox_seccomp_load(const struct sandbox_config *cfg)
+{
+	enum sandbox_seccomp mode = cfg->seccomp;
 	uint32_t deflt = mode == SANDBOX_SECCOMP_LOG ? SCMP_ACT_LOG
 						     : SCMP_ACT_KILL_PROCESS;
 	const char *what = "seccomp_init";
@@ -161,14 +200,15 @@ static int sandbox_seccomp_load(enum sandbox_seccomp mode)
 	/* One filter for every thread, those that exist and those to come. */
 	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	what = "TSYNC";
-	for (size_t i = 0; !ret && i < sizeof(sandbox_syscalls) /
-					sizeof(sandbox_syscalls[0]); i++) {
-		const struct sandbox_syscall *s = &sandbox_syscalls[i];
-
-		what = s->why;
-		ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, s->nr,
-					     s->nargs, s->nargs ? &s->arg : NULL);
-	}
+	if (!ret)
+		ret = sandbox_add_syscalls(ctx, sandbox_syscalls,
+					   sizeof(sandbox_syscalls) /
+					   sizeof(sandbox_syscalls[0]), &what);
+	if (!ret && cfg->control_api)
+		ret = sandbox_add_syscalls(ctx, sandbox_control_syscalls,
+					   sizeof(sandbox_control_syscalls) /
+					   sizeof(sandbox_control_syscalls[0]),
+					   &what);
 	for (size_t i = 0; !ret && i < sizeof(sandbox_ioctls) /
 					sizeof(sandbox_ioctls[0]); i++) {
 		what = sandbox_ioctls[i].why;
@@ -501,7 +541,7 @@ int sandbox_apply(const struct sandbox_config *cfg)
 		log_warn(TAG, "--seccomp=off: no system call filter");
 		return 0;
 	}
-	return sandbox_seccomp_load(cfg->seccomp);
+	return sandbox_seccomp_load(cfg);
 }
 
 void sandbox_run_test_probe(void)

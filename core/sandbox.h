@@ -30,6 +30,7 @@ struct sandbox_config {
 	bool disabled;			/* --sandbox=off: none of it */
 	enum sandbox_seccomp seccomp;	/* --seccomp= */
 	bool has_user;			/* --user given */
+	bool control_api;		/* --api-socket: allow serving it */
 	uid_t uid;
 	gid_t gid;
 };

@@ -15,6 +15,7 @@
 #include "event.h"
 #include "guest_mem.h"
 #include "log.h"
+#include "pci.h"
 #include "vhost_user_client.h"
 #include "virtio.h"
 #include "virtio_net_ctrl.h"
@@ -142,6 +143,12 @@ struct vhost_user_dev {
 	bool ctrl_reported;		/* its failure went to the transport */
 
 	atomic_bool broken;
+
+	/* For the control API (vud_stats_*); any thread. */
+	uint64_t offered_features;		/* to the driver */
+	_Atomic uint64_t driver_features;	/* at the last DRIVER_OK */
+	_Atomic uint64_t nr_driver_ok;		/* queues started */
+	_Atomic uint64_t nr_resets;		/* queues stopped by a reset */
 };
 
 static const char *vud_type_name(enum vhost_user_dev_type type)
@@ -497,6 +504,10 @@ static int vud_driver_ok(void *opaque, uint64_t features,
 		log_warn(dev->name, "starting the queues failed: %s",
 			 strerror(-ret));
 	ret = vud_check(dev, ret);
+	if (!ret) {
+		atomic_store(&dev->driver_features, features);
+		atomic_fetch_add(&dev->nr_driver_ok, 1);
+	}
 out:
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
@@ -541,6 +552,8 @@ static void vud_reset(void *opaque)
 		dev->enabled[q] = false;
 		if (!dev->started[q])
 			continue;
+		if (q == 0)
+			atomic_fetch_add(&dev->nr_resets, 1);
 		dev->started[q] = false;
 		/* A broken client answers -EPIPE without touching the socket. */
 		if (!vhost_user_dev_broken(dev) &&
@@ -782,6 +795,7 @@ int vhost_user_dev_create(const struct vhost_user_dev_config *cfg,
 	vc.device_id = spec->type == VHOST_USER_DEV_BLK ? VIRTIO_ID_BLOCK :
 							   VIRTIO_ID_NET;
 	vc.features = features;
+	dev->offered_features = features;
 	vc.num_queues = dev->nvrings;
 	vc.config_size = dev->config_size;
 	ret = virtio_pci_create(&vc, &vud_ops, dev, &dev->vp);
@@ -1070,4 +1084,25 @@ void vhost_user_dev_unwatch(struct vhost_user_dev *dev)
 		dev->ctrl_watched = -1;
 	}
 	dev->loop = NULL;
+}
+
+/* ---- control API (any thread) ---------------------------------------------- */
+
+void vhost_user_dev_get_info(struct vhost_user_dev *dev,
+			     struct vhost_user_dev_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = dev->name;
+	out->type = vud_type_name(dev->type);
+	out->socket_path = dev->path;
+	out->devfn = pci_device_devfn(virtio_pci_device(dev->vp));
+	out->broken = vhost_user_dev_broken(dev);
+	out->queues = dev->type == VHOST_USER_DEV_NET ? dev->nvrings / 2
+						      : dev->nvrings;
+	out->backend_features = dev->backend_features;
+	out->offered_features = dev->offered_features;
+	out->driver_features = atomic_load(&dev->driver_features);
+	out->driver_ok_count = atomic_load(&dev->nr_driver_ok);
+	out->reset_count = atomic_load(&dev->nr_resets);
+	out->restarts = 0;	/* back-end restart is not implemented yet */
 }

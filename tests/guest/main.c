@@ -6,7 +6,9 @@
  *
  * Command line options (whitespace-separated words, others ignored):
  *   guest.ticks=N   timer interrupts to wait for (default 3)
- *   guest.exit=HOW  debug (default), poweroff, reset, triple, internal, hang
+ *   guest.exit=HOW  debug (default), poweroff, reset, triple, internal, hang,
+ *                   beat (print "guest: beat n=<k>" every 100 ms, forever:
+ *                   steady port I/O exits for the control API tests)
  *   guest.echo=N    after the verdict, read N bytes from COM1 and report them
  *   guest.blk=1     test the first virtio-blk device (virtio_blk.c); it
  *                   writes to the disk
@@ -62,6 +64,7 @@
 #define EXIT_GRACE_MS		1000
 #define ECHO_MAX		64
 #define ECHO_TIMEOUT_MS		30000
+#define BEAT_MS			100
 
 enum guest_exit {
 	GUEST_EXIT_DEBUG,
@@ -70,6 +73,7 @@ enum guest_exit {
 	GUEST_EXIT_TRIPLE,
 	GUEST_EXIT_INTERNAL,
 	GUEST_EXIT_HANG,
+	GUEST_EXIT_BEAT,
 };
 
 static const char *const guest_exit_names[] = {
@@ -79,6 +83,7 @@ static const char *const guest_exit_names[] = {
 	[GUEST_EXIT_TRIPLE] = "triple",
 	[GUEST_EXIT_INTERNAL] = "internal",
 	[GUEST_EXIT_HANG] = "hang",
+	[GUEST_EXIT_BEAT] = "beat",
 };
 
 struct guest_options {
@@ -353,6 +358,15 @@ GUEST_NORETURN static void guest_exit(enum guest_exit how, bool pass,
 		guest_printf("guest: hanging\n");
 		gate_call(GATE_PARK);
 		break;
+	case GUEST_EXIT_BEAT:
+		for (uint64_t n = 0;; n++) {
+			uint64_t deadline = tsc_deadline_ms(BEAT_MS);
+
+			guest_printf("guest: beat n=%llu\n",
+				     (unsigned long long)n);
+			while (!tsc_expired(deadline))
+				cpu_relax();
+		}
 	}
 	exit_grace();
 	guest_printf("guest: exit=%s returned\n", guest_exit_names[how]);
