@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * splitvm-drive's side of a vhost-user blk connection: negotiate, read the
+ * config, share a memfd as "guest RAM" holding the rings and per-request
+ * buffers, start the vrings.  The job engine (drive_job.h) runs on it.
+ */
+#ifndef SPLITVM_DRIVE_DEV_H
+#define SPLITVM_DRIVE_DEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "split_ring.h"
+#include "virtio.h"
+
+struct vhost_user_client;
+
+struct drive_dev_opts {
+	const char *socket;
+	unsigned queues;
+	unsigned queue_size;	/* descriptors per ring, a power of two */
+	unsigned slots;		/* requests in flight per queue */
+	uint32_t data_size;	/* data buffer per slot (the block size) */
+	bool event_idx;		/* negotiate VIRTIO_RING_F_EVENT_IDX if offered */
+	bool need_write;	/* fail early on a read-only device */
+	int timeout_ms;		/* connect and per-message timeout */
+};
+
+/* One slot's buffers: header, data, status, both mapped and as GPAs. */
+struct drive_slot {
+	struct virtio_blk_outhdr *hdr;
+	uint8_t *status;
+	uint8_t *data;
+	uint64_t hdr_gpa;
+	uint64_t status_gpa;
+	uint64_t data_gpa;
+};
+
+struct drive_queue {
+	struct split_ring *ring;
+	int kick_fd;
+	int call_fd;		/* read only when waiting for events */
+	bool started;		/* the back-end heard of this vring */
+	struct drive_slot *slots;
+};
+
+struct drive_dev {
+	struct vhost_user_client *client;
+	int memfd;
+	void *mem;
+	size_t mem_size;
+	uint64_t features;		/* acked virtio features */
+	uint64_t protocol_features;	/* acked */
+	uint64_t capacity;		/* in 512-byte sectors */
+	uint32_t blk_size;		/* 512 unless VIRTIO_BLK_F_BLK_SIZE */
+	unsigned backend_queues;	/* what the back-end says it has */
+	unsigned nq;
+	unsigned slots;
+	struct drive_queue *q;
+};
+
+int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
+	__attribute__((warn_unused_result));
+
+/* Stop the vrings (GET_VRING_BASE) when the client is healthy, free all. */
+void drive_dev_close(struct drive_dev *d);
+
+#endif

@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * splitvm-drive: a host-side vhost-user front-end that runs fio-like block
+ * jobs against any vhost-user blk back-end and reports IOPS, bandwidth and
+ * latency percentiles; verify mode checks every block it reads.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "drive_dev.h"
+#include "drive_job.h"
+#include "log.h"
+#include "vhost_user_client.h"
+
+#define TAG		"drive"
+#define EXIT_OK		0
+#define EXIT_ERROR	1
+#define EXIT_USAGE	2
+#define EXIT_DATA	3
+#define MAX_IODEPTH	4096
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static const char usage_text[] =
+"Usage: splitvm-drive --socket PATH [options]\n"
+"\n"
+"A vhost-user front-end on the host: connects to a vhost-user blk back-end,\n"
+"shares its own memfd as guest RAM, drives split virtqueues and runs a\n"
+"fio-like job on the disk.  One thread drives every queue.\n"
+"\n"
+"  -s, --socket PATH      the back-end's vhost-user unix socket (required)\n"
+"      --rw MODE          read, write, randread, randwrite, rw (sequential\n"
+"                         mix) or randrw (random mix); default randread\n"
+"      --rwmixread PCT    percent of reads in rw/randrw (default 50)\n"
+"      --bs SIZE          bytes per request, a multiple of 512 and of the\n"
+"                         device's blk_size (default 4k)\n"
+"      --iodepth N        requests in flight per queue (default 1, max 4096)\n"
+"      --queues N         virtqueues to drive (default 1); --numjobs is the\n"
+"                         same option\n"
+"      --offset SIZE      start of the range used on the disk (default 0)\n"
+"      --size SIZE        length of that range (default: to the end of the\n"
+"                         disk), rounded down to a multiple of --bs\n"
+"      --count N          stop after N requests\n"
+"      --runtime SECONDS  stop after this long (decimals allowed)\n"
+"                         With neither: one request per block of the range.\n"
+"      --verify           write every block of the range with a header\n"
+"                         {offset, generation, seed, crc32} (fill), run the\n"
+"                         job with every read checked against the\n"
+"                         generation last written, then read every block\n"
+"                         back and check it (readback)\n"
+"      --seed N           seed of the block choice and the verify pattern\n"
+"                         (default: random, printed)\n"
+"      --wait MODE        poll: spin on the used rings (default); event:\n"
+"                         sleep on the call eventfds\n"
+"      --timeout MS       longest wait for the back-end: connect, each\n"
+"                         message, and any completion (default 5000)\n"
+"      --queue-size N     descriptors per ring, a power of two (default the\n"
+"                         smallest >= 3 * iodepth, at least 64)\n"
+"      --no-event-idx     do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
+"      --progress         a progress line every second on stderr (default\n"
+"                         when stderr is a terminal); --no-progress: none\n"
+"      --json             print the results as one JSON object instead\n"
+"  -v, --verbose          log the negotiation (repeat for debug)\n"
+"  -h, --help             this text\n"
+"      --version          print the version\n"
+"\n"
+"SIZE takes a k, m, g or t suffix (powers of 1024).  Latencies are per\n"
+"request, from adding it to the ring to seeing it used.\n"
+"\n"
+"Exit status: 0 the job ran without errors; 1 an error (connect,\n"
+"negotiation, the back-end broke the protocol or stopped completing);\n"
+"2 bad usage; 3 the job ran but requests failed (IOERR/UNSUPP) or\n"
+"verify found mismatches.\n";
+
+enum {
+	OPT_RW = 256, OPT_RWMIX, OPT_BS, OPT_IODEPTH, OPT_QUEUES, OPT_OFFSET,
+	OPT_SIZE, OPT_COUNT, OPT_RUNTIME, OPT_VERIFY, OPT_SEED, OPT_WAIT,
+	OPT_TIMEOUT, OPT_QSIZE, OPT_NO_EVENT_IDX, OPT_PROGRESS,
+	OPT_NO_PROGRESS, OPT_JSON, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "rw", required_argument, NULL, OPT_RW },
+	{ "rwmixread", required_argument, NULL, OPT_RWMIX },
+	{ "bs", required_argument, NULL, OPT_BS },
+	{ "iodepth", required_argument, NULL, OPT_IODEPTH },
+	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "numjobs", required_argument, NULL, OPT_QUEUES },
+	{ "offset", required_argument, NULL, OPT_OFFSET },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "runtime", required_argument, NULL, OPT_RUNTIME },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "wait", required_argument, NULL, OPT_WAIT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "queue-size", required_argument, NULL, OPT_QSIZE },
+	{ "no-event-idx", no_argument, NULL, OPT_NO_EVENT_IDX },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct drive_args {
+	const char *socket;
+	struct drive_job_opts job;
+	unsigned iodepth;
+	unsigned queues;
+	unsigned queue_size;
+	bool size_set;
+	bool event_idx;
+	int progress;		/* -1: when stderr is a tty */
+	bool json;
+	int verbose;
+};
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("splitvm-drive: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'splitvm-drive --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case '\0':			break;
+	case 'k': case 'K':	shift = 10; break;
+	case 'm': case 'M':	shift = 20; break;
+	case 'g': case 'G':	shift = 30; break;
+	case 't': case 'T':	shift = 40; break;
+	default:		return false;
+	}
+	if (*end && end[1] && !((end[1] == 'i' || end[1] == 'b' ||
+				 end[1] == 'B') && !end[2]) &&
+	    !(end[1] == 'i' && end[2] == 'B' && !end[3]))
+		return false;
+	if (shift && v > (UINT64_MAX >> shift))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+static bool parse_uint(const char *s, unsigned min, unsigned max,
+		       unsigned *out)
+{
+	uint64_t v;
+
+	if (!parse_u64(s, &v) || v < min || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+static bool parse_rw(const char *s, enum drive_rw *rw)
+{
+	for (int i = DRIVE_RW_READ; i <= DRIVE_RW_RANDRW; i++)
+		if (!strcmp(s, drive_rw_name((enum drive_rw)i))) {
+			*rw = (enum drive_rw)i;
+			return true;
+		}
+	return false;
+}
+
+static int parse_args(int argc, char **argv, struct drive_args *a)
+{
+	uint64_t v;
+	char *end;
+	int c;
+
+	*a = (struct drive_args){
+		.job = { .rw = DRIVE_RW_RANDREAD, .rwmixread = 50, .bs = 4096,
+			 .timeout_ms = VHOST_USER_CLIENT_DEFAULT_TIMEOUT_MS },
+		.iodepth = 1, .queues = 1, .event_idx = true, .progress = -1,
+	};
+	while ((c = getopt_long(argc, argv, "s:vh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			a->socket = optarg;
+			break;
+		case OPT_RW:
+			if (!parse_rw(optarg, &a->job.rw))
+				return usage_error("--rw: unknown mode '%s'",
+						   optarg);
+			break;
+		case OPT_RWMIX:
+			if (!parse_uint(optarg, 0, 100, &a->job.rwmixread))
+				return usage_error("--rwmixread: want 0..100");
+			break;
+		case OPT_BS:
+			if (!parse_size(optarg, &v) || !v || v % 512 ||
+			    v > (64u << 20))
+				return usage_error("--bs: want a multiple of "
+						   "512 up to 64m, not '%s'",
+						   optarg);
+			a->job.bs = (uint32_t)v;
+			break;
+		case OPT_IODEPTH:
+			if (!parse_uint(optarg, 1, MAX_IODEPTH, &a->iodepth))
+				return usage_error("--iodepth: want 1..%u",
+						   MAX_IODEPTH);
+			break;
+		case OPT_QUEUES:
+			if (!parse_uint(optarg, 1, VHOST_USER_MAX_VRINGS,
+					&a->queues))
+				return usage_error("--queues: want 1..%u",
+						   VHOST_USER_MAX_VRINGS);
+			break;
+		case OPT_OFFSET:
+			if (!parse_size(optarg, &a->job.offset) ||
+			    a->job.offset % 512)
+				return usage_error("--offset: want a multiple "
+						   "of 512");
+			break;
+		case OPT_SIZE:
+			if (!parse_size(optarg, &a->job.size) || !a->job.size)
+				return usage_error("--size: want a size > 0");
+			a->size_set = true;
+			break;
+		case OPT_COUNT:
+			if (!parse_u64(optarg, &a->job.count) || !a->job.count)
+				return usage_error("--count: want N > 0");
+			break;
+		case OPT_RUNTIME:
+			errno = 0;
+			a->job.runtime = strtod(optarg, &end);
+			if (errno || *end || end == optarg ||
+			    !(a->job.runtime > 0) || a->job.runtime > 1e7)
+				return usage_error("--runtime: want seconds "
+						   "> 0");
+			break;
+		case OPT_VERIFY:
+			a->job.verify = true;
+			break;
+		case OPT_SEED:
+			if (!parse_u64(optarg, &a->job.seed) || !a->job.seed)
+				return usage_error("--seed: want N > 0");
+			break;
+		case OPT_WAIT:
+			if (!strcmp(optarg, "poll"))
+				a->job.event_wait = false;
+			else if (!strcmp(optarg, "event"))
+				a->job.event_wait = true;
+			else
+				return usage_error("--wait: poll or event");
+			break;
+		case OPT_TIMEOUT:
+			if (!parse_uint(optarg, 1, INT_MAX,
+					(unsigned *)&a->job.timeout_ms))
+				return usage_error("--timeout: want ms > 0");
+			break;
+		case OPT_QSIZE:
+			if (!parse_uint(optarg, 1, VIRTIO_QUEUE_SIZE_MAX,
+					&a->queue_size) ||
+			    (a->queue_size & (a->queue_size - 1)))
+				return usage_error("--queue-size: want a power "
+						   "of two up to %u",
+						   VIRTIO_QUEUE_SIZE_MAX);
+			break;
+		case OPT_NO_EVENT_IDX:
+			a->event_idx = false;
+			break;
+		case OPT_PROGRESS:
+			a->progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			a->progress = 0;
+			break;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case 'v':
+			a->verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(EXIT_OK);
+		case OPT_VERSION:
+			printf("splitvm-drive %s\n", SPLITVM_VERSION);
+			exit(EXIT_OK);
+		default:
+			return usage_error("unknown option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!a->socket)
+		return usage_error("--socket PATH is required");
+	if (!a->queue_size) {
+		a->queue_size = 64;
+		while (a->queue_size < 3 * a->iodepth)
+			a->queue_size *= 2;
+	} else if (a->queue_size < 3 * a->iodepth) {
+		return usage_error("--queue-size %u is too small for --iodepth "
+				   "%u (3 descriptors per request)",
+				   a->queue_size, a->iodepth);
+	}
+	return EXIT_OK;
+}
+
+static bool job_writes(const struct drive_job_opts *o)
+{
+	return o->verify || o->rw == DRIVE_RW_WRITE ||
+	       o->rw == DRIVE_RW_RANDWRITE ||
+	       ((o->rw == DRIVE_RW_RW || o->rw == DRIVE_RW_RANDRW) &&
+		o->rwmixread < 100);
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static const char *const op_names[DRIVE_OP_NR] = { "read", "write" };
+
+static void print_human(const struct drive_args *a, enum drive_phase p,
+			const struct drive_stats *st)
+{
+	printf("%s: %s bs=%u iodepth=%u queues=%u wait=%s: %.3f s%s\n",
+	       drive_phase_name(p),
+	       p == DRIVE_PHASE_MAIN ? drive_rw_name(a->job.rw) :
+	       p == DRIVE_PHASE_FILL ? "write" : "read",
+	       a->job.bs, a->iodepth, a->queues,
+	       a->job.event_wait ? "event" : "poll", st->elapsed,
+	       st->interrupted ? " (interrupted)" : "");
+	for (int op = 0; op < DRIVE_OP_NR; op++) {
+		const struct lat_hist *h = &st->lat[op];
+		double t = st->elapsed > 0 ? st->elapsed : 1e-9;
+
+		if (!h->count)
+			continue;
+		printf("  %-5s: %.0f IOPS, %.2f MiB/s, %" PRIu64 " requests, "
+		       "%" PRIu64 " bytes\n", op_names[op],
+		       (double)st->ios[op] / t,
+		       (double)st->bytes[op] / t / (1024.0 * 1024.0),
+		       st->ios[op], st->bytes[op]);
+		printf("         lat us: min %.1f mean %.1f p50 %.1f p99 %.1f "
+		       "p99.9 %.1f max %.1f\n", (double)h->min / 1e3,
+		       lat_hist_mean(h) / 1e3,
+		       (double)lat_hist_percentile(h, 50) / 1e3,
+		       (double)lat_hist_percentile(h, 99) / 1e3,
+		       (double)lat_hist_percentile(h, 99.9) / 1e3,
+		       (double)h->max / 1e3);
+	}
+	printf("  errors: %" PRIu64 " I/O, %" PRIu64 " unsupported",
+	       st->io_errors, st->unsupported);
+	if (a->job.verify)
+		printf(", %" PRIu64 " verify mismatches in %" PRIu64
+		       " blocks checked", st->verify_errors, st->verified);
+	printf("\n");
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void json_phase(const struct drive_stats *st)
+{
+	double t = st->elapsed > 0 ? st->elapsed : 1e-9;
+
+	printf("{\"elapsed_s\": %.6f, \"interrupted\": %s", st->elapsed,
+	       st->interrupted ? "true" : "false");
+	for (int op = 0; op < DRIVE_OP_NR; op++) {
+		const struct lat_hist *h = &st->lat[op];
+
+		printf(", \"%s\": {\"ios\": %" PRIu64 ", \"bytes\": %" PRIu64
+		       ", \"iops\": %.1f, \"bw_bytes_per_s\": %.1f, "
+		       "\"lat_ns\": {\"count\": %" PRIu64 ", \"min\": %" PRIu64
+		       ", \"mean\": %.1f, \"p50\": %" PRIu64 ", \"p99\": %"
+		       PRIu64 ", \"p99.9\": %" PRIu64 ", \"max\": %" PRIu64
+		       "}}", op_names[op], st->ios[op], st->bytes[op],
+		       (double)st->ios[op] / t, (double)st->bytes[op] / t,
+		       h->count, h->count ? h->min : 0, lat_hist_mean(h),
+		       lat_hist_percentile(h, 50), lat_hist_percentile(h, 99),
+		       lat_hist_percentile(h, 99.9), h->max);
+	}
+	printf(", \"io_errors\": %" PRIu64 ", \"unsupported\": %" PRIu64
+	       ", \"verified\": %" PRIu64 ", \"verify_errors\": %" PRIu64 "}",
+	       st->io_errors, st->unsupported, st->verified,
+	       st->verify_errors);
+}
+
+static void print_json(const struct drive_args *a, const struct drive_dev *d,
+		       const struct drive_stats *st, const bool *ran,
+		       const char *error)
+{
+	bool first = true;
+
+	printf("{\"socket\": ");
+	json_string(a->socket);
+	printf(", \"rw\": \"%s\", \"rwmixread\": %u, \"bs\": %u, "
+	       "\"iodepth\": %u, \"queues\": %u, \"queue_size\": %u, "
+	       "\"wait\": \"%s\", \"verify\": %s, \"seed\": %" PRIu64
+	       ", \"offset\": %" PRIu64 ", \"size\": %" PRIu64,
+	       drive_rw_name(a->job.rw), a->job.rwmixread, a->job.bs,
+	       a->iodepth, a->queues, a->queue_size,
+	       a->job.event_wait ? "event" : "poll",
+	       a->job.verify ? "true" : "false", a->job.seed, a->job.offset,
+	       a->job.size);
+	if (d)
+		printf(", \"capacity_bytes\": %" PRIu64 ", \"blk_size\": %u, "
+		       "\"features\": \"0x%" PRIx64 "\", \"event_idx\": %s",
+		       d->capacity * 512, d->blk_size, d->features,
+		       (d->features & (1ull << VIRTIO_RING_F_EVENT_IDX)) ?
+		       "true" : "false");
+	printf(", \"phases\": {");
+	for (int p = DRIVE_PHASE_FILL; p <= DRIVE_PHASE_READBACK; p++) {
+		if (!ran[p])
+			continue;
+		printf("%s\"%s\": ", first ? "" : ", ",
+		       drive_phase_name((enum drive_phase)p));
+		json_phase(&st[p]);
+		first = false;
+	}
+	printf("}, \"error\": ");
+	if (error)
+		json_string(error);
+	else
+		printf("null");
+	printf("}\n");
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	struct drive_stats st[DRIVE_PHASE_READBACK + 1];
+	bool ran[DRIVE_PHASE_READBACK + 1] = { false };
+	struct drive_dev_opts dopts;
+	struct drive_job *job = NULL;
+	struct drive_dev *dev = NULL;
+	struct sigaction sa;
+	struct drive_args a;
+	const char *error = NULL;
+	uint64_t capacity, data_errors = 0;
+	int ret, status = EXIT_OK;
+
+	log_init("splitvm-drive", LOG_LEVEL_WARN);
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret;
+	log_set_level(a.verbose >= 2 ? LOG_LEVEL_DEBUG :
+		      a.verbose ? LOG_LEVEL_INFO : LOG_LEVEL_WARN);
+	if (!a.job.seed) {
+		while (!a.job.seed)
+			if (getrandom(&a.job.seed, sizeof(a.job.seed), 0) !=
+			    sizeof(a.job.seed))
+				a.job.seed = 0x5eed;
+	}
+	if (a.progress < 0)
+		a.progress = isatty(STDERR_FILENO);
+	a.job.progress = a.progress;
+	a.job.progress_tty = a.progress && isatty(STDERR_FILENO);
+	a.job.stop = &stop_requested;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	dopts = (struct drive_dev_opts){
+		.socket = a.socket, .queues = a.queues,
+		.queue_size = a.queue_size, .slots = a.iodepth,
+		.data_size = a.job.bs, .event_idx = a.event_idx,
+		.need_write = job_writes(&a.job),
+		.timeout_ms = a.job.timeout_ms,
+	};
+	ret = drive_dev_open(&dopts, &dev);
+	if (ret) {
+		error = "cannot set up the device";
+		status = EXIT_ERROR;
+		goto out;
+	}
+	log_info(TAG, "%s: capacity %" PRIu64 " sectors, blk_size %u, %u "
+		 "queues offered, features 0x%" PRIx64, a.socket,
+		 dev->capacity, dev->blk_size, dev->backend_queues,
+		 dev->features);
+
+	capacity = dev->capacity * VIRTIO_BLK_SECTOR_SIZE;
+	if (a.job.offset >= capacity ||
+	    (a.size_set && a.job.size > capacity - a.job.offset)) {
+		log_err(TAG, "range [%" PRIu64 ", +%" PRIu64 ") is outside the "
+			"disk (%" PRIu64 " bytes)", a.job.offset, a.job.size,
+			capacity);
+		error = "range outside the disk";
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (!a.size_set)
+		a.job.size = capacity - a.job.offset;
+	a.job.size -= a.job.size % a.job.bs;
+	if (!a.job.size) {
+		log_err(TAG, "the range holds no block of %u bytes", a.job.bs);
+		error = "range smaller than one block";
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (a.job.verify && a.job.size / a.job.bs <=
+	    (uint64_t)a.iodepth * a.queues) {
+		log_err(TAG, "verify needs more blocks (%" PRIu64 ") than "
+			"requests in flight (%u)", a.job.size / a.job.bs,
+			a.iodepth * a.queues);
+		error = "range too small for verify";
+		status = EXIT_USAGE;
+		goto out;
+	}
+	ret = drive_job_create(dev, &a.job, &job);
+	if (ret) {
+		log_err(TAG, "cannot set up the job: %s", strerror(-ret));
+		error = "cannot set up the job";
+		status = EXIT_ERROR;
+		goto out;
+	}
+	for (int p = DRIVE_PHASE_FILL; p <= DRIVE_PHASE_READBACK; p++) {
+		if (!a.job.verify && p != DRIVE_PHASE_MAIN)
+			continue;
+		if (stop_requested)
+			break;
+		ret = drive_job_run(job, (enum drive_phase)p, &st[p]);
+		ran[p] = true;
+		data_errors += st[p].io_errors + st[p].unsupported +
+			       st[p].verify_errors;
+		if (!a.json)
+			print_human(&a, (enum drive_phase)p, &st[p]);
+		if (ret) {
+			error = ret == -ETIMEDOUT ? "the back-end stopped "
+				"completing requests" : ret == -EPROTO ?
+				"the back-end broke the virtqueue protocol" :
+				"the job failed";
+			status = EXIT_ERROR;
+			break;
+		}
+	}
+	if (!status && data_errors) {
+		error = "requests failed or verify found mismatches";
+		status = EXIT_DATA;
+	}
+out:
+	if (a.json)
+		print_json(&a, dev, st, ran, error);
+	else if (!error)
+		printf("seed %" PRIu64 ": ok\n", a.job.seed);
+	else
+		printf("seed %" PRIu64 ": FAILED: %s\n", a.job.seed, error);
+	fflush(stdout);
+	drive_job_destroy(job);
+	drive_dev_close(dev);
+	return status;
+}
