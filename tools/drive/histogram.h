@@ -12,7 +12,7 @@
 #define LAT_HIST_SUB_BITS	5
 #define LAT_HIST_SUB		(1u << LAT_HIST_SUB_BITS)
 /* Exact values 0..2*SUB-1, then SUB buckets per remaining power of two. */
-#define LAT_HIST_BUCKETS	((64 - LAT_HIST_SUB_BITS) * LAT_HIST_SUB)
+#define LAT_HIST_BUCKETS	((64 - LAT_HIST_SUB_BITS + 1) * LAT_HIST_SUB)
 
 struct lat_hist {
 	uint64_t count;
