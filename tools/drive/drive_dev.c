@@ -337,7 +337,8 @@ void drive_dev_close(struct drive_dev *d)
 		struct drive_queue *dq = &d->q[q];
 
 		/* Stop the ring so the back-end lets go of our memory. */
-		if (dq->started && !vhost_user_client_broken(d->client))
+		if (dq->started && !d->gone &&
+		    !vhost_user_client_broken(d->client))
 			(void)!vhost_user_client_get_vring_base(d->client, q,
 								&base);
 		split_ring_destroy(dq->ring);

@@ -57,6 +57,7 @@ struct drive_dev {
 	unsigned backend_queues;	/* what the back-end says it has */
 	unsigned nq;
 	unsigned slots;
+	bool gone;			/* hung up: close without stopping rings */
 	struct drive_queue *q;
 };
 

@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "verify.h"
 #include "vhost_user.h"
+#include "vhost_user_client.h"
 
 #define TAG			"drive"
 #define GEN_UNKNOWN		UINT32_MAX	/* a write failed: contents unknown */
@@ -22,6 +24,8 @@
 #define PROGRESS_NS		1000000000ull
 /* Longest single sleep in event mode: lets timeouts and signals show. */
 #define EVENT_SLICE_MS		100
+/* How often polling looks at the socket while waiting for completions. */
+#define SOCKET_CHECK_NS		1000000ull
 
 struct drive_req {
 	uint64_t block;
@@ -358,12 +362,47 @@ static void drive_progress(const struct drive_job *j, enum drive_phase p,
 	fflush(stderr);
 }
 
+/*
+ * The back-end has nothing to say on the main socket while the job runs:
+ * readable means it hung up (or broke the protocol), either way no more
+ * completions will come.
+ */
+static int drive_check_socket(struct drive_job *j, short revents)
+{
+	int fd = vhost_user_client_fd(j->dev->client);
+	char c;
+	ssize_t n;
+
+	if (!revents) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) <= 0)
+			return 0;
+		revents = pfd.revents;
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return 0;
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n > 0)
+		log_err(TAG, "the back-end sent an unrequested message on its "
+			"socket");
+	else
+		log_err(TAG, "the back-end closed the connection%s%s",
+			n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+	/* Nothing more to say to it: closing must not wait on it. */
+	j->dev->gone = true;
+	return -ECONNRESET;
+}
+
 /* Sleep on the call eventfds until a completion or slice_ms. */
 static int drive_wait_event(struct drive_job *j, int slice_ms)
 {
-	struct pollfd pfd[VHOST_USER_MAX_VRINGS];
+	struct pollfd pfd[VHOST_USER_MAX_VRINGS + 1];
 	unsigned n = 0;
 	uint64_t v;
+	int ret;
 
 	for (unsigned q = 0; q < j->dev->nq; q++) {
 		if (!split_ring_in_flight(j->dev->q[q].ring))
@@ -376,12 +415,15 @@ static int drive_wait_event(struct drive_job *j, int slice_ms)
 	}
 	if (!n)
 		return 0;
-	if (poll(pfd, n, slice_ms) < 0 && errno != EINTR)
-		return -errno;
+	pfd[n].fd = vhost_user_client_fd(j->dev->client);
+	pfd[n].events = POLLIN;
+	if (poll(pfd, n + 1, slice_ms) < 0)
+		return errno == EINTR ? 0 : -errno;
 	for (unsigned i = 0; i < n; i++)
 		if (pfd[i].revents & POLLIN)
 			(void)!read(pfd[i].fd, &v, sizeof(v));
-	return 0;
+	ret = pfd[n].revents ? drive_check_socket(j, pfd[n].revents) : 0;
+	return ret;
 }
 
 int drive_job_run(struct drive_job *j, enum drive_phase p,
@@ -389,7 +431,7 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 {
 	struct drive_dev *d = j->dev;
 	uint64_t limit, submitted = 0, in_flight = 0, last_ios[DRIVE_OP_NR];
-	uint64_t start, now, deadline = 0, last_done, last_progress;
+	uint64_t start, now, deadline = 0, last_done, last_progress, last_check;
 	uint64_t timeout_ns = (uint64_t)j->o.timeout_ms * 1000000ull;
 	bool stopping = false;
 	int ret = 0;
@@ -412,7 +454,7 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 		else
 			split_ring_notify_disable(d->q[q].ring);
 	}
-	start = last_done = last_progress = now_ns();
+	start = last_done = last_progress = last_check = now_ns();
 	if (p == DRIVE_PHASE_MAIN && j->o.runtime > 0)
 		deadline = start + (uint64_t)(j->o.runtime * 1e9);
 
@@ -488,6 +530,11 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 				ret = drive_wait_event(j, EVENT_SLICE_MS);
 				if (ret)
 					goto out;
+			} else if (now - last_check > SOCKET_CHECK_NS) {
+				ret = drive_check_socket(j, 0);
+				if (ret)
+					goto out;
+				last_check = now;
 			} else {
 				__builtin_ia32_pause();
 			}

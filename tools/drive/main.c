@@ -584,6 +584,7 @@ int main(int argc, char **argv)
 			error = ret == -ETIMEDOUT ? "the back-end stopped "
 				"completing requests" : ret == -EPROTO ?
 				"the back-end broke the virtqueue protocol" :
+				ret == -ECONNRESET ? "the back-end hung up" :
 				"the job failed";
 			status = EXIT_ERROR;
 			break;

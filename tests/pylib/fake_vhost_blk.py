@@ -1,0 +1,283 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""A small vhost-user-blk back-end in Python that can misbehave on purpose,
+to check that a front-end (splitvm-drive) reports a broken back-end as an
+error instead of crashing or hanging.
+
+It serves one connection: negotiation (VERSION_1, PROTOCOL_FEATURES and
+the CONFIG protocol feature; no REPLY_ACK, no event index), the memory
+table (maps the memfds it receives), split vrings with kick and call
+eventfds, and IN/OUT/FLUSH on an in-memory disk.  After `after` good
+requests it breaks the protocol in the way `fault` names (FAULTS).
+
+Run as a program: fake_vhost_blk.py SOCKET FAULT [AFTER [SECTORS]].
+The wire layouts are protocol/vhost_user.h's and <linux/virtio_ring.h>'s,
+restated here because Python cannot include them.
+"""
+
+import array
+import mmap
+import os
+import select
+import socket
+import struct
+import sys
+
+FAULTS = {
+    "none": "serve correctly",
+    "id_range": "complete with a used id beyond the queue size",
+    "len": "complete with a used len larger than the chain can take",
+    "duplicate": "complete an earlier request again instead of this one",
+    "no_status": "complete without writing the status byte",
+    "idx_jump": "move used idx far beyond what was in flight",
+    "stall": "stop completing requests",
+    "hangup": "close the connection",
+}
+
+# vhost-user requests (protocol/vhost_user.h)
+GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_MEM_TABLE = 1, 2, 3, 4, 5
+SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 8, 9, 10, 11
+SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
+GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM = 15, 16, 17
+SET_VRING_ENABLE, GET_CONFIG = 18, 24
+FLAG_VERSION, FLAG_REPLY, FLAG_NEED_REPLY = 0x1, 0x4, 0x8
+NOFD = 1 << 8
+
+F_VERSION_1 = 1 << 32
+F_PROTOCOL_FEATURES = 1 << 30
+PF_CONFIG = 1 << 9
+
+DESC_F_NEXT, DESC_F_WRITE = 1, 2
+AVAIL_F_NO_INTERRUPT = 1
+T_IN, T_OUT, T_FLUSH = 0, 1, 4
+S_OK, S_IOERR, S_UNSUPP = 0, 1, 2
+
+
+class Queue:
+    def __init__(self):
+        self.num = 0
+        self.desc = self.avail = self.used = None
+        self.kick = self.call = None
+        self.last_avail = 0
+        self.used_idx = 0
+
+
+class Backend:
+    def __init__(self, conn, fault, after, sectors):
+        self.conn = conn
+        self.fault = fault
+        self.after = after
+        self.disk = bytearray(sectors * 512)
+        self.sectors = sectors
+        self.regions = []  # (gpa, size, uaddr, mmap)
+        self.queues = {}
+        self.done = 0
+        self.last_head = 0
+        self.broken = False
+
+    # -- memory --------------------------------------------------------
+    def _find(self, addr, length, key):
+        for r in self.regions:
+            base = r[key]
+            if base <= addr and addr + length <= base + r["size"]:
+                return r["map"], addr - base
+        raise ValueError(f"address {addr:#x}+{length} not in guest memory")
+
+    def gpa(self, addr, length):
+        return self._find(addr, length, "gpa")
+
+    def uva(self, addr, length):
+        return self._find(addr, length, "uaddr")
+
+    # -- socket --------------------------------------------------------
+    def recv_msg(self):
+        fds = array.array("i")
+        data, anc, _, _ = self.conn.recvmsg(12, socket.CMSG_SPACE(8 * 4))
+        if len(data) < 12:
+            return None
+        for level, typ, cdata in anc:
+            if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                fds.frombytes(cdata[:len(cdata) - len(cdata) % fds.itemsize])
+        req, flags, size = struct.unpack("<III", data)
+        payload = b""
+        while len(payload) < size:
+            chunk = self.conn.recv(size - len(payload))
+            if not chunk:
+                return None
+            payload += chunk
+        return req, flags, payload, list(fds)
+
+    def reply(self, req, payload):
+        self.conn.sendall(struct.pack("<III", req, FLAG_VERSION | FLAG_REPLY,
+                                      len(payload)) + payload)
+
+    def handle(self, req, flags, p, fds):
+        if req == GET_FEATURES:
+            self.reply(req, struct.pack("<Q", F_VERSION_1 | F_PROTOCOL_FEATURES))
+        elif req == GET_PROTOCOL_FEATURES:
+            self.reply(req, struct.pack("<Q", PF_CONFIG))
+        elif req == GET_QUEUE_NUM:
+            self.reply(req, struct.pack("<Q", 1))
+        elif req == GET_CONFIG:
+            off, size, cflags = struct.unpack_from("<III", p)
+            cfg = bytearray(256)
+            struct.pack_into("<Q", cfg, 0, self.sectors)
+            self.reply(req, struct.pack("<III", off, size, cflags) +
+                       bytes(cfg[off:off + size]))
+        elif req == SET_MEM_TABLE:
+            n, = struct.unpack_from("<I", p)
+            for r in self.regions:
+                r["map"].close()
+            self.regions = []
+            for i in range(n):
+                gpa, size, uaddr, off = struct.unpack_from("<QQQQ", p, 8 + 32 * i)
+                m = mmap.mmap(fds[i], size, mmap.MAP_SHARED,
+                              mmap.PROT_READ | mmap.PROT_WRITE, offset=off)
+                self.regions.append({"gpa": gpa, "size": size, "uaddr": uaddr,
+                                     "map": m})
+            for fd in fds:
+                os.close(fd)
+            fds = []
+        elif req == SET_VRING_NUM:
+            idx, num = struct.unpack_from("<II", p)
+            self.queues.setdefault(idx, Queue()).num = num
+        elif req == SET_VRING_BASE:
+            idx, num = struct.unpack_from("<II", p)
+            q = self.queues.setdefault(idx, Queue())
+            q.last_avail = q.used_idx = num
+        elif req == SET_VRING_ADDR:
+            idx, _, desc, used, avail, _ = struct.unpack_from("<IIQQQQ", p)
+            q = self.queues.setdefault(idx, Queue())
+            q.desc, q.used, q.avail = desc, used, avail
+        elif req in (SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR):
+            v, = struct.unpack_from("<Q", p)
+            q = self.queues.setdefault(v & 0xff, Queue())
+            fd = None if v & NOFD else fds.pop(0)
+            if req == SET_VRING_KICK:
+                q.kick = fd
+            elif req == SET_VRING_CALL:
+                q.call = fd
+            elif fd is not None:
+                os.close(fd)
+        elif req == GET_VRING_BASE:
+            idx, _ = struct.unpack_from("<II", p)
+            q = self.queues.get(idx, Queue())
+            self.reply(req, struct.pack("<II", idx, q.last_avail & 0xffff))
+        # SET_FEATURES, SET_OWNER, SET_PROTOCOL_FEATURES, SET_VRING_ENABLE:
+        # nothing to do (no REPLY_ACK offered, so no ack either).
+        for fd in fds:
+            os.close(fd)
+
+    # -- the ring ------------------------------------------------------
+    def u16(self, q, base, off):
+        m, o = self.uva(base + off, 2)
+        return struct.unpack_from("<H", m, o)[0]
+
+    def push_used(self, q, id_, length, idx_step=1):
+        m, o = self.uva(q.used + 4 + 8 * (q.used_idx % q.num), 8)
+        struct.pack_into("<II", m, o, id_, length)
+        q.used_idx = (q.used_idx + idx_step) & 0xffff
+        m, o = self.uva(q.used + 2, 2)
+        struct.pack_into("<H", m, o, q.used_idx)
+
+    def serve(self, q):
+        if q.kick is not None:
+            try:
+                os.read(q.kick, 8)
+            except BlockingIOError:
+                pass
+        while self.u16(q, q.avail, 2) != q.last_avail:
+            head = self.u16(q, q.avail, 4 + 2 * (q.last_avail % q.num))
+            q.last_avail = (q.last_avail + 1) & 0xffff
+            chain, i = [], head
+            while True:
+                m, o = self.uva(q.desc + 16 * i, 16)
+                addr, length, flags, nxt = struct.unpack_from("<QIHH", m, o)
+                chain.append((addr, length, flags))
+                if not flags & DESC_F_NEXT or len(chain) > q.num:
+                    break
+                i = nxt
+            self.complete(q, head, chain)
+        if q.call is not None:
+            m, o = self.uva(q.avail, 2)
+            if not struct.unpack_from("<H", m, o)[0] & AVAIL_F_NO_INTERRUPT:
+                os.write(q.call, struct.pack("<Q", 1))
+
+    def complete(self, q, head, chain):
+        faulty = self.done >= self.after and self.fault != "none"
+        if faulty and self.fault == "stall":
+            return
+        if faulty and self.fault == "hangup":
+            self.broken = True
+            return
+        hm, ho = self.gpa(chain[0][0], 16)
+        typ, _, sector = struct.unpack_from("<IIQ", hm, ho)
+        written = 0
+        status = S_OK
+        pos = sector * 512
+        for addr, length, flags in chain[1:-1]:
+            m, o = self.gpa(addr, length)
+            if pos + length > len(self.disk):
+                status = S_IOERR
+                break
+            if typ == T_IN:
+                m[o:o + length] = self.disk[pos:pos + length]
+                written += length
+            elif typ == T_OUT:
+                self.disk[pos:pos + length] = m[o:o + length]
+            pos += length
+        if typ not in (T_IN, T_OUT, T_FLUSH):
+            status = S_UNSUPP
+        saddr = chain[-1][0]
+        if not (faulty and self.fault == "no_status"):
+            m, o = self.gpa(saddr, 1)
+            m[o] = status
+        written += 1
+        self.done += 1
+        if not faulty:
+            self.push_used(q, head, written)
+            self.last_head = head
+        elif self.fault == "id_range":
+            self.push_used(q, q.num + 7, written)
+        elif self.fault == "len":
+            self.push_used(q, head, written + (1 << 20))
+        elif self.fault == "duplicate":
+            self.push_used(q, self.last_head, written)
+        elif self.fault == "idx_jump":
+            self.push_used(q, head, written, idx_step=1000)
+        else:
+            self.push_used(q, head, written)
+
+    def run(self):
+        while not self.broken:
+            kicks = {q.kick: q for q in self.queues.values() if q.kick is not None}
+            r, _, _ = select.select([self.conn] + list(kicks), [], [], 1.0)
+            if self.conn in r:
+                msg = self.recv_msg()
+                if msg is None:
+                    return
+                self.handle(*msg)
+            for fd in r:
+                if fd in kicks:
+                    self.serve(kicks[fd])
+        self.conn.close()
+
+
+def main(argv):
+    path, fault = argv[1], argv[2]
+    after = int(argv[3]) if len(argv) > 3 else 10
+    sectors = int(argv[4]) if len(argv) > 4 else 2048
+    if fault not in FAULTS:
+        sys.exit(f"unknown fault {fault}; one of {', '.join(FAULTS)}")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    conn, _ = srv.accept()
+    srv.close()
+    try:
+        Backend(conn, fault, after, sectors).run()
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+if __name__ == "__main__":
+    main(sys.argv)
