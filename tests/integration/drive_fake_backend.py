@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""splitvm-drive against a back-end that breaks the protocol on purpose
+(tests/pylib/fake_vhost_blk.py): a used id out of range, a used length
+beyond the chain, a completion of a request not in flight, a missing
+status byte, a used index running ahead, a stall and a hang-up, each
+after some good requests, with polling and with eventfd waits.  Every
+one must end the run with status 1 and a line saying what went wrong,
+never a crash, never a hang.  The same fake serving correctly passes a
+verify run, so the failures are the faults, not the fake."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+import svmtest  # noqa: E402
+
+drive = sys.argv[1]
+FAKE = os.path.join(os.path.dirname(__file__), "..", "pylib", "fake_vhost_blk.py")
+c = svmtest.Checker("drive_fake_backend")
+
+# fault -> what the driver must say
+EXPECT = {
+    "none": None,
+    "id_range": "out of range",
+    "len": "writable bytes",
+    "duplicate": "not a chain in flight",
+    "no_status": "did not write it",
+    "idx_jump": "ahead",
+    "stall": "completed nothing for",
+    "hangup": "closed the connection",
+}
+
+with tempfile.TemporaryDirectory() as tmp:
+    for fault, want in EXPECT.items():
+        for wait in ("poll", "event"):
+            sock = os.path.join(tmp, f"{fault}-{wait}.sock")
+            fake = subprocess.Popen([sys.executable, FAKE, sock, fault, "20"])
+            try:
+                for _ in range(100):
+                    if os.path.exists(sock):
+                        break
+                    time.sleep(0.05)
+                start = time.monotonic()
+                p = subprocess.run([drive, "-s", sock, "--rw", "randrw",
+                                    "--iodepth", "4", "--count", "300",
+                                    "--verify", "--timeout", "2000",
+                                    "--wait", wait, "--no-progress"],
+                                   capture_output=True, text=True, timeout=60)
+                took = time.monotonic() - start
+            except subprocess.TimeoutExpired:
+                c.check(False, f"{fault}/{wait}: the driver ends (no hang)")
+                continue
+            finally:
+                fake.kill()
+                fake.wait()
+            what = f"{fault}/{wait}"
+            if want is None:
+                c.equal(p.returncode, 0, f"{what}: a correct back-end passes verify")
+                continue
+            c.equal(p.returncode, 1, f"{what}: status 1 (error, not a crash)")
+            c.check(want in p.stderr, f"{what}: stderr says '{want}'",
+                    p.stderr.strip()[-400:])
+            c.check("FAILED" in p.stdout, f"{what}: the summary says FAILED",
+                    p.stdout[-200:])
+            c.check(took < 30, f"{what}: ended in {took:.1f} s")
+
+c.finish()
