@@ -6,7 +6,7 @@ runs over the whole disk in every rw mode, at QD1 and QD32, on 1 and 2
 queues, polling and sleeping on eventfds; then the host reads the raw file
 and checks that every block holds the driver's pattern (header with its
 own offset and the last run's seed, zlib CRC-32 over the rest).  Also:
---count and --runtime jobs, sane latency percentiles, a read-only export
+--count, --runtime and --fsync jobs, sane latency percentiles, a read-only export
 refusing a write job before any I/O, --help and bad usage."""
 
 import json
@@ -151,6 +151,18 @@ with tempfile.TemporaryDirectory() as tmp:
                     json.dumps(lat))
             c.check("[main" in err and "IOPS" in err,
                     "--progress: a progress line on stderr", err[-300:])
+
+        # --fsync 4: a FLUSH after every 4 writes, all completed OK.
+        rc, d, err = run_drive(["-s", exp.sock, "--rw", "randrw", "--iodepth",
+                                "8", "--count", "2000", "--fsync", "4",
+                                "--verify", "--json"])
+        if c.check(rc == 0 and d is not None, "--fsync 4 verify run: status 0",
+                   err[-300:]):
+            m = d["phases"]["main"]
+            w, fl = m["write"]["ios"], m["flush"]["ios"]
+            c.check(w // 4 - 1 <= fl <= w // 4 and m["io_errors"] == 0,
+                    f"--fsync 4: {fl} FLUSHes for {w} writes",
+                    json.dumps(m["flush"]))
 
         # A read-only export: a write job is refused before any I/O, a
         # read job runs.

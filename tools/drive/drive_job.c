@@ -51,6 +51,7 @@ struct drive_job {
 	uint8_t *busy;		/* verify: a request on the block is in flight */
 	uint64_t rng;
 	uint64_t cursor;	/* next block of the sequential modes */
+	uint64_t unflushed;	/* writes submitted since the last FLUSH */
 	struct drive_qstate *qs;
 	unsigned verify_reports;
 };
@@ -220,6 +221,36 @@ static bool drive_pick_block(struct drive_job *j, bool random, uint64_t *b)
 	return true;
 }
 
+/* A FLUSH: header and status only.  2: queued, not a read or write. */
+static int drive_submit_flush(struct drive_job *j, unsigned q, uint64_t now)
+{
+	struct drive_qstate *qs = &j->qs[q];
+	struct drive_queue *dq = &j->dev->q[q];
+	struct drive_req *r = &qs->reqs[qs->free[qs->nfree - 1]];
+	struct drive_slot *sl = &dq->slots[r->slot];
+	struct split_ring_buf bufs[2];
+	int ret;
+
+	r->op = DRIVE_OP_FLUSH;
+	r->checked = false;
+	sl->hdr->type = VIRTIO_BLK_T_FLUSH;
+	sl->hdr->ioprio = 0;
+	sl->hdr->sector = 0;
+	*sl->status = STATUS_UNSET;
+	bufs[0] = (struct split_ring_buf){ sl->hdr_gpa, sizeof(*sl->hdr), false };
+	bufs[1] = (struct split_ring_buf){ sl->status_gpa, 1, true };
+	ret = split_ring_add(dq->ring, bufs, 2, r);
+	if (ret == -ENOSPC)
+		return 0;
+	if (ret)
+		return ret;
+	r->start_ns = now;
+	qs->nfree--;
+	j->unflushed = 0;
+	return 2;
+}
+
+/* 1: a read or write queued, 2: a FLUSH, 0: nothing now, or -errno. */
 static int drive_submit(struct drive_job *j, unsigned q, enum drive_phase p,
 			uint64_t now)
 {
@@ -235,6 +266,8 @@ static int drive_submit(struct drive_job *j, unsigned q, enum drive_phase p,
 
 	if (!qs->nfree)
 		return 0;
+	if (j->o.fsync && p == DRIVE_PHASE_MAIN && j->unflushed >= j->o.fsync)
+		return drive_submit_flush(j, q, now);
 	op = drive_pick_op(j, p, &random);
 	if (!drive_pick_block(j, random, &b))
 		return 0;
@@ -243,6 +276,8 @@ static int drive_submit(struct drive_job *j, unsigned q, enum drive_phase p,
 	r->block = b;
 	r->op = (uint8_t)op;
 	r->checked = false;
+	if (op == DRIVE_OP_WRITE)
+		j->unflushed++;
 	if (j->busy) {
 		j->busy[b] = 1;
 		if (op == DRIVE_OP_WRITE) {
@@ -321,9 +356,10 @@ static int drive_complete(struct drive_job *j, struct drive_req *r,
 		st->unsupported++;
 	else {
 		st->ios[r->op]++;
-		st->bytes[r->op] += j->o.bs;
+		if (r->op != DRIVE_OP_FLUSH)
+			st->bytes[r->op] += j->o.bs;
 	}
-	if (!j->busy)
+	if (!j->busy || r->op == DRIVE_OP_FLUSH)
 		return 0;
 	j->busy[r->block] = 0;
 	if (r->op == DRIVE_OP_WRITE) {
@@ -433,7 +469,7 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 	uint64_t limit, submitted = 0, in_flight = 0, last_ios[DRIVE_OP_NR];
 	uint64_t start, now, deadline = 0, last_done, last_progress, last_check;
 	uint64_t timeout_ns = (uint64_t)j->o.timeout_ms * 1000000ull;
-	bool stopping = false;
+	bool stopping = false, printed = false;
 	int ret = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -441,6 +477,7 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 		lat_hist_init(&st->lat[i]);
 	memset(last_ios, 0, sizeof(last_ios));
 	j->cursor = 0;
+	j->unflushed = 0;
 	if (p == DRIVE_PHASE_MAIN) {
 		limit = j->o.count;
 		if (!limit && j->o.runtime <= 0)
@@ -481,7 +518,8 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 				if (!ret)
 					break;
 				added++;
-				submitted++;
+				if (ret == 1)
+					submitted++;
 			}
 			in_flight += added;
 			if (added && split_ring_publish(d->q[q].ring) &&
@@ -546,11 +584,12 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 			last_ios[DRIVE_OP_READ] = st->ios[DRIVE_OP_READ];
 			last_ios[DRIVE_OP_WRITE] = st->ios[DRIVE_OP_WRITE];
 			last_progress = now;
+			printed = true;
 		}
 	}
 out:
 	st->elapsed = (double)(now_ns() - start) / 1e9;
-	if (j->o.progress && j->o.progress_tty)
+	if (printed && j->o.progress_tty)
 		fputc('\n', stderr);
 	return ret;
 }

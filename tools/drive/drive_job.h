@@ -24,7 +24,7 @@ enum drive_rw {
 	DRIVE_RW_RANDRW,	/* random, mixed by rwmixread */
 };
 
-enum drive_op { DRIVE_OP_READ, DRIVE_OP_WRITE, DRIVE_OP_NR };
+enum drive_op { DRIVE_OP_READ, DRIVE_OP_WRITE, DRIVE_OP_FLUSH, DRIVE_OP_NR };
 
 struct drive_job_opts {
 	enum drive_rw rw;
@@ -32,8 +32,10 @@ struct drive_job_opts {
 	uint32_t bs;		/* bytes per request, multiple of 512 */
 	uint64_t offset;	/* start of the range, bytes */
 	uint64_t size;		/* length of the range, bytes (multiple of bs) */
-	uint64_t count;		/* requests in the main phase; 0: see runtime */
+	uint64_t count;		/* reads and writes in the main phase; 0: see
+				   runtime (FLUSHes do not count) */
 	double runtime;		/* seconds; 0 with count 0: one pass */
+	uint64_t fsync;		/* a FLUSH after every fsync writes; 0: never */
 	bool verify;
 	uint64_t seed;
 	bool event_wait;	/* sleep on call eventfds instead of polling */

@@ -26,6 +26,7 @@
 #define EXIT_USAGE	2
 #define EXIT_DATA	3
 #define MAX_IODEPTH	4096
+#define MAX_BUFFER_BYTES	(4ull << 30)
 
 static volatile sig_atomic_t stop_requested;
 
@@ -57,6 +58,9 @@ static const char usage_text[] =
 "      --count N          stop after N requests\n"
 "      --runtime SECONDS  stop after this long (decimals allowed)\n"
 "                         With neither: one request per block of the range.\n"
+"      --fsync N          send a FLUSH after every N writes of the job\n"
+"                         (needs VIRTIO_BLK_F_FLUSH); FLUSHes are timed\n"
+"                         apart and do not count for --count\n"
 "      --verify           write every block of the range with a header\n"
 "                         {offset, generation, seed, crc32} (fill), run the\n"
 "                         job with every read checked against the\n"
@@ -88,7 +92,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_RW = 256, OPT_RWMIX, OPT_BS, OPT_IODEPTH, OPT_QUEUES, OPT_OFFSET,
-	OPT_SIZE, OPT_COUNT, OPT_RUNTIME, OPT_VERIFY, OPT_SEED, OPT_WAIT,
+	OPT_SIZE, OPT_COUNT, OPT_RUNTIME, OPT_FSYNC, OPT_VERIFY, OPT_SEED, OPT_WAIT,
 	OPT_TIMEOUT, OPT_QSIZE, OPT_NO_EVENT_IDX, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_JSON, OPT_VERSION,
 };
@@ -105,6 +109,7 @@ static const struct option long_opts[] = {
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "count", required_argument, NULL, OPT_COUNT },
 	{ "runtime", required_argument, NULL, OPT_RUNTIME },
+	{ "fsync", required_argument, NULL, OPT_FSYNC },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "wait", required_argument, NULL, OPT_WAIT },
@@ -279,6 +284,10 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 				return usage_error("--runtime: want seconds "
 						   "> 0");
 			break;
+		case OPT_FSYNC:
+			if (!parse_u64(optarg, &a->job.fsync))
+				return usage_error("--fsync: want N >= 0");
+			break;
 		case OPT_VERIFY:
 			a->job.verify = true;
 			break;
@@ -336,6 +345,12 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!a->socket)
 		return usage_error("--socket PATH is required");
+	/* The memfd holds a data buffer per request in flight. */
+	if ((uint64_t)a->queues * a->iodepth * ((a->job.bs + 4095) & ~4095u) >
+	    MAX_BUFFER_BYTES)
+		return usage_error("--queues x --iodepth x --bs is more than "
+				   "%llu GiB of buffers",
+				   MAX_BUFFER_BYTES >> 30);
 	if (!a->queue_size) {
 		a->queue_size = 64;
 		while (a->queue_size < 3 * a->iodepth)
@@ -358,7 +373,7 @@ static bool job_writes(const struct drive_job_opts *o)
 
 /* ---- output ------------------------------------------------------------- */
 
-static const char *const op_names[DRIVE_OP_NR] = { "read", "write" };
+static const char *const op_names[DRIVE_OP_NR] = { "read", "write", "flush" };
 
 static void print_human(const struct drive_args *a, enum drive_phase p,
 			const struct drive_stats *st)
@@ -376,11 +391,16 @@ static void print_human(const struct drive_args *a, enum drive_phase p,
 
 		if (!h->count)
 			continue;
-		printf("  %-5s: %.0f IOPS, %.2f MiB/s, %" PRIu64 " requests, "
-		       "%" PRIu64 " bytes\n", op_names[op],
-		       (double)st->ios[op] / t,
-		       (double)st->bytes[op] / t / (1024.0 * 1024.0),
-		       st->ios[op], st->bytes[op]);
+		if (op == DRIVE_OP_FLUSH)
+			printf("  %-5s: %.0f per s, %" PRIu64 " requests\n",
+			       op_names[op], (double)st->ios[op] / t,
+			       st->ios[op]);
+		else
+			printf("  %-5s: %.0f IOPS, %.2f MiB/s, %" PRIu64
+			       " requests, %" PRIu64 " bytes\n", op_names[op],
+			       (double)st->ios[op] / t,
+			       (double)st->bytes[op] / t / (1024.0 * 1024.0),
+			       st->ios[op], st->bytes[op]);
 		printf("         lat us: min %.1f mean %.1f p50 %.1f p99 %.1f "
 		       "p99.9 %.1f max %.1f\n", (double)h->min / 1e3,
 		       lat_hist_mean(h) / 1e3,
@@ -447,11 +467,12 @@ static void print_json(const struct drive_args *a, const struct drive_dev *d,
 	json_string(a->socket);
 	printf(", \"rw\": \"%s\", \"rwmixread\": %u, \"bs\": %u, "
 	       "\"iodepth\": %u, \"queues\": %u, \"queue_size\": %u, "
-	       "\"wait\": \"%s\", \"verify\": %s, \"seed\": %" PRIu64
+	       "\"wait\": \"%s\", \"fsync\": %" PRIu64 ", \"verify\": %s, "
+	       "\"seed\": %" PRIu64
 	       ", \"offset\": %" PRIu64 ", \"size\": %" PRIu64,
 	       drive_rw_name(a->job.rw), a->job.rwmixread, a->job.bs,
 	       a->iodepth, a->queues, a->queue_size,
-	       a->job.event_wait ? "event" : "poll",
+	       a->job.event_wait ? "event" : "poll", a->job.fsync,
 	       a->job.verify ? "true" : "false", a->job.seed, a->job.offset,
 	       a->job.size);
 	if (d)
@@ -534,6 +555,13 @@ int main(int argc, char **argv)
 		 dev->capacity, dev->blk_size, dev->backend_queues,
 		 dev->features);
 
+	if (a.job.fsync && !(dev->features & (1ull << VIRTIO_BLK_F_FLUSH))) {
+		log_err(TAG, "--fsync: the back-end does not offer "
+			"VIRTIO_BLK_F_FLUSH");
+		error = "no FLUSH";
+		status = EXIT_ERROR;
+		goto out;
+	}
 	capacity = dev->capacity * VIRTIO_BLK_SECTOR_SIZE;
 	if (a.job.offset >= capacity ||
 	    (a.size_set && a.job.size > capacity - a.job.offset)) {
