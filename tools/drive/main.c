@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,8 @@ static const char usage_text[] =
 "      --queue-size N     descriptors per ring, a power of two (default the\n"
 "                         smallest >= 3 * iodepth, at least 64)\n"
 "      --no-event-idx     do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
+"      --cpu N            run on CPU N only: latencies are timed with the\n"
+"                         TSC, which a migration between CPUs can skew\n"
 "      --progress         a progress line every second on stderr (default\n"
 "                         when stderr is a terminal); --no-progress: none\n"
 "      --json             print the results as one JSON object instead\n"
@@ -93,7 +96,7 @@ static const char usage_text[] =
 enum {
 	OPT_RW = 256, OPT_RWMIX, OPT_BS, OPT_IODEPTH, OPT_QUEUES, OPT_OFFSET,
 	OPT_SIZE, OPT_COUNT, OPT_RUNTIME, OPT_FSYNC, OPT_VERIFY, OPT_SEED, OPT_WAIT,
-	OPT_TIMEOUT, OPT_QSIZE, OPT_NO_EVENT_IDX, OPT_PROGRESS,
+	OPT_TIMEOUT, OPT_QSIZE, OPT_NO_EVENT_IDX, OPT_CPU, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_JSON, OPT_VERSION,
 };
 
@@ -116,6 +119,7 @@ static const struct option long_opts[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "queue-size", required_argument, NULL, OPT_QSIZE },
 	{ "no-event-idx", no_argument, NULL, OPT_NO_EVENT_IDX },
+	{ "cpu", required_argument, NULL, OPT_CPU },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -133,6 +137,8 @@ struct drive_args {
 	unsigned queue_size;
 	bool size_set;
 	bool event_idx;
+	bool cpu_set;
+	unsigned cpu;
 	int progress;		/* -1: when stderr is a tty */
 	bool json;
 	int verbose;
@@ -318,6 +324,11 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 			break;
 		case OPT_NO_EVENT_IDX:
 			a->event_idx = false;
+			break;
+		case OPT_CPU:
+			if (!parse_uint(optarg, 0, CPU_SETSIZE - 1, &a->cpu))
+				return usage_error("--cpu: want a CPU number");
+			a->cpu_set = true;
 			break;
 		case OPT_PROGRESS:
 			a->progress = 1;
@@ -524,6 +535,17 @@ int main(int argc, char **argv)
 			if (getrandom(&a.job.seed, sizeof(a.job.seed), 0) !=
 			    sizeof(a.job.seed))
 				a.job.seed = 0x5eed;
+	}
+	if (a.cpu_set) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(a.cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+			fprintf(stderr, "splitvm-drive: --cpu %u: %s\n", a.cpu,
+				strerror(errno));
+			return EXIT_USAGE;
+		}
 	}
 	if (a.progress < 0)
 		a.progress = isatty(STDERR_FILENO);
