@@ -27,7 +27,9 @@ EXPECT = {
     "none": None,
     "id_range": "out of range",
     "len": "writable bytes",
-    "duplicate": "not a chain in flight",
+    # The driver may already have reused the head for a new request: then
+    # the duplicate shows as that request's unwritten status byte.
+    "duplicate": ("not a chain in flight", "did not write it"),
     "no_status": "did not write it",
     "idx_jump": "ahead",
     "stall": "completed nothing for",
@@ -62,7 +64,9 @@ with tempfile.TemporaryDirectory() as tmp:
                 c.equal(p.returncode, 0, f"{what}: a correct back-end passes verify")
                 continue
             c.equal(p.returncode, 1, f"{what}: status 1 (error, not a crash)")
-            c.check(want in p.stderr, f"{what}: stderr says '{want}'",
+            wants = want if isinstance(want, tuple) else (want,)
+            c.check(any(w in p.stderr for w in wants),
+                    f"{what}: stderr says {' or '.join(map(repr, wants))}",
                     p.stderr.strip()[-400:])
             c.check("FAILED" in p.stdout, f"{what}: the summary says FAILED",
                     p.stdout[-200:])
