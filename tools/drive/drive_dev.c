@@ -26,6 +26,8 @@
 	 BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_BLK_SIZE) | \
 	 BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_SIZE_MAX) | \
 	 BIT(VIRTIO_BLK_F_RO) | BIT(VIRTIO_BLK_F_TOPOLOGY))
+/* Net: plain frames, one buffer each, no offloads, no control queue. */
+#define DRIVE_NET_FEATURES	BIT(VIRTIO_F_VERSION_1)
 #define DRIVE_PROTOCOL_FEATURES \
 	(VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_MQ) | \
 	 VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_CONFIG) | \
@@ -242,6 +244,7 @@ int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
 	if (!d)
 		return -ENOMEM;
 	d->memfd = -1;
+	d->type = o->type;
 	d->nq = o->queues;
 	d->slots = o->slots;
 	d->q = calloc(o->queues, sizeof(*d->q));
@@ -259,15 +262,23 @@ int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
 		goto fail;
 	}
 	ret = drive_dev_negotiate(d, o, &offered);
-	if (!ret)
+	if (!ret && o->type == DRIVE_DEV_BLK)
 		ret = drive_dev_config(d, o, offered);
+	if (!ret && o->type == DRIVE_DEV_NET && o->queues != 2) {
+		log_err(TAG, "net: one queue pair only");
+		ret = -EINVAL;
+	}
 	if (ret)
 		goto fail;
 
 	event_idx = o->event_idx && (offered & BIT(VIRTIO_RING_F_EVENT_IDX));
-	want = offered & DRIVE_BLK_FEATURES;
-	if (o->queues == 1)
-		want &= ~BIT(VIRTIO_BLK_F_MQ);
+	if (o->type == DRIVE_DEV_NET) {
+		want = offered & DRIVE_NET_FEATURES;
+	} else {
+		want = offered & DRIVE_BLK_FEATURES;
+		if (o->queues == 1)
+			want &= ~BIT(VIRTIO_BLK_F_MQ);
+	}
 	if (event_idx)
 		want |= BIT(VIRTIO_RING_F_EVENT_IDX);
 	if (offered & BIT(VHOST_USER_F_PROTOCOL_FEATURES))

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * splitvm-drive's side of a vhost-user blk connection: negotiate, read the
- * config, share a memfd as "guest RAM" holding the rings and per-request
- * buffers, start the vrings.  The job engine (drive_job.h) runs on it.
+ * splitvm-drive's side of a vhost-user blk or net connection: negotiate,
+ * read the blk config, share a memfd as "guest RAM" holding the rings and
+ * per-request buffers, start the vrings.  The blk job engine (drive_job.h)
+ * and the net one (net_job.h) run on it.
  */
 #ifndef SPLITVM_DRIVE_DEV_H
 #define SPLITVM_DRIVE_DEV_H
@@ -16,14 +17,20 @@
 
 struct vhost_user_client;
 
+enum drive_dev_type {
+	DRIVE_DEV_BLK,
+	DRIVE_DEV_NET,
+};
+
 struct drive_dev_opts {
+	enum drive_dev_type type;
 	const char *socket;
-	unsigned queues;
+	unsigned queues;	/* vrings: blk queues, or 2 per net pair */
 	unsigned queue_size;	/* descriptors per ring, a power of two */
 	unsigned slots;		/* requests in flight per queue */
 	uint32_t data_size;	/* data buffer per slot (the block size) */
 	bool event_idx;		/* negotiate VIRTIO_RING_F_EVENT_IDX if offered */
-	bool need_write;	/* fail early on a read-only device */
+	bool need_write;	/* blk: fail early on a read-only device */
 	int timeout_ms;		/* connect and per-message timeout */
 };
 
@@ -52,8 +59,9 @@ struct drive_dev {
 	size_t mem_size;
 	uint64_t features;		/* acked virtio features */
 	uint64_t protocol_features;	/* acked */
-	uint64_t capacity;		/* in 512-byte sectors */
-	uint32_t blk_size;		/* 512 unless VIRTIO_BLK_F_BLK_SIZE */
+	enum drive_dev_type type;
+	uint64_t capacity;		/* blk: in 512-byte sectors */
+	uint32_t blk_size;		/* blk: 512 unless VIRTIO_BLK_F_BLK_SIZE */
 	unsigned backend_queues;	/* what the back-end says it has */
 	unsigned nq;
 	unsigned slots;
