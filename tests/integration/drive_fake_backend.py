@@ -72,4 +72,22 @@ with tempfile.TemporaryDirectory() as tmp:
                     p.stdout[-200:])
             c.check(took < 30, f"{what}: ended in {took:.1f} s")
 
+    # --probe against the fake serving carefully: every verdict passes, so
+    # the driver's judgement of a good back-end is checked too.
+    sock = os.path.join(tmp, "probe.sock")
+    fake = subprocess.Popen([sys.executable, FAKE, sock, "none", "0"])
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        p = subprocess.run([drive, "-s", sock, "--probe", "--timeout", "2000"],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        fake.kill()
+        fake.wait()
+    c.equal(p.returncode, 0, "--probe against a careful back-end: status 0")
+    c.check("probe: 0 of 13 failed" in p.stdout,
+            "--probe: every verdict passes", p.stdout + p.stderr[-300:])
+
 c.finish()

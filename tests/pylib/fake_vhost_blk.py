@@ -3,11 +3,14 @@
 to check that a front-end (splitvm-drive) reports a broken back-end as an
 error instead of crashing or hanging.
 
-It serves one connection: negotiation (VERSION_1, PROTOCOL_FEATURES and
+Per connection: negotiation (VERSION_1, PROTOCOL_FEATURES and
 the CONFIG protocol feature; no REPLY_ACK, no event index), the memory
 table (maps the memfds it receives), split vrings with kick and call
-eventfds, and IN/OUT/FLUSH on an in-memory disk.  After `after` good
-requests it breaks the protocol in the way `fault` names (FAULTS).
+eventfds, and IN/OUT/FLUSH/GET_ID on an in-memory disk, with the descriptor
+layout, loops and sector ranges checked as a careful back-end would
+(a refused chain is put in the used ring with length 0 and no status).
+After `after` good requests it breaks the protocol in the way `fault`
+names (FAULTS).  It serves one connection after another until killed.
 
 Run as a program: fake_vhost_blk.py SOCKET FAULT [AFTER [SECTORS]].
 The wire layouts are protocol/vhost_user.h's and <linux/virtio_ring.h>'s,
@@ -48,7 +51,7 @@ PF_CONFIG = 1 << 9
 
 DESC_F_NEXT, DESC_F_WRITE = 1, 2
 AVAIL_F_NO_INTERRUPT = 1
-T_IN, T_OUT, T_FLUSH = 0, 1, 4
+T_IN, T_OUT, T_FLUSH, T_GET_ID = 0, 1, 4, 8
 S_OK, S_IOERR, S_UNSUPP = 0, 1, 2
 
 
@@ -62,12 +65,12 @@ class Queue:
 
 
 class Backend:
-    def __init__(self, conn, fault, after, sectors):
+    def __init__(self, conn, fault, after, disk):
         self.conn = conn
         self.fault = fault
         self.after = after
-        self.disk = bytearray(sectors * 512)
-        self.sectors = sectors
+        self.disk = disk
+        self.sectors = len(disk) // 512
         self.regions = []  # (gpa, size, uaddr, mmap)
         self.queues = {}
         self.done = 0
@@ -188,19 +191,37 @@ class Backend:
         while self.u16(q, q.avail, 2) != q.last_avail:
             head = self.u16(q, q.avail, 4 + 2 * (q.last_avail % q.num))
             q.last_avail = (q.last_avail + 1) & 0xffff
-            chain, i = [], head
+            chain, i, seen, ok = [], head, set(), True
             while True:
+                if i >= q.num or i in seen:
+                    ok = False          # link out of the table, or a loop
+                    break
+                seen.add(i)
                 m, o = self.uva(q.desc + 16 * i, 16)
                 addr, length, flags, nxt = struct.unpack_from("<QIHH", m, o)
                 chain.append((addr, length, flags))
-                if not flags & DESC_F_NEXT or len(chain) > q.num:
+                if not flags & DESC_F_NEXT:
                     break
                 i = nxt
-            self.complete(q, head, chain)
+            if ok and self.layout_ok(chain):
+                self.complete(q, head, chain)
+            else:
+                self.push_used(q, head, 0)      # refused: no status written
         if q.call is not None:
             m, o = self.uva(q.avail, 2)
             if not struct.unpack_from("<H", m, o)[0] & AVAIL_F_NO_INTERRUPT:
                 os.write(q.call, struct.pack("<Q", 1))
+
+    @staticmethod
+    def layout_ok(chain):
+        """Header readable and whole, status last and writable, readable
+        before writable (virtio 1.2 5.2.6)."""
+        if len(chain) < 2 or chain[0][2] & DESC_F_WRITE or chain[0][1] != 16:
+            return False
+        if not chain[-1][2] & DESC_F_WRITE or chain[-1][1] < 1:
+            return False
+        writable = [bool(f & DESC_F_WRITE) for _, _, f in chain]
+        return writable == sorted(writable)
 
     def complete(self, q, head, chain):
         faulty = self.done >= self.after and self.fault != "none"
@@ -214,18 +235,29 @@ class Backend:
         written = 0
         status = S_OK
         pos = sector * 512
-        for addr, length, flags in chain[1:-1]:
+        data = chain[1:-1]
+        if typ in (T_IN, T_GET_ID) and any(not f & DESC_F_WRITE for _, _, f in data):
+            data, status = [], S_IOERR
+        if typ == T_OUT and any(f & DESC_F_WRITE for _, _, f in data):
+            data, status = [], S_IOERR
+        if typ == T_GET_ID:
+            for addr, length, flags in data:
+                m, o = self.gpa(addr, length)
+                ident = b"fake-vhost-blk".ljust(length, b"\0")[:length]
+                m[o:o + length] = ident
+                written += length
+            data = []
+        if typ in (T_IN, T_OUT) and pos + sum(ln for _, ln, _ in data) > len(self.disk):
+            data, status = [], S_IOERR
+        for addr, length, flags in data:
             m, o = self.gpa(addr, length)
-            if pos + length > len(self.disk):
-                status = S_IOERR
-                break
             if typ == T_IN:
                 m[o:o + length] = self.disk[pos:pos + length]
                 written += length
             elif typ == T_OUT:
                 self.disk[pos:pos + length] = m[o:o + length]
             pos += length
-        if typ not in (T_IN, T_OUT, T_FLUSH):
+        if typ not in (T_IN, T_OUT, T_FLUSH, T_GET_ID):
             status = S_UNSUPP
         saddr = chain[-1][0]
         if not (faulty and self.fault == "no_status"):
@@ -271,12 +303,15 @@ def main(argv):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
     srv.listen(1)
-    conn, _ = srv.accept()
-    srv.close()
-    try:
-        Backend(conn, fault, after, sectors).run()
-    except (BrokenPipeError, ConnectionResetError):
-        pass
+    disk = bytearray(sectors * 512)
+    # One connection at a time, as long as it runs (the same disk).
+    while True:
+        conn, _ = srv.accept()
+        try:
+            Backend(conn, fault, after, disk).run()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        conn.close()
 
 
 if __name__ == "__main__":

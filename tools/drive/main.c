@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "drive_dev.h"
+#include "blk_probe.h"
 #include "drive_job.h"
 #include "log.h"
 #include "net_job.h"
@@ -86,6 +87,13 @@ static const char usage_text[] =
 "      --progress         a progress line every second on stderr (default\n"
 "                         when stderr is a terminal); --no-progress: none\n"
 "      --json             print the results as one JSON object instead\n"
+"      --probe            instead of a job: send requests a back-end must\n"
+"                         refuse (past the end, unknown type, bad\n"
+"                         descriptor layouts, a descriptor loop, ...), each\n"
+"                         on a new connection, and check that it answers\n"
+"                         with the right status or refuses, then still\n"
+"                         serves a read; a table of verdicts.  A probe\n"
+"                         waits min(--timeout, 1000) ms for its answer\n"
 "\n";
 
 /* In parts: ISO C compilers need not take string literals over 4095. */
@@ -125,6 +133,7 @@ enum {
 	OPT_SIZE, OPT_COUNT, OPT_RUNTIME, OPT_FSYNC, OPT_VERIFY, OPT_SEED, OPT_WAIT,
 	OPT_TIMEOUT, OPT_QSIZE, OPT_NO_EVENT_IDX, OPT_CPU, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_JSON, OPT_VERSION, OPT_NET, OPT_FRAME_SIZE,
+	OPT_PROBE,
 };
 
 static const struct option long_opts[] = {
@@ -154,6 +163,7 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "net", no_argument, NULL, OPT_NET },
+	{ "probe", no_argument, NULL, OPT_PROBE },
 	{ "frame-size", required_argument, NULL, OPT_FRAME_SIZE },
 	{ NULL, 0, NULL, 0 },
 };
@@ -169,6 +179,7 @@ struct drive_args {
 	bool cpu_set;
 	unsigned cpu;
 	bool net;
+	bool probe;
 	unsigned frame_size;
 	bool iodepth_set;
 	bool blk_only;		/* an option that means nothing for net */
@@ -385,6 +396,9 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 		case OPT_NET:
 			a->net = true;
 			break;
+		case OPT_PROBE:
+			a->probe = true;
+			break;
 		case OPT_FRAME_SIZE:
 			if (!parse_uint(optarg, NET_JOB_MIN_FRAME,
 					NET_JOB_MAX_FRAME, &a->frame_size))
@@ -411,6 +425,8 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!a->socket)
 		return usage_error("--socket PATH is required");
+	if (a->net && a->probe)
+		return usage_error("--probe is for blk back-ends, not --net");
 	if (a->net && a->blk_only)
 		return usage_error("--rw, --rwmixread, --bs, --offset, --size, "
 				   "--fsync, --verify and --queues are blk "
@@ -657,6 +673,15 @@ int main(int argc, char **argv)
 		return drive_net_main(&dopts, &nopts, a.json);
 	}
 
+	if (a.probe) {
+		dopts = (struct drive_dev_opts){
+			.type = DRIVE_DEV_BLK, .socket = a.socket,
+			.event_idx = a.event_idx,
+			.timeout_ms = a.job.timeout_ms,
+		};
+		return drive_probe_main(&dopts, a.job.timeout_ms < 1000 ?
+					a.job.timeout_ms : 1000, a.json);
+	}
 	dopts = (struct drive_dev_opts){
 		.type = DRIVE_DEV_BLK, .socket = a.socket, .queues = a.queues,
 		.queue_size = a.queue_size, .slots = a.iodepth,

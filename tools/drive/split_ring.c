@@ -172,6 +172,52 @@ int split_ring_add(struct split_ring *r, const struct split_ring_buf *bufs,
 	return 0;
 }
 
+int split_ring_add_raw(struct split_ring *r,
+		       const struct split_ring_raw_desc *d, unsigned n,
+		       void *token)
+{
+	uint16_t idx[SPLIT_RING_RAW_MAX], i;
+	uint32_t writable = 0;
+
+	if (r->error)
+		return -EPROTO;
+	if (!n || n > SPLIT_RING_RAW_MAX || n > r->num)
+		return -EINVAL;
+	for (unsigned k = 0; k < n; k++)
+		if ((d[k].flags & VRING_DESC_F_NEXT) && !d[k].next_absolute &&
+		    d[k].next >= n)
+			return -EINVAL;
+	if (n > r->num_free)
+		return -ENOSPC;
+
+	/* The private links keep the n taken descriptors a chain. */
+	i = r->free_head;
+	for (unsigned k = 0; k < n; k++) {
+		idx[k] = i;
+		i = r->next[i];
+	}
+	r->free_head = i;
+	r->num_free -= n;
+	for (unsigned k = 0; k < n; k++) {
+		struct vring_desc *v = &r->desc[idx[k]];
+
+		v->addr = d[k].gpa;
+		v->len = d[k].len;
+		v->flags = d[k].flags;
+		v->next = !(d[k].flags & VRING_DESC_F_NEXT) ? 0 :
+			  d[k].next_absolute ? d[k].next : idx[d[k].next];
+		if (d[k].flags & VRING_DESC_F_WRITE)
+			writable += d[k].len;
+	}
+	r->heads[idx[0]] = (struct split_head){
+		.token = token, .writable = writable, .ndesc = (uint16_t)n,
+	};
+	r->in_flight++;
+	r->avail->ring[r->avail_idx & (r->num - 1)] = idx[0];
+	r->avail_idx++;
+	return 0;
+}
+
 bool split_ring_publish(struct split_ring *r)
 {
 	uint16_t old = r->published, new = r->avail_idx;

@@ -54,6 +54,34 @@ int split_ring_add(struct split_ring *r, const struct split_ring_buf *bufs,
 	__attribute__((warn_unused_result));
 
 /*
+ * A descriptor exactly as the caller wants it, to build chains a device
+ * must refuse (probe mode): flags are written as given; with
+ * VRING_DESC_F_NEXT, next is an index into the same array (it may point
+ * backwards: a loop), or with next_absolute a raw descriptor-table index
+ * (it may point outside the table).
+ */
+struct split_ring_raw_desc {
+	uint64_t gpa;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+	bool next_absolute;
+};
+
+#define SPLIT_RING_RAW_MAX	16
+
+/*
+ * Queue a raw chain of n (<= SPLIT_RING_RAW_MAX) descriptors: n are taken
+ * from the free list whatever the links say, and given back when the
+ * chain is used.  The used length may be up to the sum of the lengths
+ * flagged VRING_DESC_F_WRITE.  -EINVAL for a relative next out of range.
+ */
+int split_ring_add_raw(struct split_ring *r,
+		       const struct split_ring_raw_desc *d, unsigned n,
+		       void *token)
+	__attribute__((warn_unused_result));
+
+/*
  * Make the queued chains visible (avail->idx) and say whether the device
  * asked to be notified of them (event index or VRING_USED_F_NO_NOTIFY).
  */
