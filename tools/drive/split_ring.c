@@ -39,6 +39,12 @@ struct split_ring {
 	uint16_t avail_idx;	/* next avail slot to fill */
 	uint16_t published;	/* avail->idx as last published */
 	uint16_t last_used;	/* next used slot to consume */
+	/*
+	 * What we last wrote to avail->flags / used_event: a store, even of
+	 * the same value, takes the cache line from the device polling it.
+	 */
+	uint16_t shadow_flags;
+	uint16_t shadow_used_event;
 	char *error;
 };
 
@@ -285,12 +291,28 @@ int split_ring_get_used(struct split_ring *r, void **token, uint32_t *len)
 	return 1;
 }
 
+static void set_used_event(struct split_ring *r, uint16_t v)
+{
+	if (v != r->shadow_used_event) {
+		__atomic_store_n(r->used_event, v, __ATOMIC_RELAXED);
+		r->shadow_used_event = v;
+	}
+}
+
+static void set_avail_flags(struct split_ring *r, uint16_t v)
+{
+	if (v != r->shadow_flags) {
+		__atomic_store_n(&r->avail->flags, v, __ATOMIC_RELAXED);
+		r->shadow_flags = v;
+	}
+}
+
 bool split_ring_notify_enable(struct split_ring *r)
 {
 	if (r->event_idx)
-		__atomic_store_n(r->used_event, r->last_used, __ATOMIC_RELAXED);
+		set_used_event(r, r->last_used);
 	else
-		__atomic_store_n(&r->avail->flags, 0, __ATOMIC_RELAXED);
+		set_avail_flags(r, 0);
 	/* Our request before reading the index the device may have moved. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE) !=
@@ -304,9 +326,7 @@ void split_ring_notify_disable(struct split_ring *r)
 	 * the consumer is the one the device reaches last.
 	 */
 	if (r->event_idx)
-		__atomic_store_n(r->used_event, (uint16_t)(r->last_used - 1),
-				 __ATOMIC_RELAXED);
+		set_used_event(r, (uint16_t)(r->last_used - 1));
 	else
-		__atomic_store_n(&r->avail->flags, VRING_AVAIL_F_NO_INTERRUPT,
-				 __ATOMIC_RELAXED);
+		set_avail_flags(r, VRING_AVAIL_F_NO_INTERRUPT);
 }
