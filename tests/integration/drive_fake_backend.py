@@ -7,9 +7,13 @@ status byte, a used index running ahead, a stall and a hang-up, each
 after some good requests, with polling and with eventfd waits.  Every
 one must end the run with status 1 and a line saying what went wrong,
 never a crash, never a hang.  The same fake serving correctly passes a
-verify run, so the failures are the faults, not the fake."""
+verify run, so the failures are the faults, not the fake.  Then --probe
+against the careful fake, and a crash loop: the fake killed with -9 and
+restarted under a --reconnect verify run."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -89,5 +93,72 @@ with tempfile.TemporaryDirectory() as tmp:
     c.equal(p.returncode, 0, "--probe against a careful back-end: status 0")
     c.check("probe: 0 of 13 failed" in p.stdout,
             "--probe: every verdict passes", p.stdout + p.stderr[-300:])
+
+    # Crash loop: kill -9 the back-end three times during a verify run with
+    # writes and FLUSHes in flight and start it again on the same socket
+    # and disk file; with --reconnect the driver hands back the inflight
+    # buffer, the fake resubmits what it had taken, and the run ends with
+    # no verify error and no request completed twice (the ring would say).
+    sock = os.path.join(tmp, "crash.sock")
+    disk = os.path.join(tmp, "crash.img")
+    logs = []
+
+    def start_fake():
+        log = open(os.path.join(tmp, f"crash-fake{len(logs)}.log"), "w+")
+        logs.append(log)
+        return subprocess.Popen([sys.executable, FAKE, sock, "hold", "0",
+                                 "8192", disk], stderr=log)
+
+    fake = start_fake()
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    drv = subprocess.Popen([drive, "-s", sock, "--verify", "--rw", "randrw",
+                            "--iodepth", "16", "--fsync", "8", "--runtime", "8",
+                            "--reconnect", "20000", "--json", "--no-progress"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    try:
+        time.sleep(2)
+        for _ in range(3):
+            fake.kill()
+            fake.wait()
+            time.sleep(0.2)
+            fake = start_fake()
+            time.sleep(1.5)
+        out, err = drv.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        drv.kill()
+        out, err = drv.communicate()
+    finally:
+        fake.kill()
+        fake.wait()
+    resubmitted = 0
+    for log in logs:
+        log.seek(0)
+        resubmitted += sum(int(m) for m in re.findall(r"resubmitting (\d+)",
+                                                       log.read()))
+        log.close()
+    try:
+        d = json.loads(out)
+    except ValueError:
+        d = None
+    ok = c.equal(drv.returncode, 0, "crash loop: the verify run ends with status 0")
+    ok &= c.check(d is not None and d["reconnects"] == 3,
+                  "crash loop: the driver reconnected 3 times",
+                  (out + err)[-500:])
+    if d:
+        ph = d["phases"]
+        ok &= c.check(all(p["verify_errors"] == 0 and p["io_errors"] == 0
+                          for p in ph.values()) and
+                      ph["readback"]["verified"] == 8192 * 512 // 4096,
+                      "crash loop: no verify error, the whole disk read back")
+        ok &= c.check(ph["main"]["flush"]["ios"] > 0,
+                      "crash loop: FLUSHes were in the mix")
+    ok &= c.check(resubmitted > 0, "crash loop: the restarted back-end "
+                  f"resubmitted requests it had taken ({resubmitted})")
+    if not ok:
+        print(err)
 
 c.finish()

@@ -12,7 +12,12 @@ layout, loops and sector ranges checked as a careful back-end would
 After `after` good requests it breaks the protocol in the way `fault`
 names (FAULTS).  It serves one connection after another until killed.
 
-Run as a program: fake_vhost_blk.py SOCKET FAULT [AFTER [SECTORS]].
+It offers INFLIGHT_SHMFD: heads it took are marked in the inflight
+buffer until their completion is published, so a restarted fake (killed
+with -9, started again on the same socket and disk file) finishes them
+before it takes anything new.
+
+Run as a program: fake_vhost_blk.py SOCKET FAULT [AFTER [SECTORS [DISKFILE]]].
 The wire layouts are protocol/vhost_user.h's and <linux/virtio_ring.h>'s,
 restated here because Python cannot include them.
 """
@@ -27,6 +32,9 @@ import sys
 
 FAULTS = {
     "none": "serve correctly",
+    "hold": "serve correctly, but keep the last request of every batch "
+            "taken and unanswered until the next wake-up (at most 10 ms): "
+            "a kill -9 always finds one in flight",
     "id_range": "complete with a used id beyond the queue size",
     "len": "complete with a used len larger than the chain can take",
     "duplicate": "complete an earlier request again instead of this one",
@@ -42,12 +50,21 @@ SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 8, 9, 10, 11
 SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM = 15, 16, 17
 SET_VRING_ENABLE, GET_CONFIG = 18, 24
+GET_INFLIGHT_FD, SET_INFLIGHT_FD = 31, 32
 FLAG_VERSION, FLAG_REPLY, FLAG_NEED_REPLY = 0x1, 0x4, 0x8
 NOFD = 1 << 8
 
 F_VERSION_1 = 1 << 32
 F_PROTOCOL_FEATURES = 1 << 30
+F_BLK_FLUSH = 1 << 9
 PF_CONFIG = 1 << 9
+PF_INFLIGHT_SHMFD = 1 << 12
+
+# The inflight buffer's layout is the back-end's own business (the
+# front-end only keeps the fd): per queue a header {used_idx u16,
+# last_head u16, pad u32, counter u64} and a u64 per descriptor, the
+# order in which it was taken (0: not in flight).
+INFL_HDR = 16
 
 DESC_F_NEXT, DESC_F_WRITE = 1, 2
 AVAIL_F_NO_INTERRUPT = 1
@@ -62,6 +79,8 @@ class Queue:
         self.kick = self.call = None
         self.last_avail = 0
         self.used_idx = 0
+        self.resubmit = None    # heads to finish first after a restart
+        self.held = None        # "hold": (head, chain) taken, not answered
 
 
 class Backend:
@@ -76,6 +95,9 @@ class Backend:
         self.done = 0
         self.last_head = 0
         self.broken = False
+        self.inflight = None
+        self.inflight_qsize = 0
+        self.resubmitted = 0
 
     # -- memory --------------------------------------------------------
     def _find(self, addr, length, key):
@@ -115,9 +137,26 @@ class Backend:
 
     def handle(self, req, flags, p, fds):
         if req == GET_FEATURES:
-            self.reply(req, struct.pack("<Q", F_VERSION_1 | F_PROTOCOL_FEATURES))
+            self.reply(req, struct.pack("<Q", F_VERSION_1 | F_PROTOCOL_FEATURES |
+                                        F_BLK_FLUSH))
         elif req == GET_PROTOCOL_FEATURES:
-            self.reply(req, struct.pack("<Q", PF_CONFIG))
+            self.reply(req, struct.pack("<Q", PF_CONFIG | PF_INFLIGHT_SHMFD))
+        elif req == GET_INFLIGHT_FD:
+            _, _, nq, qsize = struct.unpack_from("<QQHH", p)
+            size = nq * (INFL_HDR + 8 * qsize)
+            fd = os.memfd_create("fake-inflight")
+            os.ftruncate(fd, size)
+            self.map_inflight(fd, size, qsize)
+            self.conn.sendmsg([struct.pack("<III", req, FLAG_VERSION | FLAG_REPLY, 24) +
+                               struct.pack("<QQHH4x", size, 0, nq, qsize)],
+                              [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                array.array("i", [fd]))])
+            os.close(fd)
+        elif req == SET_INFLIGHT_FD:
+            size, off, nq, qsize = struct.unpack_from("<QQHH", p)
+            fd = fds.pop(0)
+            self.map_inflight(fd, size, qsize, off)
+            os.close(fd)
         elif req == GET_QUEUE_NUM:
             self.reply(req, struct.pack("<Q", 1))
         elif req == GET_CONFIG:
@@ -157,6 +196,7 @@ class Backend:
             fd = None if v & NOFD else fds.pop(0)
             if req == SET_VRING_KICK:
                 q.kick = fd
+                self.check_inflight(v & 0xff, q)
             elif req == SET_VRING_CALL:
                 q.call = fd
             elif fd is not None:
@@ -170,6 +210,48 @@ class Backend:
         for fd in fds:
             os.close(fd)
 
+    # -- inflight tracking (a restart finishes what a crash left) -------
+    def map_inflight(self, fd, size, qsize, off=0):
+        self.inflight = mmap.mmap(fd, size, mmap.MAP_SHARED,
+                                  mmap.PROT_READ | mmap.PROT_WRITE, offset=off)
+        self.inflight_qsize = qsize
+
+    def infl(self, qidx):
+        return qidx * (INFL_HDR + 8 * self.inflight_qsize)
+
+    def mark(self, qidx, head):
+        if self.inflight is None:
+            return
+        base = self.infl(qidx)
+        counter, = struct.unpack_from("<Q", self.inflight, base + 8)
+        struct.pack_into("<Q", self.inflight, base + 8, counter + 1)
+        struct.pack_into("<Q", self.inflight, base + INFL_HDR + 8 * head, counter + 1)
+
+    def check_inflight(self, qidx, q):
+        """At SET_VRING_KICK after a restart: every head still marked was
+        taken and not completed; the avail ring resumes after them."""
+        if self.inflight is None or q.used is None:
+            return
+        base = self.infl(qidx)
+        used_idx = self.u16(q, q.used, 2)
+        rec_used, last_head = struct.unpack_from("<HH", self.inflight, base)
+        if rec_used != used_idx:
+            # Died between publishing a completion and clearing its mark.
+            struct.pack_into("<Q", self.inflight, base + INFL_HDR + 8 * last_head, 0)
+            struct.pack_into("<H", self.inflight, base, used_idx)
+        marks = []
+        for head in range(q.num):
+            c, = struct.unpack_from("<Q", self.inflight, base + INFL_HDR + 8 * head)
+            if c:
+                marks.append((c, head))
+        q.resubmit = [h for _, h in sorted(marks)]
+        if q.resubmit:
+            print(f"fake_vhost_blk: resubmitting {len(q.resubmit)} requests "
+                  f"of queue {qidx}", file=sys.stderr, flush=True)
+        q.used_idx = used_idx
+        q.last_avail = (used_idx + len(q.resubmit)) & 0xffff
+        self.resubmitted += len(q.resubmit)
+
     # -- the ring ------------------------------------------------------
     def u16(self, q, base, off):
         m, o = self.uva(base + off, 2)
@@ -177,20 +259,49 @@ class Backend:
 
     def push_used(self, q, id_, length, idx_step=1):
         m, o = self.uva(q.used + 4 + 8 * (q.used_idx % q.num), 8)
-        struct.pack_into("<II", m, o, id_, length)
+        m[o:o + 8] = struct.pack("<II", id_, length)
+        qidx = next(i for i, x in self.queues.items() if x is q)
+        if self.inflight is not None and id_ < q.num:
+            struct.pack_into("<H", self.inflight, self.infl(qidx) + 2, id_)
         q.used_idx = (q.used_idx + idx_step) & 0xffff
         m, o = self.uva(q.used + 2, 2)
-        struct.pack_into("<H", m, o, q.used_idx)
+        # One 2-byte store: struct.pack_into zeroes the field before it
+        # writes it, and a driver polling the index sees that 0.
+        m[o:o + 2] = struct.pack("<H", q.used_idx)
+        if self.inflight is not None and id_ < q.num:
+            base = self.infl(qidx)
+            struct.pack_into("<Q", self.inflight, base + INFL_HDR + 8 * id_, 0)
+            struct.pack_into("<H", self.inflight, base, q.used_idx)
+
+    def release(self, q):
+        if q.held is not None:
+            head, chain = q.held
+            q.held = None
+            self.complete(q, head, chain)
+            self.notify(q)
+
+    def notify(self, q):
+        if q.call is not None:
+            m, o = self.uva(q.avail, 2)
+            if not struct.unpack_from("<H", m, o)[0] & AVAIL_F_NO_INTERRUPT:
+                os.write(q.call, struct.pack("<Q", 1))
 
     def serve(self, q):
+        self.release(q)
         if q.kick is not None:
             try:
                 os.read(q.kick, 8)
             except BlockingIOError:
                 pass
-        while self.u16(q, q.avail, 2) != q.last_avail:
-            head = self.u16(q, q.avail, 4 + 2 * (q.last_avail % q.num))
-            q.last_avail = (q.last_avail + 1) & 0xffff
+        qidx = next(i for i, x in self.queues.items() if x is q)
+        while q.resubmit or self.u16(q, q.avail, 2) != q.last_avail:
+            if q.resubmit:
+                head = q.resubmit.pop(0)
+            else:
+                head = self.u16(q, q.avail, 4 + 2 * (q.last_avail % q.num))
+                q.last_avail = (q.last_avail + 1) & 0xffff
+                if head < q.num:
+                    self.mark(qidx, head)
             chain, i, seen, ok = [], head, set(), True
             while True:
                 if i >= q.num or i in seen:
@@ -203,14 +314,14 @@ class Backend:
                 if not flags & DESC_F_NEXT:
                     break
                 i = nxt
-            if ok and self.layout_ok(chain):
-                self.complete(q, head, chain)
-            else:
+            if not (ok and self.layout_ok(chain)):
                 self.push_used(q, head, 0)      # refused: no status written
-        if q.call is not None:
-            m, o = self.uva(q.avail, 2)
-            if not struct.unpack_from("<H", m, o)[0] & AVAIL_F_NO_INTERRUPT:
-                os.write(q.call, struct.pack("<Q", 1))
+            elif self.fault == "hold":
+                self.release(q)
+                q.held = (head, chain)
+            else:
+                self.complete(q, head, chain)
+        self.notify(q)
 
     @staticmethod
     def layout_ok(chain):
@@ -282,7 +393,12 @@ class Backend:
     def run(self):
         while not self.broken:
             kicks = {q.kick: q for q in self.queues.values() if q.kick is not None}
-            r, _, _ = select.select([self.conn] + list(kicks), [], [], 1.0)
+            held = [q for q in self.queues.values() if q.held is not None]
+            r, _, _ = select.select([self.conn] + list(kicks), [], [],
+                                    0.01 if held else 1.0)
+            if not r:
+                for q in held:
+                    self.release(q)
             if self.conn in r:
                 msg = self.recv_msg()
                 if msg is None:
@@ -301,9 +417,19 @@ def main(argv):
     if fault not in FAULTS:
         sys.exit(f"unknown fault {fault}; one of {', '.join(FAULTS)}")
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(path):
+        os.unlink(path)         # a restart after kill -9
     srv.bind(path)
     srv.listen(1)
-    disk = bytearray(sectors * 512)
+    if len(argv) > 5:
+        # A file, so that what was written survives a kill -9.
+        fd = os.open(argv[5], os.O_RDWR | os.O_CREAT, 0o600)
+        os.ftruncate(fd, sectors * 512)
+        disk = mmap.mmap(fd, sectors * 512, mmap.MAP_SHARED,
+                         mmap.PROT_READ | mmap.PROT_WRITE)
+        os.close(fd)
+    else:
+        disk = bytearray(sectors * 512)
     # One connection at a time, as long as it runs (the same disk).
     while True:
         conn, _ = srv.accept()

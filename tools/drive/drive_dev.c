@@ -57,7 +57,7 @@ static int drive_dev_negotiate(struct drive_dev *d,
 			       uint64_t *offered)
 {
 	struct vhost_user_client *c = d->client;
-	uint64_t pf, num;
+	uint64_t pf, num, want_pf;
 	int ret;
 
 	ret = vhost_user_client_get_features(c, offered);
@@ -69,13 +69,24 @@ static int drive_dev_negotiate(struct drive_dev *d,
 	}
 	if (*offered & BIT(VHOST_USER_F_PROTOCOL_FEATURES)) {
 		ret = vhost_user_client_get_protocol_features(c, &pf);
+		want_pf = DRIVE_PROTOCOL_FEATURES;
+		if (o->reconnect_ms > 0)
+			want_pf |= VHOST_USER_PROTOCOL_F_BIT(
+				VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
 		if (!ret)
 			ret = vhost_user_client_set_protocol_features(c,
-					pf & DRIVE_PROTOCOL_FEATURES);
+					pf & want_pf);
 		if (ret)
 			return drive_dev_fail(d, "protocol features", ret);
 	}
 	d->protocol_features = vhost_user_client_protocol_features(c);
+	if (o->reconnect_ms > 0 && !(d->protocol_features &
+	    VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD))) {
+		log_err(TAG, "reconnecting needs the back-end's "
+			"INFLIGHT_SHMFD protocol feature, which it does not "
+			"offer");
+		return -EOPNOTSUPP;
+	}
 	ret = vhost_user_client_set_owner(c);
 	if (ret)
 		return drive_dev_fail(d, "SET_OWNER", ret);
@@ -215,8 +226,10 @@ static int drive_dev_start_queue(struct drive_dev *d,
 	int ret;
 
 	ret = vhost_user_client_set_vring_num(c, q, o->queue_size);
+	/* 0 at first; after a restart where the device left the used ring. */
 	if (!ret)
-		ret = vhost_user_client_set_vring_base(c, q, 0);
+		ret = vhost_user_client_set_vring_base(c, q,
+				split_ring_device_used_idx(dq->ring));
 	if (!ret)
 		ret = vhost_user_client_set_vring_addr(c, &addr);
 	if (!ret)
@@ -228,9 +241,114 @@ static int drive_dev_start_queue(struct drive_dev *d,
 	return ret;
 }
 
+/*
+ * Everything after negotiation, at first and after a reconnect: features,
+ * the inflight buffer (fetched the first time, handed back after), the
+ * memory table, the vrings.
+ */
+static int drive_dev_start(struct drive_dev *d, bool first)
+{
+	const struct drive_dev_opts *o = &d->opts;
+	struct vhost_user_client_region region;
+	int ret;
+
+	ret = vhost_user_client_set_features(d->client, d->features);
+	if (ret)
+		return drive_dev_fail(d, "SET_FEATURES", ret);
+	if (o->reconnect_ms > 0) {
+		if (first) {
+			ret = vhost_user_client_get_inflight_fd(d->client,
+					(uint16_t)o->queues,
+					(uint16_t)o->queue_size,
+					&d->inflight_fd, &d->inflight_size,
+					&d->inflight_offset);
+			if (ret)
+				return drive_dev_fail(d, "GET_INFLIGHT_FD", ret);
+			if (d->inflight_fd < 0) {
+				log_err(TAG, "the back-end gave no inflight "
+					"buffer: reconnecting would lose "
+					"requests");
+				return -EOPNOTSUPP;
+			}
+		}
+		ret = vhost_user_client_set_inflight_fd(d->client,
+				d->inflight_fd, d->inflight_size,
+				d->inflight_offset, (uint16_t)o->queues,
+				(uint16_t)o->queue_size);
+		if (ret)
+			return drive_dev_fail(d, "SET_INFLIGHT_FD", ret);
+	}
+	region = (struct vhost_user_client_region){
+		.gpa = DRIVE_GPA_BASE, .size = d->mem_size,
+		.hva = (uintptr_t)d->mem, .fd = d->memfd, .mmap_offset = 0,
+	};
+	ret = vhost_user_client_set_mem_table(d->client, &region, 1);
+	if (ret)
+		return drive_dev_fail(d, "SET_MEM_TABLE", ret);
+	for (unsigned q = 0; q < o->queues; q++) {
+		d->q[q].started = true;
+		ret = drive_dev_start_queue(d, o, q);
+		if (ret)
+			return drive_dev_fail(d, "starting the vrings", ret);
+	}
+	return 0;
+}
+
+int drive_dev_reconnect(struct drive_dev *d)
+{
+	const struct drive_dev_opts *o = &d->opts;
+	uint64_t offered = 0, capacity = d->capacity;
+	int ret;
+
+	if (o->reconnect_ms <= 0)
+		return -EOPNOTSUPP;
+	vhost_user_client_close(d->client);
+	d->client = NULL;
+	for (unsigned q = 0; q < d->nq; q++)
+		d->q[q].started = false;
+	ret = vhost_user_client_connect(o->socket, o->reconnect_ms, &d->client);
+	if (ret) {
+		log_err(TAG, "reconnecting to %s: %s", o->socket,
+			strerror(-ret));
+		return ret;
+	}
+	if (o->timeout_ms > 0) {
+		ret = vhost_user_client_set_timeout(d->client, o->timeout_ms);
+		if (ret)
+			return ret;
+	}
+	ret = drive_dev_negotiate(d, o, &offered);
+	if (ret)
+		return ret;
+	if ((offered & d->features) != d->features) {
+		log_err(TAG, "the restarted back-end no longer offers features "
+			"0x%llx", (unsigned long long)(d->features & ~offered));
+		return -EOPNOTSUPP;
+	}
+	if (d->type == DRIVE_DEV_BLK) {
+		ret = drive_dev_config(d, o, offered);
+		if (ret)
+			return ret;
+		if (d->capacity != capacity) {
+			log_err(TAG, "the restarted back-end's disk has another "
+				"size (%llu sectors, was %llu)",
+				(unsigned long long)d->capacity,
+				(unsigned long long)capacity);
+			return -EIO;
+		}
+	}
+	ret = drive_dev_start(d, false);
+	if (ret)
+		return ret;
+	d->gone = false;
+	d->reconnects++;
+	log_info(TAG, "reconnected to %s (%u so far)", o->socket,
+		 d->reconnects);
+	return 0;
+}
+
 int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
 {
-	struct vhost_user_client_region region;
 	struct drive_dev *d;
 	uint64_t offered = 0, want;
 	bool event_idx;
@@ -244,6 +362,8 @@ int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
 	if (!d)
 		return -ENOMEM;
 	d->memfd = -1;
+	d->inflight_fd = -1;
+	d->opts = *o;
 	d->type = o->type;
 	d->nq = o->queues;
 	d->slots = o->slots;
@@ -283,12 +403,8 @@ int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
 		want |= BIT(VIRTIO_RING_F_EVENT_IDX);
 	if (offered & BIT(VHOST_USER_F_PROTOCOL_FEATURES))
 		want |= BIT(VHOST_USER_F_PROTOCOL_FEATURES);
-	ret = vhost_user_client_set_features(d->client, want);
-	if (ret) {
-		drive_dev_fail(d, "SET_FEATURES", ret);
-		goto fail;
-	}
 	d->features = want;
+	d->offered = offered;
 
 	ret = drive_dev_memory(d, o, event_idx);
 	if (ret) {
@@ -313,24 +429,9 @@ int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
 			goto fail;
 		}
 	}
-
-	region = (struct vhost_user_client_region){
-		.gpa = DRIVE_GPA_BASE, .size = d->mem_size,
-		.hva = (uintptr_t)d->mem, .fd = d->memfd, .mmap_offset = 0,
-	};
-	ret = vhost_user_client_set_mem_table(d->client, &region, 1);
-	if (ret) {
-		drive_dev_fail(d, "SET_MEM_TABLE", ret);
+	ret = drive_dev_start(d, true);
+	if (ret)
 		goto fail;
-	}
-	for (unsigned q = 0; q < o->queues; q++) {
-		d->q[q].started = true;
-		ret = drive_dev_start_queue(d, o, q);
-		if (ret) {
-			drive_dev_fail(d, "starting the vrings", ret);
-			goto fail;
-		}
-	}
 	*out = d;
 	return 0;
 fail:
@@ -360,6 +461,8 @@ void drive_dev_close(struct drive_dev *d)
 			close(dq->call_fd);
 	}
 	vhost_user_client_close(d->client);
+	if (d->inflight_fd >= 0)
+		close(d->inflight_fd);
 	if (d->mem)
 		munmap(d->mem, d->mem_size);
 	if (d->memfd >= 0)

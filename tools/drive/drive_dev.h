@@ -32,6 +32,11 @@ struct drive_dev_opts {
 	bool event_idx;		/* negotiate VIRTIO_RING_F_EVENT_IDX if offered */
 	bool need_write;	/* blk: fail early on a read-only device */
 	int timeout_ms;		/* connect and per-message timeout */
+	/*
+	 * > 0: drive_dev_reconnect() may be used, for up to this long; needs
+	 * VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD (refused at open otherwise).
+	 */
+	int reconnect_ms;
 };
 
 /* One slot's buffers: header, data, status, both mapped and as GPAs. */
@@ -66,10 +71,26 @@ struct drive_dev {
 	unsigned nq;
 	unsigned slots;
 	bool gone;			/* hung up: close without stopping rings */
+	unsigned reconnects;
+	/* Kept for reconnecting. */
+	struct drive_dev_opts opts;
+	uint64_t offered;
+	int inflight_fd;
+	uint64_t inflight_size;
+	uint64_t inflight_offset;
 	struct drive_queue *q;
 };
 
 int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
+	__attribute__((warn_unused_result));
+
+/*
+ * The back-end hung up (or broke the connection): connect again within
+ * opts.reconnect_ms, renegotiate the same features, hand back the inflight
+ * buffer and restart every vring where the device left it.  Requests in
+ * flight stay in flight: the back-end resubmits the ones it had taken.
+ */
+int drive_dev_reconnect(struct drive_dev *d)
 	__attribute__((warn_unused_result));
 
 /* Stop the vrings (GET_VRING_BASE) when the client is healthy, free all. */

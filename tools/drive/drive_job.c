@@ -425,11 +425,31 @@ static int drive_check_socket(struct drive_job *j, short revents)
 		log_err(TAG, "the back-end sent an unrequested message on its "
 			"socket");
 	else
-		log_err(TAG, "the back-end closed the connection%s%s",
-			n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+		log_msg(j->dev->opts.reconnect_ms > 0 ? LOG_LEVEL_WARN :
+			LOG_LEVEL_ERR, TAG, "the back-end closed the "
+			"connection%s%s", n < 0 ? ": " : "",
+			n < 0 ? strerror(errno) : "");
 	/* Nothing more to say to it: closing must not wait on it. */
 	j->dev->gone = true;
 	return -ECONNRESET;
+}
+
+/*
+ * The back-end went away: with --reconnect, connect again and let the
+ * requests in flight finish on the restarted back-end.
+ */
+static int drive_job_hangup(struct drive_job *j, int err)
+{
+	struct drive_dev *d = j->dev;
+
+	if (err != -ECONNRESET || d->opts.reconnect_ms <= 0)
+		return err;
+	if (drive_dev_reconnect(d))
+		return err;
+	/* libvhost-user kicks itself after a restart; not every back-end. */
+	for (unsigned q = 0; q < d->nq; q++)
+		(void)eventfd_write(d->q[q].kick_fd, 1);
+	return 0;
 }
 
 /* Sleep on the call eventfds until a completion or slice_ms. */
@@ -566,15 +586,17 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 			}
 			if (j->o.event_wait) {
 				ret = drive_wait_event(j, EVENT_SLICE_MS);
-				if (ret)
-					goto out;
 			} else if (now - last_check > SOCKET_CHECK_NS) {
 				ret = drive_check_socket(j, 0);
-				if (ret)
-					goto out;
 				last_check = now;
 			} else {
 				__builtin_ia32_pause();
+			}
+			if (ret) {
+				ret = drive_job_hangup(j, ret);
+				if (ret)
+					goto out;
+				last_done = now_ns();
 			}
 		}
 		if (j->o.progress && now - last_progress >= PROGRESS_NS) {

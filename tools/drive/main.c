@@ -82,6 +82,10 @@ static const char usage_text[] =
 "      --queue-size N     descriptors per ring, a power of two (default the\n"
 "                         smallest >= 3 * iodepth, at least 64)\n"
 "      --no-event-idx     do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
+"      --reconnect MS     when the back-end hangs up during the job,\n"
+"                         connect again for up to MS ms and go on: the\n"
+"                         restarted back-end resubmits what it had taken\n"
+"                         (needs its INFLIGHT_SHMFD protocol feature)\n"
 "      --cpu N            run on CPU N only: latencies are timed with the\n"
 "                         TSC, which a migration between CPUs can skew\n"
 "      --progress         a progress line every second on stderr (default\n"
@@ -133,7 +137,7 @@ enum {
 	OPT_SIZE, OPT_COUNT, OPT_RUNTIME, OPT_FSYNC, OPT_VERIFY, OPT_SEED, OPT_WAIT,
 	OPT_TIMEOUT, OPT_QSIZE, OPT_NO_EVENT_IDX, OPT_CPU, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_JSON, OPT_VERSION, OPT_NET, OPT_FRAME_SIZE,
-	OPT_PROBE,
+	OPT_PROBE, OPT_RECONNECT,
 };
 
 static const struct option long_opts[] = {
@@ -164,6 +168,7 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "net", no_argument, NULL, OPT_NET },
 	{ "probe", no_argument, NULL, OPT_PROBE },
+	{ "reconnect", required_argument, NULL, OPT_RECONNECT },
 	{ "frame-size", required_argument, NULL, OPT_FRAME_SIZE },
 	{ NULL, 0, NULL, 0 },
 };
@@ -180,6 +185,7 @@ struct drive_args {
 	unsigned cpu;
 	bool net;
 	bool probe;
+	unsigned reconnect_ms;
 	unsigned frame_size;
 	bool iodepth_set;
 	bool blk_only;		/* an option that means nothing for net */
@@ -399,6 +405,11 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 		case OPT_PROBE:
 			a->probe = true;
 			break;
+		case OPT_RECONNECT:
+			a->blk_only = true;
+			if (!parse_uint(optarg, 1, INT_MAX, &a->reconnect_ms))
+				return usage_error("--reconnect: want ms > 0");
+			break;
 		case OPT_FRAME_SIZE:
 			if (!parse_uint(optarg, NET_JOB_MIN_FRAME,
 					NET_JOB_MAX_FRAME, &a->frame_size))
@@ -429,8 +440,8 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 		return usage_error("--probe is for blk back-ends, not --net");
 	if (a->net && a->blk_only)
 		return usage_error("--rw, --rwmixread, --bs, --offset, --size, "
-				   "--fsync, --verify and --queues are blk "
-				   "options, not for --net");
+				   "--fsync, --verify, --queues and --reconnect "
+				   "are blk options, not for --net");
 	if (a->net) {
 		if (!a->iodepth_set)
 			a->iodepth = 64;
@@ -577,10 +588,11 @@ static void print_json(const struct drive_args *a, const struct drive_dev *d,
 	       a->job.size);
 	if (d)
 		printf(", \"capacity_bytes\": %" PRIu64 ", \"blk_size\": %u, "
-		       "\"features\": \"0x%" PRIx64 "\", \"event_idx\": %s",
+		       "\"features\": \"0x%" PRIx64 "\", \"event_idx\": %s, "
+		       "\"reconnects\": %u",
 		       d->capacity * 512, d->blk_size, d->features,
 		       (d->features & (1ull << VIRTIO_RING_F_EVENT_IDX)) ?
-		       "true" : "false");
+		       "true" : "false", d->reconnects);
 	printf(", \"phases\": {");
 	for (int p = DRIVE_PHASE_FILL; p <= DRIVE_PHASE_READBACK; p++) {
 		if (!ran[p])
@@ -688,6 +700,7 @@ int main(int argc, char **argv)
 		.data_size = a.job.bs, .event_idx = a.event_idx,
 		.need_write = job_writes(&a.job),
 		.timeout_ms = a.job.timeout_ms,
+		.reconnect_ms = (int)a.reconnect_ms,
 	};
 	ret = drive_dev_open(&dopts, &dev);
 	if (ret) {
@@ -768,6 +781,9 @@ int main(int argc, char **argv)
 		status = EXIT_DATA;
 	}
 out:
+	if (!a.json && dev && dev->reconnects)
+		printf("reconnected %u time%s\n", dev->reconnects,
+		       dev->reconnects == 1 ? "" : "s");
 	if (a.json)
 		print_json(&a, dev, st, ran, error);
 	else if (!error)

@@ -115,6 +115,11 @@ void *split_ring_avail(const struct split_ring *r) { return r->avail; }
 void *split_ring_used(const struct split_ring *r) { return r->used; }
 unsigned split_ring_num(const struct split_ring *r) { return r->num; }
 unsigned split_ring_in_flight(const struct split_ring *r) { return r->in_flight; }
+
+uint16_t split_ring_device_used_idx(const struct split_ring *r)
+{
+	return __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE);
+}
 unsigned split_ring_free_descs(const struct split_ring *r) { return r->num_free; }
 const char *split_ring_error(const struct split_ring *r) { return r->error; }
 

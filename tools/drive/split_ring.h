@@ -105,6 +105,12 @@ int split_ring_get_used(struct split_ring *r, void **token, uint32_t *len)
 bool split_ring_notify_enable(struct split_ring *r);
 void split_ring_notify_disable(struct split_ring *r);
 
+/*
+ * The used index as the device last wrote it: the vring base to give a
+ * restarted back-end (what it completed; INFLIGHT_SHMFD covers the rest).
+ */
+uint16_t split_ring_device_used_idx(const struct split_ring *r);
+
 /* Chains added and not completed yet; free descriptors. */
 unsigned split_ring_in_flight(const struct split_ring *r);
 unsigned split_ring_free_descs(const struct split_ring *r);
