@@ -5,8 +5,8 @@ DPDK's testpmd with its net_vhost PMD in macswap forwarding: every
 numbered, checksummed frame the driver sends must come back intact
 (addresses swapped, which the checksum does not cover), polling and with
 eventfd waits, small and full-size frames; testpmd's own port counters
-must show the frames passing.  Then the same with testpmd stopped under
-the driver: the driver reports the hang-up (or the stall) with status 1."""
+must show the frames passing.  Split and packed rings.  Then testpmd killed under
+a running driver: it reports the hang-up (or the stall) with status 1."""
 
 import glob
 import json
@@ -99,7 +99,14 @@ with tempfile.TemporaryDirectory() as tmp:
                 (["--count", "500", "--wait", "event", "--frame-size", "1514",
                   "--iodepth", "8"], "500 x 1514 B, eventfd waits"),
                 (["--count", "300", "--iodepth", "1", "--no-event-idx"],
-                 "300 x 60 B, depth 1, no event index")):
+                 "300 x 60 B, depth 1, no event index"),
+                (["--count", "3000", "--packed"], "packed ring, 3000 x 60 B"),
+                (["--count", "500", "--packed", "--wait", "event",
+                  "--frame-size", "1514", "--iodepth", "8"],
+                 "packed ring, 500 x 1514 B, eventfd waits"),
+                (["--count", "300", "--packed", "--no-event-idx",
+                  "--wait", "event"],
+                 "packed ring, 300 x 60 B, no event index, eventfd waits")):
             rc, d, err = run_drive(["-s", sock] + args)
             if not c.check(rc == 0 and d is not None and d["error"] is None,
                            f"{what}: status 0, no error", err[-400:]):

@@ -315,9 +315,13 @@ static void test_raw_chains(void)
 	(void)split_ring_publish(s.r);
 	head = sim_pop(&s);
 	CU_ASSERT_EQUAL(s.desc[head].next, 200);
-	/* Nothing writable: any used length is too much. */
+	/*
+	 * Nothing writable: a used length there is ignored (DPDK reports a
+	 * transmit buffer's own length), not an error.
+	 */
 	sim_push(&s, (uint32_t)head, 1);
-	CU_ASSERT_EQUAL(split_ring_get_used(s.r, &tok, &len), -EPROTO);
+	CU_ASSERT_EQUAL(split_ring_get_used(s.r, &tok, &len), 1);
+	CU_ASSERT_EQUAL(len, 0);
 	sim_fini(&s);
 
 	sim_init(&s, false);

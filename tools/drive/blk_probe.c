@@ -134,7 +134,7 @@ static bool peer_gone(struct drive_dev *d)
  */
 static int wait_token(struct drive_dev *d, void *token, int ms)
 {
-	struct split_ring *r = d->q[0].ring;
+	struct split_ring *r = d->q[0].vq.split;
 	uint64_t end = now_ms() + (uint64_t)ms;
 	void *got;
 	uint32_t len;
@@ -161,7 +161,7 @@ static int wait_token(struct drive_dev *d, void *token, int ms)
 
 static void kick(struct drive_dev *d)
 {
-	if (split_ring_publish(d->q[0].ring))
+	if (split_ring_publish(d->q[0].vq.split))
 		(void)eventfd_write(d->q[0].kick_fd, 1);
 }
 
@@ -187,7 +187,7 @@ static int add_probe(struct drive_dev *d, const struct probe *p)
 	switch (p->layout) {
 	case L_HEADER_ONLY:
 		c[0].flags = 0;
-		return split_ring_add_raw(d->q[0].ring, c, n, sl);
+		return split_ring_add_raw(d->q[0].vq.split, c, n, sl);
 	case L_SHORT_HEADER:
 		c[0].len = 8;
 		break;
@@ -218,7 +218,7 @@ static int add_probe(struct drive_dev *d, const struct probe *p)
 		c[n].next = 0;
 	}
 	n++;
-	return split_ring_add_raw(d->q[0].ring, c, n, sl);
+	return split_ring_add_raw(d->q[0].vq.split, c, n, sl);
 }
 
 /* A plain 4 KiB read of sector 0 in slot 1: does the back-end still serve? */
@@ -237,7 +237,7 @@ static bool serves(struct drive_dev *d, int ms)
 	sl->hdr->ioprio = 0;
 	sl->hdr->sector = 0;
 	*sl->status = STATUS_UNSET;
-	if (split_ring_add(d->q[0].ring, b, 3, sl))
+	if (split_ring_add(d->q[0].vq.split, b, 3, sl))
 		return false;
 	kick(d);
 	return wait_token(d, sl, ms) == 1 && *sl->status == VIRTIO_BLK_S_OK;

@@ -163,7 +163,8 @@ static int drive_dev_config(struct drive_dev *d, const struct drive_dev_opts *o,
 static int drive_dev_memory(struct drive_dev *d, const struct drive_dev_opts *o,
 			    bool event_idx)
 {
-	size_t ring = align_up(split_ring_mem_size(o->queue_size), PAGE);
+	size_t ring = align_up(o->packed ? packed_ring_mem_size(o->queue_size) :
+			       split_ring_mem_size(o->queue_size), PAGE);
 	size_t cells = align_up((size_t)o->slots * SLOT_CELL, PAGE);
 	size_t stride = align_up(o->data_size, PAGE);
 	size_t per_queue = ring + cells + stride * o->slots;
@@ -189,8 +190,13 @@ static int drive_dev_memory(struct drive_dev *d, const struct drive_dev_opts *o,
 		char name[24];
 
 		snprintf(name, sizeof(name), "q%u", q);
-		ret = split_ring_create(qbase, o->queue_size, event_idx, name,
-					&dq->ring);
+		dq->vq.packed = o->packed;
+		if (o->packed)
+			ret = packed_ring_create(qbase, o->queue_size, event_idx,
+						 name, &dq->vq.pk);
+		else
+			ret = split_ring_create(qbase, o->queue_size, event_idx,
+						name, &dq->vq.split);
 		if (ret)
 			return ret;
 		dq->slots = calloc(o->slots, sizeof(*dq->slots));
@@ -217,19 +223,29 @@ static int drive_dev_start_queue(struct drive_dev *d,
 {
 	struct vhost_user_client *c = d->client;
 	struct drive_queue *dq = &d->q[q];
-	struct vhost_user_vring_addr addr = {
-		.index = q,
-		.desc_user_addr = (uintptr_t)split_ring_desc(dq->ring),
-		.avail_user_addr = (uintptr_t)split_ring_avail(dq->ring),
-		.used_user_addr = (uintptr_t)split_ring_used(dq->ring),
-	};
+	struct vhost_user_vring_addr addr = { .index = q };
+	uint32_t base;
 	int ret;
 
+	if (dq->vq.packed) {
+		/* avail = driver event area, used = device event area. */
+		addr.desc_user_addr = (uintptr_t)packed_ring_desc(dq->vq.pk);
+		addr.avail_user_addr =
+			(uintptr_t)packed_ring_driver_event(dq->vq.pk);
+		addr.used_user_addr =
+			(uintptr_t)packed_ring_device_event(dq->vq.pk);
+		/* Reconnecting is refused for packed rings: always fresh. */
+		base = packed_ring_initial_base();
+	} else {
+		addr.desc_user_addr = (uintptr_t)split_ring_desc(dq->vq.split);
+		addr.avail_user_addr = (uintptr_t)split_ring_avail(dq->vq.split);
+		addr.used_user_addr = (uintptr_t)split_ring_used(dq->vq.split);
+		/* 0 at first; after a restart where the device left it. */
+		base = split_ring_device_used_idx(dq->vq.split);
+	}
 	ret = vhost_user_client_set_vring_num(c, q, o->queue_size);
-	/* 0 at first; after a restart where the device left the used ring. */
 	if (!ret)
-		ret = vhost_user_client_set_vring_base(c, q,
-				split_ring_device_used_idx(dq->ring));
+		ret = vhost_user_client_set_vring_base(c, q, base);
 	if (!ret)
 		ret = vhost_user_client_set_vring_addr(c, &addr);
 	if (!ret)
@@ -401,6 +417,20 @@ int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
 	}
 	if (event_idx)
 		want |= BIT(VIRTIO_RING_F_EVENT_IDX);
+	if (o->packed) {
+		if (!(offered & BIT(VIRTIO_F_RING_PACKED))) {
+			log_err(TAG, "--packed: the back-end does not offer "
+				"VIRTIO_F_RING_PACKED");
+			ret = -EOPNOTSUPP;
+			goto fail;
+		}
+		if (o->reconnect_ms > 0) {
+			log_err(TAG, "--reconnect works on split rings only");
+			ret = -EOPNOTSUPP;
+			goto fail;
+		}
+		want |= BIT(VIRTIO_F_RING_PACKED);
+	}
 	if (offered & BIT(VHOST_USER_F_PROTOCOL_FEATURES))
 		want |= BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 	d->features = want;
@@ -453,7 +483,8 @@ void drive_dev_close(struct drive_dev *d)
 		    !vhost_user_client_broken(d->client))
 			(void)!vhost_user_client_get_vring_base(d->client, q,
 								&base);
-		split_ring_destroy(dq->ring);
+		split_ring_destroy(dq->vq.split);
+		packed_ring_destroy(dq->vq.pk);
 		free(dq->slots);
 		if (dq->kick_fd >= 0)
 			close(dq->kick_fd);

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "split_ring.h"
+#include "vq.h"
 #include "virtio.h"
 
 struct vhost_user_client;
@@ -30,6 +30,7 @@ struct drive_dev_opts {
 	unsigned slots;		/* requests in flight per queue */
 	uint32_t data_size;	/* data buffer per slot (the block size) */
 	bool event_idx;		/* negotiate VIRTIO_RING_F_EVENT_IDX if offered */
+	bool packed;		/* packed virtqueues (VIRTIO_F_RING_PACKED) */
 	bool need_write;	/* blk: fail early on a read-only device */
 	int timeout_ms;		/* connect and per-message timeout */
 	/*
@@ -50,7 +51,7 @@ struct drive_slot {
 };
 
 struct drive_queue {
-	struct split_ring *ring;
+	struct vq vq;
 	int kick_fd;
 	int call_fd;		/* read only when waiting for events */
 	bool started;		/* the back-end heard of this vring */

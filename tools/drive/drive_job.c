@@ -239,7 +239,7 @@ static int drive_submit_flush(struct drive_job *j, unsigned q, uint64_t now)
 	*sl->status = STATUS_UNSET;
 	bufs[0] = (struct split_ring_buf){ sl->hdr_gpa, sizeof(*sl->hdr), false };
 	bufs[1] = (struct split_ring_buf){ sl->status_gpa, 1, true };
-	ret = split_ring_add(dq->ring, bufs, 2, r);
+	ret = vq_add(&dq->vq, bufs, 2, r);
 	if (ret == -ENOSPC)
 		return 0;
 	if (ret)
@@ -302,7 +302,7 @@ static int drive_submit(struct drive_job *j, unsigned q, enum drive_phase p,
 	bufs[1] = (struct split_ring_buf){ sl->data_gpa, j->o.bs,
 					   op == DRIVE_OP_READ };
 	bufs[2] = (struct split_ring_buf){ sl->status_gpa, 1, true };
-	ret = split_ring_add(dq->ring, bufs, 3, r);
+	ret = vq_add(&dq->vq, bufs, 3, r);
 	if (ret == -ENOSPC) {
 		if (j->busy)
 			j->busy[b] = 0;
@@ -461,9 +461,9 @@ static int drive_wait_event(struct drive_job *j, int slice_ms)
 	int ret;
 
 	for (unsigned q = 0; q < j->dev->nq; q++) {
-		if (!split_ring_in_flight(j->dev->q[q].ring))
+		if (!vq_in_flight(&j->dev->q[q].vq))
 			continue;
-		if (split_ring_notify_enable(j->dev->q[q].ring))
+		if (vq_notify_enable(&j->dev->q[q].vq))
 			return 0;	/* arrived meanwhile */
 		pfd[n].fd = j->dev->q[q].call_fd;
 		pfd[n].events = POLLIN;
@@ -507,9 +507,9 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 	}
 	for (unsigned q = 0; q < d->nq; q++) {
 		if (j->o.event_wait)
-			(void)split_ring_notify_enable(d->q[q].ring);
+			(void)vq_notify_enable(&d->q[q].vq);
 		else
-			split_ring_notify_disable(d->q[q].ring);
+			vq_notify_disable(&d->q[q].vq);
 	}
 	start = last_done = last_progress = last_check = now_ns();
 	if (p == DRIVE_PHASE_MAIN && j->o.runtime > 0)
@@ -542,7 +542,7 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 					submitted++;
 			}
 			in_flight += added;
-			if (added && split_ring_publish(d->q[q].ring) &&
+			if (added && vq_publish(&d->q[q].vq) &&
 			    eventfd_write(d->q[q].kick_fd, 1) < 0) {
 				ret = -errno;
 				log_err(TAG, "q%u: kick: %s", q, strerror(errno));
@@ -555,7 +555,7 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 			void *token;
 			uint32_t len;
 
-			while ((ret = split_ring_get_used(d->q[q].ring, &token,
+			while ((ret = vq_get_used(&d->q[q].vq, &token,
 							  &len)) == 1) {
 				ret = drive_complete(j, token, len, now, st);
 				if (ret)
@@ -565,11 +565,11 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 			}
 			/* Event index: keep used_event behind the consumer. */
 			if (!j->o.event_wait)
-				split_ring_notify_disable(d->q[q].ring);
+				vq_notify_disable(&d->q[q].vq);
 			if (ret < 0) {
 				log_err(TAG, "q%u: the back-end broke the "
 					"ring: %s", q,
-					split_ring_error(d->q[q].ring));
+					vq_error(&d->q[q].vq));
 				goto out;
 			}
 		}

@@ -83,6 +83,8 @@ static const char usage_text[] =
 "      --queue-size N     descriptors per ring, a power of two (default the\n"
 "                         smallest >= 3 * iodepth, at least 64)\n"
 "      --no-event-idx     do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
+"      --packed           packed virtqueues (VIRTIO_F_RING_PACKED), blk and\n"
+"                         net; not with --probe or --reconnect\n"
 "      --reconnect MS     when the back-end hangs up during the job,\n"
 "                         connect again for up to MS ms and go on: the\n"
 "                         restarted back-end resubmits what it had taken\n"
@@ -138,7 +140,7 @@ enum {
 	OPT_SIZE, OPT_COUNT, OPT_RUNTIME, OPT_FSYNC, OPT_VERIFY, OPT_SEED, OPT_WAIT,
 	OPT_TIMEOUT, OPT_QSIZE, OPT_NO_EVENT_IDX, OPT_CPU, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_JSON, OPT_VERSION, OPT_NET, OPT_FRAME_SIZE,
-	OPT_PROBE, OPT_RECONNECT,
+	OPT_PROBE, OPT_RECONNECT, OPT_PACKED,
 };
 
 static const struct option long_opts[] = {
@@ -170,6 +172,7 @@ static const struct option long_opts[] = {
 	{ "net", no_argument, NULL, OPT_NET },
 	{ "probe", no_argument, NULL, OPT_PROBE },
 	{ "reconnect", required_argument, NULL, OPT_RECONNECT },
+	{ "packed", no_argument, NULL, OPT_PACKED },
 	{ "frame-size", required_argument, NULL, OPT_FRAME_SIZE },
 	{ NULL, 0, NULL, 0 },
 };
@@ -186,6 +189,7 @@ struct drive_args {
 	unsigned cpu;
 	bool net;
 	bool probe;
+	bool packed;
 	unsigned reconnect_ms;
 	unsigned frame_size;
 	bool iodepth_set;
@@ -406,6 +410,9 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 		case OPT_PROBE:
 			a->probe = true;
 			break;
+		case OPT_PACKED:
+			a->packed = true;
+			break;
 		case OPT_RECONNECT:
 			a->blk_only = true;
 			if (!parse_uint(optarg, 1, INT_MAX, &a->reconnect_ms))
@@ -437,6 +444,9 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!a->socket)
 		return usage_error("--socket PATH is required");
+	if (a->packed && (a->probe || a->reconnect_ms))
+		return usage_error("--packed goes with neither --probe nor "
+				   "--reconnect (split rings only)");
 	if (a->net && a->probe)
 		return usage_error("--probe is for blk back-ends, not --net");
 	if (a->net && a->blk_only)
@@ -557,7 +567,7 @@ int main(int argc, char **argv)
 			.type = DRIVE_DEV_NET, .socket = a.socket, .queues = 2,
 			.queue_size = a.queue_size, .slots = a.queue_size,
 			.data_size = NET_JOB_BUF_SIZE,
-			.event_idx = a.event_idx,
+			.event_idx = a.event_idx, .packed = a.packed,
 			.timeout_ms = a.job.timeout_ms,
 		};
 		return drive_net_main(&dopts, &nopts, a.json);
@@ -576,6 +586,7 @@ int main(int argc, char **argv)
 		.type = DRIVE_DEV_BLK, .socket = a.socket, .queues = a.queues,
 		.queue_size = a.queue_size, .slots = a.iodepth,
 		.data_size = a.job.bs, .event_idx = a.event_idx,
+		.packed = a.packed,
 		.need_write = job_writes(&a.job),
 		.timeout_ms = a.job.timeout_ms,
 		.reconnect_ms = (int)a.reconnect_ms,

@@ -113,12 +113,12 @@ static int net_post_rx(struct net_run *n, unsigned slot)
 	struct drive_slot *sl = &n->d->q[RXQ].slots[slot];
 	struct split_ring_buf b = { sl->data_gpa, NET_JOB_BUF_SIZE, true };
 
-	return split_ring_add(n->d->q[RXQ].ring, &b, 1, slot_token(slot));
+	return vq_add(&n->d->q[RXQ].vq, &b, 1, slot_token(slot));
 }
 
 static int net_kick(struct net_run *n, unsigned q)
 {
-	if (split_ring_publish(n->d->q[q].ring) &&
+	if (vq_publish(&n->d->q[q].vq) &&
 	    eventfd_write(n->d->q[q].kick_fd, 1) < 0) {
 		log_err(TAG, "kick: %s", strerror(errno));
 		return -errno;
@@ -130,20 +130,20 @@ static int net_ring_broken(struct net_run *n, unsigned q)
 {
 	log_err(TAG, "%s queue: the back-end broke the ring: %s",
 		q == RXQ ? "receive" : "transmit",
-		split_ring_error(n->d->q[q].ring));
+		vq_error(&n->d->q[q].vq));
 	return -EPROTO;
 }
 
 /* Take every frame that came back and give its buffer back. */
 static int net_reap_rx(struct net_run *n, uint64_t now, bool *any)
 {
-	struct split_ring *r = n->d->q[RXQ].ring;
+	struct vq *r = &n->d->q[RXQ].vq;
 	unsigned posted = 0;
 	void *token;
 	uint32_t len;
 	int ret;
 
-	while ((ret = split_ring_get_used(r, &token, &len)) == 1) {
+	while ((ret = vq_get_used(r, &token, &len)) == 1) {
 		unsigned slot = token_slot(token);
 		const uint8_t *buf = n->d->q[RXQ].slots[slot].data;
 		uint64_t seq, tx_ns;
@@ -177,12 +177,12 @@ static int net_reap_rx(struct net_run *n, uint64_t now, bool *any)
 
 static int net_reap_tx(struct net_run *n, bool *any)
 {
-	struct split_ring *r = n->d->q[TXQ].ring;
+	struct vq *r = &n->d->q[TXQ].vq;
 	void *token;
 	uint32_t len;
 	int ret;
 
-	while ((ret = split_ring_get_used(r, &token, &len)) == 1) {
+	while ((ret = vq_get_used(r, &token, &len)) == 1) {
 		n->tx_free[n->tx_nfree++] = token_slot(token);
 		*any = true;
 	}
@@ -205,7 +205,7 @@ static int net_send(struct net_run *n, uint64_t limit, uint64_t now)
 		memset(sl->data, 0, HDR);
 		net_job_frame_fill(sl->data + HDR, len, n->st->sent, now,
 				   n->o->seed);
-		ret = split_ring_add(tq->ring, &b, 1, slot_token(slot));
+		ret = vq_add(&tq->vq, &b, 1, slot_token(slot));
 		if (ret == -ENOSPC)
 			break;
 		if (ret)
@@ -241,8 +241,8 @@ static int net_wait_event(struct net_run *n)
 	struct pollfd p[3];
 	uint64_t v;
 
-	if (split_ring_notify_enable(n->d->q[RXQ].ring) ||
-	    split_ring_notify_enable(n->d->q[TXQ].ring))
+	if (vq_notify_enable(&n->d->q[RXQ].vq) ||
+	    vq_notify_enable(&n->d->q[TXQ].vq))
 		return 0;
 	p[0] = (struct pollfd){ .fd = n->d->q[RXQ].call_fd, .events = POLLIN };
 	p[1] = (struct pollfd){ .fd = n->d->q[TXQ].call_fd, .events = POLLIN };
@@ -301,9 +301,9 @@ int net_job_run(struct drive_dev *d, const struct net_job_opts *o,
 		goto out_free;
 	for (unsigned q = 0; q < 2; q++) {
 		if (o->event_wait)
-			(void)split_ring_notify_enable(d->q[q].ring);
+			(void)vq_notify_enable(&d->q[q].vq);
 		else
-			split_ring_notify_disable(d->q[q].ring);
+			vq_notify_disable(&d->q[q].vq);
 	}
 
 	start = last_tx_done = last_rx = last_check = last_progress = now_ns();
@@ -333,21 +333,21 @@ int net_job_run(struct drive_dev *d, const struct net_job_opts *o,
 		if (ret)
 			goto out;
 		if (!o->event_wait) {
-			split_ring_notify_disable(d->q[RXQ].ring);
-			split_ring_notify_disable(d->q[TXQ].ring);
+			vq_notify_disable(&d->q[RXQ].vq);
+			vq_notify_disable(&d->q[TXQ].vq);
 		}
-		if (tx_any || !split_ring_in_flight(d->q[TXQ].ring))
+		if (tx_any || !vq_in_flight(&d->q[TXQ].vq))
 			last_tx_done = now;
 		if (rx_any)
 			last_rx = end = now;
-		if (stopping && !split_ring_in_flight(d->q[TXQ].ring) &&
+		if (stopping && !vq_in_flight(&d->q[TXQ].vq) &&
 		    (st->received + st->bad >= st->sent ||
 		     now - last_rx > drain_ns))
 			break;
 		if (now - last_tx_done > timeout_ns) {
 			log_err(TAG, "the back-end took no frame for %d ms with "
 				"%u on the transmit queue", o->timeout_ms,
-				split_ring_in_flight(d->q[TXQ].ring));
+				vq_in_flight(&d->q[TXQ].vq));
 			ret = -ETIMEDOUT;
 			goto out;
 		}

@@ -276,6 +276,9 @@ int split_ring_get_used(struct split_ring *r, void **token, uint32_t *len)
 		return split_ring_break(r, "used element %u: id %u is not a "
 					"chain in flight (duplicate "
 					"completion?)", r->last_used, id);
+	/* As in packed_ring.c: a read-only chain's used len is ignored. */
+	if (elem.len > h->writable && !h->writable)
+		elem.len = 0;
 	if (elem.len > h->writable)
 		return split_ring_break(r, "used element %u: id %u len %u is "
 					"more than the %u writable bytes of "
