@@ -7,7 +7,8 @@ status byte, a used index running ahead, a stall and a hang-up, each
 after some good requests, with polling and with eventfd waits.  Every
 one must end the run with status 1 and a line saying what went wrong,
 never a crash, never a hang.  The same fake serving correctly passes a
-verify run, so the failures are the faults, not the fake.  Then --probe
+verify run, so the failures are the faults, not the fake.  The same on
+packed rings.  Then --probe
 against the careful fake, and a crash loop: the fake killed with -9 and
 restarted under a --reconnect verify run."""
 
@@ -75,6 +76,35 @@ with tempfile.TemporaryDirectory() as tmp:
             c.check("FAILED" in p.stdout, f"{what}: the summary says FAILED",
                     p.stdout[-200:])
             c.check(took < 30, f"{what}: ended in {took:.1f} s")
+
+    # Packed rings: a verify run passes, and broken used descriptors are
+    # caught the same way.
+    for fault, want in (("none", None), ("id_range", "out of range"),
+                        ("len", "writable bytes"),
+                        ("duplicate", ("not in flight", "did not write it"))):
+        sock = os.path.join(tmp, f"packed-{fault}.sock")
+        fake = subprocess.Popen([sys.executable, FAKE, sock, fault, "20"])
+        try:
+            for _ in range(100):
+                if os.path.exists(sock):
+                    break
+                time.sleep(0.05)
+            p = subprocess.run([drive, "-s", sock, "--packed", "--rw", "randrw",
+                                "--iodepth", "8", "--count", "600", "--fsync", "8",
+                                "--verify", "--timeout", "2000", "--no-progress"],
+                               capture_output=True, text=True, timeout=60)
+        finally:
+            fake.kill()
+            fake.wait()
+        what = f"packed/{fault}"
+        if want is None:
+            c.equal(p.returncode, 0, f"{what}: verify with FLUSHes passes",)
+            continue
+        wants = want if isinstance(want, tuple) else (want,)
+        c.equal(p.returncode, 1, f"{what}: status 1")
+        c.check(any(w in p.stderr for w in wants),
+                f"{what}: stderr says {' or '.join(map(repr, wants))}",
+                p.stderr.strip()[-300:])
 
     # --probe against the fake serving carefully: every verdict passes, so
     # the driver's judgement of a good back-end is checked too.

@@ -3,10 +3,10 @@
 to check that a front-end (splitvm-drive) reports a broken back-end as an
 error instead of crashing or hanging.
 
-Per connection: negotiation (VERSION_1, PROTOCOL_FEATURES and
-the CONFIG protocol feature; no REPLY_ACK, no event index), the memory
-table (maps the memfds it receives), split vrings with kick and call
-eventfds, and IN/OUT/FLUSH/GET_ID on an in-memory disk, with the descriptor
+Per connection: negotiation (VERSION_1, PROTOCOL_FEATURES, FLUSH,
+RING_PACKED and the CONFIG protocol feature; no REPLY_ACK, no event
+index), the memory table (maps the memfds it receives), split or packed
+vrings with kick and call eventfds, and IN/OUT/FLUSH/GET_ID on an in-memory disk, with the descriptor
 layout, loops and sector ranges checked as a careful back-end would
 (a refused chain is put in the used ring with length 0 and no status).
 After `after` good requests it breaks the protocol in the way `fault`
@@ -57,6 +57,9 @@ NOFD = 1 << 8
 F_VERSION_1 = 1 << 32
 F_PROTOCOL_FEATURES = 1 << 30
 F_BLK_FLUSH = 1 << 9
+F_RING_PACKED = 1 << 34
+PK_AVAIL, PK_USED = 1 << 7, 1 << 15     # packed descriptor flags
+PK_EVENT_DISABLE = 1
 PF_CONFIG = 1 << 9
 PF_INFLIGHT_SHMFD = 1 << 12
 
@@ -81,6 +84,7 @@ class Queue:
         self.used_idx = 0
         self.resubmit = None    # heads to finish first after a restart
         self.held = None        # "hold": (head, chain) taken, not answered
+        self.avail_wrap = self.used_wrap = True     # packed rings
 
 
 class Backend:
@@ -97,6 +101,8 @@ class Backend:
         self.broken = False
         self.inflight = None
         self.inflight_qsize = 0
+        self.features = 0
+        self.chain_len = {}     # packed: (queue, buffer id) -> descriptors
         self.resubmitted = 0
 
     # -- memory --------------------------------------------------------
@@ -138,7 +144,9 @@ class Backend:
     def handle(self, req, flags, p, fds):
         if req == GET_FEATURES:
             self.reply(req, struct.pack("<Q", F_VERSION_1 | F_PROTOCOL_FEATURES |
-                                        F_BLK_FLUSH))
+                                        F_BLK_FLUSH | F_RING_PACKED))
+        elif req == SET_FEATURES:
+            self.features, = struct.unpack_from("<Q", p)
         elif req == GET_PROTOCOL_FEATURES:
             self.reply(req, struct.pack("<Q", PF_CONFIG | PF_INFLIGHT_SHMFD))
         elif req == GET_INFLIGHT_FD:
@@ -185,7 +193,12 @@ class Backend:
         elif req == SET_VRING_BASE:
             idx, num = struct.unpack_from("<II", p)
             q = self.queues.setdefault(idx, Queue())
-            q.last_avail = q.used_idx = num
+            if self.packed():
+                q.last_avail, q.avail_wrap = num & 0x7fff, bool(num & 0x8000)
+                q.used_idx = (num >> 16) & 0x7fff
+                q.used_wrap = bool(num & 0x80000000)
+            else:
+                q.last_avail = q.used_idx = num
         elif req == SET_VRING_ADDR:
             idx, _, desc, used, avail, _ = struct.unpack_from("<IIQQQQ", p)
             q = self.queues.setdefault(idx, Queue())
@@ -257,7 +270,24 @@ class Backend:
         m, o = self.uva(base + off, 2)
         return struct.unpack_from("<H", m, o)[0]
 
+    def packed(self):
+        return bool(self.features & F_RING_PACKED)
+
+    def push_used_packed(self, q, id_, length):
+        """Write the used descriptor at the device's used slot, flags
+        last, and skip the slots of the chain it ends."""
+        m, o = self.uva(q.desc + 16 * q.used_idx, 16)
+        m[o + 8:o + 14] = struct.pack("<IH", length, id_ & 0xffff)
+        flags = PK_AVAIL | PK_USED if q.used_wrap else 0
+        m[o + 14:o + 16] = struct.pack("<H", flags)
+        q.used_idx += self.chain_len.pop((id(q), id_), 1)
+        if q.used_idx >= q.num:
+            q.used_idx -= q.num
+            q.used_wrap = not q.used_wrap
+
     def push_used(self, q, id_, length, idx_step=1):
+        if self.packed():
+            return self.push_used_packed(q, id_, length)
         m, o = self.uva(q.used + 4 + 8 * (q.used_idx % q.num), 8)
         m[o:o + 8] = struct.pack("<II", id_, length)
         qidx = next(i for i, x in self.queues.items() if x is q)
@@ -282,9 +312,35 @@ class Backend:
 
     def notify(self, q):
         if q.call is not None:
-            m, o = self.uva(q.avail, 2)
-            if not struct.unpack_from("<H", m, o)[0] & AVAIL_F_NO_INTERRUPT:
+            if self.packed():
+                # Driver event area: {off_wrap, flags}; no event index.
+                m, o = self.uva(q.avail + 2, 2)
+                quiet = struct.unpack_from("<H", m, o)[0] == PK_EVENT_DISABLE
+            else:
+                m, o = self.uva(q.avail, 2)
+                quiet = struct.unpack_from("<H", m, o)[0] & AVAIL_F_NO_INTERRUPT
+            if not quiet:
                 os.write(q.call, struct.pack("<Q", 1))
+
+    def pop_packed(self, q):
+        """The next available chain of a packed ring: (id, chain) or None."""
+        m, o = self.uva(q.desc + 16 * q.last_avail, 16)
+        flags, = struct.unpack_from("<H", m, o + 14)
+        if bool(flags & PK_AVAIL) != q.avail_wrap or bool(flags & PK_USED) == q.avail_wrap:
+            return None
+        chain = []
+        while True:
+            m, o = self.uva(q.desc + 16 * q.last_avail, 16)
+            addr, length, bid, flags = struct.unpack_from("<QIHH", m, o)
+            chain.append((addr, length, flags))
+            q.last_avail += 1
+            if q.last_avail == q.num:
+                q.last_avail = 0
+                q.avail_wrap = not q.avail_wrap
+            if not flags & DESC_F_NEXT or len(chain) >= q.num:
+                break
+        self.chain_len[(id(q), bid)] = len(chain)
+        return bid, chain
 
     def serve(self, q):
         self.release(q)
@@ -293,6 +349,21 @@ class Backend:
                 os.read(q.kick, 8)
             except BlockingIOError:
                 pass
+        if self.packed():
+            while True:
+                got = self.pop_packed(q)
+                if got is None:
+                    break
+                bid, chain = got
+                if not self.layout_ok(chain):
+                    self.push_used(q, bid, 0)
+                elif self.fault == "hold":
+                    self.release(q)
+                    q.held = (bid, chain)
+                else:
+                    self.complete(q, bid, chain)
+            self.notify(q)
+            return
         qidx = next(i for i, x in self.queues.items() if x is q)
         while q.resubmit or self.u16(q, q.avail, 2) != q.last_avail:
             if q.resubmit:
