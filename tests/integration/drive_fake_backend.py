@@ -121,7 +121,7 @@ with tempfile.TemporaryDirectory() as tmp:
         fake.kill()
         fake.wait()
     c.equal(p.returncode, 0, "--probe against a careful back-end: status 0")
-    c.check("probe: 0 of 13 failed" in p.stdout,
+    c.check("probe: 0 of 15 failed" in p.stdout,
             "--probe: every verdict passes", p.stdout + p.stderr[-300:])
 
     # Crash loop: kill -9 the back-end three times during a verify run with

@@ -184,11 +184,12 @@ with tempfile.TemporaryDirectory() as tmp:
         # on some) are printed, and the driver must get through all.
         rc, d, err = run_drive(["-s", exp.sock, "--probe", "--json",
                                 "--timeout", "2000"])
-        if c.check(rc in (0, 3) and d is not None and len(d["probes"]) == 13,
+        if c.check(rc in (0, 3) and d is not None and len(d["probes"]) == 15,
                    "--probe: every probe ran (status 0 or 3)", err[-400:]):
             res = {p["name"]: p for p in d["probes"]}
             for name in ("read_past_end", "read_across_end", "write_past_end",
-                         "unknown_type", "get_id", "flush"):
+                         "unknown_type", "get_id", "flush", "discard_past_end",
+                         "write_zeroes_across_end"):
                 c.check(res[name]["pass"] and res[name]["served_after"],
                         f"--probe {name}: {res[name]['expect']}",
                         json.dumps(res[name]))

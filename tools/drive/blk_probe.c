@@ -35,6 +35,7 @@ enum layout {
 	L_DATA_READONLY,	/* IN with a read-only data buffer */
 	L_LOOP,			/* status links back to the header */
 	L_NEXT_OUT_OF_TABLE,	/* header links past the descriptor table */
+	L_SEGMENT,		/* header, one discard/write-zeroes segment, status */
 };
 
 struct probe {
@@ -45,36 +46,44 @@ struct probe {
 	uint32_t len;		/* data bytes */
 	enum layout layout;
 	enum expect expect;
+	unsigned feature;	/* a VIRTIO_BLK_F_* it needs, or 0 */
 };
 
 static const struct probe probes[] = {
 	{ "read_past_end", "IN at the sector just past the end", VIRTIO_BLK_T_IN,
-	  0, XFER, L_NORMAL, EXPECT_IOERR },
+	  0, XFER, L_NORMAL, EXPECT_IOERR, 0 },
 	{ "read_across_end", "IN starting 4 sectors before the end, 8 long",
-	  VIRTIO_BLK_T_IN, -4, XFER, L_NORMAL, EXPECT_IOERR },
+	  VIRTIO_BLK_T_IN, -4, XFER, L_NORMAL, EXPECT_IOERR, 0 },
 	{ "write_past_end", "OUT at the sector just past the end",
-	  VIRTIO_BLK_T_OUT, 0, XFER, L_NORMAL, EXPECT_IOERR },
+	  VIRTIO_BLK_T_OUT, 0, XFER, L_NORMAL, EXPECT_IOERR, 0 },
 	{ "unknown_type", "request type 0x7f", 0x7f, 1, 0, L_NO_DATA,
-	  EXPECT_UNSUPP },
+	  EXPECT_UNSUPP, 0 },
 	{ "get_id", "GET_ID into a 20-byte buffer", VIRTIO_BLK_T_GET_ID, 1,
-	  VIRTIO_BLK_ID_BYTES, L_NORMAL, EXPECT_OK_OR_UNSUPP },
+	  VIRTIO_BLK_ID_BYTES, L_NORMAL, EXPECT_OK_OR_UNSUPP, 0 },
 	{ "flush", "FLUSH", VIRTIO_BLK_T_FLUSH, 1, 0, L_NO_DATA,
-	  EXPECT_OK_OR_UNSUPP },
+	  EXPECT_OK_OR_UNSUPP, 0 },
 	{ "header_only", "IN with a header and nothing else", VIRTIO_BLK_T_IN,
-	  1, 0, L_HEADER_ONLY, EXPECT_REFUSED },
+	  1, 0, L_HEADER_ONLY, EXPECT_REFUSED, 0 },
 	{ "status_readonly", "IN whose status descriptor is read-only",
-	  VIRTIO_BLK_T_IN, 1, XFER, L_STATUS_READONLY, EXPECT_REFUSED },
+	  VIRTIO_BLK_T_IN, 1, XFER, L_STATUS_READONLY, EXPECT_REFUSED, 0 },
 	{ "short_header", "IN with an 8-byte header descriptor",
-	  VIRTIO_BLK_T_IN, 1, XFER, L_SHORT_HEADER, EXPECT_REFUSED },
+	  VIRTIO_BLK_T_IN, 1, XFER, L_SHORT_HEADER, EXPECT_REFUSED, 0 },
 	{ "header_writable", "IN whose header is device-writable",
-	  VIRTIO_BLK_T_IN, 1, XFER, L_HEADER_WRITABLE, EXPECT_REFUSED },
+	  VIRTIO_BLK_T_IN, 1, XFER, L_HEADER_WRITABLE, EXPECT_REFUSED, 0 },
 	{ "read_into_readonly", "IN into a read-only data buffer",
-	  VIRTIO_BLK_T_IN, 1, XFER, L_DATA_READONLY, EXPECT_REFUSED },
+	  VIRTIO_BLK_T_IN, 1, XFER, L_DATA_READONLY, EXPECT_REFUSED, 0 },
 	{ "descriptor_loop", "IN whose status descriptor links back to the "
-	  "header", VIRTIO_BLK_T_IN, 1, XFER, L_LOOP, EXPECT_REFUSED },
+	  "header", VIRTIO_BLK_T_IN, 1, XFER, L_LOOP, EXPECT_REFUSED, 0 },
 	{ "next_out_of_table", "IN whose header links past the descriptor "
 	  "table", VIRTIO_BLK_T_IN, 1, XFER, L_NEXT_OUT_OF_TABLE,
-	  EXPECT_REFUSED },
+	  EXPECT_REFUSED, 0 },
+	/* The segment's range is past the end: nothing on the disk changes. */
+	{ "discard_past_end", "DISCARD of 8 sectors past the end",
+	  VIRTIO_BLK_T_DISCARD, 0, 8, L_SEGMENT, EXPECT_IOERR,
+	  VIRTIO_BLK_F_DISCARD },
+	{ "write_zeroes_across_end", "WRITE_ZEROES from 4 sectors before the "
+	  "end, 8 long", VIRTIO_BLK_T_WRITE_ZEROES, -4, 8, L_SEGMENT,
+	  EXPECT_IOERR, VIRTIO_BLK_F_WRITE_ZEROES },
 };
 
 #define NPROBES	(sizeof(probes) / sizeof(probes[0]))
@@ -93,6 +102,7 @@ const char *blk_probe_outcome_str(enum blk_probe_outcome o)
 	case BLK_PROBE_HUNG_UP:		return "hung up";
 	case BLK_PROBE_RING_BROKEN:	return "broke the ring";
 	case BLK_PROBE_SETUP_FAILED:	return "setup failed";
+	case BLK_PROBE_SKIPPED:		return "skipped (not offered)";
 	}
 	return "?";
 }
@@ -184,6 +194,20 @@ static int add_probe(struct drive_dev *d, const struct probe *p)
 
 	c[n++] = (struct split_ring_raw_desc){ sl->hdr_gpa, sizeof(*sl->hdr),
 					       N, 1, false };
+	if (p->layout == L_SEGMENT) {
+		/* The range lives in the segment; the header's sector is 0. */
+		struct virtio_blk_discard_write_zeroes seg = {
+			.sector = sl->hdr->sector, .num_sectors = p->len,
+		};
+
+		sl->hdr->sector = 0;
+		memcpy(sl->data, &seg, sizeof(seg));
+		c[n++] = (struct split_ring_raw_desc){ sl->data_gpa, sizeof(seg),
+						       N, 2, false };
+		c[n++] = (struct split_ring_raw_desc){ sl->status_gpa, 1, W, 0,
+						       false };
+		return split_ring_add_raw(d->q[0].vq.split, c, n, sl);
+	}
 	switch (p->layout) {
 	case L_HEADER_ONLY:
 		c[0].flags = 0;
@@ -278,6 +302,12 @@ static void run_one(const struct drive_dev_opts *dopts, int probe_ms,
 	if (drive_dev_open(dopts, &d))
 		return;
 	sl = &d->q[0].slots[0];
+	if (p->feature && !(d->features & (1ull << p->feature))) {
+		r->outcome = BLK_PROBE_SKIPPED;
+		r->pass = true;
+		drive_dev_close(d);
+		return;
+	}
 	if (d->capacity < 16) {
 		log_err(TAG, "the disk is too small to probe (%llu sectors)",
 			(unsigned long long)d->capacity);
@@ -373,7 +403,7 @@ int drive_probe_main(const struct drive_dev_opts *dopts, int probe_ms,
 		}
 		printf("], \"failed\": %u, \"error\": null}\n", failed);
 	} else {
-		printf("%-19s %-24s %-26s %-7s %s\n", "probe", "expect",
+		printf("%-23s %-22s %-26s %-7s %s\n", "probe", "expect",
 		       "got", "served", "verdict");
 		for (unsigned i = 0; i < NPROBES; i++) {
 			const struct blk_probe_result *r = &res[i];
@@ -389,8 +419,9 @@ int drive_probe_main(const struct drive_dev_opts *dopts, int probe_ms,
 			else
 				snprintf(got, sizeof(got), "%s",
 					 blk_probe_outcome_str(r->outcome));
-			printf("%-19s %-24s %-26s %-7s %s%s\n", r->name,
-			       r->expect, got, r->served_after ? "yes" : "no",
+			printf("%-23s %-22s %-26s %-7s %s%s\n", r->name,
+			       r->expect, got, r->served_after ? "yes" :
+			       r->outcome == BLK_PROBE_SKIPPED ? "-" : "no",
 			       r->pass ? "pass" : "FAIL",
 			       r->touched ? " (wrote a read-only buffer)" : "");
 		}

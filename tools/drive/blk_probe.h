@@ -20,6 +20,7 @@ enum blk_probe_outcome {
 	BLK_PROBE_HUNG_UP,	/* the back-end closed the connection */
 	BLK_PROBE_RING_BROKEN,	/* the completion itself broke the ring */
 	BLK_PROBE_SETUP_FAILED,	/* could not connect / set up */
+	BLK_PROBE_SKIPPED,	/* needs a feature the back-end lacks */
 };
 
 struct blk_probe_result {
