@@ -46,10 +46,12 @@ static const char usage_text[] =
 "       splitvm-drive --net --socket PATH [net options]\n"
 "\n"
 "A vhost-user front-end on the host: connects to a vhost-user blk back-end,\n"
-"shares its own memfd as guest RAM, drives split virtqueues and runs a\n"
-"fio-like job on the disk.  One thread drives every queue.  With --net it\n"
-"sends numbered frames to a vhost-user net back-end and counts what comes\n"
-"back (a back-end that returns them, e.g. testpmd --forward-mode=macswap).\n"
+"shares its own memfd as guest RAM, drives split (or packed) virtqueues\n"
+"and runs a fio-like job on the disk.  One thread drives every queue.\n"
+"With --net it sends numbered frames to a vhost-user net back-end and\n"
+"counts what comes back (a back-end that returns them, e.g. testpmd\n"
+"--forward-mode=macswap).  With --probe it checks how a blk back-end\n"
+"answers requests it must refuse.\n"
 "\n"
 "  -s, --socket PATH      the back-end's vhost-user unix socket (required)\n"
 "      --rw MODE          read, write, randread, randwrite, rw (sequential\n"
@@ -119,7 +121,6 @@ static const char usage_net[] =
 "                         the last frames to come back (at most 1 s)\n"
 "                         The blk options (--rw, --bs, --verify, ...) are\n"
 "                         refused in net mode.\n"
-"\n"
 "\n";
 
 static const char usage_tail[] =
@@ -133,8 +134,8 @@ static const char usage_tail[] =
 "Exit status: 0 the job ran without errors; 1 an error (connect,\n"
 "negotiation, the back-end broke the protocol or stopped completing);\n"
 "2 bad usage; 3 the job ran but requests failed (IOERR/UNSUPP) or\n"
-"verify found mismatches (net: frames came back damaged; lost frames\n"
-"are counted, not an error).\n";
+"verify found mismatches (net: frames came back damaged, lost frames\n"
+"are counted, not an error; probe: a verdict failed).\n";
 
 enum {
 	OPT_RW = 256, OPT_RWMIX, OPT_BS, OPT_IODEPTH, OPT_QUEUES, OPT_OFFSET,
