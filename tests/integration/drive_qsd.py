@@ -123,6 +123,10 @@ with tempfile.TemporaryDirectory() as tmp:
                         ok &= c.check(main["read"]["ios"] > 0 and
                                       main["write"]["ios"] > 0,
                                       f"{what}: reads and writes mixed")
+                    ok &= c.check(len(main["queue_ios"]) == queues and
+                                  all(n > 0 for n in main["queue_ios"]),
+                                  f"{what}: every queue completed requests",
+                                  str(main["queue_ios"]))
                     errs = sum(p["io_errors"] + p["unsupported"] +
                                p["verify_errors"] for p in ph.values())
                     ok &= c.equal(errs, 0, f"{what}: no I/O or verify errors")

@@ -82,6 +82,10 @@ static void json_phase(const struct drive_stats *st)
 		       lat_hist_percentile(h, 50), lat_hist_percentile(h, 99),
 		       lat_hist_percentile(h, 99.9), h->max);
 	}
+	printf(", \"queue_ios\": [");
+	for (unsigned q = 0; q < st->nq; q++)
+		printf("%s%" PRIu64, q ? ", " : "", st->queue_ios[q]);
+	printf("]");
 	printf(", \"io_errors\": %" PRIu64 ", \"unsupported\": %" PRIu64
 	       ", \"verified\": %" PRIu64 ", \"verify_errors\": %" PRIu64 "}",
 	       st->io_errors, st->unsupported, st->verified,

@@ -350,6 +350,7 @@ static int drive_complete(struct drive_job *j, struct drive_req *r,
 		return -EPROTO;
 	}
 	lat_hist_add(&st->lat[r->op], now - r->start_ns);
+	st->queue_ios[r->queue]++;
 	if (status == VIRTIO_BLK_S_IOERR)
 		st->io_errors++;
 	else if (status == VIRTIO_BLK_S_UNSUPP)
@@ -493,6 +494,7 @@ int drive_job_run(struct drive_job *j, enum drive_phase p,
 	int ret = 0;
 
 	memset(st, 0, sizeof(*st));
+	st->nq = d->nq;
 	for (unsigned i = 0; i < DRIVE_OP_NR; i++)
 		lat_hist_init(&st->lat[i]);
 	memset(last_ios, 0, sizeof(last_ios));

@@ -14,6 +14,7 @@
 
 #include "drive_dev.h"
 #include "histogram.h"
+#include "vhost_user.h"
 
 enum drive_rw {
 	DRIVE_RW_READ,
@@ -53,6 +54,8 @@ struct drive_stats {
 	uint64_t io_errors;		/* VIRTIO_BLK_S_IOERR */
 	uint64_t unsupported;		/* VIRTIO_BLK_S_UNSUPP */
 	uint64_t verified;		/* blocks read and checked */
+	unsigned nq;
+	uint64_t queue_ios[VHOST_USER_MAX_VRINGS];	/* completed, by queue */
 	uint64_t verify_errors;
 	bool interrupted;
 };
