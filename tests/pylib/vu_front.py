@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""A minimal vhost-user front-end in Python for driving a blk back-end
+from a test: negotiation, a memfd as "guest RAM", one split virtqueue
+that the test fills with arbitrary (also hostile) descriptor chains,
+and a polled used ring.  Wire layouts follow protocol/vhost_user.h."""
+
+import mmap
+import os
+import socket
+import struct
+import time
+
+GET_FEATURES, SET_FEATURES, SET_OWNER, SET_MEM_TABLE = 1, 2, 3, 5
+SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 8, 9, 10, 11
+SET_VRING_KICK, SET_VRING_CALL = 12, 13
+GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM = 15, 16, 17
+SET_VRING_ENABLE, GET_CONFIG = 18, 24
+F_PROTOCOL_FEATURES = 1 << 30
+F_VERSION_1 = 1 << 32
+PF_MQ, PF_REPLY_ACK, PF_CONFIG, PF_INFLIGHT = 1 << 0, 1 << 3, 1 << 9, 1 << 12
+NEED_REPLY = 1 << 3
+DESC_NEXT, DESC_WRITE, DESC_INDIRECT = 1, 2, 4
+
+# Guest RAM layout of the one queue this front-end drives.
+DESC, AVAIL, USED, DATA = 0x0, 0x1000, 0x2000, 0x4000
+UADDR = 0x10000000      # the front-end "virtual address" of guest RAM
+
+
+class VhostUser:
+    """Messages on a vhost-user socket."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(10)
+        self.s.connect(path)
+
+    def send(self, req, payload=b"", fds=(), flags=0):
+        msg = struct.pack("<III", req, 0x1 | flags, len(payload)) + payload
+        socket.send_fds(self.s, [msg], list(fds))
+
+    def recv(self, req):
+        hdr = b""
+        while len(hdr) < 12:
+            chunk = self.s.recv(12 - len(hdr))
+            if not chunk:
+                raise EOFError("back-end closed the connection")
+            hdr += chunk
+        r, flags, size = struct.unpack("<III", hdr)
+        body = b""
+        while len(body) < size:
+            chunk = self.s.recv(size - len(body))
+            if not chunk:
+                raise EOFError("back-end closed the connection")
+            body += chunk
+        if r != req or not flags & 0x4:
+            raise ValueError(f"reply {r} flags {flags:#x} to request {req}")
+        return body
+
+    def get_u64(self, req):
+        self.send(req)
+        return struct.unpack("<Q", self.recv(req))[0]
+
+    def set_u64(self, req, value, ack=False):
+        self.send(req, struct.pack("<Q", value), flags=NEED_REPLY if ack else 0)
+        if ack:
+            return struct.unpack("<Q", self.recv(req))[0]
+        return None
+
+    def close(self):
+        self.s.close()
+
+
+def mem_table(regions):
+    """SET_MEM_TABLE payload from (gpa, size, mmap_offset) tuples."""
+    body = struct.pack("<II", len(regions), 0)
+    for gpa, size, offset in regions:
+        body += struct.pack("<QQQQ", gpa, size, UADDR + gpa, offset)
+    return body
+
+
+class BlkQueue:
+    """A connected front-end with queue 0 of size qsize started."""
+
+    def __init__(self, path, mem_size=1 << 20, qsize=16, features=0):
+        self.v = VhostUser(path)
+        self.qsize = qsize
+        self.offered = self.v.get_u64(GET_FEATURES)
+        self.v.set_u64(SET_FEATURES, F_VERSION_1 | F_PROTOCOL_FEATURES | features)
+        self.v.get_u64(GET_PROTOCOL_FEATURES)
+        self.v.set_u64(SET_PROTOCOL_FEATURES, PF_REPLY_ACK | PF_CONFIG)
+        self.v.send(SET_OWNER)
+        self.fd = os.memfd_create("guest-ram")
+        os.ftruncate(self.fd, mem_size)
+        self.mem = mmap.mmap(self.fd, mem_size)
+        self.mem_size = mem_size
+        self.v.send(SET_MEM_TABLE, mem_table([(0, mem_size, 0)]),
+                    fds=[self.fd], flags=NEED_REPLY)
+        if struct.unpack("<Q", self.v.recv(SET_MEM_TABLE))[0]:
+            raise RuntimeError("SET_MEM_TABLE refused")
+        self.kick = os.eventfd(0, os.EFD_NONBLOCK)
+        self.call = os.eventfd(0, os.EFD_NONBLOCK)
+        self.v.send(SET_VRING_NUM, struct.pack("<II", 0, qsize))
+        self.v.send(SET_VRING_ADDR, struct.pack("<IIQQQQ", 0, 0, UADDR + DESC,
+                                                UADDR + USED, UADDR + AVAIL, 0))
+        self.v.send(SET_VRING_BASE, struct.pack("<II", 0, 0))
+        self.v.send(SET_VRING_KICK, struct.pack("<Q", 0), fds=[self.kick])
+        self.v.send(SET_VRING_CALL, struct.pack("<Q", 0), fds=[self.call])
+        self.v.send(SET_VRING_ENABLE, struct.pack("<II", 0, 1),
+                    flags=NEED_REPLY)
+        self.v.recv(SET_VRING_ENABLE)
+        self.avail_idx = 0
+        self.used_seen = 0
+        self.next_desc = 0
+        self.next_data = DATA
+
+    # ---- guest memory ----------------------------------------------------
+    def alloc(self, size, fill=b""):
+        addr = self.next_data
+        self.next_data = (self.next_data + size + 63) & ~63
+        if self.next_data > self.mem_size:
+            self.next_data = DATA
+            return self.alloc(size, fill)
+        self.mem[addr:addr + size] = (fill * size)[:size] if fill else bytes(size)
+        return addr
+
+    def write(self, addr, data):
+        self.mem[addr:addr + len(data)] = data
+
+    def read(self, addr, size):
+        return bytes(self.mem[addr:addr + size])
+
+    # ---- the ring --------------------------------------------------------
+    def put_desc(self, i, addr, length, flags, nxt=0):
+        struct.pack_into("<QIHH", self.mem, DESC + 16 * i, addr, length, flags, nxt)
+
+    def submit_chain(self, bufs, head=None):
+        """bufs: (addr, len, flags) chained in order with NEXT; returns the head."""
+        head = self.next_desc if head is None else head
+        n = len(bufs)
+        for k, (addr, length, flags) in enumerate(bufs):
+            i = (head + k) % self.qsize
+            nxt = (head + k + 1) % self.qsize
+            self.put_desc(i, addr, length, flags | (DESC_NEXT if k + 1 < n else 0), nxt)
+        self.next_desc = (head + n) % self.qsize
+        self.publish(head)
+        return head
+
+    def publish(self, head):
+        struct.pack_into("<H", self.mem, AVAIL + 4 + 2 * (self.avail_idx % self.qsize), head)
+        self.avail_idx = (self.avail_idx + 1) & 0xFFFF
+        struct.pack_into("<H", self.mem, AVAIL + 2, self.avail_idx)
+        os.eventfd_write(self.kick, 1)
+
+    def wait_used(self, timeout=10.0):
+        """The next used element as (id, len), or None on time-out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            idx = struct.unpack_from("<H", self.mem, USED + 2)[0]
+            if idx != self.used_seen:
+                off = USED + 4 + 8 * (self.used_seen % self.qsize)
+                self.used_seen = (self.used_seen + 1) & 0xFFFF
+                return struct.unpack_from("<II", self.mem, off)
+            time.sleep(0.001)
+        return None
+
+    def request(self, rtype, sector, data=None, data_len=0, write_data=False,
+                status_flags=DESC_WRITE, hdr_addr=None):
+        """One virtio-blk request: header, optional data, status byte.
+        Returns (used element or None, status byte, data address)."""
+        hdr = self.alloc(16) if hdr_addr is None else hdr_addr
+        if hdr_addr is None:
+            self.write(hdr, struct.pack("<IIQ", rtype, 0, sector))
+        bufs = [(hdr, 16, 0)]
+        daddr = None
+        if data is not None or data_len:
+            size = len(data) if data is not None else data_len
+            daddr = self.alloc(size)
+            if data is not None:
+                self.write(daddr, data)
+            bufs.append((daddr, size, 0 if write_data else DESC_WRITE))
+        st = self.alloc(1)
+        self.write(st, b"\xee")
+        bufs.append((st, 1, status_flags))
+        self.submit_chain(bufs)
+        used = self.wait_used()
+        return used, self.read(st, 1)[0], daddr
+
+    def close(self):
+        self.v.close()
+        self.mem.close()
+        for fd in (self.fd, self.kick, self.call):
+            os.close(fd)
