@@ -188,8 +188,8 @@ void blk_disk_config(const struct blk_disk *d, uint16_t num_queues,
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->capacity = d->capacity;
-	/* No single buffer limit beyond what a descriptor can say. */
-	cfg->size_max = UINT32_MAX;
+	/* Advisory: longer buffers work too. */
+	cfg->size_max = 1u << 20;
 	cfg->seg_max = d->seg_max;
 	cfg->blk_size = SECTOR;
 	cfg->physical_block_exp = 3;	/* 4 KiB pages of the page cache */
