@@ -215,21 +215,37 @@ static void blk_queue_finish(struct blk_queue *q, struct blk_slot *s)
 	q->inflight--;
 }
 
-/* Publish the used elements of this batch and interrupt if wanted. */
+/*
+ * Publish the used elements of this batch and interrupt if wanted.  With
+ * inflight tracking each element is published on its own, between
+ * "last" and "clear": the recovery of the inflight protocol as
+ * librte_vhost implements it (vhost_check_queue_inflights_split) can
+ * repair only one element published but not cleared.
+ */
 static void blk_queue_publish(struct blk_queue *q)
 {
-	bool notify;
+	bool notify = false;
 
 	if (!q->nbatch)
 		return;
-	if (q->ops->inflight_last)
-		for (unsigned i = 0; i < q->nbatch; i++)
-			q->ops->inflight_last(q->opaque, q->batch[i]);
-	notify = blk_vring_publish(&q->vr);
-	if (q->ops->inflight_clear)
-		for (unsigned i = 0; i < q->nbatch; i++)
-			q->ops->inflight_clear(q->opaque, q->batch[i],
-					       q->vr.used_idx);
+	if (!q->ops->inflight_last) {
+		notify = blk_vring_publish(&q->vr);
+	} else {
+		uint16_t end = q->vr.used_idx;
+
+		/* Pushed elements are in the ring; reveal them one by one. */
+		for (unsigned i = 0; i < q->nbatch; i++) {
+			uint16_t head = q->batch[i];
+
+			q->ops->inflight_last(q->opaque, head);
+			q->vr.used_idx = (uint16_t)(end - q->nbatch + i + 1);
+			notify |= blk_vring_publish(&q->vr);
+			if (q->ops->inflight_clear)
+				q->ops->inflight_clear(q->opaque, head,
+						       q->vr.used_idx);
+		}
+		q->vr.used_idx = end;
+	}
 	q->nbatch = 0;
 	if (notify) {
 		q->stats.notifies++;

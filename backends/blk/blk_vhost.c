@@ -142,6 +142,11 @@ static void blk_vq_inflight_clear(void *opaque, uint16_t head,
 
 static const struct blk_queue_ops blk_vq_ops = {
 	.notify = blk_vq_notify,
+};
+
+/* With an inflight region: every head is tracked in it. */
+static const struct blk_queue_ops blk_vq_inflight_ops = {
+	.notify = blk_vq_notify,
 	.inflight_set = blk_vq_inflight_set,
 	.inflight_last = blk_vq_inflight_last,
 	.inflight_clear = blk_vq_inflight_clear,
@@ -227,10 +232,12 @@ static int blk_vq_start(struct blk_vhost *b, struct blk_vq *v,
 
 	v->inflight = !rte_vhost_get_vhost_ring_inflight(b->vid, v->idx, &ri) &&
 		      ri.inflight_split;
-	if (v->inflight)
+	if (v->inflight) {
+		qc.ops = &blk_vq_inflight_ops;
 		/* After a restart the used ring itself says where it is. */
 		qc.vring.used_idx = __atomic_load_n(&vring.used->idx,
 						    __ATOMIC_ACQUIRE);
+	}
 	ret = blk_queue_create(&qc, &v->q);
 	if (ret)
 		return ret;

@@ -15,6 +15,7 @@ SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 8, 9, 10, 11
 SET_VRING_KICK, SET_VRING_CALL = 12, 13
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM = 15, 16, 17
 SET_VRING_ENABLE, GET_CONFIG = 18, 24
+GET_INFLIGHT_FD, SET_INFLIGHT_FD = 31, 32
 F_PROTOCOL_FEATURES = 1 << 30
 F_VERSION_1 = 1 << 32
 PF_MQ, PF_REPLY_ACK, PF_CONFIG, PF_INFLIGHT = 1 << 0, 1 << 3, 1 << 9, 1 << 12
@@ -56,6 +57,14 @@ class VhostUser:
             raise ValueError(f"reply {r} flags {flags:#x} to request {req}")
         return body
 
+    def recv_fds(self, req):
+        """A reply that carries fds: (payload, fds)."""
+        data, fds, _, _ = socket.recv_fds(self.s, 4096, 8)
+        r, flags, size = struct.unpack_from("<III", data)
+        if r != req or not flags & 0x4 or len(data) != 12 + size:
+            raise ValueError(f"reply {r} flags {flags:#x} size {size} to {req}")
+        return data[12:], fds
+
     def get_u64(self, req):
         self.send(req)
         return struct.unpack("<Q", self.recv(req))[0]
@@ -78,40 +87,93 @@ def mem_table(regions):
     return body
 
 
-class BlkQueue:
-    """A connected front-end with queue 0 of size qsize started."""
+INFLIGHT_HDR = 16       # features, version, desc_num, last_inflight_io, used_idx
+INFLIGHT_DESC = 16      # inflight, padding[5], next, counter
 
-    def __init__(self, path, mem_size=1 << 20, qsize=16, features=0):
+
+class BlkQueue:
+    """A connected front-end with queue 0 of size qsize started.  With
+    inflight=True it negotiates INFLIGHT_SHMFD and asks the back-end for
+    the inflight region; resume=an earlier BlkQueue (whose back-end
+    died) reconnects with its guest RAM, ring and inflight region, as a
+    front-end does after a back-end crash: the vring base is the used
+    index, and requests left in flight are the back-end's to resubmit."""
+
+    def __init__(self, path, mem_size=1 << 20, qsize=16, features=0,
+                 inflight=False, resume=None):
         self.v = VhostUser(path)
+        if resume:
+            mem_size, qsize, inflight = resume.mem_size, resume.qsize, resume.inflight
         self.qsize = qsize
+        self.inflight = inflight
         self.offered = self.v.get_u64(GET_FEATURES)
         self.v.set_u64(SET_FEATURES, F_VERSION_1 | F_PROTOCOL_FEATURES | features)
         self.v.get_u64(GET_PROTOCOL_FEATURES)
-        self.v.set_u64(SET_PROTOCOL_FEATURES, PF_REPLY_ACK | PF_CONFIG)
+        self.v.set_u64(SET_PROTOCOL_FEATURES, PF_REPLY_ACK | PF_CONFIG |
+                       (PF_INFLIGHT if inflight else 0))
         self.v.send(SET_OWNER)
-        self.fd = os.memfd_create("guest-ram")
-        os.ftruncate(self.fd, mem_size)
-        self.mem = mmap.mmap(self.fd, mem_size)
+        if resume:
+            self.fd, self.mem, self.kick, self.call = (resume.fd, resume.mem,
+                                                      resume.kick, resume.call)
+            self.infl_fd, self.infl, self.infl_size = (resume.infl_fd, resume.infl,
+                                                       resume.infl_size)
+            self.avail_idx, self.next_desc = resume.avail_idx, resume.next_desc
+            self.next_data = resume.next_data
+            self.used_seen = resume.used_seen
+            resume.owned = False
+        else:
+            self.fd = os.memfd_create("guest-ram")
+            os.ftruncate(self.fd, mem_size)
+            self.mem = mmap.mmap(self.fd, mem_size)
+            self.kick = os.eventfd(0, os.EFD_NONBLOCK)
+            self.call = os.eventfd(0, os.EFD_NONBLOCK)
+            self.avail_idx = self.used_seen = self.next_desc = 0
+            self.next_data = DATA
+            self.infl_fd = None
+            self.infl = None
+            if inflight:
+                self.v.send(GET_INFLIGHT_FD, struct.pack("<QQHH4x", 0, 0, 1, qsize))
+                body, fds = self.v.recv_fds(GET_INFLIGHT_FD)
+                self.infl_size, _ = struct.unpack_from("<QQ", body)
+                self.infl_fd = fds[0]
+                self.infl = mmap.mmap(self.infl_fd, self.infl_size)
+        self.owned = True
         self.mem_size = mem_size
+        # The call fd first: it makes librte_vhost allocate the queue,
+        # which SET_INFLIGHT_FD needs to attach the region to (QEMU
+        # sends it at connect time too).
+        self.v.send(SET_VRING_CALL, struct.pack("<Q", 0), fds=[self.call])
+        if inflight:
+            self.v.send(SET_INFLIGHT_FD, struct.pack("<QQHH4x", self.infl_size, 0, 1,
+                                                     qsize), fds=[self.infl_fd])
         self.v.send(SET_MEM_TABLE, mem_table([(0, mem_size, 0)]),
                     fds=[self.fd], flags=NEED_REPLY)
         if struct.unpack("<Q", self.v.recv(SET_MEM_TABLE))[0]:
             raise RuntimeError("SET_MEM_TABLE refused")
-        self.kick = os.eventfd(0, os.EFD_NONBLOCK)
-        self.call = os.eventfd(0, os.EFD_NONBLOCK)
+        base = struct.unpack_from("<H", self.mem, USED + 2)[0] if resume else 0
         self.v.send(SET_VRING_NUM, struct.pack("<II", 0, qsize))
         self.v.send(SET_VRING_ADDR, struct.pack("<IIQQQQ", 0, 0, UADDR + DESC,
                                                 UADDR + USED, UADDR + AVAIL, 0))
-        self.v.send(SET_VRING_BASE, struct.pack("<II", 0, 0))
+        self.v.send(SET_VRING_BASE, struct.pack("<II", 0, base))
         self.v.send(SET_VRING_KICK, struct.pack("<Q", 0), fds=[self.kick])
-        self.v.send(SET_VRING_CALL, struct.pack("<Q", 0), fds=[self.call])
         self.v.send(SET_VRING_ENABLE, struct.pack("<II", 0, 1),
                     flags=NEED_REPLY)
         self.v.recv(SET_VRING_ENABLE)
-        self.avail_idx = 0
-        self.used_seen = 0
-        self.next_desc = 0
-        self.next_data = DATA
+
+    # ---- the inflight region (split, queue 0) ----------------------------
+    def inflight_version(self):
+        return struct.unpack_from("<H", self.infl, 8)[0]
+
+    def inflight_desc(self, i):
+        """(inflight, counter) of descriptor i."""
+        off = INFLIGHT_HDR + INFLIGHT_DESC * i
+        return self.infl[off], struct.unpack_from("<Q", self.infl, off + 8)[0]
+
+    def mark_inflight(self, i, counter):
+        """Record head i as taken and not completed, as a back-end does."""
+        off = INFLIGHT_HDR + INFLIGHT_DESC * i
+        struct.pack_into("<Q", self.infl, off + 8, counter)
+        self.infl[off] = 1
 
     # ---- guest memory ----------------------------------------------------
     def alloc(self, size, fill=b""):
@@ -133,7 +195,7 @@ class BlkQueue:
     def put_desc(self, i, addr, length, flags, nxt=0):
         struct.pack_into("<QIHH", self.mem, DESC + 16 * i, addr, length, flags, nxt)
 
-    def submit_chain(self, bufs, head=None):
+    def submit_chain(self, bufs, head=None, kick=True):
         """bufs: (addr, len, flags) chained in order with NEXT; returns the head."""
         head = self.next_desc if head is None else head
         n = len(bufs)
@@ -142,26 +204,29 @@ class BlkQueue:
             nxt = (head + k + 1) % self.qsize
             self.put_desc(i, addr, length, flags | (DESC_NEXT if k + 1 < n else 0), nxt)
         self.next_desc = (head + n) % self.qsize
-        self.publish(head)
+        self.publish(head, kick)
         return head
 
-    def publish(self, head):
+    def publish(self, head, kick=True):
         struct.pack_into("<H", self.mem, AVAIL + 4 + 2 * (self.avail_idx % self.qsize), head)
         self.avail_idx = (self.avail_idx + 1) & 0xFFFF
         struct.pack_into("<H", self.mem, AVAIL + 2, self.avail_idx)
-        os.eventfd_write(self.kick, 1)
+        if kick:
+            os.eventfd_write(self.kick, 1)
 
     def wait_used(self, timeout=10.0):
-        """The next used element as (id, len), or None on time-out."""
+        """The next used element as (id, len), or None on time-out
+        (timeout 0: just look)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             idx = struct.unpack_from("<H", self.mem, USED + 2)[0]
             if idx != self.used_seen:
                 off = USED + 4 + 8 * (self.used_seen % self.qsize)
                 self.used_seen = (self.used_seen + 1) & 0xFFFF
                 return struct.unpack_from("<II", self.mem, off)
-            time.sleep(0.001)
-        return None
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.0002)
 
     def request(self, rtype, sector, data=None, data_len=0, write_data=False,
                 status_flags=DESC_WRITE, hdr_addr=None):
@@ -185,8 +250,18 @@ class BlkQueue:
         used = self.wait_used()
         return used, self.read(st, 1)[0], daddr
 
-    def close(self):
+    def hangup(self):
+        """Close the socket only: guest RAM and rings stay for resume=."""
         self.v.close()
+
+    def close(self):
+        """Hang up; the guest RAM stays unless nothing resumed from it."""
+        self.v.close()
+        if not self.owned:
+            return
         self.mem.close()
         for fd in (self.fd, self.kick, self.call):
             os.close(fd)
+        if self.infl is not None:
+            self.infl.close()
+            os.close(self.infl_fd)
