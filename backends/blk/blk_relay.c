@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #include "vhost_user.h"
 
 #define TAG	"relay"
+/* Larger than any message librte_vhost 22.11 sends or accepts. */
+#define BLK_RELAY_MAX_PAYLOAD	4096
 
 struct blk_relay {
 	int front_fd;		/* the socket we were given */
@@ -70,47 +73,87 @@ const char *blk_relay_path(const struct blk_relay *r)
 	return r->path;
 }
 
-/* Copy one chunk and the fds that came with it; false at EOF or error. */
-static bool blk_relay_copy(int from, int to)
+/* Read exactly len bytes; fds that arrive meanwhile are appended. */
+static bool blk_relay_read(int from, uint8_t *buf, size_t len, int *fds,
+			   int *nfds)
 {
-	char buf[4096];
 	union {
 		char b[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.b, .msg_controllen = sizeof(ctl.b),
-	};
-	int fds[VHOST_USER_MAX_FDS], nfds = 0;
-	struct cmsghdr *c;
-	ssize_t n, sent;
 
-	n = recvmsg(from, &mh, MSG_CMSG_CLOEXEC);
-	if (n <= 0)
-		return false;
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+	while (len) {
+		struct iovec iov = { buf, len };
+		struct msghdr mh = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctl.b, .msg_controllen = sizeof(ctl.b),
+		};
+		struct cmsghdr *c;
+		ssize_t n = recvmsg(from, &mh, MSG_CMSG_CLOEXEC);
 
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			int k;
+
+			if (c->cmsg_level != SOL_SOCKET ||
+			    c->cmsg_type != SCM_RIGHTS)
+				continue;
+			k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 			for (int i = 0; i < k; i++) {
 				int fd;
 
 				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
 				       sizeof(fd));
-				if (nfds < VHOST_USER_MAX_FDS)
-					fds[nfds++] = fd;
+				if (*nfds < VHOST_USER_MAX_FDS)
+					fds[(*nfds)++] = fd;
 				else
 					close(fd);
 			}
 		}
+		buf += n;
+		len -= (size_t)n;
 	}
-	iov.iov_len = (size_t)n;
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
+	return true;
+}
+
+/*
+ * Copy one vhost-user message with the fds that came with it.  Message
+ * by message, reading as librte_vhost does (header, then payload): a
+ * stream read can join several messages, and fds must stay with theirs.
+ * False at EOF or on a malformed message.
+ */
+static bool blk_relay_copy(int from, int to)
+{
+	uint8_t buf[VHOST_USER_HEADER_SIZE + BLK_RELAY_MAX_PAYLOAD];
+	struct vhost_user_header hdr;
+	union {
+		char b[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { buf, 0 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int fds[VHOST_USER_MAX_FDS], nfds = 0;
+	bool ok = false;
+	size_t len, sent = 0;
+
+	if (!blk_relay_read(from, buf, sizeof(hdr), fds, &nfds))
+		goto out;
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.size > BLK_RELAY_MAX_PAYLOAD) {
+		log_err(TAG, "message %u with a %u-byte payload: closing",
+			hdr.request, hdr.size);
+		goto out;
+	}
+	if (!blk_relay_read(from, buf + sizeof(hdr), hdr.size, fds, &nfds))
+		goto out;
+	len = sizeof(hdr) + hdr.size;
+	iov.iov_len = len;
 	if (nfds) {
+		struct cmsghdr *c;
+
 		mh.msg_control = ctl.b;
 		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 		c = CMSG_FIRSTHDR(&mh);
@@ -119,19 +162,25 @@ static bool blk_relay_copy(int from, int to)
 		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
-	sent = sendmsg(to, &mh, MSG_NOSIGNAL);
+	while (sent < len) {
+		ssize_t n;
+
+		iov.iov_base = buf + sent;
+		iov.iov_len = len - sent;
+		n = sendmsg(to, &mh, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		sent += (size_t)n;
+		mh.msg_control = NULL;		/* fds go with the first bytes */
+		mh.msg_controllen = 0;
+	}
+	ok = true;
+out:
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
-	/* Control messages are small; the rest of a short send follows. */
-	while (sent > 0 && sent < n) {
-		ssize_t more = send(to, buf + sent, (size_t)(n - sent),
-				    MSG_NOSIGNAL);
-
-		if (more <= 0)
-			return false;
-		sent += more;
-	}
-	return sent == n;
+	return ok;
 }
 
 static void *blk_relay_thread(void *arg)

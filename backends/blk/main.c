@@ -176,6 +176,13 @@ int main(int argc, char **argv)
 		close(image_fd);
 		return BLK_EXIT_ERROR;
 	}
+	/*
+	 * With --no-shconf EAL leaves its runtime directory empty; removed
+	 * now, it is not left behind by a back-end that is killed.
+	 */
+	if (rmdir(rte_eal_get_runtime_dir()) < 0)
+		log_debug(TAG, "runtime directory %s: %s",
+			  rte_eal_get_runtime_dir(), strerror(errno));
 	if (CPU_COUNT(&vc.worker_cpus))
 		pthread_setaffinity_np(pthread_self(), sizeof(vc.worker_cpus),
 				       &vc.worker_cpus);

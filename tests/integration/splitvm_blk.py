@@ -21,6 +21,8 @@ opened by the test and passed with --image-fd.
   with IOERR/UNSUPP and nothing written; a read-only status descriptor,
   a descriptor loop, a next index past the ring and an unnegotiated
   indirect descriptor returned with length 0; then a write still works.
+- Indirect descriptors with EVENT_IDX negotiated; --fd with a socket
+  pair (the back-end exits when the front-end hangs up).
 - --read-only: VIRTIO_BLK_F_RO offered (the guest refuses the disk),
   OUT/DISCARD/WRITE_ZEROES answered IOERR, the image unchanged byte for
   byte, reads still work."""
@@ -259,6 +261,52 @@ def conformance(be, img):
     c.check(be.running(), "the back-end is still running")
 
 
+def indirect_event_idx(be, img):
+    """Indirect descriptors and event-index suppression, negotiated."""
+    q = vu_front.BlkQueue(be.sock, features=(1 << 28) | (1 << 29))
+    data = bytes((i * 11 + 5) & 0xFF for i in range(2048))
+    for rnd in range(3):
+        table = q.alloc(3 * 16)
+        hdr = q.alloc(16)
+        q.write(hdr, struct.pack("<IIQ", T_OUT, 0, 300 + 4 * rnd))
+        buf = q.alloc(2048)
+        q.write(buf, data)
+        st = q.alloc(1)
+        q.write(st, b"\xee")
+        struct.pack_into("<QIHH", q.mem, table, hdr, 16, vu_front.DESC_NEXT, 1)
+        struct.pack_into("<QIHH", q.mem, table + 16, buf, 2048, vu_front.DESC_NEXT, 2)
+        struct.pack_into("<QIHH", q.mem, table + 32, st, 1, vu_front.DESC_WRITE, 0)
+        head = q.next_desc
+        q.put_desc(head, table, 3 * 16, vu_front.DESC_INDIRECT)
+        q.next_desc = (head + 1) % q.qsize
+        q.publish(head)
+        used = q.wait_used()
+        c.check(used is not None and used[0] == head and q.read(st, 1)[0] == S_OK and
+                sector_of(img, 300 + 4 * rnd, 4) == data,
+                f"indirect OUT request {rnd + 1} of 3 (EVENT_IDX negotiated): OK, in the image",
+                str(used))
+    q.close()
+
+
+def fd_mode(tmp, img):
+    """--fd: the vhost-user socket handed over already connected."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    be = splitvm_blk.Backend(blk_exe, tmp, img, name="fd", sock_fd=theirs.fileno())
+    theirs.close()
+    q = vu_front.BlkQueue(ours)
+    data = bytes(range(256)) * 2
+    used, st, _ = q.request(T_OUT, 500, data, write_data=True)
+    c.check(used is not None and st == S_OK and sector_of(img, 500) == data,
+            "--fd: a write through the inherited socket lands in the image")
+    q.close()
+    try:
+        be.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    status, log = be.stop()
+    c.equal(status, 0, "--fd: the back-end exits 0 when the front-end hangs up")
+
+
 def idle_check(be, sock):
     """The guest leaves the started device idle; the back-end must sleep."""
     proc = subprocess.Popen([splitvm, "--kernel", guest, "--memory", "64M",
@@ -369,6 +417,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
         raw_session(be)
         conformance(be, img)
+        indirect_event_idx(be, img)
         blkguest.zero_image(img)
         blkguest.guest_runs(c, splitvm, guest, be.sock, img, be.running,
                             "splitvm-blk", serial=SERIAL)
@@ -382,5 +431,6 @@ with tempfile.TemporaryDirectory() as tmp:
     c.equal(unexpected, [], "splitvm-blk logged no error or warning but the "
             "refused tables and unanswerable chains")
     read_only(tmp)
+    fd_mode(tmp, img)
 
 c.finish()

@@ -21,7 +21,9 @@ def require(exe):
 class Backend:
     """splitvm-blk serving img on tmp/run/blk.sock as nobody."""
 
-    def __init__(self, exe, tmp, img, args=(), read_only=False, name="blk"):
+    def __init__(self, exe, tmp, img, args=(), read_only=False, name="blk",
+                 sock_fd=None):
+        """sock_fd: serve this connected socket (--fd) instead of a path."""
         run = os.path.join(tmp, f"run-{name}")
         os.makedirs(run, exist_ok=True)
         os.chown(run, NOBODY, NOBODY)
@@ -30,13 +32,21 @@ class Backend:
         self.logpath = os.path.join(tmp, f"{name}.log")
         self.log = open(self.logpath, "w+")
         fd = os.open(img, os.O_RDONLY if read_only else os.O_RDWR)
-        argv = [exe, "--socket-path", self.sock, "--image-fd", str(fd)]
+        if sock_fd is None:
+            argv = [exe, "--socket-path", self.sock]
+            fds = (fd,)
+        else:
+            argv = [exe, "--fd", str(sock_fd)]
+            fds = (fd, sock_fd)
+        argv += ["--image-fd", str(fd)]
         if read_only:
             argv.append("--read-only")
         self.proc = subprocess.Popen(
-            argv + list(args), pass_fds=(fd,), user=NOBODY, group=NOBODY,
+            argv + list(args), pass_fds=fds, user=NOBODY, group=NOBODY,
             extra_groups=[], stdout=self.log, stderr=subprocess.STDOUT)
         os.close(fd)
+        if sock_fd is not None:
+            return
         for _ in range(100):
             if os.path.exists(self.sock) or self.proc.poll() is not None:
                 break

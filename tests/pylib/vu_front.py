@@ -31,9 +31,13 @@ class VhostUser:
     """Messages on a vhost-user socket."""
 
     def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        """path: a unix socket path, or an already connected socket."""
+        if isinstance(path, socket.socket):
+            self.s = path
+        else:
+            self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.s.connect(path)
         self.s.settimeout(10)
-        self.s.connect(path)
 
     def send(self, req, payload=b"", fds=(), flags=0):
         msg = struct.pack("<III", req, 0x1 | flags, len(payload)) + payload
