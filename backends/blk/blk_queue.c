@@ -34,6 +34,7 @@ struct blk_slot {
 	uint8_t status;
 	unsigned pending;	/* SQEs not yet completed */
 	uint64_t done;		/* READ/WRITE bytes moved so far */
+	uint64_t t_start;	/* ns, when taken from the ring */
 	struct blk_chain chain;
 	struct blk_req req;
 };
@@ -73,6 +74,14 @@ static uint64_t blk_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+unsigned blk_lat_bucket(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned b = us ? 64 - (unsigned)__builtin_clzll(us) : 0;
+
+	return b < BLK_LAT_BUCKETS ? b : BLK_LAT_BUCKETS - 1;
 }
 
 int blk_queue_create(const struct blk_queue_config *cfg,
@@ -203,6 +212,7 @@ static void blk_queue_finish(struct blk_queue *q, struct blk_slot *s)
 	else if (r->op == BLK_OP_WRITE)
 		q->stats.bytes_written += r->bytes;
 	q->stats.reqs[r->op]++;
+	q->stats.latency[blk_lat_bucket(blk_now_ns() - s->t_start)]++;
 
 	/* The status byte before the used element that announces it. */
 	__atomic_store_n(s->chain.status, s->status, __ATOMIC_RELAXED);
@@ -361,6 +371,7 @@ static bool blk_queue_take_head(struct blk_queue *q, uint16_t head)
 	q->slot_of_head[head] = idx;
 	q->inflight++;
 	s->head = head;
+	s->t_start = blk_now_ns();
 
 	ret = blk_chain_walk(q->mem, &q->vr, head, &s->chain);
 	if (!ret)

@@ -49,6 +49,9 @@ struct blk_queue_config {
 	void *opaque;
 };
 
+/* Latency histogram: bucket 0 is < 1 us, bucket b is [2^(b-1), 2^b) us. */
+#define BLK_LAT_BUCKETS		24
+
 /* Counters; read from another thread they are approximate. */
 struct blk_queue_stats {
 	uint64_t reqs[8];		/* by enum blk_op */
@@ -57,7 +60,12 @@ struct blk_queue_stats {
 	uint64_t bad_chains;		/* could not be answered at all */
 	uint64_t sleeps, kicks, notifies;
 	uint64_t inflight;
+	/* From taking a request off the ring to its used element. */
+	uint64_t latency[BLK_LAT_BUCKETS];
 };
+
+/* Bucket of a latency in nanoseconds. */
+unsigned blk_lat_bucket(uint64_t ns);
 
 int blk_queue_create(const struct blk_queue_config *cfg,
 		     struct blk_queue **out) __attribute__((warn_unused_result));

@@ -68,8 +68,10 @@ _Static_assert(sizeof(union vhost_user_payload) <= BLK_DPDK_PAYLOAD_SIZE,
 _Static_assert(offsetof(struct blk_dpdk_msg, fds) ==
 	       VHOST_USER_HEADER_SIZE + BLK_DPDK_PAYLOAD_SIZE, "fds offset");
 
+struct blk_dev;
+
 struct blk_vq {
-	struct blk_vhost *b;
+	struct blk_dev *dev;
 	uint16_t idx;
 	struct blk_queue *q;
 	pthread_t thread;
@@ -77,16 +79,31 @@ struct blk_vq {
 	bool inflight;		/* the front-end gave us an inflight region */
 };
 
-struct blk_vhost {
-	struct blk_vhost_config cfg;
-	char path[108];
-	bool layout_ok;		/* DPDK's message context is as above */
-	struct virtio_blk_config config;
-	int vid;		/* the one connection, -1 when none */
+/*
+ * One front-end connection.  Two slots: a front-end that reconnects at
+ * once may be accepted before librte_vhost has processed the old
+ * connection's hang-up (both arrive in one poll round).  Only one
+ * device is started at a time: they would share the image.
+ */
+#define BLK_MAX_CONNECTIONS	2
+
+struct blk_dev {
+	struct blk_vhost *b;
+	int vid;		/* -1: slot free */
 	bool started;
 	struct blk_mem mem;
 	unsigned nvq;
 	struct blk_vq vq[BLK_OPTIONS_MAX_QUEUES];
+};
+
+struct blk_vhost {
+	struct blk_vhost_config cfg;
+	/* Queues start and stop (DPDK's thread) while stats are read (main). */
+	pthread_mutex_t lock;
+	char path[108];
+	bool layout_ok;		/* DPDK's message context is as above */
+	struct virtio_blk_config config;
+	struct blk_dev devs[BLK_MAX_CONNECTIONS];
 };
 
 /*
@@ -108,8 +125,8 @@ static void blk_vq_notify(void *opaque)
 	 * message handler may hold the queue lock while it waits for us.
 	 */
 	blk_queue_indexes(v->q, &last_avail, &used_idx);
-	rte_vhost_set_vring_base(v->b->vid, v->idx, last_avail, used_idx);
-	if (rte_vhost_vring_call_nonblock(v->b->vid, v->idx) == -EAGAIN)
+	rte_vhost_set_vring_base(v->dev->vid, v->idx, last_avail, used_idx);
+	if (rte_vhost_vring_call_nonblock(v->dev->vid, v->idx) == -EAGAIN)
 		log_debug(TAG, "queue %u: interrupt skipped (queue locked)",
 			  v->idx);
 }
@@ -119,7 +136,7 @@ static void blk_vq_inflight_set(void *opaque, uint16_t head)
 	struct blk_vq *v = opaque;
 
 	if (v->inflight)
-		rte_vhost_set_inflight_desc_split(v->b->vid, v->idx, head);
+		rte_vhost_set_inflight_desc_split(v->dev->vid, v->idx, head);
 }
 
 static void blk_vq_inflight_last(void *opaque, uint16_t head)
@@ -127,7 +144,7 @@ static void blk_vq_inflight_last(void *opaque, uint16_t head)
 	struct blk_vq *v = opaque;
 
 	if (v->inflight)
-		rte_vhost_set_last_inflight_io_split(v->b->vid, v->idx, head);
+		rte_vhost_set_last_inflight_io_split(v->dev->vid, v->idx, head);
 }
 
 static void blk_vq_inflight_clear(void *opaque, uint16_t head,
@@ -136,7 +153,7 @@ static void blk_vq_inflight_clear(void *opaque, uint16_t head,
 	struct blk_vq *v = opaque;
 
 	if (v->inflight)
-		rte_vhost_clr_inflight_desc_split(v->b->vid, v->idx, used_idx,
+		rte_vhost_clr_inflight_desc_split(v->dev->vid, v->idx, used_idx,
 						  head);
 }
 
@@ -194,13 +211,14 @@ static int blk_vq_resubmit(struct blk_vq *v, struct rte_vhost_ring_inflight *ri)
 	return blk_queue_resubmit(v->q, heads, n);
 }
 
-static int blk_vq_start(struct blk_vhost *b, struct blk_vq *v,
+static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 			uint64_t features)
 {
+	struct blk_vhost *b = d->b;
 	struct rte_vhost_ring_inflight ri = { 0 };
 	struct rte_vhost_vring vring;
 	struct blk_queue_config qc = {
-		.mem = &b->mem,
+		.mem = &d->mem,
 		.image_fd = b->cfg.image_fd,
 		.disk = b->cfg.disk,
 		.poll_us = b->cfg.poll_us,
@@ -212,8 +230,8 @@ static int blk_vq_start(struct blk_vhost *b, struct blk_vq *v,
 	char name[16];
 	int ret;
 
-	if (rte_vhost_get_vhost_vring(b->vid, v->idx, &vring) ||
-	    rte_vhost_get_vring_base(b->vid, v->idx, &last_avail, &last_used))
+	if (rte_vhost_get_vhost_vring(d->vid, v->idx, &vring) ||
+	    rte_vhost_get_vring_base(d->vid, v->idx, &last_avail, &last_used))
 		return -ENODEV;
 	ret = blk_vring_init(&qc.vring, vring.desc, vring.avail, vring.used,
 			     vring.size);
@@ -230,7 +248,7 @@ static int blk_vq_start(struct blk_vhost *b, struct blk_vq *v,
 	snprintf(name, sizeof(name), "blk.q%u", v->idx);
 	qc.name = name;
 
-	v->inflight = !rte_vhost_get_vhost_ring_inflight(b->vid, v->idx, &ri) &&
+	v->inflight = !rte_vhost_get_vhost_ring_inflight(d->vid, v->idx, &ri) &&
 		      ri.inflight_split;
 	if (v->inflight) {
 		qc.ops = &blk_vq_inflight_ops;
@@ -267,7 +285,7 @@ err:
 	return ret;
 }
 
-static void blk_vq_stop(struct blk_vhost *b, struct blk_vq *v)
+static void blk_vq_stop(struct blk_dev *d, struct blk_vq *v)
 {
 	uint16_t last_avail, used_idx;
 
@@ -280,33 +298,66 @@ static void blk_vq_stop(struct blk_vhost *b, struct blk_vq *v)
 	}
 	/* What GET_VRING_BASE answers: everything taken has completed. */
 	blk_queue_indexes(v->q, &last_avail, &used_idx);
-	rte_vhost_set_vring_base(b->vid, v->idx, last_avail, used_idx);
+	rte_vhost_set_vring_base(d->vid, v->idx, last_avail, used_idx);
 	blk_queue_destroy(v->q);
 	v->q = NULL;
 }
 
 /* ---- device callbacks --------------------------------------------------- */
 
-static int blk_new_device(int vid)
+static struct blk_dev *blk_dev_of(int vid)
 {
 	struct blk_vhost *b = blk_vhost_instance;
+
+	for (unsigned i = 0; b && i < BLK_MAX_CONNECTIONS; i++)
+		if (b->devs[i].vid == vid)
+			return &b->devs[i];
+	return NULL;
+}
+
+static int blk_start_queues(struct blk_dev *d, int vid);
+
+static int blk_new_device(int vid)
+{
+	struct blk_dev *d = blk_dev_of(vid);
+	struct blk_vhost *b;
+	int ret = -1;
+
+	if (!d)
+		return -1;
+	b = d->b;
+	pthread_mutex_lock(&b->lock);
+	for (unsigned i = 0; i < BLK_MAX_CONNECTIONS; i++)
+		if (b->devs[i].started && &b->devs[i] != d)
+			goto busy;
+	ret = blk_start_queues(d, vid);
+	pthread_mutex_unlock(&b->lock);
+	return ret;
+busy:
+	pthread_mutex_unlock(&b->lock);
+	log_err(TAG, "another front-end's device is running: not starting "
+		"a second one on the same image");
+	return -1;
+}
+
+static int blk_start_queues(struct blk_dev *d, int vid)
+{
+	struct blk_vhost *b = d->b;
 	struct rte_vhost_memory *mem = NULL;
 	uint64_t features = 0;
 	unsigned nvq;
 	int ret;
 
-	if (!b || vid != b->vid)
-		return -1;
 	if (rte_vhost_get_negotiated_features(vid, &features) ||
 	    rte_vhost_get_mem_table(vid, &mem)) {
 		log_err(TAG, "device %d: no features or memory table", vid);
 		return -1;
 	}
-	memset(&b->mem, 0, sizeof(b->mem));
+	memset(&d->mem, 0, sizeof(d->mem));
 	for (unsigned i = 0; i < mem->nregions; i++) {
 		struct rte_vhost_mem_region *r = &mem->regions[i];
 
-		if (blk_mem_add(&b->mem, r->guest_phys_addr, r->size,
+		if (blk_mem_add(&d->mem, r->guest_phys_addr, r->size,
 				(void *)(uintptr_t)r->host_user_addr)) {
 			log_err(TAG, "memory region %u unusable", i);
 			free(mem);
@@ -321,19 +372,19 @@ static int blk_new_device(int vid)
 			b->cfg.num_queues);
 		return -1;
 	}
-	b->nvq = nvq;
+	d->nvq = nvq;
 	for (unsigned i = 0; i < nvq; i++) {
-		b->vq[i] = (struct blk_vq){ .b = b, .idx = (uint16_t)i };
-		ret = blk_vq_start(b, &b->vq[i], features);
+		d->vq[i] = (struct blk_vq){ .dev = d, .idx = (uint16_t)i };
+		ret = blk_vq_start(d, &d->vq[i], features);
 		if (ret) {
 			log_err(TAG, "queue %u: cannot start: %s", i,
 				strerror(-ret));
 			while (i--)
-				blk_vq_stop(b, &b->vq[i]);
+				blk_vq_stop(d, &d->vq[i]);
 			return -1;
 		}
 	}
-	b->started = true;
+	d->started = true;
 	log_info(TAG, "started %u queue(s), features 0x%llx", nvq,
 		 (unsigned long long)features);
 	return 0;
@@ -341,14 +392,18 @@ static int blk_new_device(int vid)
 
 static void blk_destroy_device(int vid)
 {
-	struct blk_vhost *b = blk_vhost_instance;
+	struct blk_dev *d = blk_dev_of(vid);
 
-	if (!b || vid != b->vid || !b->started)
+	if (!d)
 		return;
-	for (unsigned i = 0; i < b->nvq; i++)
-		blk_vq_stop(b, &b->vq[i]);
-	b->started = false;
-	log_info(TAG, "stopped");
+	pthread_mutex_lock(&d->b->lock);
+	if (d->started) {
+		for (unsigned i = 0; i < d->nvq; i++)
+			blk_vq_stop(d, &d->vq[i]);
+		d->started = false;
+		log_info(TAG, "stopped");
+	}
+	pthread_mutex_unlock(&d->b->lock);
 }
 
 static int blk_vring_state_changed(int vid, uint16_t queue_id, int enable)
@@ -446,11 +501,13 @@ refuse:
 
 static enum rte_vhost_msg_result blk_pre_msg(int vid, void *msg)
 {
-	struct blk_vhost *b = blk_vhost_instance;
+	struct blk_dev *d = blk_dev_of(vid);
 	struct blk_dpdk_msg *m = msg;
+	struct blk_vhost *b;
 
-	if (!b || vid != b->vid)
+	if (!d)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	b = d->b;
 	switch (m->hdr.request) {
 	case VHOST_USER_GET_CONFIG:
 		return blk_get_config(b, m);
@@ -481,30 +538,35 @@ static const struct rte_vhost_user_extern_ops blk_extern_ops = {
 static int blk_new_connection(int vid)
 {
 	struct blk_vhost *b = blk_vhost_instance;
+	struct blk_dev *d;
 
 	if (!b)
 		return -1;
-	if (b->vid >= 0) {
-		log_warn(TAG, "a second front-end connected: refused");
+	d = blk_dev_of(-1);
+	if (!d) {
+		log_warn(TAG, "a front-end connected while %d are: refused",
+			 BLK_MAX_CONNECTIONS);
 		return -1;
 	}
 	if (rte_vhost_extern_callback_register(vid, &blk_extern_ops, b)) {
 		log_err(TAG, "cannot register the message hooks");
 		return -1;
 	}
-	b->vid = vid;
+	d->vid = vid;
 	log_info(TAG, "front-end connected");
 	return 0;
 }
 
 static void blk_destroy_connection(int vid)
 {
-	struct blk_vhost *b = blk_vhost_instance;
+	struct blk_dev *d = blk_dev_of(vid);
 
-	if (!b || vid != b->vid)
+	if (!d)
 		return;
 	blk_destroy_device(vid);
-	b->vid = -1;
+	pthread_mutex_lock(&d->b->lock);
+	d->vid = -1;
+	pthread_mutex_unlock(&d->b->lock);
 	log_info(TAG, "front-end disconnected");
 }
 
@@ -533,7 +595,9 @@ int blk_vhost_start(const struct blk_vhost_config *cfg, struct blk_vhost **out)
 	if (!b)
 		return -ENOMEM;
 	b->cfg = *cfg;
-	b->vid = -1;
+	for (unsigned i = 0; i < BLK_MAX_CONNECTIONS; i++)
+		b->devs[i] = (struct blk_dev){ .b = b, .vid = -1 };
+	pthread_mutex_init(&b->lock, NULL);
 	snprintf(b->path, sizeof(b->path), "%s", cfg->socket_path);
 	blk_disk_config(cfg->disk, (uint16_t)cfg->num_queues, &b->config);
 	b->layout_ok = RTE_VER_YEAR == 22 && RTE_VER_MONTH == 11 &&
@@ -581,28 +645,41 @@ void blk_vhost_print_stats(struct blk_vhost *b, FILE *f)
 		"write_zeroes",
 	};
 
-	for (unsigned i = 0; i < b->nvq && b->started; i++) {
-		struct blk_queue_stats s;
+	pthread_mutex_lock(&b->lock);
+	for (unsigned n = 0; n < BLK_MAX_CONNECTIONS; n++) {
+		struct blk_dev *d = &b->devs[n];
 
-		if (!b->vq[i].q)
-			continue;
-		blk_queue_get_stats(b->vq[i].q, &s);
-		fprintf(f, "queue %u:", i);
-		for (unsigned t = 0; t < sizeof(names) / sizeof(names[0]); t++)
-			fprintf(f, " %s=%llu", names[t],
-				(unsigned long long)s.reqs[t]);
-		fprintf(f, " read_bytes=%llu written_bytes=%llu errors=%llu "
-			"bad_chains=%llu inflight=%llu kicks=%llu sleeps=%llu "
-			"interrupts=%llu\n",
-			(unsigned long long)s.bytes_read,
-			(unsigned long long)s.bytes_written,
-			(unsigned long long)s.errors,
-			(unsigned long long)s.bad_chains,
-			(unsigned long long)s.inflight,
-			(unsigned long long)s.kicks,
-			(unsigned long long)s.sleeps,
-			(unsigned long long)s.notifies);
+		for (unsigned i = 0; i < d->nvq && d->started; i++) {
+			struct blk_queue_stats s;
+
+			if (!d->vq[i].q)
+				continue;
+			blk_queue_get_stats(d->vq[i].q, &s);
+			fprintf(f, "queue %u:", i);
+			for (unsigned t = 0; t < sizeof(names) / sizeof(names[0]);
+			     t++)
+				fprintf(f, " %s=%llu", names[t],
+					(unsigned long long)s.reqs[t]);
+			fprintf(f, " read_bytes=%llu written_bytes=%llu "
+				"errors=%llu bad_chains=%llu inflight=%llu "
+				"kicks=%llu sleeps=%llu interrupts=%llu\n",
+				(unsigned long long)s.bytes_read,
+				(unsigned long long)s.bytes_written,
+				(unsigned long long)s.errors,
+				(unsigned long long)s.bad_chains,
+				(unsigned long long)s.inflight,
+				(unsigned long long)s.kicks,
+				(unsigned long long)s.sleeps,
+				(unsigned long long)s.notifies);
+			fprintf(f, "queue %u latency_us:", i);
+			for (unsigned k = 0; k < BLK_LAT_BUCKETS; k++)
+				if (s.latency[k])
+					fprintf(f, " <%llu=%llu", 1ull << k,
+						(unsigned long long)s.latency[k]);
+			fprintf(f, "\n");
+		}
 	}
+	pthread_mutex_unlock(&b->lock);
 }
 
 void blk_vhost_stop(struct blk_vhost *b)
@@ -614,5 +691,6 @@ void blk_vhost_stop(struct blk_vhost *b)
 		log_warn(TAG, "unregistering %s failed", b->path);
 	unlink(b->path);
 	blk_vhost_instance = NULL;
+	pthread_mutex_destroy(&b->lock);
 	free(b);
 }

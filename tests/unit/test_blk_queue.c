@@ -319,6 +319,27 @@ static void test_idle_sleeps(void)
 	CU_ASSERT_EQUAL(status_of(s), VIRTIO_BLK_S_OK);
 	blk_queue_get_stats(q, &b);
 	CU_ASSERT(b.kicks > a.kicks);
+
+	/* Every completed request is in the latency histogram once. */
+	uint64_t reqs = 0, hist = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		reqs += b.reqs[i];
+	for (unsigned i = 0; i < BLK_LAT_BUCKETS; i++)
+		hist += b.latency[i];
+	CU_ASSERT(reqs > 0);
+	CU_ASSERT_EQUAL(hist, reqs);
+}
+
+static void test_lat_bucket(void)
+{
+	CU_ASSERT_EQUAL(blk_lat_bucket(0), 0);
+	CU_ASSERT_EQUAL(blk_lat_bucket(999), 0);
+	CU_ASSERT_EQUAL(blk_lat_bucket(1000), 1);
+	CU_ASSERT_EQUAL(blk_lat_bucket(1999), 1);
+	CU_ASSERT_EQUAL(blk_lat_bucket(2000), 2);
+	CU_ASSERT_EQUAL(blk_lat_bucket(1000000), 10);	/* 1 ms: [512, 1024) */
+	CU_ASSERT_EQUAL(blk_lat_bucket(UINT64_MAX), BLK_LAT_BUCKETS - 1);
 }
 
 static void test_corrupt_avail_stops_queue(void)
@@ -349,6 +370,7 @@ static CU_TestInfo queue_tests[] = {
 	{ "write zeroes, discard, GET_ID", test_zeroes_discard_getid },
 	{ "rejected and unanswerable requests", test_rejected_leave_image_alone },
 	{ "idle: sleeps on the kick", test_idle_sleeps },
+	{ "latency buckets", test_lat_bucket },
 	{ "corrupt avail index stops the queue", test_corrupt_avail_stops_queue },
 	CU_TEST_INFO_NULL,
 };
