@@ -21,7 +21,8 @@ opened by the test and passed with --image-fd.
   with IOERR/UNSUPP and nothing written; a read-only status descriptor,
   a descriptor loop, a next index past the ring and an unnegotiated
   indirect descriptor returned with length 0; then a write still works.
-- Indirect descriptors with EVENT_IDX negotiated; --fd with a socket
+- Two queues busy at once (a thread and stats each), indirect
+  descriptors with EVENT_IDX negotiated, 20 immediate reconnects; --fd with a socket
   pair (the back-end exits when the front-end hangs up).
 - --read-only: VIRTIO_BLK_F_RO offered (the guest refuses the disk),
   OUT/DISCARD/WRITE_ZEROES answered IOERR, the image unchanged byte for
@@ -289,6 +290,45 @@ def indirect_event_idx(be, img):
     q.close()
 
 
+def multiqueue(be, img):
+    """Two queues, each with its own thread and io_uring, busy at once."""
+    q = vu_front.BlkQueue(be.sock, queues=2, qsize=32)
+    heads = {0: {}, 1: {}}
+    for n in range(8):
+        for qi in (0, 1):
+            q.cur = qi
+            sector = 600 + 16 * qi + n
+            hdr, data, st = q.alloc(16), q.alloc(512), q.alloc(1)
+            q.write(hdr, struct.pack("<IIQ", T_OUT, 0, sector))
+            q.write(data, bytes([qi * 16 + n + 1]) * 512)
+            q.write(st, b"\xee")
+            head = q.submit_chain([(hdr, 16, 0), (data, 512, 0),
+                                   (st, 1, vu_front.DESC_WRITE)])
+            heads[qi][head] = (sector, st)
+    done = {0: 0, 1: 0}
+    for qi in (0, 1):
+        q.cur = qi
+        for _ in range(8):
+            e = q.wait_used()
+            if e and e[0] in heads[qi] and q.read(heads[qi][e[0]][1], 1)[0] == S_OK:
+                done[qi] += 1
+    c.equal(done, {0: 8, 1: 8}, "two queues: 8 writes completed on each")
+    threads = be.threads()
+    c.check("blk-q0" in threads and "blk-q1" in threads,
+            "two queues: one back-end thread per queue", str(threads))
+    want = b"".join(bytes([qi * 16 + n + 1]) * 512 for qi in (0, 1) for n in range(8))
+    got = sector_of(img, 600, 8) + sector_of(img, 616, 8)
+    c.check(got == want, "two queues: every write is in the image")
+    mark = len(be.text())
+    be.proc.send_signal(signal.SIGUSR1)
+    time.sleep(0.5)
+    w = {int(a): int(b) for a, b in re.findall(r"queue (\d): done=\d+ read=\d+ write=(\d+)",
+                                               be.text()[mark:])}
+    c.check(w.get(0, 0) >= 8 and w.get(1, 0) >= 8,
+            "two queues: per-queue stats count each queue's writes", str(w))
+    q.close()
+
+
 def fast_reconnect(be):
     """A front-end that reconnects at once, 20 times: librte_vhost may
     see the new connection before the old one's hang-up."""
@@ -354,16 +394,18 @@ def idle_check(be, sock):
                 "idle: the back-end used under 10% of a CPU while the device sat idle",
                 f"{used:.2f} s CPU in {wall:.2f} s")
         print(f"  info idle CPU: {used:.3f} s in {wall:.2f} s")
+        mark = len(be.text())
         be.proc.send_signal(signal.SIGUSR1)
         time.sleep(0.5)
+        text = be.text()[mark:]
         stats = re.search(r"queue 0: done=(\d+) read=(\d+) write=(\d+) flush=(\d+) "
-                          r"get_id=(\d+).* inflight=(\d+) ", be.text())
-        hist = re.search(r"queue 0 latency_us:((?: <\d+=\d+)+)", be.text())
+                          r"get_id=(\d+).* inflight=(\d+) ", text)
+        hist = re.search(r"queue 0 latency_us:((?: <\d+=\d+)+)", text)
         c.check(stats is not None and int(stats.group(2)) > 0 and
                 int(stats.group(3)) > 0 and int(stats.group(4)) > 0 and
                 int(stats.group(5)) == 1 and int(stats.group(6)) == 0,
                 "SIGUSR1: per-queue counters (reads, writes, flushes, one GET_ID, "
-                "none in flight while idle)", stats.group(0) if stats else be.text()[-300:])
+                "none in flight while idle)", stats.group(0) if stats else text[-300:])
         total = sum(int(n) for n in re.findall(r"=(\d+)", hist.group(1))) if hist else -1
         reqs = sum(int(stats.group(k)) for k in range(1, 6)) if stats else -2
         c.equal(total, reqs, "SIGUSR1: the latency histogram counts every request")
@@ -444,6 +486,7 @@ with tempfile.TemporaryDirectory() as tmp:
         raw_session(be)
         conformance(be, img)
         indirect_event_idx(be, img)
+        multiqueue(be, img)
         fast_reconnect(be)
         blkguest.zero_image(img)
         blkguest.guest_runs(c, splitvm, guest, be.sock, img, be.running,

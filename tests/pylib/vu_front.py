@@ -22,8 +22,10 @@ PF_MQ, PF_REPLY_ACK, PF_CONFIG, PF_INFLIGHT = 1 << 0, 1 << 3, 1 << 9, 1 << 12
 NEED_REPLY = 1 << 3
 DESC_NEXT, DESC_WRITE, DESC_INDIRECT = 1, 2, 4
 
-# Guest RAM layout of the one queue this front-end drives.
+# Guest RAM layout of queue 0; queue i is RING_STRIDE * i higher, and
+# request buffers start above the last queue.
 DESC, AVAIL, USED, DATA = 0x0, 0x1000, 0x2000, 0x4000
+RING_STRIDE = 0x4000
 UADDR = 0x10000000      # the front-end "virtual address" of guest RAM
 
 
@@ -104,11 +106,13 @@ class BlkQueue:
     index, and requests left in flight are the back-end's to resubmit."""
 
     def __init__(self, path, mem_size=1 << 20, qsize=16, features=0,
-                 inflight=False, resume=None):
+                 inflight=False, resume=None, queues=1):
         self.v = VhostUser(path)
         if resume:
             mem_size, qsize, inflight = resume.mem_size, resume.qsize, resume.inflight
         self.qsize = qsize
+        self.queues = queues
+        self.cur = 0            # the queue the methods below drive
         self.inflight = inflight
         self.offered = self.v.get_u64(GET_FEATURES)
         self.v.set_u64(SET_FEATURES, F_VERSION_1 | F_PROTOCOL_FEATURES | features)
@@ -117,22 +121,22 @@ class BlkQueue:
                        (PF_INFLIGHT if inflight else 0))
         self.v.send(SET_OWNER)
         if resume:
-            self.fd, self.mem, self.kick, self.call = (resume.fd, resume.mem,
-                                                      resume.kick, resume.call)
+            self.fd, self.mem, self.rings = resume.fd, resume.mem, resume.rings
             self.infl_fd, self.infl, self.infl_size = (resume.infl_fd, resume.infl,
                                                        resume.infl_size)
-            self.avail_idx, self.next_desc = resume.avail_idx, resume.next_desc
             self.next_data = resume.next_data
-            self.used_seen = resume.used_seen
+            self.data_start = resume.data_start
+            self.queues = resume.queues
             resume.owned = False
         else:
             self.fd = os.memfd_create("guest-ram")
             os.ftruncate(self.fd, mem_size)
             self.mem = mmap.mmap(self.fd, mem_size)
-            self.kick = os.eventfd(0, os.EFD_NONBLOCK)
-            self.call = os.eventfd(0, os.EFD_NONBLOCK)
-            self.avail_idx = self.used_seen = self.next_desc = 0
-            self.next_data = DATA
+            self.rings = [{"kick": os.eventfd(0, os.EFD_NONBLOCK),
+                           "call": os.eventfd(0, os.EFD_NONBLOCK),
+                           "avail_idx": 0, "used_seen": 0, "next_desc": 0}
+                          for _ in range(queues)]
+            self.data_start = self.next_data = DATA + RING_STRIDE * (queues - 1)
             self.infl_fd = None
             self.infl = None
             if inflight:
@@ -146,7 +150,8 @@ class BlkQueue:
         # The call fd first: it makes librte_vhost allocate the queue,
         # which SET_INFLIGHT_FD needs to attach the region to (QEMU
         # sends it at connect time too).
-        self.v.send(SET_VRING_CALL, struct.pack("<Q", 0), fds=[self.call])
+        for i, r in enumerate(self.rings):
+            self.v.send(SET_VRING_CALL, struct.pack("<Q", i), fds=[r["call"]])
         if inflight:
             self.v.send(SET_INFLIGHT_FD, struct.pack("<QQHH4x", self.infl_size, 0, 1,
                                                      qsize), fds=[self.infl_fd])
@@ -154,15 +159,39 @@ class BlkQueue:
                     fds=[self.fd], flags=NEED_REPLY)
         if struct.unpack("<Q", self.v.recv(SET_MEM_TABLE))[0]:
             raise RuntimeError("SET_MEM_TABLE refused")
-        base = struct.unpack_from("<H", self.mem, USED + 2)[0] if resume else 0
-        self.v.send(SET_VRING_NUM, struct.pack("<II", 0, qsize))
-        self.v.send(SET_VRING_ADDR, struct.pack("<IIQQQQ", 0, 0, UADDR + DESC,
-                                                UADDR + USED, UADDR + AVAIL, 0))
-        self.v.send(SET_VRING_BASE, struct.pack("<II", 0, base))
-        self.v.send(SET_VRING_KICK, struct.pack("<Q", 0), fds=[self.kick])
-        self.v.send(SET_VRING_ENABLE, struct.pack("<II", 0, 1),
-                    flags=NEED_REPLY)
-        self.v.recv(SET_VRING_ENABLE)
+        for i, r in enumerate(self.rings):
+            off = RING_STRIDE * i
+            base = struct.unpack_from("<H", self.mem, off + USED + 2)[0] if resume else 0
+            self.v.send(SET_VRING_NUM, struct.pack("<II", i, qsize))
+            self.v.send(SET_VRING_ADDR, struct.pack(
+                "<IIQQQQ", i, 0, UADDR + off + DESC, UADDR + off + USED,
+                UADDR + off + AVAIL, 0))
+            self.v.send(SET_VRING_BASE, struct.pack("<II", i, base))
+            self.v.send(SET_VRING_KICK, struct.pack("<Q", i), fds=[r["kick"]])
+            self.v.send(SET_VRING_ENABLE, struct.pack("<II", i, 1),
+                        flags=NEED_REPLY)
+            self.v.recv(SET_VRING_ENABLE)
+
+    # ---- the current queue's state ---------------------------------------
+    def _ring(self, key):
+        return self.rings[self.cur][key]
+
+    def _set(self, key, value):
+        self.rings[self.cur][key] = value
+
+    kick = property(lambda self: self._ring("kick"))
+    call = property(lambda self: self._ring("call"))
+    avail_idx = property(lambda self: self._ring("avail_idx"),
+                         lambda self, v: self._set("avail_idx", v))
+    used_seen = property(lambda self: self._ring("used_seen"),
+                         lambda self, v: self._set("used_seen", v))
+    next_desc = property(lambda self: self._ring("next_desc"),
+                         lambda self, v: self._set("next_desc", v))
+
+    @property
+    def roff(self):
+        """Offset of the current queue's rings in guest RAM."""
+        return RING_STRIDE * self.cur
 
     # ---- the inflight region (split, queue 0) ----------------------------
     def inflight_version(self):
@@ -184,7 +213,7 @@ class BlkQueue:
         addr = self.next_data
         self.next_data = (self.next_data + size + 63) & ~63
         if self.next_data > self.mem_size:
-            self.next_data = DATA
+            self.next_data = self.data_start
             return self.alloc(size, fill)
         self.mem[addr:addr + size] = (fill * size)[:size] if fill else bytes(size)
         return addr
@@ -197,7 +226,8 @@ class BlkQueue:
 
     # ---- the ring --------------------------------------------------------
     def put_desc(self, i, addr, length, flags, nxt=0):
-        struct.pack_into("<QIHH", self.mem, DESC + 16 * i, addr, length, flags, nxt)
+        struct.pack_into("<QIHH", self.mem, self.roff + DESC + 16 * i, addr, length,
+                         flags, nxt)
 
     def submit_chain(self, bufs, head=None, kick=True):
         """bufs: (addr, len, flags) chained in order with NEXT; returns the head."""
@@ -212,9 +242,10 @@ class BlkQueue:
         return head
 
     def publish(self, head, kick=True):
-        struct.pack_into("<H", self.mem, AVAIL + 4 + 2 * (self.avail_idx % self.qsize), head)
+        avail = self.roff + AVAIL
+        struct.pack_into("<H", self.mem, avail + 4 + 2 * (self.avail_idx % self.qsize), head)
         self.avail_idx = (self.avail_idx + 1) & 0xFFFF
-        struct.pack_into("<H", self.mem, AVAIL + 2, self.avail_idx)
+        struct.pack_into("<H", self.mem, avail + 2, self.avail_idx)
         if kick:
             os.eventfd_write(self.kick, 1)
 
@@ -223,9 +254,10 @@ class BlkQueue:
         (timeout 0: just look)."""
         deadline = time.monotonic() + timeout
         while True:
-            idx = struct.unpack_from("<H", self.mem, USED + 2)[0]
+            used = self.roff + USED
+            idx = struct.unpack_from("<H", self.mem, used + 2)[0]
             if idx != self.used_seen:
-                off = USED + 4 + 8 * (self.used_seen % self.qsize)
+                off = used + 4 + 8 * (self.used_seen % self.qsize)
                 self.used_seen = (self.used_seen + 1) & 0xFFFF
                 return struct.unpack_from("<II", self.mem, off)
             if time.monotonic() >= deadline:
@@ -264,8 +296,10 @@ class BlkQueue:
         if not self.owned:
             return
         self.mem.close()
-        for fd in (self.fd, self.kick, self.call):
-            os.close(fd)
+        os.close(self.fd)
+        for r in self.rings:
+            os.close(r["kick"])
+            os.close(r["call"])
         if self.infl is not None:
             self.infl.close()
             os.close(self.infl_fd)
