@@ -55,6 +55,7 @@ struct blk_queue {
 	bool ring_ready;
 	bool kick_armed;
 	bool broken;
+	bool notify_pending;	/* an interrupt to retry */
 	atomic_bool stop;
 
 	struct blk_slot *slots;
@@ -236,7 +237,7 @@ static void blk_queue_publish(struct blk_queue *q)
 {
 	bool notify = false;
 
-	if (!q->nbatch)
+	if (!q->nbatch && !q->notify_pending)
 		return;
 	if (!q->ops->inflight_last) {
 		notify = blk_vring_publish(&q->vr);
@@ -257,9 +258,10 @@ static void blk_queue_publish(struct blk_queue *q)
 		q->vr.used_idx = end;
 	}
 	q->nbatch = 0;
-	if (notify) {
-		q->stats.notifies++;
-		q->ops->notify(q->opaque);
+	if (notify || q->notify_pending) {
+		q->notify_pending = q->ops->notify(q->opaque) == -EAGAIN;
+		if (!q->notify_pending)
+			q->stats.notifies++;
 	}
 }
 
@@ -571,7 +573,7 @@ int blk_queue_run(struct blk_queue *q)
 
 	blk_queue_arm_poll(q, q->stop_fd, BLK_TAG_STOP);
 	/* Anything completed before a restart may not have been signalled. */
-	q->ops->notify(q->opaque);
+	q->notify_pending = true;
 	last_work = blk_now_ns();
 	for (;;) {
 		bool stopping = atomic_load(&q->stop);
@@ -590,7 +592,7 @@ int blk_queue_run(struct blk_queue *q)
 		blk_queue_publish(q);
 		if (stopping && q->inflight == 0)
 			break;
-		if (work) {
+		if (work || q->notify_pending) {
 			if (kicks_on && !q->broken) {
 				blk_vring_kicks(&q->vr, false);
 				kicks_on = false;

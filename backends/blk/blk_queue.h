@@ -24,8 +24,12 @@
 struct blk_queue;
 
 struct blk_queue_ops {
-	/* The driver wants an interrupt for newly used entries. */
-	void (*notify)(void *opaque);
+	/*
+	 * The driver wants an interrupt for newly used entries.  -EAGAIN:
+	 * not now (retried on the next turn of the loop, which does not
+	 * sleep until it went through).
+	 */
+	int (*notify)(void *opaque);
 	/*
 	 * Inflight tracking (each may be NULL), in the order the vhost-user
 	 * inflight protocol needs: a head was taken from the avail ring

@@ -114,7 +114,7 @@ static struct blk_vhost *blk_vhost_instance;
 
 /* ---- queue threads ------------------------------------------------------ */
 
-static void blk_vq_notify(void *opaque)
+static int blk_vq_notify(void *opaque)
 {
 	struct blk_vq *v = opaque;
 	uint16_t last_avail, used_idx;
@@ -126,9 +126,8 @@ static void blk_vq_notify(void *opaque)
 	 */
 	blk_queue_indexes(v->q, &last_avail, &used_idx);
 	rte_vhost_set_vring_base(v->dev->vid, v->idx, last_avail, used_idx);
-	if (rte_vhost_vring_call_nonblock(v->dev->vid, v->idx) == -EAGAIN)
-		log_debug(TAG, "queue %u: interrupt skipped (queue locked)",
-			  v->idx);
+	return rte_vhost_vring_call_nonblock(v->dev->vid, v->idx) == -EAGAIN ?
+	       -EAGAIN : 0;
 }
 
 static void blk_vq_inflight_set(void *opaque, uint16_t head)

@@ -41,9 +41,10 @@ static int notifies;
 static int hook_set, hook_last, hook_clear;
 static bool hook_order_ok = true;
 
-static void h_notify(void *o)
+static int h_notify(void *o)
 {
 	__atomic_add_fetch(&notifies, 1, __ATOMIC_RELAXED);
+	return 0;
 }
 
 static void h_set(void *o, uint16_t head)
