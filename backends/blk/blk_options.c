@@ -25,6 +25,7 @@ enum {
 	OPT_ALLOW_ROOT,
 	OPT_PRINT_CAPS,
 	OPT_MEM,
+	OPT_WRITETHROUGH,
 };
 
 static const struct option blk_long_options[] = {
@@ -40,6 +41,7 @@ static const struct option blk_long_options[] = {
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
 	{ "print-capabilities", no_argument, NULL, OPT_PRINT_CAPS },
 	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "writethrough", no_argument, NULL, OPT_WRITETHROUGH },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -57,6 +59,8 @@ void blk_options_usage(const char *prog)
 "  --blk-file PATH       raw image file or block device (alias --image)\n"
 "  --image-fd N          use the image already open as fd N\n"
 "  --read-only           refuse writes (VIRTIO_BLK_F_RO)\n"
+"  --writethrough        start with the write cache off (fdatasync after\n"
+"                        every write; the driver may switch, CONFIG_WCE)\n"
 "  --num-queues N        request queues, 1-%u (default 1)\n"
 "  --poll-us N           poll this long before sleeping (default 100)\n"
 "  --serial STR          GET_ID answer, up to %u bytes\n"
@@ -158,6 +162,9 @@ int blk_options_parse(int argc, char **argv, struct blk_options *o)
 			if (!blk_parse_uint(optarg, 16, 65536, &o->mem_mb))
 				return blk_usage_error("--mem '%s': want "
 						       "16-65536 (MB)", optarg);
+			break;
+		case OPT_WRITETHROUGH:
+			o->writethrough = true;
 			break;
 		case OPT_ALLOW_ROOT:
 			o->allow_root = true;

@@ -19,6 +19,7 @@ struct blk_options {
 	const char *image;		/* open this image ... */
 	int image_fd;			/* ... or use this open fd */
 	bool read_only;
+	bool writethrough;
 	bool allow_root;
 	bool print_capabilities;
 	bool help;

@@ -35,6 +35,7 @@ struct blk_slot {
 	unsigned pending;	/* SQEs not yet completed */
 	uint64_t done;		/* READ/WRITE bytes moved so far */
 	uint64_t t_start;	/* ns, when taken from the ring */
+	bool synced;		/* writethrough: its fdatasync was issued */
 	struct blk_chain chain;
 	struct blk_req req;
 };
@@ -311,6 +312,7 @@ static bool blk_queue_start(struct blk_queue *q, struct blk_slot *s)
 	s->status = VIRTIO_BLK_S_OK;
 	s->pending = 0;
 	s->done = 0;
+	s->synced = false;
 	switch (r->op) {
 	case BLK_OP_DONE:
 		s->status = r->status;
@@ -473,6 +475,14 @@ static void blk_queue_io_done(struct blk_queue *q, uint32_t data, int res)
 		return;
 	s = &q->slots[idx];
 	r = &s->req;
+	if (s->synced) {
+		/* The writethrough fdatasync, the last step. */
+		if (res < 0)
+			s->status = VIRTIO_BLK_S_IOERR;
+		if (--s->pending == 0)
+			blk_queue_finish(q, s);
+		return;
+	}
 	if ((r->op == BLK_OP_READ || r->op == BLK_OP_WRITE) && res > 0 &&
 	    s->done + (uint64_t)res < r->bytes) {
 		/* Short transfer: go on with the rest. */
@@ -514,8 +524,28 @@ static void blk_queue_io_done(struct blk_queue *q, uint32_t data, int res)
 				 res ? strerror(-res) : "end of file");
 		s->status = VIRTIO_BLK_S_IOERR;
 	}
-	if (--s->pending == 0)
-		blk_queue_finish(q, s);
+	if (--s->pending)
+		return;
+	if (s->status == VIRTIO_BLK_S_OK && !s->synced &&
+	    (r->op == BLK_OP_WRITE || r->op == BLK_OP_DISCARD ||
+	     r->op == BLK_OP_WRITE_ZEROES) &&
+	    !__atomic_load_n(&q->disk->writeback, __ATOMIC_RELAXED)) {
+		/* Writethrough: stable before it completes. */
+		struct io_uring_sqe *sqe = blk_queue_sqe(q);
+
+		if (sqe) {
+			io_uring_prep_fsync(sqe, q->image_fd,
+					    IORING_FSYNC_DATASYNC);
+			io_uring_sqe_set_data64(sqe, BLK_UDATA(BLK_TAG_REQ,
+							       idx));
+			s->synced = true;
+			s->pending = 1;
+			q->stats.syncs++;
+			return;
+		}
+		s->status = VIRTIO_BLK_S_IOERR;
+	}
+	blk_queue_finish(q, s);
 }
 
 /* Handle every CQE there is; returns how many requests progressed. */

@@ -195,7 +195,7 @@ void blk_disk_config(const struct blk_disk *d, uint16_t num_queues,
 	cfg->physical_block_exp = 3;	/* 4 KiB pages of the page cache */
 	cfg->min_io_size = 1;
 	cfg->opt_io_size = 0;
-	cfg->wce = 1;			/* writeback: FLUSH makes it stable */
+	cfg->wce = __atomic_load_n(&d->writeback, __ATOMIC_RELAXED);
 	cfg->num_queues = num_queues;
 	cfg->max_discard_sectors = d->max_discard_sectors;
 	cfg->max_discard_seg = d->max_discard_seg;

@@ -21,6 +21,14 @@
 struct blk_disk {
 	uint64_t capacity;		/* 512-byte sectors */
 	bool read_only;
+	/*
+	 * Writeback cache (config wce, VIRTIO_BLK_F_CONFIG_WCE): 1, writes
+	 * complete from the page cache and FLUSH makes them stable; 0,
+	 * writethrough: each write, discard and write-zeroes completes only
+	 * after fdatasync.  The driver may change it any time: accessed
+	 * with __atomic builtins.
+	 */
+	uint8_t writeback;
 	uint32_t seg_max;		/* data buffers per request */
 	uint32_t max_discard_sectors;	/* per segment */
 	uint32_t max_discard_seg;

@@ -34,7 +34,8 @@
 			 BIT(VIRTIO_BLK_F_TOPOLOGY) | \
 			 BIT(VIRTIO_BLK_F_MQ) | \
 			 BIT(VIRTIO_BLK_F_DISCARD) | \
-			 BIT(VIRTIO_BLK_F_WRITE_ZEROES))
+			 BIT(VIRTIO_BLK_F_WRITE_ZEROES) | \
+			 BIT(VIRTIO_BLK_F_CONFIG_WCE))
 
 /*
  * Not DPDK's default set (which is for net): config space, and inflight
@@ -98,6 +99,7 @@ struct blk_dev {
 
 struct blk_vhost {
 	struct blk_vhost_config cfg;
+	struct blk_disk disk;	/* queues use this copy: wce changes */
 	/* Queues start and stop (DPDK's thread) while stats are read (main). */
 	pthread_mutex_t lock;
 	char path[108];
@@ -219,7 +221,7 @@ static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 	struct blk_queue_config qc = {
 		.mem = &d->mem,
 		.image_fd = b->cfg.image_fd,
-		.disk = b->cfg.disk,
+		.disk = &b->disk,
 		.poll_us = b->cfg.poll_us,
 		.ops = &blk_vq_ops,
 		.opaque = v,
@@ -422,6 +424,7 @@ static enum rte_vhost_msg_result blk_get_config(struct blk_vhost *b,
 	const uint8_t *cfg = (const uint8_t *)&b->config;
 	uint32_t have = sizeof(b->config), size;
 
+	blk_disk_config(&b->disk, (uint16_t)b->cfg.num_queues, &b->config);
 	memcpy(&c, m->raw, sizeof(c));
 	if (m->hdr.size < VHOST_USER_CONFIG_HEADER_SIZE ||
 	    c.size > VHOST_USER_MAX_CONFIG_SIZE ||
@@ -438,6 +441,24 @@ static enum rte_vhost_msg_result blk_get_config(struct blk_vhost *b,
 	memcpy(m->raw, &c, size);
 	m->hdr.size = size;
 	return RTE_VHOST_MSG_RESULT_REPLY;
+}
+
+/* Only wce is writable (VIRTIO_BLK_F_CONFIG_WCE); the rest is ignored. */
+static void blk_set_config(struct blk_vhost *b, struct blk_dpdk_msg *m)
+{
+	const uint32_t at = offsetof(struct virtio_blk_config, wce);
+	struct vhost_user_config c;
+
+	memcpy(&c, m->raw, sizeof(c));
+	if (m->hdr.size < VHOST_USER_CONFIG_HEADER_SIZE + 1 ||
+	    c.size > VHOST_USER_MAX_CONFIG_SIZE ||
+	    m->hdr.size < VHOST_USER_CONFIG_HEADER_SIZE + c.size ||
+	    c.offset > at || c.offset + c.size <= at)
+		return;
+	__atomic_store_n(&b->disk.writeback, c.region[at - c.offset] ? 1 : 0,
+			 __ATOMIC_RELAXED);
+	log_info(TAG, "cache mode: %s", c.region[at - c.offset] ?
+		 "writeback" : "writethrough");
 }
 
 static void blk_close_fds(struct blk_dpdk_msg *m)
@@ -511,7 +532,7 @@ static enum rte_vhost_msg_result blk_pre_msg(int vid, void *msg)
 	case VHOST_USER_GET_CONFIG:
 		return blk_get_config(b, m);
 	case VHOST_USER_SET_CONFIG:
-		/* Nothing is writable (no CONFIG_WCE): ignore, as spec'd. */
+		blk_set_config(b, m);
 		return RTE_VHOST_MSG_RESULT_OK;
 	case VHOST_USER_GET_QUEUE_NUM: {
 		/* DPDK would answer its net queue-pair limit. */
@@ -598,7 +619,7 @@ int blk_vhost_start(const struct blk_vhost_config *cfg, struct blk_vhost **out)
 		b->devs[i] = (struct blk_dev){ .b = b, .vid = -1 };
 	pthread_mutex_init(&b->lock, NULL);
 	snprintf(b->path, sizeof(b->path), "%s", cfg->socket_path);
-	blk_disk_config(cfg->disk, (uint16_t)cfg->num_queues, &b->config);
+	b->disk = *cfg->disk;
 	b->layout_ok = RTE_VER_YEAR == 22 && RTE_VER_MONTH == 11 &&
 		       !strncmp(rte_version(), "DPDK 22.11", 10);
 	if (!b->layout_ok)
@@ -661,7 +682,7 @@ void blk_vhost_print_stats(struct blk_vhost *b, FILE *f)
 					(unsigned long long)s.reqs[t]);
 			fprintf(f, " read_bytes=%llu written_bytes=%llu "
 				"errors=%llu bad_chains=%llu inflight=%llu "
-				"kicks=%llu sleeps=%llu interrupts=%llu\n",
+				"kicks=%llu sleeps=%llu interrupts=%llu syncs=%llu\n",
 				(unsigned long long)s.bytes_read,
 				(unsigned long long)s.bytes_written,
 				(unsigned long long)s.errors,
@@ -669,7 +690,8 @@ void blk_vhost_print_stats(struct blk_vhost *b, FILE *f)
 				(unsigned long long)s.inflight,
 				(unsigned long long)s.kicks,
 				(unsigned long long)s.sleeps,
-				(unsigned long long)s.notifies);
+				(unsigned long long)s.notifies,
+				(unsigned long long)s.syncs);
 			fprintf(f, "queue %u latency_us:", i);
 			for (unsigned k = 0; k < BLK_LAT_BUCKETS; k++)
 				if (s.latency[k])

@@ -132,6 +132,7 @@ int main(int argc, char **argv)
 		return BLK_EXIT_ERROR;
 	}
 	disk.read_only = o.read_only;
+	disk.writeback = !o.writethrough;
 	memcpy(disk.serial, o.serial, sizeof(disk.serial));
 	image_fd = blk_open_image(&o, &disk);
 	if (image_fd < 0)

@@ -254,6 +254,21 @@ def conformance(be, img):
             "an indirect descriptor without INDIRECT_DESC negotiated: length 0",
             str(used))
 
+    # Writethrough (CONFIG_WCE): wce is writable through SET_CONFIG.
+    c.check(q.offered & (1 << 11), "VIRTIO_BLK_F_CONFIG_WCE offered")
+    q.v.send(vu_front.SET_CONFIG, struct.pack("<III", 32, 1, 0) + b"\x00")
+    q.v.send(GET_CONFIG, struct.pack("<III", 0, 60, 0) + bytes(60))
+    wce = q.v.recv(GET_CONFIG)[12 + 32]
+    c.equal(wce, 0, "SET_CONFIG wce=0: GET_CONFIG reads writethrough back")
+    mark = len(be.text())
+    used, st, _ = q.request(T_OUT, 50, data, write_data=True)
+    be.proc.send_signal(signal.SIGUSR1)
+    time.sleep(0.5)
+    syncs = re.findall(r"queue 0: .* syncs=(\d+)", be.text()[mark:])
+    c.check(st == S_OK and syncs and int(syncs[-1]) >= 1,
+            "writethrough: the write completed after an fdatasync", str(syncs))
+    q.v.send(vu_front.SET_CONFIG, struct.pack("<III", 32, 1, 0) + b"\x01")
+
     # Still serving.
     used, st, _ = q.request(T_OUT, 100, data, write_data=True)
     c.check(st == S_OK and sector_of(img, 100, 2) == data,

@@ -34,6 +34,7 @@ static struct blk_disk disk = {
 	.max_write_zeroes_sectors = 64,
 	.max_write_zeroes_seg = 4,
 	.serial = "queue-test",
+	.writeback = 1,
 };
 
 /* Hook log: what the inflight hooks saw, checked for order. */
@@ -332,6 +333,46 @@ static void test_idle_sleeps(void)
 	CU_ASSERT_EQUAL(hist, reqs);
 }
 
+static void test_writethrough(void)
+{
+	uint64_t w = tm_alloc(&tm, 512), seg = tm_alloc(&tm, 16);
+	uint64_t s1 = tm_alloc(&tm, 1), s2 = tm_alloc(&tm, 1),
+		 s3 = tm_alloc(&tm, 1), s4 = tm_alloc(&tm, 1);
+	struct virtio_blk_discard_write_zeroes *z = tm_ptr(&tm, seg);
+	uint16_t base = tm_used(&tm)->idx;
+	struct blk_queue_stats a, b;
+	uint8_t file[512];
+
+	memset(tm_ptr(&tm, w), 0x5a, 512);
+	blk_queue_get_stats(q, &a);
+	__atomic_store_n(&disk.writeback, 0, __ATOMIC_RELAXED);
+	submit(VIRTIO_BLK_T_OUT, 60, w, 512, false, s1);
+	kick();
+	CU_ASSERT_FATAL(wait_used(base + 1));
+	*z = (struct virtio_blk_discard_write_zeroes){ 61, 1, 0 };
+	submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false, s2);
+	submit(VIRTIO_BLK_T_IN, 60, w, 512, true, s3);
+	kick();
+	CU_ASSERT_FATAL(wait_used(base + 3));
+	blk_queue_get_stats(q, &b);
+	CU_ASSERT_EQUAL(status_of(s1), VIRTIO_BLK_S_OK);
+	CU_ASSERT_EQUAL(status_of(s2), VIRTIO_BLK_S_OK);
+	CU_ASSERT_EQUAL(status_of(s3), VIRTIO_BLK_S_OK);
+	/* One fdatasync each for the write and the write-zeroes, none for the read. */
+	CU_ASSERT_EQUAL(b.syncs - a.syncs, 2);
+	pread_all(file, 512, 60 * 512);
+	CU_ASSERT_EQUAL(file[0], 0x5a);
+	CU_ASSERT_EQUAL(file[511], 0x5a);
+
+	__atomic_store_n(&disk.writeback, 1, __ATOMIC_RELAXED);
+	submit(VIRTIO_BLK_T_OUT, 62, w, 512, false, s4);
+	kick();
+	CU_ASSERT_FATAL(wait_used(base + 4));
+	blk_queue_get_stats(q, &a);
+	CU_ASSERT_EQUAL(status_of(s4), VIRTIO_BLK_S_OK);
+	CU_ASSERT_EQUAL(a.syncs, b.syncs);
+}
+
 static void test_lat_bucket(void)
 {
 	CU_ASSERT_EQUAL(blk_lat_bucket(0), 0);
@@ -372,6 +413,7 @@ static CU_TestInfo queue_tests[] = {
 	{ "rejected and unanswerable requests", test_rejected_leave_image_alone },
 	{ "idle: sleeps on the kick", test_idle_sleeps },
 	{ "latency buckets", test_lat_bucket },
+	{ "writethrough: fdatasync before completion", test_writethrough },
 	{ "corrupt avail index stops the queue", test_corrupt_avail_stops_queue },
 	CU_TEST_INFO_NULL,
 };
