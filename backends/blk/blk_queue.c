@@ -170,6 +170,13 @@ void blk_queue_stop(struct blk_queue *q)
 void blk_queue_indexes(const struct blk_queue *q, uint16_t *last_avail,
 		       uint16_t *used_idx)
 {
+	if (q->vr.packed) {
+		*last_avail = blk_vring_packed_index(q->vr.last_avail,
+						     q->vr.avail_wrap);
+		*used_idx = blk_vring_packed_index(q->vr.used_idx,
+						   q->vr.used_wrap);
+		return;
+	}
 	*last_avail = q->vr.last_avail;
 	*used_idx = q->vr.used_idx;
 }
@@ -218,10 +225,10 @@ static void blk_queue_finish(struct blk_queue *q, struct blk_slot *s)
 
 	/* The status byte before the used element that announces it. */
 	__atomic_store_n(s->chain.status, s->status, __ATOMIC_RELAXED);
-	blk_vring_push(&q->vr, s->head, len);
-	q->batch[q->nbatch++] = s->head;
+	blk_vring_push(&q->vr, &s->chain, len);
+	q->batch[q->nbatch++] = s->chain.id;
 
-	q->slot_of_head[s->head] = BLK_SLOT_NONE;
+	q->slot_of_head[s->chain.id] = BLK_SLOT_NONE;
 	s->next_free = q->free_slot;
 	q->free_slot = idx;
 	q->inflight--;
@@ -354,30 +361,66 @@ static bool blk_queue_start(struct blk_queue *q, struct blk_slot *s)
 	return false;
 }
 
-/* Walk, decode and start the request at head; true if it is in flight. */
+static void blk_queue_release(struct blk_queue *q, struct blk_slot *s)
+{
+	uint16_t idx = (uint16_t)(s - q->slots);
+
+	s->next_free = q->free_slot;
+	q->free_slot = idx;
+	q->inflight--;
+}
+
+static const char *blk_chain_error(int ret)
+{
+	return ret == -ELOOP ? "descriptor loop" :
+	       ret == -EFAULT ? "indirect table outside guest memory" :
+	       ret == -EINVAL ? "bad descriptor index, id or flags" :
+				"no writable status byte";
+}
+
+/*
+ * Walk, decode and start the request at head (packed: ring position);
+ * true if it is in flight.
+ */
 static bool blk_queue_take_head(struct blk_queue *q, uint16_t head)
 {
 	struct blk_slot *s;
 	uint16_t idx;
 	int ret;
 
-	if (head >= q->vr.size || q->slot_of_head[head] != BLK_SLOT_NONE) {
-		/* A head out of range, or one already in flight. */
-		log_err(q->name, "driver made head %u available %s; queue "
-			"stopped until the device is reset", head,
-			head >= q->vr.size ? "past the ring" : "twice");
+	if (head >= q->vr.size) {
+		log_err(q->name, "driver made head %u available past the "
+			"ring; queue stopped until the device is reset", head);
 		q->broken = true;
 		return false;
 	}
 	idx = q->free_slot;
 	s = &q->slots[idx];
 	q->free_slot = s->next_free;
-	q->slot_of_head[head] = idx;
 	q->inflight++;
 	s->head = head;
 	s->t_start = blk_now_ns();
 
 	ret = blk_chain_walk(q->mem, &q->vr, head, &s->chain);
+	if (ret && q->vr.packed) {
+		/* Where the next chain starts is unknown now. */
+		log_err(q->name, "packed chain at %u: %s; queue stopped until "
+			"the device is reset", head, blk_chain_error(ret));
+		blk_queue_release(q, s);
+		q->broken = true;
+		return false;
+	}
+	blk_vring_consume(&q->vr, &s->chain);
+	/* A buffer id (split: head) the driver made available twice. */
+	if (q->slot_of_head[s->chain.id] != BLK_SLOT_NONE) {
+		log_err(q->name, "driver made buffer %u available while it is "
+			"in flight; queue stopped until the device is reset",
+			s->chain.id);
+		blk_queue_release(q, s);
+		q->broken = true;
+		return false;
+	}
+	q->slot_of_head[s->chain.id] = idx;
 	if (!ret)
 		ret = blk_req_decode(q->disk, &s->chain, &s->req);
 	if (ret) {
@@ -388,18 +431,11 @@ static bool blk_queue_take_head(struct blk_queue *q, uint16_t head)
 		if (q->stats.bad_chains++ < 8)
 			log_warn(q->name, "request at head %u: %s; returned "
 				 "without a status", head,
-				 ret == -ELOOP ? "descriptor loop" :
-				 ret == -EFAULT ? "indirect table outside "
-						  "guest memory" :
-				 ret == -EINVAL ? "bad descriptor index or "
-						  "flags" :
-						  "no writable status byte");
-		blk_vring_push(&q->vr, head, 0);
-		q->batch[q->nbatch++] = head;
-		q->slot_of_head[head] = BLK_SLOT_NONE;
-		s->next_free = q->free_slot;
-		q->free_slot = idx;
-		q->inflight--;
+				 blk_chain_error(ret));
+		blk_vring_push(&q->vr, &s->chain, 0);
+		q->batch[q->nbatch++] = s->chain.id;
+		q->slot_of_head[s->chain.id] = BLK_SLOT_NONE;
+		blk_queue_release(q, s);
 		q->stats.errors++;
 		return false;
 	}
@@ -422,6 +458,7 @@ static unsigned blk_queue_take(struct blk_queue *q)
 		if (ret == 0)
 			break;
 		if (ret < 0) {
+			/* Split only: packed rings have no avail index. */
 			log_err(q->name, "avail index %u is more than a ring "
 				"ahead of %u; queue stopped until the device "
 				"is reset", q->vr.avail->idx, q->vr.last_avail);

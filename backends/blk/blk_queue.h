@@ -93,7 +93,10 @@ int blk_queue_run(struct blk_queue *q);
 /* From any thread: make blk_queue_run() finish its requests and return. */
 void blk_queue_stop(struct blk_queue *q);
 
-/* After blk_queue_run() returned: where the rings stand. */
+/*
+ * Where the rings stand (exact after blk_queue_run() returned); packed:
+ * as vhost-user carries them, wrap counter in bit 15.
+ */
 void blk_queue_indexes(const struct blk_queue *q, uint16_t *last_avail,
 		       uint16_t *used_idx);
 

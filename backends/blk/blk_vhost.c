@@ -35,7 +35,8 @@
 			 BIT(VIRTIO_BLK_F_MQ) | \
 			 BIT(VIRTIO_BLK_F_DISCARD) | \
 			 BIT(VIRTIO_BLK_F_WRITE_ZEROES) | \
-			 BIT(VIRTIO_BLK_F_CONFIG_WCE))
+			 BIT(VIRTIO_BLK_F_CONFIG_WCE) | \
+			 BIT(VIRTIO_F_RING_PACKED))
 
 /*
  * Not DPDK's default set (which is for net): config space, and inflight
@@ -229,13 +230,20 @@ static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 	uint16_t last_avail, last_used;
 	pthread_attr_t attr;
 	char name[16];
+	bool packed;
 	int ret;
 
 	if (rte_vhost_get_vhost_vring(d->vid, v->idx, &vring) ||
 	    rte_vhost_get_vring_base(d->vid, v->idx, &last_avail, &last_used))
 		return -ENODEV;
-	ret = blk_vring_init(&qc.vring, vring.desc, vring.avail, vring.used,
-			     vring.size);
+	packed = features & BIT(VIRTIO_F_RING_PACKED);
+	if (packed)
+		ret = blk_vring_init_packed(&qc.vring, vring.desc_packed,
+					    vring.driver_event,
+					    vring.device_event, vring.size);
+	else
+		ret = blk_vring_init(&qc.vring, vring.desc, vring.avail,
+				     vring.used, vring.size);
 	if (ret) {
 		log_err(TAG, "queue %u: size %u is not a power of two up to "
 			"32768", v->idx, vring.size);
@@ -243,13 +251,30 @@ static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 	}
 	qc.vring.indirect = features & BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	qc.vring.event_idx = features & BIT(VIRTIO_RING_F_EVENT_IDX);
-	qc.vring.last_avail = last_avail;
-	qc.vring.used_idx = last_used;
+	if (packed) {
+		/* Wrap counters in bit 15 (rte_vhost_get_vring_base). */
+		if ((last_avail & 0x7fff) >= vring.size ||
+		    (last_used & 0x7fff) >= vring.size) {
+			log_err(TAG, "queue %u: base past the ring", v->idx);
+			return -EINVAL;
+		}
+		qc.vring.last_avail = last_avail & 0x7fff;
+		qc.vring.avail_wrap = last_avail >> 15;
+		qc.vring.used_idx = last_used & 0x7fff;
+		qc.vring.used_wrap = last_used >> 15;
+		qc.vring.signalled = qc.vring.used_idx;
+		qc.vring.signalled_wrap = qc.vring.used_wrap;
+	} else {
+		qc.vring.last_avail = last_avail;
+		qc.vring.used_idx = last_used;
+	}
 	qc.kick_fd = vring.kickfd;
 	snprintf(name, sizeof(name), "blk.q%u", v->idx);
 	qc.name = name;
 
-	v->inflight = !rte_vhost_get_vhost_ring_inflight(d->vid, v->idx, &ri) &&
+	/* Inflight tracking is implemented for split rings only. */
+	v->inflight = !packed &&
+		      !rte_vhost_get_vhost_ring_inflight(d->vid, v->idx, &ri) &&
 		      ri.inflight_split;
 	if (v->inflight) {
 		qc.ops = &blk_vq_inflight_ops;

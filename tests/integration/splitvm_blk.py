@@ -344,6 +344,38 @@ def multiqueue(be, img):
     q.close()
 
 
+def packed_ring(be, img):
+    """A packed virtqueue (VIRTIO_F_RING_PACKED), with and without
+    indirect descriptors and event index, wrapping several times."""
+    for feats, what in ((0, "packed"), ((1 << 28) | (1 << 29), "packed+indirect+event_idx")):
+        q = vu_front.BlkQueue(be.sock, qsize=8, packed=True, features=feats)
+        ok = 0
+        for n in range(20):     # 3 descriptors each: the ring wraps 7 times
+            data = bytes([n + 1]) * 512
+            used, st, _ = q.request(T_OUT, 700 + n, data, write_data=True)
+            used2, st2, addr = q.request(T_IN, 700 + n, data_len=512)
+            ok += (st == S_OK and st2 == S_OK and used2 is not None and
+                   used2[1] == 513 and q.read(addr, 512) == data)
+        c.equal(ok, 20, f"{what}: 20 write+read pairs through a ring of 8")
+        if feats:
+            table, hdr, st = q.alloc(48), q.alloc(16), q.alloc(1)
+            buf = q.alloc(1024)
+            q.write(hdr, struct.pack("<IIQ", T_OUT, 0, 740))
+            q.write(buf, b"\x77" * 1024)
+            q.write(st, b"\xee")
+            struct.pack_into("<QIHH", q.mem, table, hdr, 16, 0, 0)
+            struct.pack_into("<QIHH", q.mem, table + 16, buf, 1024, 0, 0)
+            struct.pack_into("<QIHH", q.mem, table + 32, st, 1, 0, vu_front.DESC_WRITE)  # id, flags
+            q.submit_chain([(table, 48, vu_front.DESC_INDIRECT)])
+            used = q.wait_used()
+            c.check(used is not None and q.read(st, 1)[0] == S_OK and
+                    sector_of(img, 740, 2) == b"\x77" * 1024,
+                    f"{what}: an indirect request", str(used))
+        q.close()
+        time.sleep(0.3)
+    c.equal(sector_of(img, 719), bytes([20]) * 512, "packed: the last write is in the image")
+
+
 def fast_reconnect(be):
     """A front-end that reconnects at once, 20 times: librte_vhost may
     see the new connection before the old one's hang-up."""
@@ -502,6 +534,7 @@ with tempfile.TemporaryDirectory() as tmp:
         conformance(be, img)
         indirect_event_idx(be, img)
         multiqueue(be, img)
+        packed_ring(be, img)
         fast_reconnect(be)
         blkguest.zero_image(img)
         blkguest.guest_runs(c, splitvm, guest, be.sock, img, be.running,

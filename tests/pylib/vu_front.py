@@ -18,6 +18,8 @@ SET_VRING_ENABLE, GET_CONFIG, SET_CONFIG = 18, 24, 25
 GET_INFLIGHT_FD, SET_INFLIGHT_FD = 31, 32
 F_PROTOCOL_FEATURES = 1 << 30
 F_VERSION_1 = 1 << 32
+F_RING_PACKED = 1 << 34
+PACKED_AVAIL, PACKED_USED = 1 << 7, 1 << 15
 PF_MQ, PF_REPLY_ACK, PF_CONFIG, PF_INFLIGHT = 1 << 0, 1 << 3, 1 << 9, 1 << 12
 NEED_REPLY = 1 << 3
 DESC_NEXT, DESC_WRITE, DESC_INDIRECT = 1, 2, 4
@@ -106,8 +108,11 @@ class BlkQueue:
     index, and requests left in flight are the back-end's to resubmit."""
 
     def __init__(self, path, mem_size=1 << 20, qsize=16, features=0,
-                 inflight=False, resume=None, queues=1):
+                 inflight=False, resume=None, queues=1, packed=False):
         self.v = VhostUser(path)
+        self.packed = packed
+        if packed:
+            features |= F_RING_PACKED
         if resume:
             mem_size, qsize, inflight = resume.mem_size, resume.qsize, resume.inflight
         self.qsize = qsize
@@ -134,7 +139,9 @@ class BlkQueue:
             self.mem = mmap.mmap(self.fd, mem_size)
             self.rings = [{"kick": os.eventfd(0, os.EFD_NONBLOCK),
                            "call": os.eventfd(0, os.EFD_NONBLOCK),
-                           "avail_idx": 0, "used_seen": 0, "next_desc": 0}
+                           "avail_idx": 0, "used_seen": 0, "next_desc": 0,
+                           # packed: wrap counters, chain length by id
+                           "avail_wrap": 1, "used_wrap": 1, "ids": {}}
                           for _ in range(queues)]
             self.data_start = self.next_data = DATA + RING_STRIDE * (queues - 1)
             self.infl_fd = None
@@ -166,6 +173,8 @@ class BlkQueue:
             self.v.send(SET_VRING_ADDR, struct.pack(
                 "<IIQQQQ", i, 0, UADDR + off + DESC, UADDR + off + USED,
                 UADDR + off + AVAIL, 0))
+            if packed:
+                base = 0x8000       # position 0, wrap counter 1
             self.v.send(SET_VRING_BASE, struct.pack("<II", i, base))
             self.v.send(SET_VRING_KICK, struct.pack("<Q", i), fds=[r["kick"]])
             self.v.send(SET_VRING_ENABLE, struct.pack("<II", i, 1),
@@ -230,7 +239,10 @@ class BlkQueue:
                          flags, nxt)
 
     def submit_chain(self, bufs, head=None, kick=True):
-        """bufs: (addr, len, flags) chained in order with NEXT; returns the head."""
+        """bufs: (addr, len, flags) chained in order with NEXT; returns the head
+        (packed: the buffer id)."""
+        if self.packed:
+            return self._submit_packed(bufs, kick)
         head = self.next_desc if head is None else head
         n = len(bufs)
         for k, (addr, length, flags) in enumerate(bufs):
@@ -249,10 +261,59 @@ class BlkQueue:
         if kick:
             os.eventfd_write(self.kick, 1)
 
+    def _submit_packed(self, bufs, kick):
+        r = self.rings[self.cur]
+        ident = next(i for i in range(self.qsize) if i not in r["ids"])
+        pos, wrap = r["next_desc"], r["avail_wrap"]
+        bits = PACKED_AVAIL if wrap else PACKED_USED
+        head_pos, head_bits = pos, None
+        for k, (addr, length, flags) in enumerate(bufs):
+            f = flags | (DESC_NEXT if k + 1 < len(bufs) else 0)
+            off = self.roff + DESC + 16 * pos
+            struct.pack_into("<QII", self.mem, off, addr, length, ident)
+            if k == 0:
+                head_bits = f | bits
+            else:
+                struct.pack_into("<H", self.mem, off + 14, f | bits)
+            pos += 1
+            if pos == self.qsize:
+                pos, wrap = 0, wrap ^ 1
+                bits = PACKED_AVAIL if wrap else PACKED_USED
+        # The head's flags last: they make the whole chain available.
+        struct.pack_into("<H", self.mem, self.roff + DESC + 16 * head_pos + 14,
+                         head_bits)
+        r["next_desc"], r["avail_wrap"] = pos, wrap
+        r["ids"][ident] = len(bufs)
+        if kick:
+            os.eventfd_write(self.kick, 1)
+        return ident
+
+    def _used_packed(self):
+        r = self.rings[self.cur]
+        off = self.roff + DESC + 16 * r["used_seen"]
+        _, length, ident, flags = struct.unpack_from("<QIHH", self.mem, off)
+        w = r["used_wrap"]
+        if bool(flags & PACKED_AVAIL) != bool(w) or bool(flags & PACKED_USED) != bool(w):
+            return None
+        n = r["ids"].pop(ident, 1)
+        pos = r["used_seen"] + n
+        if pos >= self.qsize:
+            pos -= self.qsize
+            r["used_wrap"] ^= 1
+        r["used_seen"] = pos
+        return ident, length
+
     def wait_used(self, timeout=10.0):
         """The next used element as (id, len), or None on time-out
         (timeout 0: just look)."""
         deadline = time.monotonic() + timeout
+        while self.packed:
+            e = self._used_packed()
+            if e is not None:
+                return e
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.0002)
         while True:
             used = self.roff + USED
             idx = struct.unpack_from("<H", self.mem, used + 2)[0]

@@ -276,6 +276,14 @@ static void test_chain_flags(void)
 
 /* ---- used ring and notifications --------------------------------------- */
 
+/* Push a used element for head (split: the id is the head). */
+static void push(struct blk_vring *vr, uint16_t head, uint32_t len)
+{
+	struct blk_chain c = { .head = head, .id = head, .ring_descs = 1 };
+
+	blk_vring_push(vr, &c, len);
+}
+
 static void test_used_publish(void)
 {
 	struct blk_vring vr = tm.vr;
@@ -285,25 +293,25 @@ static void test_used_publish(void)
 
 	CU_ASSERT_FALSE(blk_vring_publish(&vr));	/* nothing new */
 	a->flags = 0;
-	blk_vring_push(&vr, 3, 513);
+	push(&vr, 3, 513);
 	CU_ASSERT_EQUAL(u->idx, 0);			/* not yet visible */
 	CU_ASSERT_TRUE(blk_vring_publish(&vr));
 	CU_ASSERT_EQUAL(u->idx, 1);
 	CU_ASSERT_EQUAL(u->ring[0].id, 3);
 	CU_ASSERT_EQUAL(u->ring[0].len, 513);
 	a->flags = VRING_AVAIL_F_NO_INTERRUPT;
-	blk_vring_push(&vr, 4, 1);
+	push(&vr, 4, 1);
 	CU_ASSERT_FALSE(blk_vring_publish(&vr));
 	a->flags = 0;
 
 	/* Event index: interrupt only when used_event is crossed. */
 	vr.event_idx = true;
 	*used_event = 5;
-	blk_vring_push(&vr, 1, 1);			/* idx 2 -> 3 */
+	push(&vr, 1, 1);			/* idx 2 -> 3 */
 	CU_ASSERT_FALSE(blk_vring_publish(&vr));
-	blk_vring_push(&vr, 1, 1);
-	blk_vring_push(&vr, 1, 1);
-	blk_vring_push(&vr, 1, 1);			/* 3 -> 6 crosses 5 */
+	push(&vr, 1, 1);
+	push(&vr, 1, 1);
+	push(&vr, 1, 1);			/* 3 -> 6 crosses 5 */
 	CU_ASSERT_TRUE(blk_vring_publish(&vr));
 	u->idx = 0;
 }
@@ -324,6 +332,127 @@ static void test_kick_suppression(void)
 	CU_ASSERT_EQUAL(*avail_event, 42);
 }
 
+/* ---- packed ring -------------------------------------------------------- */
+
+#define PK_AVAIL	VIRTIO_PACKED_DESC_F_AVAIL
+#define PK_USED		VIRTIO_PACKED_DESC_F_USED
+
+static struct blk_vring pk;
+
+static void pk_init(void)
+{
+	CU_ASSERT_EQUAL_FATAL(blk_vring_init_packed(&pk, tm_ptr(&tm, TM_DESC),
+			      tm_ptr(&tm, TM_AVAIL), tm_ptr(&tm, TM_USED),
+			      TM_QSIZE), 0);
+	memset(tm_ptr(&tm, TM_DESC), 0, TM_QSIZE * 16);
+}
+
+/* A driver's descriptor at pos, available in round `wrap`. */
+static void pk_desc(unsigned pos, uint64_t addr, uint32_t len, uint16_t id,
+		    uint16_t flags, bool wrap)
+{
+	struct vring_packed_desc *d =
+		&((struct vring_packed_desc *)tm_ptr(&tm, TM_DESC))[pos];
+
+	d->addr = addr;
+	d->len = len;
+	d->id = id;
+	d->flags = flags | (wrap ? PK_AVAIL : PK_USED);
+}
+
+static void test_packed_chain(void)
+{
+	uint64_t h = tm_alloc(&tm, 16), s = tm_alloc(&tm, 1);
+	uint16_t head;
+
+	pk_init();
+	CU_ASSERT_EQUAL(blk_vring_pop(&pk, &head), 0);	/* nothing yet */
+	/* A chain across the end of the ring: positions 15, 0. */
+	pk.last_avail = TM_QSIZE - 1;
+	pk_desc(TM_QSIZE - 1, h, 16, 5, VRING_DESC_F_NEXT, true);
+	pk_desc(0, s, 1, 5, VRING_DESC_F_WRITE, false);
+	CU_ASSERT_EQUAL(blk_vring_pop(&pk, &head), 1);
+	CU_ASSERT_EQUAL(head, TM_QSIZE - 1);
+	CU_ASSERT_EQUAL(blk_chain_walk(&tm.mem, &pk, head, &chain), 0);
+	CU_ASSERT_EQUAL(chain.id, 5);
+	CU_ASSERT_EQUAL(chain.ring_descs, 2);
+	CU_ASSERT_PTR_EQUAL(chain.status, tm_ptr(&tm, s));
+	blk_vring_consume(&pk, &chain);
+	CU_ASSERT_EQUAL(pk.last_avail, 1);
+	CU_ASSERT_FALSE(pk.avail_wrap);
+	/* Position 1 was last made available in round 1: not now. */
+	pk_desc(1, h, 16, 6, 0, true);
+	CU_ASSERT_EQUAL(blk_vring_pop(&pk, &head), 0);
+	pk_desc(1, h, 16, 6, 0, false);
+	CU_ASSERT_EQUAL(blk_vring_pop(&pk, &head), 1);
+
+	/* A buffer id past the ring, and a chain that never ends. */
+	pk_init();
+	pk_desc(0, h, 16, 0, VRING_DESC_F_NEXT, true);
+	pk_desc(1, s, 1, TM_QSIZE, VRING_DESC_F_WRITE, true);
+	CU_ASSERT_EQUAL(blk_chain_walk(&tm.mem, &pk, 0, &chain), -EINVAL);
+	for (unsigned i = 0; i < TM_QSIZE; i++)
+		pk_desc(i, h, 16, 0, VRING_DESC_F_NEXT, true);
+	CU_ASSERT_EQUAL(blk_chain_walk(&tm.mem, &pk, 0, &chain), -ELOOP);
+}
+
+static void test_packed_indirect(void)
+{
+	uint64_t t = tm_alloc(&tm, 32), h = tm_alloc(&tm, 16),
+		 s = tm_alloc(&tm, 1);
+	struct vring_packed_desc *tab = tm_ptr(&tm, t);
+
+	pk_init();
+	tab[0] = (struct vring_packed_desc){ h, 16, 0, 0 };
+	tab[1] = (struct vring_packed_desc){ s, 1, 0, VRING_DESC_F_WRITE };
+	pk_desc(0, t, 32, 9, VRING_DESC_F_INDIRECT, true);
+	CU_ASSERT_EQUAL(blk_chain_walk(&tm.mem, &pk, 0, &chain), -EINVAL);
+	pk.indirect = true;
+	CU_ASSERT_EQUAL(blk_chain_walk(&tm.mem, &pk, 0, &chain), 0);
+	CU_ASSERT_EQUAL(chain.id, 9);
+	CU_ASSERT_EQUAL(chain.ring_descs, 1);
+	CU_ASSERT_EQUAL(chain.ndesc, 2);
+	CU_ASSERT_PTR_EQUAL(chain.status, tm_ptr(&tm, s));
+	tab[1].flags = VRING_DESC_F_INDIRECT;
+	CU_ASSERT_EQUAL(blk_chain_walk(&tm.mem, &pk, 0, &chain), -EINVAL);
+	pk.indirect = false;
+}
+
+static void test_packed_used(void)
+{
+	struct vring_packed_desc *d = tm_ptr(&tm, TM_DESC);
+	struct vring_packed_desc_event *drv = tm_ptr(&tm, TM_AVAIL);
+	struct blk_chain c = { .id = 7, .ring_descs = 3 };
+
+	pk_init();
+	drv->flags = VRING_PACKED_EVENT_FLAG_ENABLE;
+	pk.used_idx = TM_QSIZE - 2;
+	blk_vring_push(&pk, &c, 513);
+	CU_ASSERT_EQUAL(d[TM_QSIZE - 2].id, 7);
+	CU_ASSERT_EQUAL(d[TM_QSIZE - 2].len, 513);
+	CU_ASSERT_EQUAL(d[TM_QSIZE - 2].flags & (PK_AVAIL | PK_USED),
+			PK_AVAIL | PK_USED);		/* round 1 */
+	CU_ASSERT_EQUAL(pk.used_idx, 1);		/* 14 + 3 wraps to 1 */
+	CU_ASSERT_FALSE(pk.used_wrap);
+	CU_ASSERT_TRUE(blk_vring_publish(&pk));
+	CU_ASSERT_FALSE(blk_vring_publish(&pk));	/* nothing new */
+	blk_vring_push(&pk, &c, 0);
+	CU_ASSERT_EQUAL(d[1].flags & (PK_AVAIL | PK_USED), 0);	/* round 0 */
+	drv->flags = VRING_PACKED_EVENT_FLAG_DISABLE;
+	CU_ASSERT_FALSE(blk_vring_publish(&pk));
+	/* Event index: interrupt when the used position passes off_wrap. */
+	pk.event_idx = true;
+	drv->flags = VRING_PACKED_EVENT_FLAG_DESC;
+	drv->off_wrap = 10;				/* round 0, position 10 */
+	blk_vring_push(&pk, &c, 1);			/* 4 -> 7 */
+	CU_ASSERT_FALSE(blk_vring_publish(&pk));
+	blk_vring_push(&pk, &c, 1);			/* 7 -> 10 */
+	CU_ASSERT_FALSE(blk_vring_publish(&pk));
+	blk_vring_push(&pk, &c, 1);			/* 10 -> 13: passes 10 */
+	CU_ASSERT_TRUE(blk_vring_publish(&pk));
+	pk.event_idx = false;
+}
+
 static CU_TestInfo mem_tests[] = {
 	{ "ptr bounds", test_mem_ptr },
 	{ "add refuses bad regions", test_mem_add },
@@ -342,6 +471,9 @@ static CU_TestInfo vring_tests[] = {
 	{ "chain: order and faults", test_chain_flags },
 	{ "used: publish and interrupt decision", test_used_publish },
 	{ "kick suppression", test_kick_suppression },
+	{ "packed: availability, wrap, bad chains", test_packed_chain },
+	{ "packed: indirect", test_packed_indirect },
+	{ "packed: used descriptors and interrupts", test_packed_used },
 	CU_TEST_INFO_NULL,
 };
 
