@@ -26,6 +26,7 @@ enum {
 	OPT_PRINT_CAPS,
 	OPT_MEM,
 	OPT_WRITETHROUGH,
+	OPT_DIRECT,
 };
 
 static const struct option blk_long_options[] = {
@@ -42,6 +43,7 @@ static const struct option blk_long_options[] = {
 	{ "print-capabilities", no_argument, NULL, OPT_PRINT_CAPS },
 	{ "mem", required_argument, NULL, OPT_MEM },
 	{ "writethrough", no_argument, NULL, OPT_WRITETHROUGH },
+	{ "direct", no_argument, NULL, OPT_DIRECT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -61,6 +63,7 @@ void blk_options_usage(const char *prog)
 "  --read-only           refuse writes (VIRTIO_BLK_F_RO)\n"
 "  --writethrough        start with the write cache off (fdatasync after\n"
 "                        every write; the driver may switch, CONFIG_WCE)\n"
+"  --direct              O_DIRECT I/O, bypassing the host page cache\n"
 "  --num-queues N        request queues, 1-%u (default 1)\n"
 "  --poll-us N           poll this long before sleeping (default 100)\n"
 "  --serial STR          GET_ID answer, up to %u bytes\n"
@@ -165,6 +168,9 @@ int blk_options_parse(int argc, char **argv, struct blk_options *o)
 			break;
 		case OPT_WRITETHROUGH:
 			o->writethrough = true;
+			break;
+		case OPT_DIRECT:
+			o->direct = true;
 			break;
 		case OPT_ALLOW_ROOT:
 			o->allow_root = true;

@@ -20,6 +20,7 @@ struct blk_options {
 	int image_fd;			/* ... or use this open fd */
 	bool read_only;
 	bool writethrough;
+	bool direct;
 	bool allow_root;
 	bool print_capabilities;
 	bool help;

@@ -36,6 +36,9 @@ struct blk_slot {
 	uint64_t done;		/* READ/WRITE bytes moved so far */
 	uint64_t t_start;	/* ns, when taken from the ring */
 	bool synced;		/* writethrough: its fdatasync was issued */
+	bool bounced;		/* O_DIRECT: the data goes through bounce */
+	uint8_t *bounce;	/* aligned, kept for the next request */
+	size_t bounce_cap;
 	struct blk_chain chain;
 	struct blk_req req;
 };
@@ -153,6 +156,8 @@ void blk_queue_destroy(struct blk_queue *q)
 		io_uring_queue_exit(&q->ring);
 	if (q->stop_fd >= 0)
 		close(q->stop_fd);
+	for (unsigned i = 0; q->slots && i < q->nslots; i++)
+		free(q->slots[i].bounce);
 	free(q->batch);
 	free(q->slot_of_head);
 	free(q->slots);
@@ -210,9 +215,11 @@ static void blk_queue_finish(struct blk_queue *q, struct blk_slot *s)
 	uint16_t idx = (uint16_t)(s - q->slots);
 	uint32_t len = 1;
 
-	if (r->op == BLK_OP_READ && s->status == VIRTIO_BLK_S_OK)
+	if (r->op == BLK_OP_READ && s->status == VIRTIO_BLK_S_OK) {
+		if (s->bounced)
+			blk_iov_from_buf(r->iov, r->niov, s->bounce, r->bytes);
 		len += (uint32_t)r->bytes;
-	else if (r->op == BLK_OP_GET_ID && s->status == VIRTIO_BLK_S_OK)
+	} else if (r->op == BLK_OP_GET_ID && s->status == VIRTIO_BLK_S_OK)
 		len += (uint32_t)r->bytes;
 	if (s->status != VIRTIO_BLK_S_OK)
 		q->stats.errors++;
@@ -281,10 +288,58 @@ static void blk_queue_prep_rw(struct blk_queue *q, struct blk_slot *s,
 	const struct blk_req *r = &s->req;
 	uint64_t off = r->sector * VIRTIO_BLK_SECTOR_SIZE + s->done;
 
+	if (s->bounced) {
+		if (r->op == BLK_OP_READ)
+			io_uring_prep_read(sqe, q->image_fd, s->bounce + s->done,
+					   (unsigned)(r->bytes - s->done), off);
+		else
+			io_uring_prep_write(sqe, q->image_fd,
+					    s->bounce + s->done,
+					    (unsigned)(r->bytes - s->done), off);
+		return;
+	}
 	if (r->op == BLK_OP_READ)
 		io_uring_prep_readv(sqe, q->image_fd, r->iov, r->niov, off);
 	else
 		io_uring_prep_writev(sqe, q->image_fd, r->iov, r->niov, off);
+}
+
+/* O_DIRECT: can the guest buffers be used as they are? */
+static bool blk_iov_aligned(const struct iovec *iov, unsigned n,
+			    uint32_t align)
+{
+	for (unsigned i = 0; i < n; i++)
+		if ((uintptr_t)iov[i].iov_base % align ||
+		    iov[i].iov_len % align)
+			return false;
+	return true;
+}
+
+/* Set up the bounce buffer of a READ/WRITE (data copied in for a write). */
+static int blk_slot_bounce(struct blk_queue *q, struct blk_slot *s)
+{
+	const struct blk_req *r = &s->req;
+	uint8_t *p;
+
+	if (s->bounce_cap < r->bytes) {
+		void *mem;
+
+		if (posix_memalign(&mem, 4096, r->bytes))
+			return -ENOMEM;
+		free(s->bounce);
+		s->bounce = mem;
+		s->bounce_cap = r->bytes;
+	}
+	if (r->op == BLK_OP_WRITE) {
+		p = s->bounce;
+		for (unsigned i = 0; i < r->niov; i++) {
+			memcpy(p, r->iov[i].iov_base, r->iov[i].iov_len);
+			p += r->iov[i].iov_len;
+		}
+	}
+	s->bounced = true;
+	q->stats.bounced++;
+	return 0;
 }
 
 /* fallocate mode for one DISCARD / WRITE_ZEROES segment. */
@@ -320,6 +375,7 @@ static bool blk_queue_start(struct blk_queue *q, struct blk_slot *s)
 	s->pending = 0;
 	s->done = 0;
 	s->synced = false;
+	s->bounced = false;
 	switch (r->op) {
 	case BLK_OP_DONE:
 		s->status = r->status;
@@ -330,6 +386,11 @@ static bool blk_queue_start(struct blk_queue *q, struct blk_slot *s)
 		return false;
 	case BLK_OP_READ:
 	case BLK_OP_WRITE:
+		if (q->disk->direct &&
+		    !blk_iov_aligned(r->iov, r->niov, q->disk->dio_align) &&
+		    blk_slot_bounce(q, s))
+			break;
+		/* fall through */
 	case BLK_OP_FLUSH:
 		sqe = blk_queue_sqe(q);
 		if (!sqe)
@@ -525,7 +586,10 @@ static void blk_queue_io_done(struct blk_queue *q, uint32_t data, int res)
 		/* Short transfer: go on with the rest. */
 		struct io_uring_sqe *sqe = blk_queue_sqe(q);
 
-		blk_slot_advance(s, (uint64_t)res);
+		if (s->bounced)
+			s->done += (uint64_t)res;
+		else
+			blk_slot_advance(s, (uint64_t)res);
 		if (sqe) {
 			blk_queue_prep_rw(q, s, sqe);
 			io_uring_sqe_set_data64(sqe, BLK_UDATA(BLK_TAG_REQ,

@@ -64,6 +64,7 @@ struct blk_queue_stats {
 	uint64_t bad_chains;		/* could not be answered at all */
 	uint64_t sleeps, kicks, notifies;
 	uint64_t syncs;			/* fdatasync after writes (writethrough) */
+	uint64_t bounced;		/* O_DIRECT requests through a bounce buffer */
 	uint64_t inflight;
 	/* From taking a request off the ring to its used element. */
 	uint64_t latency[BLK_LAT_BUCKETS];

@@ -29,6 +29,13 @@ struct blk_disk {
 	 * with __atomic builtins.
 	 */
 	uint8_t writeback;
+	/*
+	 * The image is open with O_DIRECT: a READ/WRITE whose buffers are
+	 * not all dio_align-aligned (address and length) goes through an
+	 * aligned bounce buffer.
+	 */
+	bool direct;
+	uint32_t dio_align;
 	uint32_t seg_max;		/* data buffers per request */
 	uint32_t max_discard_sectors;	/* per segment */
 	uint32_t max_discard_seg;

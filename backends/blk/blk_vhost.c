@@ -707,7 +707,8 @@ void blk_vhost_print_stats(struct blk_vhost *b, FILE *f)
 					(unsigned long long)s.reqs[t]);
 			fprintf(f, " read_bytes=%llu written_bytes=%llu "
 				"errors=%llu bad_chains=%llu inflight=%llu "
-				"kicks=%llu sleeps=%llu interrupts=%llu syncs=%llu\n",
+				"kicks=%llu sleeps=%llu interrupts=%llu syncs=%llu "
+				"bounced=%llu\n",
 				(unsigned long long)s.bytes_read,
 				(unsigned long long)s.bytes_written,
 				(unsigned long long)s.errors,
@@ -716,7 +717,8 @@ void blk_vhost_print_stats(struct blk_vhost *b, FILE *f)
 				(unsigned long long)s.kicks,
 				(unsigned long long)s.sleeps,
 				(unsigned long long)s.notifies,
-				(unsigned long long)s.syncs);
+				(unsigned long long)s.syncs,
+				(unsigned long long)s.bounced);
 			fprintf(f, "queue %u latency_us:", i);
 			for (unsigned k = 0; k < BLK_LAT_BUCKETS; k++)
 				if (s.latency[k])

@@ -373,6 +373,51 @@ static void test_writethrough(void)
 	CU_ASSERT_EQUAL(a.syncs, b.syncs);
 }
 
+static void test_direct_bounce(void)
+{
+	uint64_t wa = (tm_alloc(&tm, 8192) + 4095) & ~4095ull;	/* aligned */
+	uint64_t wu = tm_alloc(&tm, 1024 + 64) + 8;		/* not */
+	uint64_t r = tm_alloc(&tm, 1024 + 64) + 24;
+	uint64_t s1 = tm_alloc(&tm, 1), s2 = tm_alloc(&tm, 1),
+		 s3 = tm_alloc(&tm, 1);
+	uint16_t base = tm_used(&tm)->idx;
+	struct blk_queue_stats a, b;
+	uint8_t file[1024];
+	int fl = fcntl(img_fd, F_GETFL);
+
+	if (fcntl(img_fd, F_SETFL, fl | O_DIRECT) < 0) {
+		fprintf(stderr, "O_DIRECT unsupported here: test not run\n");
+		return;
+	}
+	memset(tm_ptr(&tm, wa), 0x31, 1024);
+	memset(tm_ptr(&tm, wu), 0x42, 1024);
+	blk_queue_get_stats(q, &a);
+	__atomic_store_n(&disk.direct, true, __ATOMIC_RELAXED);
+	disk.dio_align = 512;
+	submit(VIRTIO_BLK_T_OUT, 80, wa, 1024, false, s1);
+	submit(VIRTIO_BLK_T_OUT, 82, wu, 1024, false, s2);
+	kick();
+	CU_ASSERT_FATAL(wait_used(base + 2));
+	submit(VIRTIO_BLK_T_IN, 82, r, 1024, true, s3);
+	kick();
+	CU_ASSERT_FATAL(wait_used(base + 3));
+	blk_queue_get_stats(q, &b);
+	__atomic_store_n(&disk.direct, false, __ATOMIC_RELAXED);
+	fcntl(img_fd, F_SETFL, fl);
+	CU_ASSERT_EQUAL(status_of(s1), VIRTIO_BLK_S_OK);
+	CU_ASSERT_EQUAL(status_of(s2), VIRTIO_BLK_S_OK);
+	CU_ASSERT_EQUAL(status_of(s3), VIRTIO_BLK_S_OK);
+	/* The unaligned write and read were bounced, the aligned write not. */
+	CU_ASSERT_EQUAL(b.bounced - a.bounced, 2);
+	pread_all(file, 1024, 80 * 512);
+	CU_ASSERT_EQUAL(file[0], 0x31);
+	CU_ASSERT_EQUAL(file[1023], 0x31);
+	pread_all(file, 1024, 82 * 512);
+	CU_ASSERT_EQUAL(file[0], 0x42);
+	CU_ASSERT_EQUAL(file[1023], 0x42);
+	CU_ASSERT_EQUAL(memcmp(tm_ptr(&tm, r), tm_ptr(&tm, wu), 1024), 0);
+}
+
 static void test_lat_bucket(void)
 {
 	CU_ASSERT_EQUAL(blk_lat_bucket(0), 0);
@@ -414,6 +459,7 @@ static CU_TestInfo queue_tests[] = {
 	{ "idle: sleeps on the kick", test_idle_sleeps },
 	{ "latency buckets", test_lat_bucket },
 	{ "writethrough: fdatasync before completion", test_writethrough },
+	{ "O_DIRECT: unaligned buffers bounced", test_direct_bounce },
 	{ "corrupt avail index stops the queue", test_corrupt_avail_stops_queue },
 	CU_TEST_INFO_NULL,
 };
