@@ -381,12 +381,17 @@ def fast_reconnect(be):
     """A front-end that reconnects at once, 20 times: librte_vhost may
     see the new connection before the old one's hang-up."""
     ok = 0
-    for _ in range(20):
-        q = vu_front.BlkQueue(be.sock)
+    time.sleep(0.5)         # the previous connection's hang-up handled
+    fds = len(os.listdir(f"/proc/{be.pid}/fd"))
+    for i in range(20):
+        q = vu_front.BlkQueue(be.sock, packed=i % 2 == 1)
         used, st, _ = q.request(T_FLUSH, 0)
         ok += used is not None and st == S_OK
         q.close()
-    c.equal(ok, 20, "20 immediate reconnects: each served a FLUSH")
+    c.equal(ok, 20, "20 immediate reconnects (split and packed): each served a FLUSH")
+    time.sleep(0.5)
+    c.equal(len(os.listdir(f"/proc/{be.pid}/fd")), fds,
+            "20 reconnects later the back-end holds as many fds as before")
 
 
 def fd_mode(tmp, img):
