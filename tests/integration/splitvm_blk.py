@@ -399,17 +399,19 @@ def fd_mode(tmp, img):
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     be = splitvm_blk.Backend(blk_exe, tmp, img, name="fd", sock_fd=theirs.fileno())
     theirs.close()
-    q = vu_front.BlkQueue(ours)
-    data = bytes(range(256)) * 2
-    used, st, _ = q.request(T_OUT, 500, data, write_data=True)
-    c.check(used is not None and st == S_OK and sector_of(img, 500) == data,
-            "--fd: a write through the inherited socket lands in the image")
-    q.close()
     try:
-        be.proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    status, log = be.stop()
+        q = vu_front.BlkQueue(ours)
+        data = bytes(range(256)) * 2
+        used, st, _ = q.request(T_OUT, 500, data, write_data=True)
+        c.check(used is not None and st == S_OK and sector_of(img, 500) == data,
+                "--fd: a write through the inherited socket lands in the image")
+        q.close()
+        try:
+            be.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    finally:
+        status, log = be.stop()
     c.equal(status, 0, "--fd: the back-end exits 0 when the front-end hangs up")
 
 
@@ -428,22 +430,24 @@ def direct_mode(tmp):
     if not c.check(be.running(), "--direct: the back-end runs", be.text()[-300:]):
         be.stop()
         return
-    q = vu_front.BlkQueue(be.sock)
-    data = bytes((i * 3 + 1) & 0xFF for i in range(1024))
-    q.alloc(8)              # leave the next buffer unaligned
-    used, st, _ = q.request(T_OUT, 10, data, write_data=True)
-    used2, st2, addr = q.request(T_IN, 10, data_len=1024)
-    c.check(st == S_OK and st2 == S_OK and q.read(addr, 1024) == data and
-            sector_of(img, 10, 2) == data,
-            "--direct: an unaligned write and read round-trip through the image")
-    mark = len(be.text())
-    be.proc.send_signal(signal.SIGUSR1)
-    time.sleep(0.5)
-    bounced = re.findall(r"bounced=(\d+)", be.text()[mark:])
-    c.check(bounced and int(bounced[-1]) >= 1, "--direct: they went through a bounce "
-            "buffer", str(bounced))
-    q.close()
-    status, log = be.stop()
+    try:
+        q = vu_front.BlkQueue(be.sock)
+        data = bytes((i * 3 + 1) & 0xFF for i in range(1024))
+        q.alloc(8)              # leave the next buffer unaligned
+        used, st, _ = q.request(T_OUT, 10, data, write_data=True)
+        used2, st2, addr = q.request(T_IN, 10, data_len=1024)
+        c.check(st == S_OK and st2 == S_OK and q.read(addr, 1024) == data and
+                sector_of(img, 10, 2) == data,
+                "--direct: an unaligned write and read round-trip through the image")
+        mark = len(be.text())
+        be.proc.send_signal(signal.SIGUSR1)
+        time.sleep(0.5)
+        bounced = re.findall(r"bounced=(\d+)", be.text()[mark:])
+        c.check(bounced and int(bounced[-1]) >= 1, "--direct: they went through a "
+                "bounce buffer", str(bounced))
+        q.close()
+    finally:
+        status, log = be.stop()
     c.equal(status, 0, "--direct back-end exits 0")
 
 
@@ -516,36 +520,38 @@ def read_only(tmp):
     os.chmod(img, 0o600)
     digest = hashlib.sha256(open(img, "rb").read()).hexdigest()
     be = splitvm_blk.Backend(blk_exe, tmp, img, read_only=True, name="ro")
-    c.check(be.running(), "read-only back-end is running")
-    # The test guest refuses a read-only disk before writing to it ...
-    r = svmtest.run([splitvm, "--kernel", guest, "--memory", "64M",
-                     "--disk", f"socket={be.sock}",
-                     "--cmdline", "guest.ticks=1 guest.exit=poweroff guest.blk=1"],
-                    timeout=120)
-    c.check('FAIL reason="device is read-only"' in r.stdout,
-            "read-only: the guest is offered VIRTIO_BLK_F_RO and says so",
-            r.stdout[-300:])
-    # ... so the writes come from this script's front-end.
-    q = vu_front.BlkQueue(be.sock)
-    c.check(q.offered & (1 << 5), "read-only: GET_FEATURES has VIRTIO_BLK_F_RO")
-    used, st, _ = q.request(T_OUT, 8, bytes(1024), write_data=True)
-    c.check(used is not None and st == S_IOERR, "read-only: OUT answered IOERR",
-            f"{used} {st}")
-    seg = struct.pack("<QII", 0, 8, 0)
-    used, st, _ = q.request(T_WRITE_ZEROES, 0, seg, write_data=True)
-    c.equal(st, S_IOERR, "read-only: WRITE_ZEROES answered IOERR")
-    used, st, _ = q.request(T_DISCARD, 0, seg, write_data=True)
-    c.equal(st, S_IOERR, "read-only: DISCARD answered IOERR")
-    used, st, addr = q.request(T_IN, 8, data_len=512)
-    c.check(st == S_OK and q.read(addr, 512) == bytes([0xA5]) * 512,
-            "read-only: IN still works")
-    used, st, _ = q.request(T_FLUSH, 0)
-    c.equal(st, S_OK, "read-only: FLUSH is OK")
-    q.close()
-    c.check(hashlib.sha256(open(img, "rb").read()).hexdigest() == digest,
-            "read-only: the image is unchanged byte for byte")
-    c.check(be.running(), "read-only: the back-end keeps running")
-    status, log = be.stop()
+    try:
+        c.check(be.running(), "read-only back-end is running")
+        # The test guest refuses a read-only disk before writing to it ...
+        r = svmtest.run([splitvm, "--kernel", guest, "--memory", "64M",
+                         "--disk", f"socket={be.sock}",
+                         "--cmdline", "guest.ticks=1 guest.exit=poweroff guest.blk=1"],
+                        timeout=120)
+        c.check('FAIL reason="device is read-only"' in r.stdout,
+                "read-only: the guest is offered VIRTIO_BLK_F_RO and says so",
+                r.stdout[-300:])
+        # ... so the writes come from this script's front-end.
+        q = vu_front.BlkQueue(be.sock)
+        c.check(q.offered & (1 << 5), "read-only: GET_FEATURES has VIRTIO_BLK_F_RO")
+        used, st, _ = q.request(T_OUT, 8, bytes(1024), write_data=True)
+        c.check(used is not None and st == S_IOERR, "read-only: OUT answered IOERR",
+                f"{used} {st}")
+        seg = struct.pack("<QII", 0, 8, 0)
+        used, st, _ = q.request(T_WRITE_ZEROES, 0, seg, write_data=True)
+        c.equal(st, S_IOERR, "read-only: WRITE_ZEROES answered IOERR")
+        used, st, _ = q.request(T_DISCARD, 0, seg, write_data=True)
+        c.equal(st, S_IOERR, "read-only: DISCARD answered IOERR")
+        used, st, addr = q.request(T_IN, 8, data_len=512)
+        c.check(st == S_OK and q.read(addr, 512) == bytes([0xA5]) * 512,
+                "read-only: IN still works")
+        used, st, _ = q.request(T_FLUSH, 0)
+        c.equal(st, S_OK, "read-only: FLUSH is OK")
+        q.close()
+        c.check(hashlib.sha256(open(img, "rb").read()).hexdigest() == digest,
+                "read-only: the image is unchanged byte for byte")
+        c.check(be.running(), "read-only: the back-end keeps running")
+    finally:
+        status, log = be.stop()
     c.equal(status, 0, "read-only back-end exits 0 on SIGTERM")
 
 

@@ -195,7 +195,13 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(img, "wb") as f:
         f.truncate(SIZE)
     os.chmod(img, 0o600)
-    resubmission(tmp, img)
-    kill_loop(tmp, img)
+    try:
+        resubmission(tmp, img)
+        kill_loop(tmp, img)
+    finally:
+        # A failed check must not leave a back-end behind.
+        for b in splitvm_blk.Backend.started:
+            if b.running():
+                b.stop()
 
 c.finish()

@@ -21,6 +21,8 @@ def require(exe):
 class Backend:
     """splitvm-blk serving img on tmp/run/blk.sock as nobody."""
 
+    started = []        # every instance, for clean-up after a failure
+
     def __init__(self, exe, tmp, img, args=(), read_only=False, name="blk",
                  sock_fd=None):
         """sock_fd: serve this connected socket (--fd) instead of a path."""
@@ -44,6 +46,7 @@ class Backend:
         self.proc = subprocess.Popen(
             argv + list(args), pass_fds=fds, user=NOBODY, group=NOBODY,
             extra_groups=[], stdout=self.log, stderr=subprocess.STDOUT)
+        Backend.started.append(self)
         os.close(fd)
         if sock_fd is not None:
             return
@@ -86,7 +89,8 @@ class Backend:
         return names
 
     def text(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.logpath) as f:
             return f.read()
 
@@ -100,5 +104,6 @@ class Backend:
                 self.proc.kill()
                 self.proc.wait()
         text = self.text()
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
         return self.proc.returncode, text
