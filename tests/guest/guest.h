@@ -416,6 +416,7 @@ struct blk_options {
 	bool reset;			/* guest.blk_reset=1: reset, pass 2 */
 	uint64_t loop_ms;		/* guest.blk_loop_ms: timed loop */
 	bool loop_expect_stop;		/* guest.blk_loop_expect=stop */
+	uint64_t idle_ms;		/* guest.blk_idle_ms: device left idle */
 	uint32_t apic_id;		/* the BSP's, for MSI-X */
 };
 

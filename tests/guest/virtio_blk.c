@@ -57,6 +57,11 @@
  *     A stopped loop passes only with guest.blk_loop_expect=stop, which in
  *     turn fails a loop that ran to the end.  After a stop the final
  *     reset's failure is only a warning.
+ *   guest.blk_idle_ms=N  before the final reset, leave the started device
+ *     alone for N "ms" of TSC at 1 GHz (a CPL3 spin, no requests), so the
+ *     host can check that the back-end does not spin meanwhile:
+ *       guest: blk idle start ms=<n>
+ *       guest: blk idle end
  */
 #include "guest.h"
 #include "platform.h"
@@ -693,6 +698,16 @@ static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 		r = blk_loop(t, &stopped);
 		if (r)
 			return r;
+	}
+
+	if (t->opt->idle_ms) {
+		uint64_t deadline = tsc_deadline_ms(t->opt->idle_ms);
+
+		guest_printf("guest: blk idle start ms=%llu\n",
+			     (unsigned long long)t->opt->idle_ms);
+		while (!tsc_expired(deadline))
+			;
+		guest_printf("guest: blk idle end\n");
 	}
 
 	r = virtio_reset(&t->vd);
