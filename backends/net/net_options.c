@@ -232,7 +232,7 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 
 	optind = 0;	/* full reset: tests parse several command lines */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "vqhV", net_long_options,
+	while ((c = getopt_long(argc, argv, ":vqhV", net_long_options,
 				NULL)) != -1) {
 		struct net_port_config *p;
 
