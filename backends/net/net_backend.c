@@ -163,12 +163,14 @@ static int net_vring_state_changed(int vid, uint16_t queue_id, int enable)
 			 queue_id, enable ? "enabled" : "disabled");
 		return 0;
 	}
-	if (!enable)
-		atomic_store(&p->vring_enabled[queue_id], false);
-	if (!enable)
-		wait_quiescent(be);
-	else
-		atomic_store(&p->vring_enabled[queue_id], true);
+	/*
+	 * No waiting for the forwarder here: librte_vhost calls this with
+	 * every ring's lock held, which the forwarder's bursts try (and skip
+	 * when taken) but rte_vhost_enable_guest_notification waits for.
+	 * Once the message is handled the ring is disabled inside the
+	 * library too, and its bursts return nothing.
+	 */
+	atomic_store(&p->vring_enabled[queue_id], enable != 0);
 	log_debug(p->tag, "vring %u %s", queue_id,
 		  enable ? "enabled" : "disabled");
 	port_event(be);
