@@ -163,14 +163,18 @@ class Testpmd:
 
     PROMPT = "testpmd> "
 
-    def __init__(self, exe, sockets, macs, prefix, logpath):
+    def __init__(self, exe, sockets, macs, prefix, logpath, servers=()):
+        """servers: indexes of ports where testpmd listens (virtio-user
+        server=1) and splitvm-net is the client."""
         self.prefix = prefix
         eal = ["-l", "0,1", "--no-huge", "-m", "1024", "--no-pci",
                f"--file-prefix={prefix}"]
         if os.geteuid() != 0:
             eal += ["--no-shconf", "--iova-mode=va"]
         for i, (sock, mac) in enumerate(zip(sockets, macs)):
-            eal += ["--vdev", f"net_virtio_user{i},path={sock},mac={mac}"]
+            extra = ",server=1" if i in servers else ""
+            eal += ["--vdev",
+                    f"net_virtio_user{i},path={sock},mac={mac}{extra}"]
         # stdio to a pipe is block buffered: line buffering puts each
         # command's output before the next prompt (written unbuffered).
         self.argv = [shutil.which("stdbuf") or "stdbuf", "-oL", exe] + eal + [
