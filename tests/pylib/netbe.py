@@ -54,15 +54,21 @@ class SplitvmNet:
     """splitvm-net with --stats-format json: every SIGUSR1 prints one JSON
     line on stdout, which stats() waits for."""
 
-    def __init__(self, exe, args, unprivileged=True):
+    def __init__(self, exe, args, unprivileged=True, inherit_fd=None):
+        """inherit_fd=(fd, n): the child gets fd as its file descriptor n."""
         self.argv = [exe, "--stats-format", "json"] + args
-        pre = None
-        if os.geteuid() == 0 and unprivileged:
-            pre = drop_to_nobody
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE,
-                                     preexec_fn=pre)
+        drop = os.geteuid() == 0 and unprivileged
+
+        def setup():
+            if inherit_fd:
+                os.dup2(inherit_fd[0], inherit_fd[1])
+            if drop:
+                drop_to_nobody()
+
+        self.proc = subprocess.Popen(
+            self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, preexec_fn=setup,
+            pass_fds=(inherit_fd[0],) if inherit_fd else ())
         self.lines = queue.Queue()
         self.stderr = []
         threading.Thread(target=self._read_out, daemon=True).start()
