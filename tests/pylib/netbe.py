@@ -143,9 +143,25 @@ class SplitvmNet:
         try:
             self.proc.wait(timeout=max(1, end - time.monotonic()))
         except subprocess.TimeoutExpired:
+            self.threads()
             self.proc.kill()
             self.proc.wait()
         return self.proc.returncode, final
+
+    def threads(self):
+        """Where each thread sits, for a process that does not end."""
+        base = f"/proc/{self.proc.pid}/task"
+        try:
+            for tid in sorted(os.listdir(base)):
+                with open(f"{base}/{tid}/comm") as f:
+                    comm = f.read().strip()
+                with open(f"{base}/{tid}/wchan") as f:
+                    wchan = f.read().strip()
+                with open(f"{base}/{tid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+                print(f"    thread {tid} {comm}: state {state} wchan {wchan}")
+        except OSError as e:
+            print(f"    cannot list threads: {e}")
 
     def kill(self):
         if self.proc.poll() is None:
