@@ -6,7 +6,8 @@ splitvm-net's sockets (server); on ports 2 and 3 testpmd listens
 (virtio-user server=1) and splitvm-net connects as the client. Whatever
 the destination address, a frame goes to the paired port and nowhere
 else; counts are checked on both sides. Then testpmd quits and a new one
-listens again: splitvm-net's client ports reconnect by themselves."""
+listens again: splitvm-net's client ports reconnect by themselves.
+splitvm-net busy-polls here (--busy-poll)."""
 
 import os
 import shutil
@@ -76,13 +77,15 @@ with tempfile.TemporaryDirectory() as tmp:
     # splitvm-net first: testpmd connects to ports 0 and 1 as it probes
     # them, then waits on 2 and 3 until splitvm-net's client connects
     # (librte_vhost retries about once a second).
-    sw = netbe.SplitvmNet(exe, ["--mode", "xconnect",
+    # --busy-poll here (the switch test covers the sleeping default).
+    sw = netbe.SplitvmNet(exe, ["--mode", "xconnect", "--busy-poll",
                                 "--port", socks[0], "--port", socks[1],
                                 "--port", socks[2] + ",client",
                                 "--port", socks[3] + ",client"])
     tp = None
     try:
-        if not c.check(sw.wait_log("forwarding: 4 ports, mode xconnect"),
+        if not c.check(sw.wait_log("forwarding: 4 ports, mode xconnect, "
+                                   "busy polling"),
                        "splitvm-net started in xconnect mode"):
             sw.dump()
             c.finish()

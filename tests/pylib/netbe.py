@@ -170,7 +170,8 @@ class SplitvmNet:
 
     def dump(self):
         print("    $ " + " ".join(self.argv))
-        for line in self.stderr[-40:]:
+        for line in [x for x in self.stderr
+                     if "VHOST_CONFIG" not in x][-60:]:
             print("    ! " + line.rstrip())
 
 
