@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -409,6 +410,9 @@ int net_backend_print_stats(struct net_backend *be)
 							    : "switch",
 		.nports = be->nports,
 		.ports = ports,
+		.fwd_frames = be->fwd_frames,
+		.fwd_busy_cycles = be->fwd_busy_cycles,
+		.tsc_hz = rte_get_tsc_hz(),
 	};
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);

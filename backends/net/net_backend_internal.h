@@ -54,6 +54,10 @@ struct net_backend {
 	_Atomic uint64_t round_gen;
 	_Atomic uint64_t port_events;	/* bumped on every port change */
 
+	/* Forwarder only: see struct net_report. */
+	uint64_t fwd_frames;
+	uint64_t fwd_busy_cycles;
+
 	_Atomic bool stop;
 	_Atomic bool stats_wanted;
 };

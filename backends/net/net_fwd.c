@@ -18,6 +18,7 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
+#include <rte_cycles.h>
 #include <rte_vhost.h>
 
 #include "log.h"
@@ -195,6 +196,7 @@ static void ports_changed(struct net_fwd *f)
 static unsigned fwd_round(struct net_fwd *f)
 {
 	struct net_backend *be = f->be;
+	uint64_t start = rte_rdtsc();
 	unsigned n = 0;
 
 	atomic_store(&be->in_round, true);
@@ -202,6 +204,10 @@ static unsigned fwd_round(struct net_fwd *f)
 	ports_changed(f);
 	for (unsigned i = 0; i < be->nports; i++)
 		n += port_poll(f, &be->ports[i]);
+	if (n) {
+		be->fwd_busy_cycles += rte_rdtsc() - start;
+		be->fwd_frames += n;
+	}
 	atomic_store(&be->in_round, false);
 	atomic_fetch_add(&be->round_gen, 1);
 	return n;

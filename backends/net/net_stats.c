@@ -37,6 +37,12 @@ int net_report_print_text(FILE *f, const struct net_report *r)
 {
 	fprintf(f, "splitvm-net stats: mode %s, %u ports, %u MAC entries\n",
 		r->mode, r->nports, r->mac_entries);
+	fprintf(f, "forwarding: %" PRIu64 " frames in %" PRIu64
+		" busy cycles", r->fwd_frames, r->fwd_busy_cycles);
+	if (r->fwd_frames)
+		fprintf(f, " (%.1f cycles/frame)",
+			(double)r->fwd_busy_cycles / (double)r->fwd_frames);
+	fprintf(f, ", TSC %" PRIu64 " Hz\n", r->tsc_hz);
 	for (unsigned p = 0; p < r->nports; p++) {
 		const struct net_port_report *port = &r->ports[p];
 
@@ -83,7 +89,10 @@ int net_report_print_json(FILE *f, const struct net_report *r)
 {
 	fprintf(f, "{\"mode\":");
 	json_string(f, r->mode);
-	fprintf(f, ",\"mac_entries\":%u,\"ports\":[", r->mac_entries);
+	fprintf(f, ",\"mac_entries\":%u,\"fwd\":{\"frames\":%" PRIu64
+		",\"busy_cycles\":%" PRIu64 ",\"tsc_hz\":%" PRIu64 "}"
+		",\"ports\":[", r->mac_entries, r->fwd_frames,
+		r->fwd_busy_cycles, r->tsc_hz);
 	for (unsigned p = 0; p < r->nports; p++) {
 		const struct net_port_report *port = &r->ports[p];
 

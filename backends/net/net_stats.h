@@ -51,6 +51,14 @@ struct net_port_report {
 struct net_report {
 	const char *mode;	/* "switch" or "xconnect" */
 	unsigned mac_entries;	/* live MAC table entries (switch mode) */
+	/*
+	 * Forwarding cost, counted like testpmd --record-core-cycles: TSC
+	 * cycles of the rounds that moved frames, and the frames they
+	 * received, so busy_cycles / frames is cycles per packet.
+	 */
+	uint64_t fwd_frames;
+	uint64_t fwd_busy_cycles;
+	uint64_t tsc_hz;
 	unsigned nports;
 	const struct net_port_report *ports;
 };

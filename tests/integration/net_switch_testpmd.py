@@ -180,6 +180,11 @@ with tempfile.TemporaryDirectory() as tmp:
         c.equal(status, 0, "splitvm-net exits 0 on SIGTERM")
         c.check(final is not None and counts(final, "rx_frames") ==
                 [96, 64, 32], "final statistics printed on exit")
+        if final:
+            c.equal(final["fwd"]["frames"], 96 + 64 + 32,
+                    "forwarding cost counted over every frame received")
+            c.check(final["fwd"]["busy_cycles"] > 0 and
+                    final["fwd"]["tsc_hz"] > 0, "  ... with busy cycles")
         for s in socks:
             c.check(not os.path.exists(s),
                     f"socket {os.path.basename(s)} removed on exit")

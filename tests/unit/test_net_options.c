@@ -216,13 +216,15 @@ static void test_stats_formats(void)
 		  .queues = &q[1] },
 	};
 	struct net_report r = { .mode = "switch", .mac_entries = 5,
-				.nports = 2, .ports = ports };
+				.nports = 2, .ports = ports, .fwd_frames = 10,
+				.fwd_busy_cycles = 2345, .tsc_hz = 2000000000 };
 	char *s;
 
 	CU_ASSERT_EQUAL(net_queue_stats_drops(&q[0]), 3);
 	s = print(1, &r);
 	CU_ASSERT_STRING_EQUAL(s,
-		"{\"mode\":\"switch\",\"mac_entries\":5,\"ports\":["
+		"{\"mode\":\"switch\",\"mac_entries\":5,\"fwd\":{\"frames\":10,"
+		"\"busy_cycles\":2345,\"tsc_hz\":2000000000},\"ports\":["
 		"{\"port\":0,\"name\":\"vm\\\"1\",\"socket\":\"/tmp/a\\\\b\\u000a\","
 		"\"role\":\"server\",\"connected\":true,\"queues\":[{\"queue\":0,"
 		"\"rx_frames\":10,\"rx_bytes\":640,\"tx_frames\":3,\"tx_bytes\":192,"
@@ -239,6 +241,8 @@ static void test_stats_formats(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "rx 10 frames 640 bytes, tx 3 frames "
 					 "192 bytes, flooded 4, drops 3 runt=1 rx_full=2"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "port 1 up (client /u): not connected"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "forwarding: 10 frames in 2345 busy "
+					 "cycles (234.5 cycles/frame), TSC 2000000000 Hz"));
 	free(s);
 	CU_ASSERT_STRING_EQUAL(net_drop_reason_name(NET_DROP_HAIRPIN), "hairpin");
 	CU_ASSERT_STRING_EQUAL(net_drop_reason_name(NET_DROP_COUNT), "?");
