@@ -67,6 +67,20 @@ struct net_fwd {
 	struct net_out out[NET_SWITCH_MAX_PORTS];
 };
 
+/*
+ * Only the store that opens a round needs to be sequentially consistent
+ * (against destroy_device's clear of ready, Dekker style); closing it is
+ * a release, and the forwarder is round_gen's only writer.
+ */
+static void round_end(struct net_backend *be)
+{
+	atomic_store_explicit(&be->in_round, false, memory_order_release);
+	atomic_store_explicit(&be->round_gen,
+			      atomic_load_explicit(&be->round_gen,
+						   memory_order_relaxed) + 1,
+			      memory_order_release);
+}
+
 static bool port_can_receive(const struct net_port *p)
 {
 	return atomic_load(&p->ready) &&
@@ -208,8 +222,7 @@ static unsigned fwd_round(struct net_fwd *f)
 		be->fwd_busy_cycles += rte_rdtsc() - start;
 		be->fwd_frames += n;
 	}
-	atomic_store(&be->in_round, false);
-	atomic_fetch_add(&be->round_gen, 1);
+	round_end(be);
 	return n;
 }
 
@@ -227,8 +240,7 @@ static void set_notify(struct net_fwd *f, bool on)
 			rte_vhost_enable_guest_notification(
 				atomic_load(&p->vid), NET_VRING_TX, on);
 	}
-	atomic_store(&be->in_round, false);
-	atomic_fetch_add(&be->round_gen, 1);
+	round_end(be);
 }
 
 static void drain(int fd)
@@ -268,8 +280,7 @@ static void fwd_sleep(struct net_fwd *f)
 			continue;
 		pfds[n++] = (struct pollfd){ .fd = vr.kickfd, .events = POLLIN };
 	}
-	atomic_store(&be->in_round, false);
-	atomic_fetch_add(&be->round_gen, 1);
+	round_end(be);
 
 	if (poll(pfds, n, -1) < 0 && errno != EINTR)
 		log_warn(TAG, "poll: %s", strerror(errno));
@@ -288,8 +299,7 @@ static void fwd_sleep(struct net_fwd *f)
 		    vr.kickfd >= 0)
 			drain(vr.kickfd);
 	}
-	atomic_store(&be->in_round, false);
-	atomic_fetch_add(&be->round_gen, 1);
+	round_end(be);
 }
 
 int net_backend_run(struct net_backend *be)
