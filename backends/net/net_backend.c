@@ -144,9 +144,10 @@ static void net_destroy_device(int vid)
 		return;
 	atomic_store(&p->ready, false);
 	wait_quiescent(be);
+	/* The rings' enabled state stays librte_vhost's to report: it calls
+	 * vring_state_changed whenever a ring's readiness changes, and would
+	 * not repeat an enable this forgot. */
 	atomic_store(&p->vid, -1);
-	atomic_store(&p->vring_enabled[NET_VRING_RX], false);
-	atomic_store(&p->vring_enabled[NET_VRING_TX], false);
 	log_info(p->tag, "frontend gone");
 	port_event(be);
 }
