@@ -4,6 +4,7 @@
  * the ports, forward until SIGINT/SIGTERM. The logic lives in the library.
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,17 +16,29 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 
-/* The handlers need the backend; only async-signal-safe calls on it. */
-static struct net_backend *signal_backend;
+/*
+ * The handlers need the backend, which exists only after DPDK and the
+ * ports are up; a signal that arrives before is remembered and passed on
+ * then, so an early SIGTERM still stops splitvm-net.
+ */
+static _Atomic(struct net_backend *) signal_backend;
+static volatile sig_atomic_t pending_stop, pending_stats;
 
 static void on_signal(int sig)
 {
-	if (!signal_backend)
+	struct net_backend *be;
+
+	if (sig == SIGUSR1)
+		pending_stats = 1;
+	else
+		pending_stop = 1;
+	be = atomic_load(&signal_backend);
+	if (!be)
 		return;
 	if (sig == SIGUSR1)
-		net_backend_request_stats(signal_backend);
+		net_backend_request_stats(be);
 	else
-		net_backend_request_stop(signal_backend);
+		net_backend_request_stop(be);
 }
 
 static int install_signals(void)
@@ -90,7 +103,11 @@ int main(int argc, char **argv)
 		status = EXIT_RUNTIME;
 		goto out;
 	}
-	signal_backend = be;
+	atomic_store(&signal_backend, be);
+	if (pending_stop)
+		net_backend_request_stop(be);
+	if (pending_stats)
+		net_backend_request_stats(be);
 	log_info("main", "forwarding: %u ports, mode %s, %s", opts.nports,
 		 opts.mode == NET_MODE_XCONNECT ? "xconnect" : "switch",
 		 opts.busy_poll ? "busy polling" : "sleeping when idle");
@@ -99,7 +116,7 @@ int main(int argc, char **argv)
 		status = EXIT_RUNTIME;
 	if (net_backend_print_stats(be))
 		log_warn("main", "cannot print statistics");
-	signal_backend = NULL;
+	atomic_store(&signal_backend, NULL);
 out:
 	net_backend_destroy(be);
 	net_eal_stop();

@@ -9,10 +9,12 @@ over and serves."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import netbe  # noqa: E402
@@ -108,6 +110,22 @@ with tempfile.TemporaryDirectory() as tmp:
     c.check(not os.path.exists(managed), "  ... socket removed on exit")
     if c.failed:
         sw.dump()
+
+    # SIGTERM while DPDK and the ports are still starting: it must not be
+    # lost (killed by it before the handler exists is fine too).
+    for delay in (0.05, 0.2, 0.4):
+        sock = os.path.join(tmp, f"early{delay}.sock")
+        sw = netbe.SplitvmNet(exe, ["--port", sock])
+        time.sleep(delay)
+        sw.proc.send_signal(signal.SIGTERM)
+        try:
+            status = sw.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            sw.threads()
+            sw.kill()
+            status = "still running after 30 s"
+        c.check(status in (0, -signal.SIGTERM),
+                f"SIGTERM {delay} s after start ends splitvm-net", status)
 
     r = run(["--fd", "0"], preexec_fn=as_nobody(), stdin=subprocess.DEVNULL)
     c.equal(r.returncode, 1, "--fd on something not a listening socket: exit 1")
