@@ -264,6 +264,7 @@ static void fwd_sleep(struct net_fwd *f)
 {
 	struct net_backend *be = f->be;
 	struct pollfd pfds[NET_SWITCH_MAX_PORTS + 1];
+	int timeout_ms = -1;
 	unsigned n = 0;
 	uint64_t v;
 
@@ -274,15 +275,21 @@ static void fwd_sleep(struct net_fwd *f)
 		struct rte_vhost_vring vr;
 
 		if (!atomic_load(&p->ready) ||
+		    !atomic_load(&p->vring_enabled[NET_VRING_TX]) ||
 		    rte_vhost_get_vhost_vring(atomic_load(&p->vid),
-					      NET_VRING_TX, &vr) ||
-		    vr.kickfd < 0)
+					      NET_VRING_TX, &vr))
 			continue;
+		if (vr.kickfd < 0) {
+			/* A frontend that never kicks (no kick fd given):
+			 * nap instead of sleeping until a kick. */
+			timeout_ms = 1;
+			continue;
+		}
 		pfds[n++] = (struct pollfd){ .fd = vr.kickfd, .events = POLLIN };
 	}
 	round_end(be);
 
-	if (poll(pfds, n, -1) < 0 && errno != EINTR)
+	if (poll(pfds, n, timeout_ms) < 0 && errno != EINTR)
 		log_warn(TAG, "poll: %s", strerror(errno));
 	if (read(be->wake_fd, &v, sizeof(v)) < 0) {
 	}
