@@ -9,6 +9,7 @@ over and serves."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -126,6 +127,9 @@ with tempfile.TemporaryDirectory() as tmp:
             status = "still running after 30 s"
         c.check(status in (0, -signal.SIGTERM),
                 f"SIGTERM {delay} s after start ends splitvm-net", status)
+        # Killed before its handler existed, EAL could not clean up.
+        for d in netbe.runtime_dirs(f"splitvm-net-{sw.proc.pid}"):
+            shutil.rmtree(d, ignore_errors=True)
 
     r = run(["--fd", "0"], preexec_fn=as_nobody(), stdin=subprocess.DEVNULL)
     c.equal(r.returncode, 1, "--fd on something not a listening socket: exit 1")
