@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "log.h"
 #include "options.h"
+#include "sandbox.h"
 #include "vm.h"
 
 #define EXIT_USAGE	2
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
 {
 	struct options opts;
 	struct vm_exit result = { VM_EXIT_ERROR, 0 };
+	struct control_listener api = { .fd = -1 };
 	struct vm *vm;
 	int status;
 
@@ -71,11 +74,31 @@ int main(int argc, char **argv)
 	/* A reader that went away must not kill us mid-teardown. */
 	signal(SIGPIPE, SIG_IGN);
 
-	if (vm_create(&opts.vm, &vm))
+	/* Before the VM is built: nothing is created once sandboxed. */
+	if (opts.api_socket && control_listen(opts.api_socket, &api))
 		return EXIT_FAILURE;
+	if (vm_create(&opts.vm, &vm)) {
+		control_unlisten(&api);
+		return EXIT_FAILURE;
+	}
+	if (api.fd >= 0) {
+		vm_set_api_socket(vm, api.fd);
+		opts.sandbox.control_api = true;
+	}
+	/*
+	 * Built: every fd the VM needs is open, no thread runs yet.  From
+	 * here on the core is unprivileged and filtered for good.
+	 */
+	if (sandbox_apply(&opts.sandbox)) {
+		vm_destroy(vm);
+		control_unlisten(&api);
+		return EXIT_FAILURE;
+	}
+	sandbox_run_test_probe();
 	if (vm_run(vm, &result))
 		result.reason = VM_EXIT_ERROR;
 	vm_destroy(vm);
+	control_unlisten(&api);
 
 	status = main_exit_status(&result);
 	if (result.reason != VM_EXIT_POWEROFF && result.reason != VM_EXIT_DEBUG)

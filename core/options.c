@@ -148,9 +148,6 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 				return options_error("%s queues=%s: must be 1 to %u",
 						     opt, value,
 						     VHOST_USER_DEV_MAX_QUEUES);
-			if (type == VHOST_USER_DEV_NET && v > 1)
-				return options_error("--net queues=%s: only 1 queue pair until the control queue is implemented",
-						     value);
 			spec->queues = v;
 		} else if (!strcmp(item, "mac") && type == VHOST_USER_DEV_NET) {
 			if (!options_parse_mac(value, spec->mac))
@@ -195,16 +192,34 @@ void options_usage(FILE *out)
 "      --disk socket=PATH[,queues=N]\n"
 "                        virtio-blk served by a vhost-user-blk back-end;\n"
 "                        N request queues, 1 to %u (default 1)\n"
-"      --net socket=PATH[,mac=xx:xx:xx:xx:xx:xx][,queues=1]\n"
+"      --net socket=PATH[,mac=xx:xx:xx:xx:xx:xx][,queues=N]\n"
 "                        virtio-net served by a vhost-user-net back-end;\n"
-"                        without mac the guest picks a random address\n"
+"                        without mac the guest picks a random address;\n"
+"                        N queue pairs, 1 to %u (default 1); N > 1 adds\n"
+"                        a control queue (multiqueue)\n"
 "\n"
 "Host:\n"
 "      --kvm PATH        KVM device (default /dev/kvm)\n"
+"      --api-socket PATH serve the control API (HTTP + JSON, see\n"
+"                        docs/control-api.md) on the unix socket PATH,\n"
+"                        created mode 0600 and removed on exit\n"
 "  -v, --verbose         debug messages\n"
 "  -q, --quiet           errors only\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
+"\n"
+"Sandbox (entered once the VM is built, before the guest runs):\n"
+"      --user NAME|UID[:GROUP|:GID]\n"
+"                        when started as root, the user to become, with\n"
+"                        no supplementary groups (default nobody/nogroup,\n"
+"                        uid and gid %u)\n"
+"      --seccomp=kill|log|off\n"
+"                        a system call outside the core's allowlist kills\n"
+"                        it (default), is only logged by the kernel (log,\n"
+"                        for debugging), or nothing is filtered (off)\n"
+"      --sandbox=on|off  on (default): also drop every capability and set\n"
+"                        no_new_privs; off: keep every privilege and allow\n"
+"                        every system call, for debugging\n"
 "\n"
 "The guest's serial console (COM1) is this terminal; Ctrl-A x quits.\n"
 "\n"
@@ -216,10 +231,14 @@ void options_usage(FILE *out)
 "  10     the guest reset or rebooted (including a triple fault)\n"
 "  11     a vCPU stopped on an error KVM cannot handle (guest crash)\n"
 "  128+N  stopped by signal N (130 SIGINT or Ctrl-A x, 143 SIGTERM)\n"
+"  159    killed by its seccomp filter (SIGSYS): splitvm made a system\n"
+"         call outside its allowlist, a bug; --seccomp=log and the\n"
+"         kernel log (audit type=1326) show which\n"
 "  S      the guest wrote S to the debug-exit port 0xf4 (for tests)\n",
 		OPTIONS_DEFAULT_CMDLINE, GUEST_MEM_MIN_SIZE >> 20,
 		OPTIONS_MAX_CPUS, VM_MAX_VHOST_USER_DEVS,
-		VHOST_USER_DEV_MAX_QUEUES);
+		VHOST_USER_DEV_MAX_QUEUES, VHOST_USER_DEV_MAX_QUEUES,
+		SANDBOX_DEFAULT_UID);
 }
 
 enum {
@@ -227,7 +246,52 @@ enum {
 	OPT_KVM,
 	OPT_DISK,
 	OPT_NET,
+	OPT_API_SOCKET,
 };
+
+/* ---- sandbox options (core/sandbox.h) ---- */
+enum {
+	OPT_SANDBOX = 0x200,
+	OPT_SECCOMP,
+	OPT_USER,
+};
+
+static enum options_result options_parse_sandbox(struct options *opts, int c,
+						 const char *arg)
+{
+	struct sandbox_config *sb = &opts->sandbox;
+	int ret;
+
+	switch (c) {
+	case OPT_SANDBOX:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return options_error("--sandbox=%s: expected on or off",
+					     arg);
+		sb->disabled = !strcmp(arg, "off");
+		return OPTIONS_RUN;
+	case OPT_SECCOMP:
+		if (!strcmp(arg, "kill"))
+			sb->seccomp = SANDBOX_SECCOMP_KILL;
+		else if (!strcmp(arg, "log"))
+			sb->seccomp = SANDBOX_SECCOMP_LOG;
+		else if (!strcmp(arg, "off"))
+			sb->seccomp = SANDBOX_SECCOMP_OFF;
+		else
+			return options_error("--seccomp=%s: expected kill, log or off",
+					     arg);
+		return OPTIONS_RUN;
+	default:	/* OPT_USER */
+		ret = sandbox_parse_user(arg, &sb->uid, &sb->gid);
+		if (ret == -ENOENT)
+			return options_error("--user %s: no such user or group",
+					     arg);
+		if (ret)
+			return options_error("--user '%s': expected NAME or UID, optionally :GROUP or :GID",
+					     arg);
+		sb->has_user = true;
+		return OPTIONS_RUN;
+	}
+}
 
 static const struct option options_long[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -239,6 +303,10 @@ static const struct option options_long[] = {
 	{ "kvm", required_argument, NULL, OPT_KVM },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -317,6 +385,19 @@ enum options_result options_parse(int argc, char **argv, struct options *opts)
 						     VHOST_USER_DEV_NET,
 						     optarg) != OPTIONS_RUN)
 				return OPTIONS_EXIT_USAGE;
+			break;
+		case OPT_SANDBOX:
+		case OPT_SECCOMP:
+		case OPT_USER:
+			if (options_parse_sandbox(opts, c, optarg) != OPTIONS_RUN)
+				return OPTIONS_EXIT_USAGE;
+			break;
+		case OPT_API_SOCKET:
+			/* sun_path holds 108 bytes with the NUL. */
+			if (!*optarg || strlen(optarg) >= 108)
+				return options_error("--api-socket '%s': a socket path of 1 to 107 bytes",
+						     optarg);
+			opts->api_socket = optarg;
 			break;
 		case 'v':
 			opts->verbosity++;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sandbox.h"
 #include "vm.h"
 
 #define OPTIONS_DEFAULT_MEMORY	(512ull << 20)
@@ -22,6 +23,8 @@ enum options_result {
 struct options {
 	struct vm_config vm;
 	int verbosity;		/* 0 = info, <0 quieter, >0 debug */
+	struct sandbox_config sandbox;
+	const char *api_socket;	/* --api-socket PATH, or NULL */
 };
 
 enum options_result options_parse(int argc, char **argv,

@@ -29,6 +29,9 @@
 #define PCI_MAX_DEVFN		(PCI_MAX_SLOTS * PCI_MAX_FUNCTIONS)
 #define PCI_CONF_PORTS		8	/* CONFIG_ADDRESS, CONFIG_DATA */
 
+_Static_assert(PCI_INTX_GSI_FIRST + PCI_INTX_GSI_COUNT <= PLATFORM_IOAPIC_PINS,
+	       "INTx GSIs are IOAPIC pins");
+
 /* CONFIG_ADDRESS: enable, reserved, bus, devfn, register. */
 #define PCI_CONF_RESERVED_MASK	0x70000000u
 #define PCI_CONF_BUS(a)		(((a) >> 16) & 0xff)
@@ -488,6 +491,13 @@ void pci_unregister_device(struct pci_device *dev)
 }
 
 /* ---- the root ---- */
+
+int pci_intx_gsi(unsigned slot, unsigned pin)
+{
+	if (slot >= PCI_MAX_SLOTS || pin >= PCI_INTX_PINS)
+		return -EINVAL;
+	return PCI_INTX_GSI_FIRST + (int)((slot + pin) % PCI_INTX_GSI_COUNT);
+}
 
 int pci_mmio64_window(uint64_t ram_end, uint64_t *start, uint64_t *end)
 {

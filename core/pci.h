@@ -114,6 +114,23 @@ struct pci_root;
 #define PCI_HOST_BRIDGE_VENDOR_ID	0x1b36
 #define PCI_HOST_BRIDGE_DEVICE_ID	0x0008
 
+/*
+ * INTx wiring of bus 0, the one formula the transports and the DSDT's
+ * _PRT share.  pin 0-3 is INTA#-INTD# (the Interrupt Pin register minus
+ * one) of any function in slot; it reaches IOAPIC pin
+ * PCI_INTX_GSI_FIRST + (slot + pin) % PCI_INTX_GSI_COUNT (rotated by
+ * slot as bridges rotate pins), so neighbouring slots and the pins of
+ * one slot spread over different lines.  Those GSIs have no MADT interrupt
+ * source override: level-triggered, active low, as _PRT entries with a
+ * GSI (Source 0) imply.  Returns the GSI, or -EINVAL for a slot or pin
+ * out of range.
+ */
+#define PCI_INTX_PINS			4
+#define PCI_INTX_GSI_FIRST		16
+#define PCI_INTX_GSI_COUNT		8
+int pci_intx_gsi(unsigned slot, unsigned pin)
+	__attribute__((warn_unused_result));
+
 /* ---- the device model ---- */
 
 struct pci_device_info {

@@ -11,12 +11,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
 #include "bus.h"
 #include "kvm.h"
 #include "log.h"
+#include "sandbox.h"
 #include "vm.h"
 #include "x86/cpuid.h"
 #include "x86/msr.h"
@@ -40,7 +42,68 @@ struct vcpu {
 	bool started;
 	atomic_bool stop;
 	unsigned unclaimed_logged;
+
+	/* Written by the vCPU thread only; read by the control API. */
+	_Atomic uint64_t exits[VCPU_EXIT_NR];
+
+	/* Pause: pause_req set by anyone, parked/done by the thread. */
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	atomic_bool pause_req;
+	bool parked;
+	bool done;
 };
+
+static const char *const vcpu_exit_stat_names[VCPU_EXIT_NR] = {
+	[VCPU_EXIT_IO] = "io",
+	[VCPU_EXIT_MMIO] = "mmio",
+	[VCPU_EXIT_INTR] = "intr",
+	[VCPU_EXIT_SHUTDOWN] = "shutdown",
+	[VCPU_EXIT_SYSTEM_EVENT] = "system_event",
+	[VCPU_EXIT_INTERNAL_ERROR] = "internal_error",
+	[VCPU_EXIT_FAIL_ENTRY] = "fail_entry",
+	[VCPU_EXIT_HLT] = "hlt",
+	[VCPU_EXIT_OTHER] = "other",
+};
+
+const char *vcpu_exit_stat_name(enum vcpu_exit_stat stat)
+{
+	return (unsigned)stat < VCPU_EXIT_NR ? vcpu_exit_stat_names[stat] : "?";
+}
+
+static enum vcpu_exit_stat vcpu_exit_stat_of(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO:		return VCPU_EXIT_IO;
+	case KVM_EXIT_MMIO:		return VCPU_EXIT_MMIO;
+	case KVM_EXIT_INTR:		return VCPU_EXIT_INTR;
+	case KVM_EXIT_SHUTDOWN:		return VCPU_EXIT_SHUTDOWN;
+	case KVM_EXIT_SYSTEM_EVENT:	return VCPU_EXIT_SYSTEM_EVENT;
+	case KVM_EXIT_INTERNAL_ERROR:	return VCPU_EXIT_INTERNAL_ERROR;
+	case KVM_EXIT_FAIL_ENTRY:	return VCPU_EXIT_FAIL_ENTRY;
+	case KVM_EXIT_HLT:		return VCPU_EXIT_HLT;
+	default:			return VCPU_EXIT_OTHER;
+	}
+}
+
+/* Single writer: a relaxed load and store, no locked instruction. */
+static void vcpu_count_exit(struct vcpu *vcpu, uint32_t reason)
+{
+	_Atomic uint64_t *c = &vcpu->exits[vcpu_exit_stat_of(reason)];
+
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+void vcpu_get_stats(struct vcpu *vcpu, struct vcpu_stats *out)
+{
+	for (unsigned i = 0; i < VCPU_EXIT_NR; i++)
+		out->exits[i] = atomic_load_explicit(&vcpu->exits[i],
+						     memory_order_relaxed);
+	pthread_mutex_lock(&vcpu->park_lock);
+	out->parked = vcpu->parked;
+	pthread_mutex_unlock(&vcpu->park_lock);
+}
 
 int vcpu_kick_signal(void)
 {
@@ -55,6 +118,8 @@ int vcpu_create(const struct vcpu_config *cfg, struct vcpu **out)
 	if (!vcpu)
 		return -ENOMEM;
 	vcpu->cfg = *cfg;
+	pthread_mutex_init(&vcpu->park_lock, NULL);
+	pthread_cond_init(&vcpu->park_cond, NULL);
 	snprintf(vcpu->name, sizeof(vcpu->name), "vcpu%u", cfg->id);
 
 	vcpu->fd = ioctl(cfg->vm_fd, KVM_CREATE_VCPU, (unsigned long)cfg->id);
@@ -77,6 +142,8 @@ int vcpu_create(const struct vcpu_config *cfg, struct vcpu **out)
 err_close:
 	close(vcpu->fd);
 err_free:
+	pthread_cond_destroy(&vcpu->park_cond);
+	pthread_mutex_destroy(&vcpu->park_lock);
 	free(vcpu);
 	return ret;
 }
@@ -315,14 +382,80 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/* Park until resumed or stopped. */
+static void vcpu_park(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->park_lock);
+	vcpu->parked = true;
+	pthread_cond_broadcast(&vcpu->park_cond);
+	while (atomic_load(&vcpu->pause_req) && !atomic_load(&vcpu->stop))
+		pthread_cond_wait(&vcpu->park_cond, &vcpu->park_lock);
+	vcpu->parked = false;
+	pthread_mutex_unlock(&vcpu->park_lock);
+}
+
+static void vcpu_thread_done(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->park_lock);
+	vcpu->done = true;
+	pthread_cond_broadcast(&vcpu->park_cond);
+	pthread_mutex_unlock(&vcpu->park_lock);
+}
+
+/*
+ * Clear immediate_exit before the loop checks stop and pause_req again:
+ * the fence makes the clear visible first, so a kick landing after the
+ * check sets it again and is never overwritten (the signal alone could
+ * arrive before KVM_RUN and be lost).
+ */
+static void vcpu_rearm(struct vcpu *vcpu)
+{
+	vcpu->run->immediate_exit = 0;
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+static void vcpu_run_loop(struct vcpu *vcpu)
+{
+	while (!atomic_load(&vcpu->stop)) {
+		if (atomic_load(&vcpu->pause_req)) {
+			vcpu_park(vcpu);
+			vcpu_rearm(vcpu);
+			continue;
+		}
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu_count_exit(vcpu, KVM_EXIT_INTR);
+				/* A pause undone before we saw it left it set. */
+				vcpu_rearm(vcpu);
+				continue;
+			}
+			vcpu_crash(vcpu, "KVM_RUN: %s", strerror(errno));
+			break;
+		}
+		vcpu_count_exit(vcpu, vcpu->run->exit_reason);
+		/*
+		 * The exit may have ended the VM (debug exit, poweroff, another
+		 * vCPU's crash): never run guest code past that point.
+		 */
+		if (!vcpu_handle_exit(vcpu) || vm_exit_pending(vcpu->cfg.vm))
+			break;
+	}
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	sigset_t kick;
 
-	if (vcpu_setup(vcpu)) {
+	/*
+	 * Named from inside: naming another thread writes to /proc, which
+	 * the sandboxed core can no longer open.
+	 */
+	pthread_setname_np(pthread_self(), vcpu->name);
+	if (vcpu_setup(vcpu) || sandbox_lockdown_vcpu_thread(vcpu->name)) {
 		log_err(vcpu->name, "setup failed");
 		vm_request_exit(vcpu->cfg.vm, VM_EXIT_ERROR, 0);
+		vcpu_thread_done(vcpu);
 		return NULL;
 	}
 
@@ -331,20 +464,8 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&kick, vcpu_kick_signal());
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
-	while (!atomic_load(&vcpu->stop)) {
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			vcpu_crash(vcpu, "KVM_RUN: %s", strerror(errno));
-			break;
-		}
-		/*
-		 * The exit may have ended the VM (debug exit, poweroff, another
-		 * vCPU's crash): never run guest code past that point.
-		 */
-		if (!vcpu_handle_exit(vcpu) || vm_exit_pending(vcpu->cfg.vm))
-			break;
-	}
+	vcpu_run_loop(vcpu);
+	vcpu_thread_done(vcpu);
 	return NULL;
 }
 
@@ -357,7 +478,6 @@ static void vcpu_kick_handler(int sig)
 int vcpu_start(struct vcpu *vcpu)
 {
 	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
-	char name[16];	/* the kernel's limit for thread names */
 	int ret;
 
 	sigemptyset(&sa.sa_mask);
@@ -368,23 +488,68 @@ int vcpu_start(struct vcpu *vcpu)
 		log_err(vcpu->name, "cannot start thread: %s", strerror(ret));
 		return -ret;
 	}
-	snprintf(name, sizeof(name), "vcpu%u", vcpu->cfg.id);
-	pthread_setname_np(vcpu->thread, name);
 	vcpu->started = true;
 	return 0;
+}
+
+/* Get the thread out of KVM_RUN (or keep it from entering) and unpark it. */
+static void vcpu_interrupt(struct vcpu *vcpu)
+{
+	/*
+	 * immediate_exit closes the window between the thread's check of
+	 * stop or pause_req and its entry into KVM_RUN; the signal covers
+	 * a thread already inside KVM_RUN (for example halted).
+	 */
+	vcpu->run->immediate_exit = 1;
+	pthread_mutex_lock(&vcpu->park_lock);
+	pthread_cond_broadcast(&vcpu->park_cond);
+	pthread_mutex_unlock(&vcpu->park_lock);
+	if (vcpu->started)
+		pthread_kill(vcpu->thread, vcpu_kick_signal());
 }
 
 void vcpu_kick(struct vcpu *vcpu)
 {
 	atomic_store(&vcpu->stop, true);
-	/*
-	 * immediate_exit closes the window between the thread's check of
-	 * stop and its entry into KVM_RUN; the signal covers a thread
-	 * already inside KVM_RUN (for example halted).
-	 */
-	vcpu->run->immediate_exit = 1;
-	if (vcpu->started)
-		pthread_kill(vcpu->thread, vcpu_kick_signal());
+	vcpu_interrupt(vcpu);
+}
+
+void vcpu_pause(struct vcpu *vcpu)
+{
+	atomic_store(&vcpu->pause_req, true);
+	vcpu_interrupt(vcpu);
+}
+
+void vcpu_resume(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->park_lock);
+	atomic_store(&vcpu->pause_req, false);
+	pthread_cond_broadcast(&vcpu->park_cond);
+	pthread_mutex_unlock(&vcpu->park_lock);
+}
+
+int vcpu_wait_parked(struct vcpu *vcpu, int timeout_ms)
+{
+	struct timespec deadline;
+	int ret = 0;
+
+	if (!vcpu->started)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&vcpu->park_lock);
+	while (!vcpu->parked && !vcpu->done && !ret)
+		ret = pthread_cond_timedwait(&vcpu->park_cond,
+					     &vcpu->park_lock, &deadline);
+	if (vcpu->parked || vcpu->done)
+		ret = 0;
+	pthread_mutex_unlock(&vcpu->park_lock);
+	return ret ? -ret : 0;
 }
 
 void vcpu_join(struct vcpu *vcpu)
@@ -403,5 +568,7 @@ void vcpu_destroy(struct vcpu *vcpu)
 	vcpu_join(vcpu);
 	munmap(vcpu->run, vcpu->run_size);
 	close(vcpu->fd);
+	pthread_cond_destroy(&vcpu->park_cond);
+	pthread_mutex_destroy(&vcpu->park_lock);
 	free(vcpu);
 }

@@ -7,6 +7,9 @@
 #ifndef SPLITVM_VCPU_H
 #define SPLITVM_VCPU_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct vm;
 struct kvm;
 struct bus;
@@ -32,6 +35,41 @@ int vcpu_start(struct vcpu *vcpu) __attribute__((warn_unused_result));
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_join(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
+
+/*
+ * Pause: the thread leaves KVM_RUN (same kick as vcpu_kick) and parks
+ * until vcpu_resume() or vcpu_kick().  Thread safe.  vcpu_wait_parked()
+ * waits up to timeout_ms for the thread to be parked (or gone): 0 or
+ * -ETIMEDOUT.
+ */
+void vcpu_pause(struct vcpu *vcpu);
+void vcpu_resume(struct vcpu *vcpu);
+int vcpu_wait_parked(struct vcpu *vcpu, int timeout_ms)
+	__attribute__((warn_unused_result));
+
+/* Exits to user space, by KVM exit reason; counted by the vCPU thread. */
+enum vcpu_exit_stat {
+	VCPU_EXIT_IO,
+	VCPU_EXIT_MMIO,
+	VCPU_EXIT_INTR,
+	VCPU_EXIT_SHUTDOWN,
+	VCPU_EXIT_SYSTEM_EVENT,
+	VCPU_EXIT_INTERNAL_ERROR,
+	VCPU_EXIT_FAIL_ENTRY,
+	VCPU_EXIT_HLT,
+	VCPU_EXIT_OTHER,
+	VCPU_EXIT_NR,
+};
+
+struct vcpu_stats {
+	uint64_t exits[VCPU_EXIT_NR];
+	bool parked;
+};
+
+/* Lowercase name used in the API and metrics ("io", "mmio", ...). */
+const char *vcpu_exit_stat_name(enum vcpu_exit_stat stat);
+/* A consistent-enough snapshot from any thread (relaxed atomics). */
+void vcpu_get_stats(struct vcpu *vcpu, struct vcpu_stats *out);
 
 /* Signal used to kick vCPU threads out of KVM_RUN. */
 int vcpu_kick_signal(void);

@@ -90,4 +90,23 @@ void vhost_user_dev_unwatch(struct vhost_user_dev *dev);
  */
 bool vhost_user_dev_broken(const struct vhost_user_dev *dev);
 
+/* What the control API reports about a device; strings live with dev. */
+struct vhost_user_dev_info {
+	const char *name;		/* "blk0" */
+	const char *type;		/* "virtio-blk", "virtio-net" */
+	const char *socket_path;
+	int devfn;			/* PCI device/function, -1 if none */
+	bool broken;			/* the back-end was lost */
+	unsigned queues;		/* blk: request queues; net: pairs */
+	uint64_t backend_features;	/* GET_FEATURES */
+	uint64_t offered_features;	/* what the driver was offered */
+	uint64_t driver_features;	/* acked at the last DRIVER_OK, or 0 */
+	uint64_t driver_ok_count;	/* times the queues were started */
+	uint64_t reset_count;		/* times running queues were stopped */
+	unsigned restarts;		/* back-end restarts (none yet) */
+};
+
+void vhost_user_dev_get_info(struct vhost_user_dev *dev,
+			     struct vhost_user_dev_info *out);
+
 #endif

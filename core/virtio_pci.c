@@ -32,6 +32,8 @@ _Static_assert(VIRTIO_PCI_DEVICE_CFG_MAX <=
 
 #define VP_PAGE			0x1000u
 #define VP_SUBSYSTEM_ID		0x1100	/* >= 0x40 for modern devices */
+/* Every function uses INTA# (pci_intx_gsi pin 0). */
+#define VP_INTX_PIN		0
 
 /* Transport features this transport implements (bits 24-40 and up). */
 #define VP_TRANSPORT_FEATURES	(1ull << VIRTIO_RING_F_INDIRECT_DESC | \
@@ -682,8 +684,8 @@ int virtio_pci_create(const struct virtio_pci_config *cfg,
 		.subsystem_id = VP_SUBSYSTEM_ID,
 		.revision = VIRTIO_PCI_REVISION_MODERN,
 		.class_code = vp_class_code(cfg->device_id),
-		/* INTA; the line is chosen at registration. */
-		.interrupt_pin = 1,
+		/* The line is chosen at registration, from the slot. */
+		.interrupt_pin = VP_INTX_PIN + 1,
 	};
 	struct virtio_pci *vp;
 	int ret;
@@ -810,7 +812,12 @@ int virtio_pci_register(struct virtio_pci *vp, struct pci_root *root,
 	if (ret)
 		return ret;
 	/* Interrupt Line: the GSI, i.e. the IOAPIC pin, as PC firmware does. */
-	gsi = VIRTIO_PCI_INTX_GSI(pci_device_devfn(vp->pci) >> 3);
+	gsi = pci_intx_gsi((unsigned)pci_device_devfn(vp->pci) >> 3,
+			   VP_INTX_PIN);
+	if (gsi < 0) {			/* registered: the slot is valid */
+		pci_unregister_device(vp->pci);
+		return gsi;
+	}
 	pci_config_set(vp->pci, PCI_CFG_INTERRUPT_LINE, 1, (uint32_t)gsi);
 	pthread_mutex_lock(&vp->lock);
 	vp->intx_gsi = gsi;

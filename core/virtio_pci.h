@@ -118,15 +118,12 @@ int virtio_pci_create(const struct virtio_pci_config *cfg,
 void virtio_pci_destroy(struct virtio_pci *vp);
 
 /*
- * INTx (virtio 1.2 4.1.4.5, 4.1.5.3-4).  Every function has pin INTA and
- * a GSI of its own among IOAPIC pins 16-23: VIRTIO_PCI_INTX_GSI(slot),
- * set in Interrupt Line at registration.  Interrupt Line stays writable
- * (firmware and OSes write it back), but it is only a note for software:
- * the transport always drives the GSI it chose.
+ * INTx (virtio 1.2 4.1.4.5, 4.1.5.3-4).  Every function has pin INTA; at
+ * registration Interrupt Line gets pci_intx_gsi(slot, INTA), the GSI the
+ * DSDT's _PRT names for it.  Interrupt Line stays writable (firmware and
+ * OSes write it back), but it is only a note for software: the transport
+ * always drives that GSI.
  */
-#define VIRTIO_PCI_INTX_GSI_FIRST	16
-#define VIRTIO_PCI_INTX_GSI(slot)	(VIRTIO_PCI_INTX_GSI_FIRST + (slot) % 8)
-
 /* pci_register_device() on the root; see there for the errors. */
 int virtio_pci_register(struct virtio_pci *vp, struct pci_root *root,
 			int slot)

@@ -12,10 +12,12 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bus.h"
 #include "console.h"
+#include "control.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
 #include "event.h"
@@ -26,6 +28,7 @@
 #include "pci.h"
 #include "platform.h"
 #include "platform_devices.h"
+#include "sandbox.h"
 #include "vcpu.h"
 #include "vhost_user_dev.h"
 
@@ -62,6 +65,17 @@ struct vm {
 	/* Set while vm_run() runs; console is the main thread's. */
 	struct console *console;
 	pthread_mutex_t console_lock;	/* serial rx_space vs console life */
+
+	/* Control API: listening socket (-1: none), state for vm_get_info. */
+	int api_fd;
+	char *kernel_path;
+	char *initrd_path;
+	char *cmdline;
+	uint64_t mem_size;
+	struct timespec started;
+	bool running;			/* main thread: inside vm_run() */
+	bool paused;			/* main thread */
+	_Atomic uint64_t irq_line_changes;
 
 	/* The first exit request wins; exit_fd wakes the main thread. */
 	pthread_mutex_t exit_lock;
@@ -109,6 +123,8 @@ int vm_irq_line(struct vm *vm, unsigned gsi, bool level)
 {
 	struct kvm_irq_level irq = { .irq = gsi, .level = level };
 
+	atomic_fetch_add_explicit(&vm->irq_line_changes, 1,
+				  memory_order_relaxed);
 	if (ioctl(vm->fd, KVM_IRQ_LINE_STATUS, &irq) < 0)
 		return -errno;
 	return 0;
@@ -353,13 +369,25 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 	if (!vm)
 		return -ENOMEM;
 	vm->fd = -1;
+	vm->api_fd = -1;
 	vm->ncpus = cfg->ncpus;
+	vm->mem_size = cfg->mem_size;
 	vm->console_in_fd = cfg->console_in_fd;
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_mutex_init(&vm->console_lock, NULL);
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->exit_fd < 0) {
 		ret = -errno;
+		goto err;
+	}
+
+	vm->kernel_path = strdup(cfg->boot.kernel_path ? cfg->boot.kernel_path : "");
+	vm->cmdline = strdup(cfg->boot.cmdline ? cfg->boot.cmdline : "");
+	vm->initrd_path = cfg->boot.initrd_path ? strdup(cfg->boot.initrd_path)
+						: NULL;
+	if (!vm->kernel_path || !vm->cmdline ||
+	    (cfg->boot.initrd_path && !vm->initrd_path)) {
+		ret = -ENOMEM;
 		goto err;
 	}
 
@@ -444,6 +472,7 @@ static void vm_stop_vcpus(struct vm *vm)
 
 int vm_run(struct vm *vm, struct vm_exit *result)
 {
+	struct control *control = NULL;
 	struct event_loop *loop = NULL;
 	sigset_t mask, old;
 	int sfd = -1, ret;
@@ -475,6 +504,8 @@ int vm_run(struct vm *vm, struct vm_exit *result)
 				     vm_on_exit_request, loop);
 	for (unsigned i = 0; i < vm->nr_vhost_user && !ret; i++)
 		ret = vhost_user_dev_watch(vm->vhost_user[i], loop);
+	if (!ret && vm->api_fd >= 0)
+		ret = control_create(loop, vm, vm->api_fd, &control);
 	if (ret)
 		goto out;
 
@@ -485,8 +516,13 @@ int vm_run(struct vm *vm, struct vm_exit *result)
 	if (ret)
 		goto out;
 
+	clock_gettime(CLOCK_MONOTONIC, &vm->started);
+	vm->running = true;
 	for (unsigned i = 0; i < vm->ncpus && !ret; i++)
 		ret = vcpu_start(vm->vcpus[i]);
+	/* Every thread exists: the main thread gives up running vCPUs. */
+	if (!ret)
+		ret = sandbox_lockdown_main_thread();
 	if (ret)
 		vm_request_exit(vm, VM_EXIT_ERROR, 0);
 
@@ -494,12 +530,14 @@ int vm_run(struct vm *vm, struct vm_exit *result)
 	if (ret)
 		log_err(TAG, "event loop: %s", strerror(-ret));
 	vm_stop_vcpus(vm);
+	vm->running = false;
 	serial_flush(vm->serial);
 
 	pthread_mutex_lock(&vm->exit_lock);
 	*result = vm->exit;
 	pthread_mutex_unlock(&vm->exit_lock);
 out:
+	control_destroy(control);
 	pthread_mutex_lock(&vm->console_lock);
 	console_destroy(vm->console);
 	vm->console = NULL;
@@ -511,6 +549,100 @@ out:
 	event_loop_destroy(loop);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret;
+}
+
+/* ---- control API (main thread) ------------------------------------------ */
+
+static const char *const vm_state_names[] = {
+	[VM_STATE_CREATED] = "created",
+	[VM_STATE_RUNNING] = "running",
+	[VM_STATE_PAUSED] = "paused",
+	[VM_STATE_STOPPING] = "stopping",
+};
+
+const char *vm_state_name(enum vm_state state)
+{
+	return (unsigned)state < sizeof(vm_state_names) / sizeof(vm_state_names[0])
+		       ? vm_state_names[state] : "?";
+}
+
+void vm_set_api_socket(struct vm *vm, int listen_fd)
+{
+	vm->api_fd = listen_fd;
+}
+
+void vm_get_info(struct vm *vm, struct vm_info *out)
+{
+	struct timespec now;
+
+	memset(out, 0, sizeof(*out));
+	out->ncpus = vm->ncpus;
+	out->mem_size = vm->mem_size;
+	out->kernel_path = vm->kernel_path;
+	out->initrd_path = vm->initrd_path;
+	out->cmdline = vm->cmdline;
+	out->nr_devices = vm->nr_vhost_user;
+	out->irq_line_changes = atomic_load_explicit(&vm->irq_line_changes,
+						     memory_order_relaxed);
+	pthread_mutex_lock(&vm->exit_lock);
+	out->ended = atomic_load(&vm->exit_requested);
+	out->exit = vm->exit;
+	pthread_mutex_unlock(&vm->exit_lock);
+	if (out->ended)
+		out->state = VM_STATE_STOPPING;
+	else if (!vm->running)
+		out->state = VM_STATE_CREATED;
+	else
+		out->state = vm->paused ? VM_STATE_PAUSED : VM_STATE_RUNNING;
+	if (vm->running) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		out->uptime_s = (double)(now.tv_sec - vm->started.tv_sec) +
+				(double)(now.tv_nsec - vm->started.tv_nsec) / 1e9;
+	}
+}
+
+int vm_pause(struct vm *vm, int timeout_ms)
+{
+	int ret = 0;
+
+	if (vm_exit_pending(vm) || !vm->running)
+		return -ESHUTDOWN;
+	if (vm->paused)
+		return -EALREADY;
+	vm->paused = true;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_pause(vm->vcpus[i]);
+	/* They leave KVM_RUN in parallel: the waits overlap. */
+	for (unsigned i = 0; i < vm->ncpus && !ret; i++)
+		ret = vcpu_wait_parked(vm->vcpus[i], timeout_ms);
+	if (ret)
+		log_warn(TAG, "pause: a vCPU did not park within %d ms", timeout_ms);
+	else
+		log_info(TAG, "paused");
+	return ret;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (vm_exit_pending(vm) || !vm->running)
+		return -ESHUTDOWN;
+	if (!vm->paused)
+		return -EALREADY;
+	vm->paused = false;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_resume(vm->vcpus[i]);
+	log_info(TAG, "resumed");
+	return 0;
+}
+
+void vm_get_vcpu_stats(struct vm *vm, unsigned index, struct vcpu_stats *out)
+{
+	vcpu_get_stats(vm->vcpus[index], out);
+}
+
+struct vhost_user_dev *vm_device(struct vm *vm, unsigned index)
+{
+	return index < vm->nr_vhost_user ? vm->vhost_user[index] : NULL;
 }
 
 void vm_destroy(struct vm *vm)
@@ -539,5 +671,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->exit_fd);
 	pthread_mutex_destroy(&vm->console_lock);
 	pthread_mutex_destroy(&vm->exit_lock);
+	free(vm->kernel_path);
+	free(vm->initrd_path);
+	free(vm->cmdline);
 	free(vm);
 }

@@ -57,6 +57,50 @@ void vm_destroy(struct vm *vm);
 
 const char *vm_exit_reason_name(enum vm_exit_reason reason);
 
+/*
+ * Serve the control API (core/control.h) on this listening socket while
+ * vm_run() runs; the VM does not close it.  Before vm_run().
+ */
+void vm_set_api_socket(struct vm *vm, int listen_fd);
+
+/* For the control API: main thread, while vm_run() runs. */
+
+enum vm_state {
+	VM_STATE_CREATED,	/* vm_run() not entered yet */
+	VM_STATE_RUNNING,
+	VM_STATE_PAUSED,	/* every vCPU parked outside KVM_RUN */
+	VM_STATE_STOPPING,	/* an exit was requested */
+};
+
+const char *vm_state_name(enum vm_state state);
+
+struct vm_info {
+	enum vm_state state;
+	unsigned ncpus;
+	uint64_t mem_size;
+	double uptime_s;		/* since vm_run() started the vCPUs */
+	const char *kernel_path;
+	const char *initrd_path;	/* NULL: none */
+	const char *cmdline;
+	bool ended;			/* exit requested: exit is valid */
+	struct vm_exit exit;
+	uint64_t irq_line_changes;	/* KVM_IRQ_LINE calls (UART, INTx) */
+	unsigned nr_devices;
+};
+
+void vm_get_info(struct vm *vm, struct vm_info *out);
+/*
+ * Park every vCPU outside KVM_RUN, waiting up to timeout_ms for them:
+ * 0, -EALREADY (paused already), -ESHUTDOWN (the VM is ending) or
+ * -ETIMEDOUT (a vCPU is busy in an exit; it parks when that ends).
+ */
+int vm_pause(struct vm *vm, int timeout_ms) __attribute__((warn_unused_result));
+/* 0, -EALREADY (not paused) or -ESHUTDOWN. */
+int vm_resume(struct vm *vm) __attribute__((warn_unused_result));
+struct vcpu_stats;
+void vm_get_vcpu_stats(struct vm *vm, unsigned index, struct vcpu_stats *out);
+struct vhost_user_dev *vm_device(struct vm *vm, unsigned index);
+
 /* For devices and vCPU threads. */
 
 /* End the VM; callable from any thread, the first request wins. */

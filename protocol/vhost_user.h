@@ -179,6 +179,38 @@ struct vhost_user_vring_state {
 	uint32_t num;
 };
 
+/*
+ * SET_VRING_BASE / GET_VRING_BASE num.  Split ring: the next available
+ * index the back-end processes, free running, in bits 0-15.  Packed ring
+ * (VIRTIO_F_RING_PACKED negotiated): bits 0-14 the next available
+ * descriptor position, bit 15 its wrap counter, bits 16-30 the next used
+ * position, bit 31 its wrap counter.  Back-ends may answer GET_VRING_BASE
+ * with the low half only (DPDK 22.11 does), and take the used half equal
+ * to the available one on SET_VRING_BASE.
+ */
+#define VHOST_USER_PACKED_IDX_MASK	0x7fffu
+#define VHOST_USER_PACKED_AVAIL_WRAP	(1u << 15)
+#define VHOST_USER_PACKED_USED_SHIFT	16
+#define VHOST_USER_PACKED_USED_WRAP	(1u << 31)
+
+static inline uint32_t vhost_user_packed_base(uint16_t avail, bool avail_wrap,
+					      uint16_t used, bool used_wrap)
+{
+	return (avail & VHOST_USER_PACKED_IDX_MASK) |
+	       (avail_wrap ? VHOST_USER_PACKED_AVAIL_WRAP : 0) |
+	       (uint32_t)(used & VHOST_USER_PACKED_IDX_MASK)
+		       << VHOST_USER_PACKED_USED_SHIFT |
+	       (used_wrap ? VHOST_USER_PACKED_USED_WRAP : 0);
+}
+
+/*
+ * A ring the driver just set up (virtio 1.2 2.7, 2.8.1): split index 0;
+ * packed positions 0 with both wrap counters 1.
+ */
+#define VHOST_USER_SPLIT_BASE_INITIAL	0u
+#define VHOST_USER_PACKED_BASE_INITIAL	\
+	(VHOST_USER_PACKED_AVAIL_WRAP | VHOST_USER_PACKED_USED_WRAP)
+
 /* vring_addr.flags: log used-ring writes (VHOST_USER_F_LOG_ALL). */
 #define VHOST_USER_VRING_F_LOG		(1u << 0)
 

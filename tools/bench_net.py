@@ -26,6 +26,10 @@ QEMU, splitvm, ...).  Each run boots the test guest
                    only the avail index the guest publishes; then R with
                    the doorbell written every round anyway (an MMIO write
                    to the VMM's ioeventfd).
+  guest.ring=split|packed
+                   the virtqueue layout, the same for both VMMs (--ring;
+                   QEMU gets packed=on|off to match): left to the guest,
+                   splitvm would run packed and QEMU split.
 
 so both VMMs are measured by the same guest code on the same KVM; what
 differs is how each VMM wires the data path: splitvm hands testpmd the
@@ -71,6 +75,8 @@ RTT_RE = re.compile(rb"guest: net_rtt \S+ kick=(device|always) "
                     rb"tx_suppressed=(\d+) tsc_khz=(\d+) tsc_cal_ppm=(\d+) "
                     rb"min_ns=(\d+) median_ns=(\d+) p99_ns=(\d+) "
                     rb"max_ns=(\d+)")
+# Every net line that names the layout: the features line, the RTT lines.
+RING_RE = re.compile(rb"guest: net\S* \S+ .*ring=(split|packed)")
 KICKS = ("device", "always")
 RTT_KEYS = ("rounds", "warmup", "irqs", "stray", "tx_kicks",
             "tx_suppressed", "tsc_khz", "tsc_ppm", "min", "median", "p99",
@@ -81,7 +87,8 @@ RTT_KEYS = ("rounds", "warmup", "irqs", "stray", "tx_kicks",
 
 def guest_cmdline(a):
     return ("guest.ticks=1 guest.net=%d guest.net_rtt=%d "
-            "guest.net_rtt_kick=both" % (a.frames, a.rounds))
+            "guest.net_rtt_kick=both guest.ring=%s"
+            % (a.frames, a.rounds, a.ring))
 
 
 def pin(a):
@@ -107,7 +114,8 @@ def qemu_argv(a, sock):
             "-netdev", "vhost-user,chardev=net0,id=n0",
             # Modern only, as splitvm; no iPXE option ROM to run.
             "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,"
-            "romfile=,mac=%s" % MAC,
+            "romfile=,mac=%s,packed=%s"
+            % (MAC, "on" if a.ring == "packed" else "off"),
             "-kernel", a.guest, "-append", guest_cmdline(a)]
 
 
@@ -127,6 +135,11 @@ def parse_run(a, r, want_status):
     elif int(m.group(1)) != a.frames:
         bad.append("%s frames verified of %d" % (m.group(1).decode(),
                                                  a.frames))
+    rings = set(RING_RE.findall(r.stdout))
+    if rings != {a.ring.encode()}:
+        bad.append("virtqueue layout %s, asked for %s" % (
+            ",".join(sorted(x.decode() for x in rings)) or "unknown",
+            a.ring))
     for kick in KICKS:
         if kick not in rtt:
             bad.append("no guest.net_rtt kick=%s line" % kick)
@@ -208,6 +221,11 @@ def main():
     p.add_argument("--rounds", type=int, default=5000, metavar="N",
                    help="guest.net_rtt: round trips per run (default "
                    "5000, at most 65536)")
+    p.add_argument("--ring", default="split", choices=("split", "packed"),
+                   help="virtqueue layout for both VMMs: guest.ring= and "
+                   "QEMU's packed= (default split, QEMU's default; the "
+                   "guest's own default would take packed from testpmd "
+                   "under splitvm only)")
     p.add_argument("--forward-mode", default="macswap",
                    choices=("macswap", "io"),
                    help="testpmd forwarding (default macswap)")
@@ -353,7 +371,8 @@ def bench(a, tp, sock):
           (a.runs, a.rounds))
     print()
     rows = [
-        ["frames/s (guest.net=%d, %s)" % (a.frames, a.forward_mode),
+        ["frames/s (guest.net=%d, %s, %s)" % (a.frames, a.forward_mode,
+                                             a.ring),
          fmt(s_fps, 1e-6, "Mfps", 3) + n("s"),
          fmt(q_fps, 1e-6, "Mfps", 3) + n("q"),
          ratio(s_fps, q_fps), paired("fps", True), "higher"],

@@ -127,13 +127,11 @@ static void acpi_aml_sleep_states(const struct acpi_ctx *c, struct aml *a)
 	(void)c;
 	aml_byte(a, AML_NAME_OP);
 	aml_name_string(a, "_S5_");
-	aml_byte(a, AML_PACKAGE_OP);
-	pkg = aml_pkg_begin(a);
-	aml_byte(a, 4);				/* NumElements */
+	pkg = aml_package_begin(a, 4);
 	aml_integer(a, PLATFORM_ACPI_S5_TYP);	/* SLP_TYPa */
 	for (int i = 0; i < 3; i++)
 		aml_integer(a, 0);
-	aml_pkg_end(a, pkg);
+	aml_package_end(a, pkg);
 }
 
 /*
@@ -163,6 +161,39 @@ static int acpi_pci_crs(const struct acpi_ctx *c, uint8_t *buf, size_t cap,
 }
 
 /*
+ * _PRT (ACPI 6.5 6.2.13): where each slot's INTA#-INTD# arrive, for every
+ * slot of bus 0 whether or not a function sits there (a hot-added one
+ * would need it, and 128 entries are under 2 KiB).  Each entry is
+ * Package () { (slot << 16) | 0xFFFF (any function), pin (0-3), Zero
+ * (no link device: the last element is a GSI), GSI }.  A GSI entry
+ * means level-triggered, active low, shared -- what Linux then programs
+ * in the IOAPIC.  Without a _PRT an OS has only Interrupt Line to go on.
+ */
+static void acpi_aml_pci_routing(struct aml *a)
+{
+	size_t prt, entry;
+
+	aml_byte(a, AML_NAME_OP);
+	aml_name_string(a, "_PRT");
+	prt = aml_package_begin(a, PCI_MAX_SLOTS * PCI_INTX_PINS);
+	for (unsigned slot = 0; slot < PCI_MAX_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < PCI_INTX_PINS; pin++) {
+			int gsi = pci_intx_gsi(slot, pin);
+
+			if (gsi < 0)
+				a->error = true;
+			entry = aml_package_begin(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff);
+			aml_integer(a, pin);
+			aml_integer(a, 0);		/* Source */
+			aml_integer(a, (uint64_t)gsi);	/* Source Index */
+			aml_package_end(a, entry);
+		}
+	}
+	aml_package_end(a, prt);
+}
+
+/*
  * Device (\_SB.PCI0): the PCI host bridge, segment 0, bus 0.  PNP0A03
  * (PCI), not PNP0A08 (PCIe): there is no MCFG and no _OSC to go with it.
  */
@@ -182,6 +213,7 @@ static void acpi_aml_pci_root(const struct acpi_ctx *c, struct aml *a)
 	aml_name_integer(a, "_BBN", 0);
 	aml_name_integer(a, "_ADR", 0);
 	aml_name_buffer(a, "_CRS", crs, crs_len);
+	acpi_aml_pci_routing(a);
 	aml_device_end(a, dev);
 }
 

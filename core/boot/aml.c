@@ -217,6 +217,24 @@ void aml_name_buffer(struct aml *a, const char *name, const void *bytes,
 	aml_pkg_end(a, pkg);
 }
 
+/* PackageOp PkgLength NumElements PackageElementList (ACPI 6.5 20.2.5.4) */
+size_t aml_package_begin(struct aml *a, unsigned num_elements)
+{
+	size_t pkg;
+
+	if (num_elements > UINT8_MAX)	/* VarPackageOp's job, not needed */
+		a->error = true;
+	aml_byte(a, AML_PACKAGE_OP);
+	pkg = aml_pkg_begin(a);
+	aml_byte(a, (uint8_t)num_elements);
+	return pkg;
+}
+
+void aml_package_end(struct aml *a, size_t start)
+{
+	aml_pkg_end(a, start);
+}
+
 size_t aml_device_begin(struct aml *a, const char *path)
 {
 	size_t pkg;

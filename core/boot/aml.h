@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A tiny AML byte writer for the DSDT: names, integers, devices, buffers
- * and the resource descriptors a PCI host bridge's _CRS needs.
+ * A tiny AML byte writer for the DSDT: names, integers, devices, buffers,
+ * packages and the resource descriptors a PCI host bridge's _CRS needs.
  */
 #ifndef SPLITVM_BOOT_AML_H
 #define SPLITVM_BOOT_AML_H
@@ -47,6 +47,12 @@ void aml_name_eisaid(struct aml *a, const char *name, const char *id);
 /* Name (name, Buffer () { bytes }) */
 void aml_name_buffer(struct aml *a, const char *name, const void *bytes,
 		     size_t n);
+/*
+ * Package () { ... } of num_elements (at most 255) elements written
+ * between begin and end: returns what aml_package_end takes.
+ */
+size_t aml_package_begin(struct aml *a, unsigned num_elements);
+void aml_package_end(struct aml *a, size_t start);
 /* Device (path) { ... }: returns what aml_device_end takes. */
 size_t aml_device_begin(struct aml *a, const char *path);
 void aml_device_end(struct aml *a, size_t start);

@@ -289,14 +289,22 @@ unsigned int pci_find_cap(const struct pci_dev *d, uint8_t id,
 			  unsigned int from);
 
 /*
- * ---- virtio.c: virtio 1.2 over PCI (modern only), split virtqueues,
- * polled at CPL3 (no interrupts: vectors are VIRTIO_MSI_NO_VECTOR unless
- * virtio_msix_enable() ran; then virtq_setup() gives each queue MSI-X
- * table entry 0, delivered as VEC_VIRTIO).
+ * ---- virtio.c: virtio 1.2 over PCI (modern only), split (2.7) or packed
+ * (2.8) virtqueues, polled at CPL3 (no interrupts: vectors are
+ * VIRTIO_MSI_NO_VECTOR unless virtio_msix_enable() ran; then virtq_setup()
+ * gives each queue MSI-X table entry 0, delivered as VEC_VIRTIO).
  * Functions returning const char * give NULL, or why they failed.
  */
 
 #define VIRTQ_SIZE_MAX		64	/* entries the driver allocates */
+
+/* guest.ring=: which virtqueue layout virtio_negotiate() accepts. */
+enum virtio_ring_mode {
+	VIRTIO_RING_AUTO,		/* packed if offered, else split */
+	VIRTIO_RING_SPLIT,		/* never packed */
+	VIRTIO_RING_PACKED,		/* packed, or the device fails */
+};
+extern enum virtio_ring_mode virtio_ring_mode;
 
 struct virtio_dev {
 	struct pci_dev pci;
@@ -316,18 +324,34 @@ struct virtio_dev {
 struct vring_desc;
 struct vring_avail;
 struct vring_used;
+struct vring_packed_desc;
+struct vring_packed_desc_event;
 
+/*
+ * One virtqueue of either layout.  Callers use free_head (the id the
+ * next virtq_add() returns), num_free, last_used, kicks and
+ * kicks_suppressed; the rest belongs to virtio.c.
+ */
 struct virtq {
 	struct virtio_dev *dev;
 	uint16_t index, size;
-	uint16_t free_head, num_free;
-	uint16_t avail_idx;		/* published to avail->idx by kick */
-	uint16_t last_used;
-	struct vring_desc *desc;
+	bool packed;
+	/* split: descriptor free list; packed: buffer id free list */
+	uint16_t free_head, num_free;	/* num_free: descriptors */
+	uint16_t avail_idx;		/* split: published to avail->idx by kick */
+	uint16_t last_used;		/* chains taken (mod 2^16) */
+	struct vring_desc *desc;	/* split */
 	struct vring_avail *avail;
 	struct vring_used *used;
+	struct vring_packed_desc *ring;	/* packed */
+	struct vring_packed_desc_event *driver_event, *device_event;
+	uint16_t next_avail, used_pos;	/* packed: positions in ring */
+	bool avail_wrap, used_wrap;	/* packed: wrap counters */
+	bool held;			/* packed: a head waits for the kick */
+	uint16_t held_pos, held_flags;
+	uint16_t next_id[VIRTQ_SIZE_MAX];	/* packed: free id list */
 	uint64_t notify_addr;
-	uint16_t chain_len[VIRTQ_SIZE_MAX];	/* by head; 0: free */
+	uint16_t chain_len[VIRTQ_SIZE_MAX];	/* by head/id; 0: free */
 	uint64_t kicks, kicks_suppressed;
 };
 
@@ -338,10 +362,17 @@ struct virtq_buf {
 };
 
 const char *virtio_pci_open(const struct pci_dev *pd, struct virtio_dev *vd);
-/* Reset, ACKNOWLEDGE, DRIVER, features (want & offered), FEATURES_OK. */
+/*
+ * Reset, ACKNOWLEDGE, DRIVER, features (want & offered, plus VERSION_1
+ * and RING_PACKED as virtio_ring_mode says), FEATURES_OK.
+ */
 const char *virtio_negotiate(struct virtio_dev *vd, uint64_t want);
+/* "packed" or "split": what virtio_negotiate() settled on. */
+const char *virtio_ring_name(const struct virtio_dev *vd);
 const char *virtq_setup(struct virtio_dev *vd, struct virtq *vq,
 			uint16_t index);
+/* Ask the device for no used-buffer notifications (polled queue). */
+void virtq_no_interrupts(struct virtq *vq);
 const char *virtio_driver_ok(struct virtio_dev *vd);
 /*
  * MSI-X on the function (after virtio_pci_open()): table entry 0 sends
@@ -356,10 +387,27 @@ uint8_t virtio_status(const struct virtio_dev *vd);
 uint8_t virtio_cfg_read8(const struct virtio_dev *vd, uint32_t off);
 uint32_t virtio_cfg_read32(const struct virtio_dev *vd, uint32_t off);
 uint64_t virtio_cfg_read64(const struct virtio_dev *vd, uint32_t off);
-/* Queue a chain of n buffers; its head, or -1 if too few descriptors. */
+/*
+ * Queue a chain of n buffers; its id (split: head descriptor; packed:
+ * buffer id), always the free_head before the call, or -1 if too few
+ * descriptors.  Not visible to the device before virtq_kick().
+ */
 int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned int n);
 /* Publish what virtq_add() queued and notify unless the device says not. */
 void virtq_kick(struct virtq *vq);
+/*
+ * Write the notify register even though the device asked for no
+ * notifications (a SHOULD NOT, 2.7.10 and 2.8.10): after virtq_kick().
+ */
+void virtq_notify(struct virtq *vq);
+/*
+ * Chains the device has used so far (mod 2^16, comparable with
+ * last_used): split used->idx; packed, last_used plus the used ones
+ * waiting in the ring.
+ */
+uint16_t virtq_used_idx(const struct virtq *vq);
+/* A used chain waits to be taken. */
+bool virtq_used_ready(const struct virtq *vq);
 /* The next used chain (freed), polling up to timeout_ms. */
 const char *virtq_wait(struct virtq *vq, uint16_t *head, uint32_t *len,
 		       uint64_t timeout_ms);
@@ -373,6 +421,7 @@ struct blk_options {
 	bool reset;			/* guest.blk_reset=1: reset, pass 2 */
 	uint64_t loop_ms;		/* guest.blk_loop_ms: timed loop */
 	bool loop_expect_stop;		/* guest.blk_loop_expect=stop */
+	uint64_t idle_ms;		/* guest.blk_idle_ms: device left idle */
 	uint32_t apic_id;		/* the BSP's, for MSI-X */
 };
 
@@ -419,7 +468,7 @@ unsigned int ioapic_pins(uint64_t base);
 unsigned int smp_start_aps(const struct acpi_info *ai, uint32_t bsp_apic_id);
 GUEST_NORETURN void ap_main(uint32_t cpu);
 
-/* ---- tsc.c: TSC frequency, measured against PIT channel 2 ---- */
+/* ---- tsc.c: TSC frequency, measured against PIT channel 0 ---- */
 
 /* kHz, measured on first use (50 ms, up to 10 tries); 0: it failed. */
 uint64_t tsc_khz(void);
@@ -469,8 +518,20 @@ GUEST_NORETURN void guest_main(unsigned int protocol, uint64_t boot_ptr);
 
 /* ---- virtio_net.c: the guest.net=N test ---- */
 
-/* Send `frames` frames, fail unless `expect` come back verified. */
-const char *virtio_net_test(uint64_t frames, uint64_t expect);
+struct net_options {
+	unsigned int queues;		/* guest.net_queues: pairs wanted */
+	bool irq;			/* guest.net_irq=1: ctrl vq by MSI-X */
+	bool reset;			/* guest.net_reset=1: reset, pass 2 */
+};
+
+/*
+ * Send `frames` frames over up to o->queues queue pairs (more than one:
+ * multiqueue through the control queue), fail unless `expect` come back
+ * verified; with o->reset, reset with frames in flight, start again and
+ * do it once more (one pair only: refused with more).
+ */
+const char *virtio_net_test(uint64_t frames, uint64_t expect,
+			    const struct net_options *o);
 
 /* ---- virtio_net_rtt.c: the guest.net_rtt=N test ---- */
 

@@ -6,21 +6,34 @@
  *
  * Command line options (whitespace-separated words, others ignored):
  *   guest.ticks=N   timer interrupts to wait for (default 3)
- *   guest.exit=HOW  debug (default), poweroff, reset, triple, internal, hang
+ *   guest.exit=HOW  debug (default), poweroff, reset, triple, internal, hang,
+ *                   beat (print "guest: beat n=<k>" every 100 ms, forever:
+ *                   steady port I/O exits for the control API tests)
  *   guest.echo=N    after the verdict, read N bytes from COM1 and report them
  *   guest.blk=1     test the first virtio-blk device (virtio_blk.c); it
  *                   writes to the disk
  *   guest.blk_seed=N  seed of the pattern it writes (default 1)
  *   guest.blk_irq=1|intx, guest.blk_reset=1, guest.blk_loop_ms=N,
- *   guest.blk_loop_expect=ok|stop  variants of it (virtio_blk.c)
+ *   guest.blk_loop_expect=ok|stop, guest.blk_idle_ms=N  variants of it
+ *   (virtio_blk.c)
  *   guest.net=N     send N frames through the first virtio-net device and
  *                   check what comes back (virtio_net.c); 0: no test
  *   guest.net_expect=N  frames that must come back verified (default N)
+ *   guest.net_queues=Q  use up to Q queue pairs (multiqueue, control
+ *                   queue; default 1)
+ *   guest.net_irq=1  control commands must bring an MSI-X interrupt
+ *   guest.net_reset=1  then reset it with frames in flight and run the N
+ *                   frames again (virtio_net.c; one queue pair only)
  *   guest.net_rtt=N N kick-to-interrupt round trips of one frame each
  *                   through the first virtio-net device, MSI-X on
  *                   (virtio_net_rtt.c); 0: no test
  *   guest.net_rtt_kick=device|always|both  whether its kicks follow the
  *                   device's NO_NOTIFY flag (default device)
+ *   guest.ring=auto|split|packed  virtqueue layout of every virtio device
+ *                   (virtio.c): auto (default) takes packed when the
+ *                   device offers it, as Linux does, so both layouts get
+ *                   used without asking; packed fails a device that does
+ *                   not offer it
  *
  * Tests parse the report (tests/pylib/svmtest.py); its lines, in order:
  *   guest: hello protocol=pvh|linux64
@@ -58,6 +71,7 @@
 #define EXIT_GRACE_MS		1000
 #define ECHO_MAX		64
 #define ECHO_TIMEOUT_MS		30000
+#define BEAT_MS			100
 
 enum guest_exit {
 	GUEST_EXIT_DEBUG,
@@ -66,6 +80,7 @@ enum guest_exit {
 	GUEST_EXIT_TRIPLE,
 	GUEST_EXIT_INTERNAL,
 	GUEST_EXIT_HANG,
+	GUEST_EXIT_BEAT,
 };
 
 static const char *const guest_exit_names[] = {
@@ -75,6 +90,7 @@ static const char *const guest_exit_names[] = {
 	[GUEST_EXIT_TRIPLE] = "triple",
 	[GUEST_EXIT_INTERNAL] = "internal",
 	[GUEST_EXIT_HANG] = "hang",
+	[GUEST_EXIT_BEAT] = "beat",
 };
 
 struct guest_options {
@@ -84,6 +100,7 @@ struct guest_options {
 	uint64_t blk_seed;
 	bool blk_irq, blk_intx, blk_reset, blk_loop_expect_stop;
 	uint64_t blk_loop_ms;
+	uint64_t blk_idle_ms;
 	enum guest_exit exit;
 };
 
@@ -129,8 +146,15 @@ static void guest_parse_options(const struct boot_info *bi,
 	o->blk_intx = v && str_eq_n(v, len, "intx");
 	o->blk_reset = option_flag(bi, "guest.blk_reset");
 	o->blk_loop_ms = option_u64(bi, "guest.blk_loop_ms", 0);
+	o->blk_idle_ms = option_u64(bi, "guest.blk_idle_ms", 0);
 	v = boot_option(bi, "guest.blk_loop_expect", &len);
 	o->blk_loop_expect_stop = v && str_eq_n(v, len, "stop");
+
+	v = boot_option(bi, "guest.ring", &len);
+	if (v && str_eq_n(v, len, "split"))
+		virtio_ring_mode = VIRTIO_RING_SPLIT;
+	else if (v && str_eq_n(v, len, "packed"))
+		virtio_ring_mode = VIRTIO_RING_PACKED;
 
 	o->exit = GUEST_EXIT_DEBUG;
 	v = boot_option(bi, "guest.exit", &len);
@@ -140,15 +164,25 @@ static void guest_parse_options(const struct boot_info *bi,
 	}
 }
 
-/* guest.net=N and guest.net_expect=N: the virtio-net test, if asked for. */
+/*
+ * guest.net=N, guest.net_expect=N, guest.net_queues=Q, guest.net_irq=1,
+ * guest.net_reset=1: the virtio-net test.
+ */
 static const char *net_test_from_options(const struct boot_info *bi)
 {
 	uint64_t frames = option_u64(bi, "guest.net", 0);
+	uint64_t queues = option_u64(bi, "guest.net_queues", 1);
+	struct net_options no = {
+		.queues = queues > 0xffff ? 0xffff : (unsigned int)queues,
+		.irq = option_flag(bi, "guest.net_irq"),
+		.reset = option_flag(bi, "guest.net_reset"),
+	};
 
 	if (!frames)
 		return NULL;
 	return virtio_net_test(frames,
-			       option_u64(bi, "guest.net_expect", frames));
+			       option_u64(bi, "guest.net_expect", frames),
+			       &no);
 }
 
 /* guest.net_rtt=N and guest.net_rtt_kick=...: the round-trip test. */
@@ -350,6 +384,15 @@ GUEST_NORETURN static void guest_exit(enum guest_exit how, bool pass,
 		guest_printf("guest: hanging\n");
 		gate_call(GATE_PARK);
 		break;
+	case GUEST_EXIT_BEAT:
+		for (uint64_t n = 0;; n++) {
+			uint64_t deadline = tsc_deadline_ms(BEAT_MS);
+
+			guest_printf("guest: beat n=%llu\n",
+				     (unsigned long long)n);
+			while (!tsc_expired(deadline))
+				cpu_relax();
+		}
 	}
 	exit_grace();
 	guest_printf("guest: exit=%s returned\n", guest_exit_names[how]);
@@ -397,6 +440,7 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 			.reset = opt.blk_reset,
 			.loop_ms = opt.blk_loop_ms,
 			.loop_expect_stop = opt.blk_loop_expect_stop,
+			.idle_ms = opt.blk_idle_ms,
 			.apic_id = bsp_apic_id,
 		};
 

@@ -19,7 +19,7 @@
  * on its own line.
  *
  * Report lines:
- *   guest: blk 00:<dd>.<f> features=0x<offered> negotiated=0x<accepted> queue_size=<n>
+ *   guest: blk 00:<dd>.<f> features=0x<offered> negotiated=0x<accepted> queue_size=<n> ring=split|packed
  *   guest: blk 00:<dd>.<f> extent sector=<s> count=<n>
  *   guest: blk 00:<dd>.<f> capacity=<sectors> id="<serial>" wrote=<sectors>
  *          read=<sectors> verified=<sectors> flush=ok|none oob=ioerr
@@ -57,6 +57,11 @@
  *     A stopped loop passes only with guest.blk_loop_expect=stop, which in
  *     turn fails a loop that ran to the end.  After a stop the final
  *     reset's failure is only a warning.
+ *   guest.blk_idle_ms=N  before the final reset, leave the started device
+ *     alone for N "ms" of TSC at 1 GHz (a CPL3 spin, no requests), so the
+ *     host can check that the back-end does not spin meanwhile:
+ *       guest: blk idle start ms=<n>
+ *       guest: blk idle end
  */
 #include "guest.h"
 #include "platform.h"
@@ -98,7 +103,7 @@ struct blk_test {
 	uint64_t timeout_ms;		/* per completion */
 	uint64_t irq_base;		/* virtio_irq_count at the start */
 	uint64_t irq_seen;		/* the count when used_seen was read */
-	uint16_t used_seen;		/* used->idx read after an interrupt */
+	uint16_t used_seen;		/* virtq_used_idx() after an interrupt */
 	uint64_t irqs_empty;		/* interrupts that found nothing new */
 	uint32_t intx_pin;		/* routed IOAPIC pin, 0: none */
 };
@@ -171,7 +176,7 @@ static const char *blk_wait_irq(struct blk_test *t)
 		if (n != t->irq_seen) {
 			t->irq_seen = n;
 			__asm__ volatile("" ::: "memory");
-			t->used_seen = *(volatile uint16_t *)&vq->used->idx;
+			t->used_seen = virtq_used_idx(vq);
 			if (t->used_seen == vq->last_used)
 				t->irqs_empty++;
 			continue;
@@ -180,7 +185,7 @@ static const char *blk_wait_irq(struct blk_test *t)
 		    virtio_status(&t->vd) & VIRTIO_CONFIG_S_NEEDS_RESET)
 			return "virtio device needs reset";
 		if (tsc_expired(deadline)) {
-			uint16_t used = *(volatile uint16_t *)&vq->used->idx;
+			uint16_t used = virtq_used_idx(vq);
 
 			status = virtio_status(&t->vd);
 			guest_printf("guest: warning: blk no interrupt: irqs=%llu used idx=%u taken=%u status=0x%02x\n",
@@ -635,10 +640,11 @@ static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 	r = blk_start(t);
 	if (r)
 		return r;
-	guest_printf("guest: blk 00:%02x.%x features=0x%llx negotiated=0x%llx queue_size=%u\n",
+	guest_printf("guest: blk 00:%02x.%x features=0x%llx negotiated=0x%llx queue_size=%u ring=%s\n",
 		     t->vd.pci.slot, t->vd.pci.fn,
 		     (unsigned long long)t->vd.offered,
-		     (unsigned long long)t->vd.features, t->vq.size);
+		     (unsigned long long)t->vd.features, t->vq.size,
+		     virtio_ring_name(&t->vd));
 
 	t->capacity = virtio_cfg_read64(&t->vd,
 				offsetof(struct virtio_blk_config, capacity));
@@ -692,6 +698,16 @@ static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 		r = blk_loop(t, &stopped);
 		if (r)
 			return r;
+	}
+
+	if (t->opt->idle_ms) {
+		uint64_t deadline = tsc_deadline_ms(t->opt->idle_ms);
+
+		guest_printf("guest: blk idle start ms=%llu\n",
+			     (unsigned long long)t->opt->idle_ms);
+		while (!tsc_expired(deadline))
+			;
+		guest_printf("guest: blk idle end\n");
 	}
 
 	r = virtio_reset(&t->vd);

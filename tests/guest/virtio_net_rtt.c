@@ -7,11 +7,14 @@
  * the count the VEC_VIRTIO handler bumps, never the used ring, and reads
  * the TSC again when the count moves.  An interrupt that finds no frame
  * on receiveq counts as stray and the wait goes on.  transmitq asks for
- * no interrupts (VRING_AVAIL_F_NO_INTERRUPT), receiveq for every one.
+ * no interrupts (virtq_no_interrupts()), receiveq for every one.  Both
+ * queues are split or packed as negotiated (guest.ring=, virtio.c; auto
+ * takes packed from a back-end that offers it, as testpmd does).
  *
- * The kick follows the device's VRING_USED_F_NO_NOTIFY (kick=device, the
- * default): a polling back-end such as testpmd sets it, and then no
- * notification is written at all.  guest.net_rtt_kick=always writes the
+ * The kick follows the device's notification suppression (kick=device,
+ * the default; split VRING_USED_F_NO_NOTIFY, packed device event flags
+ * DISABLE): a polling back-end such as testpmd asks for none, and then
+ * no notification is written at all.  guest.net_rtt_kick=always writes the
  * queue's notify register in every round anyway (allowed: the flag is a
  * SHOULD NOT, 2.7.10), so that the round trip includes the doorbell and
  * the VMM's ioeventfd wiring; =both runs N rounds each way, device first.
@@ -25,7 +28,7 @@
  *   guest: net_rtt 00:<dd>.<f> kick=device|always rounds=<n> warmup=<n>
  *          irqs=<n> stray_irqs=<n> tx_kicks=<n> tx_suppressed=<n>
  *          tsc_khz=<n> tsc_cal_ppm=<n> min_ns=<n> median_ns=<n>
- *          p99_ns=<n> max_ns=<n>                       (one line)
+ *          p99_ns=<n> max_ns=<n> ring=split|packed       (one line)
  *   guest: net_rtt 00:<dd>.<f> FAIL reason="<text>"   or   guest: net_rtt none
  * irqs= counts VEC_VIRTIO interrupts during the counted rounds (at least
  * rounds=; more means stray ones); tx_kicks= counts notify register
@@ -140,11 +143,6 @@ static const char *rtt_post_rx(struct rtt_test *t, unsigned int slot)
 	return NULL;
 }
 
-static bool rtt_used_ready(const struct virtq *vq)
-{
-	return *(volatile uint16_t *)&vq->used->idx != vq->last_used;
-}
-
 /*
  * Wait for a VEC_VIRTIO interrupt after which receiveq has a frame; *end
  * is the TSC when the count moved.  Interrupts that find nothing there
@@ -163,7 +161,7 @@ static const char *rtt_wait_irq(struct rtt_test *t, uint64_t irq_seen,
 			*end = rdtsc();
 			irq_seen = n;
 			__asm__ volatile("" ::: "memory");
-			if (rtt_used_ready(&t->rxq))
+			if (virtq_used_ready(&t->rxq))
 				return NULL;
 			t->stray++;
 			continue;
@@ -174,10 +172,9 @@ static const char *rtt_wait_irq(struct rtt_test *t, uint64_t irq_seen,
 		if (tsc_expired(deadline)) {
 			guest_printf("guest: warning: net_rtt no interrupt: round=%llu rx used idx=%u taken=%u tx used idx=%u\n",
 				     (unsigned long long)t->rounds,
-				     *(volatile uint16_t *)&t->rxq.used->idx,
-				     t->rxq.last_used,
-				     *(volatile uint16_t *)&t->txq.used->idx);
-			return rtt_used_ready(&t->rxq) ?
+				     virtq_used_idx(&t->rxq), t->rxq.last_used,
+				     virtq_used_idx(&t->txq));
+			return virtq_used_ready(&t->rxq) ?
 			       "frame returned without an interrupt" :
 			       "frame did not return";
 		}
@@ -206,10 +203,8 @@ static const char *rtt_round(struct rtt_test *t, uint64_t *cycles)
 		uint64_t suppressed = t->txq.kicks_suppressed;
 
 		virtq_kick(&t->txq);
-		if (t->txq.kicks_suppressed != suppressed) {
-			mmio_write16(t->txq.notify_addr, t->txq.index);
-			t->txq.kicks++;
-		}
+		if (t->txq.kicks_suppressed != suppressed)
+			virtq_notify(&t->txq);
 	} else {
 		virtq_kick(&t->txq);
 	}
@@ -303,7 +298,7 @@ static const char *rtt_start(struct rtt_test *t, const struct pci_dev *pd,
 	if (r)
 		return r;
 	/* Completions of receiveq interrupt; those of transmitq need not. */
-	t->txq.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	virtq_no_interrupts(&t->txq);
 	r = virtio_driver_ok(&t->vd);
 	if (r)
 		return r;
@@ -335,7 +330,7 @@ static const char *rtt_phase(struct rtt_test *t, const struct pci_dev *pd,
 							      (uint32_t)cycles;
 	}
 	rtt_sort(rtt_cycles, t->rounds);
-	guest_printf("guest: net_rtt 00:%02x.%x kick=%s rounds=%llu warmup=%u irqs=%llu stray_irqs=%llu tx_kicks=%llu tx_suppressed=%llu tsc_khz=%llu tsc_cal_ppm=%llu min_ns=%llu median_ns=%llu p99_ns=%llu max_ns=%llu\n",
+	guest_printf("guest: net_rtt 00:%02x.%x kick=%s rounds=%llu warmup=%u irqs=%llu stray_irqs=%llu tx_kicks=%llu tx_suppressed=%llu tsc_khz=%llu tsc_cal_ppm=%llu min_ns=%llu median_ns=%llu p99_ns=%llu max_ns=%llu ring=%s\n",
 		     pd->slot, pd->fn, force_kick ? "always" : "device",
 		     (unsigned long long)t->rounds, NET_RTT_WARMUP,
 		     (unsigned long long)(virtio_irq_count - irq_base),
@@ -349,7 +344,8 @@ static const char *rtt_phase(struct rtt_test *t, const struct pci_dev *pd,
 							t->rounds, 50)),
 		     (unsigned long long)tsc_to_ns(rtt_percentile(rtt_cycles,
 							t->rounds, 99)),
-		     (unsigned long long)tsc_to_ns(rtt_cycles[t->rounds - 1]));
+		     (unsigned long long)tsc_to_ns(rtt_cycles[t->rounds - 1]),
+		     virtio_ring_name(&t->vd));
 	return NULL;
 }
 

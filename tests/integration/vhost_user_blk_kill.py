@@ -7,7 +7,9 @@ up, log one line naming blk0 and the socket, set DEVICE_NEEDS_RESET with
 a config interrupt so the guest stops its loop (reason needs-reset: the
 hang-up watch sets it within milliseconds, long before a request could
 time out), and exit 0 once the guest reports PASS through its
-debug exit: no crash, no core dump, no cascade of errors."""
+debug exit: no crash, no core dump, no cascade of errors.
+With a third argument (the splitvm-blk program) the back-end killed is
+splitvm-blk, run as uid 65534, instead of qemu-storage-daemon."""
 
 import glob
 import os
@@ -22,12 +24,28 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import qsd  # noqa: E402
+import splitvm_blk  # noqa: E402
 import svmtest  # noqa: E402
 
 splitvm, guest = (os.path.abspath(p) for p in sys.argv[1:3])
-c = svmtest.Checker("vhost_user_blk_kill")
+blk_exe = sys.argv[3] if len(sys.argv) > 3 else None
+c = svmtest.Checker("splitvm_blk_kill" if blk_exe else "vhost_user_blk_kill")
+if blk_exe:
+    splitvm_blk.require(blk_exe)
+else:
+    qsd.require()
 svmtest.require_kvm()
-qsd.require()
+
+
+def start_backend(tmp):
+    """qemu-storage-daemon, or splitvm-blk on a fresh 64 MiB image."""
+    if not blk_exe:
+        return qsd.Export(tmp), "qemu-storage-daemon"
+    os.chmod(tmp, 0o755)
+    img = os.path.join(tmp, "disk.img")
+    with open(img, "wb") as f:
+        f.truncate(64 << 20)
+    return splitvm_blk.Backend(blk_exe, tmp, img), "splitvm-blk"
 
 STARTED = "guest: blk loop started"
 STOPPED_RE = re.compile(r'guest: blk (\S+) loop stopped reason="([^"]*)" rounds=(\d+)')
@@ -71,11 +89,11 @@ def dump(argv, status, out, err):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    export = qsd.Export(tmp)
+    export, name = start_backend(tmp)
     sock = export.sock
     vm = None
     try:
-        if not c.check(export.running(), "qemu-storage-daemon is running"):
+        if not c.check(export.running(), f"{name} is running"):
             print(export.stop())
             c.finish()
 

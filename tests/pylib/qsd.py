@@ -18,20 +18,25 @@ def require():
 
 
 class Export:
-    """A raw image of size bytes in tmp, exported writable at self.sock."""
+    """A raw image of size bytes in tmp, exported at self.sock (writable
+    unless told otherwise, with num_queues virtqueues)."""
 
-    def __init__(self, tmp, size=64 << 20):
-        self.img = os.path.join(tmp, "disk.img")
-        self.sock = os.path.join(tmp, "blk.sock")
+    def __init__(self, tmp, size=64 << 20, num_queues=1, writable=True,
+                 name="disk"):
+        self.img = os.path.join(tmp, f"{name}.img")
+        self.sock = os.path.join(tmp, f"{name}.sock" if name != "disk" else "blk.sock")
         with open(self.img, "wb") as f:
             f.truncate(size)
-        self.log = open(os.path.join(tmp, "qsd.log"), "w+")
+        self.log = open(os.path.join(tmp, f"qsd-{name}.log"
+                                     if name != "disk" else "qsd.log"), "w+")
         self.proc = subprocess.Popen(
             [QSD,
              "--blockdev", f"driver=file,node-name=file0,filename={self.img}",
              "--blockdev", "driver=raw,node-name=disk0,file=file0",
              "--export", "type=vhost-user-blk,id=exp0,node-name=disk0,"
-                         f"addr.type=unix,addr.path={self.sock},writable=on"],
+                         f"addr.type=unix,addr.path={self.sock},"
+                         f"writable={'on' if writable else 'off'},"
+                         f"num-queues={num_queues}"],
             stdout=self.log, stderr=subprocess.STDOUT)
         # splitvm itself waits up to 5 s for the socket; this only keeps a
         # daemon that died at once from looking like a splitvm bug.

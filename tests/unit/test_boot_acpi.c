@@ -3,12 +3,13 @@
  * ACPI tables as a guest sees them: the RSDP found by scanning the BIOS
  * area, every table reached through the XSDT with a valid checksum, the
  * FADT's hardware-reduced sleep registers, the DSDT's \_S5 package and
- * PCI host bridge (AML bytes, and iasl's disassembly of the whole DSDT)
- * and a MADT with one local APIC per vCPU.
+ * PCI host bridge with its _PRT (AML bytes read back, and iasl's
+ * disassembly of the whole DSDT) and a MADT with one local APIC per vCPU.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,6 +487,45 @@ static void check_rd(const struct aml *a, const uint8_t *want, size_t n)
 }
 
 /*
+ * Package () { 5, Zero }, and one of 64 Zeros whose PkgLength takes two
+ * bytes: 67 = 2 + 1 + 64 -> 0x43 (n = 1, low nibble 3), 0x04.
+ */
+static void test_aml_package(void)
+{
+	static const uint8_t small[] = {
+		0x12, 0x05, 0x02, 0x0a, 0x05, 0x00,
+	};
+	uint8_t buf[320];
+	struct aml a;
+	size_t pkg;
+
+	aml_init(&a, buf, sizeof(buf));
+	pkg = aml_package_begin(&a, 2);
+	aml_integer(&a, 5);
+	aml_integer(&a, 0);
+	aml_package_end(&a, pkg);
+	check_rd(&a, small, sizeof(small));
+
+	aml_init(&a, buf, sizeof(buf));
+	pkg = aml_package_begin(&a, 64);
+	for (int i = 0; i < 64; i++)
+		aml_integer(&a, 0);
+	aml_package_end(&a, pkg);
+	CU_ASSERT_FALSE(a.error);
+	CU_ASSERT_EQUAL_FATAL(a.len, 4 + 64);
+	CU_ASSERT_EQUAL(buf[0], AML_PACKAGE_OP);
+	CU_ASSERT_EQUAL(buf[1], 0x43);
+	CU_ASSERT_EQUAL(buf[2], 0x04);
+	CU_ASSERT_EQUAL(buf[3], 64);
+
+	/* NumElements is one byte: 256 needs a VarPackage, refused. */
+	aml_init(&a, buf, sizeof(buf));
+	pkg = aml_package_begin(&a, 256);
+	aml_package_end(&a, pkg);
+	CU_ASSERT_TRUE(a.error);
+}
+
+/*
  * Address space descriptors: tag, 16-bit length of the rest, resource
  * type, general flags 0x0c (MaxFixed | MinFixed, PosDecode, bit 0 clear:
  * ResourceProducer), type-specific flags, then granularity, min, max,
@@ -562,16 +602,112 @@ static void test_aml_descriptors(void)
 	CU_ASSERT_TRUE(a.error);
 }
 
+/* ---- reading AML back, as an OS's interpreter would ---- */
+
+/*
+ * The PkgLength at *p (its value counts its own bytes), advancing *p past
+ * it; 0 when it does not fit before end.
+ */
+static size_t read_pkg_length(const uint8_t **p, const uint8_t *end)
+{
+	size_t n, v;
+
+	if (*p >= end)
+		return 0;
+	n = **p >> 6;
+	if ((size_t)(end - *p) < n + 1)
+		return 0;
+	v = n ? (**p & 0xfu) : (**p & 0x3fu);
+	for (size_t i = 1; i <= n; i++)
+		v |= (size_t)(*p)[i] << (4 + 8 * (i - 1));
+	*p += n + 1;
+	return v;
+}
+
+/* ZeroOp, OneOp or a Byte/Word/DWord/QWord constant at *p. */
+static bool read_integer(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	static const struct { uint8_t op; unsigned len; } ops[] = {
+		{ AML_BYTE_PREFIX, 1 }, { AML_WORD_PREFIX, 2 },
+		{ AML_DWORD_PREFIX, 4 }, { AML_QWORD_PREFIX, 8 },
+	};
+
+	if (*p >= end)
+		return false;
+	if (**p == AML_ZERO_OP || **p == AML_ONE_OP) {
+		*v = **p;
+		(*p)++;
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (**p != ops[i].op)
+			continue;
+		if ((size_t)(end - *p) < 1 + ops[i].len)
+			return false;
+		*v = 0;
+		for (unsigned b = 0; b < ops[i].len; b++)
+			*v |= (uint64_t)(*p)[1 + b] << (8 * b);
+		*p += 1 + ops[i].len;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Name (_PRT, Package () { ... }) filling [p, end) exactly: one entry per
+ * slot and pin, slot-major, each { slot << 16 | 0xFFFF, pin, Zero,
+ * pci_intx_gsi(slot, pin) }, every PkgLength spanning exactly its package.
+ */
+static void check_prt(const uint8_t *p, const uint8_t *end)
+{
+	static const uint8_t name[] = { AML_NAME_OP, '_', 'P', 'R', 'T',
+					AML_PACKAGE_OP };
+	const uint8_t *pkg, *entry;
+	size_t len;
+
+	CU_ASSERT_FATAL((size_t)(end - p) > sizeof(name));
+	CU_ASSERT_EQUAL_FATAL(memcmp(p, name, sizeof(name)), 0);
+	p += sizeof(name);
+	pkg = p;
+	len = read_pkg_length(&p, end);
+	CU_ASSERT_TRUE(p - pkg > 1);		/* over 63 bytes: multi-byte */
+	CU_ASSERT_EQUAL_FATAL(len, (size_t)(end - pkg));
+	CU_ASSERT_FATAL(p < end);
+	CU_ASSERT_EQUAL_FATAL(*p, PCI_MAX_SLOTS * PCI_INTX_PINS);
+	p++;
+	for (unsigned slot = 0; slot < PCI_MAX_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < PCI_INTX_PINS; pin++) {
+			uint64_t v[4];
+
+			CU_ASSERT_FATAL(p < end && *p == AML_PACKAGE_OP);
+			entry = ++p;
+			len = read_pkg_length(&p, end);
+			CU_ASSERT_FATAL(len && (size_t)(end - entry) >= len);
+			CU_ASSERT_FATAL(p < end && *p == 4);
+			p++;
+			for (int i = 0; i < 4; i++)
+				CU_ASSERT_FATAL(read_integer(&p, entry + len,
+							     &v[i]));
+			CU_ASSERT_EQUAL_FATAL(p, entry + len);
+			CU_ASSERT_EQUAL(v[0], (uint64_t)slot << 16 | 0xffff);
+			CU_ASSERT_EQUAL(v[1], pin);
+			CU_ASSERT_EQUAL(v[2], 0);
+			CU_ASSERT_EQUAL(v[3], (uint64_t)pci_intx_gsi(slot, pin));
+		}
+	}
+	CU_ASSERT_EQUAL(p, end);
+}
+
 /*
  * The host bridge in the DSDT, byte for byte up to the _CRS contents (the
- * descriptors themselves are checked above and by iasl below), and the
- * 64-bit window in it is the one the PCI root decodes.
+ * descriptors themselves are checked above and by iasl below), the 64-bit
+ * window in it is the one the PCI root decodes, and the _PRT after it
+ * routes every slot and pin where the transports drive them.
  */
 static void test_dsdt_pci_root(void)
 {
+	static const uint8_t dev_op[] = { 0x5b, 0x82 };	/* Device */
 	static const uint8_t head[] = {
-		/* Device, PkgLength 0x4a 0x0a: 0xaa = 170 = 2 + 168 body */
-		0x5b, 0x82, 0x4a, 0x0a,
 		0x5c, 0x2e, '_', 'S', 'B', '_', 'P', 'C', 'I', '0',
 		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03,
 		0x08, '_', 'U', 'I', 'D', 0x00,
@@ -585,7 +721,8 @@ static void test_dsdt_pci_root(void)
 	const size_t s5_len = 13, crs_len = 114;
 	struct guest_mem *mem;
 	const struct acpi_header *xsdt, *dsdt;
-	const uint8_t *p, *crs;
+	const uint8_t *p, *crs, *dev, *aml_end;
+	size_t dev_len;
 	struct acpi_rd_qword_addr q;
 	const struct guest_region *top;
 	uint64_t start, end;
@@ -593,11 +730,19 @@ static void test_dsdt_pci_root(void)
 	/* Two statements: argument evaluation order is unspecified. */
 	xsdt = build_sized(&mem, 6ull << 30, 1);
 	dsdt = find_dsdt(mem, xsdt);
-	CU_ASSERT_EQUAL_FATAL(dsdt->length,
-			      sizeof(*dsdt) + s5_len + sizeof(head) + crs_len);
+	/* The Device runs to the end of the DSDT. */
 	p = (const uint8_t *)(dsdt + 1) + s5_len;
+	aml_end = (const uint8_t *)dsdt + dsdt->length;
+	CU_ASSERT_FATAL(dsdt->length > sizeof(*dsdt) + s5_len + sizeof(dev_op) +
+			2 + sizeof(head) + crs_len);
+	CU_ASSERT_EQUAL(memcmp(p, dev_op, sizeof(dev_op)), 0);
+	p += sizeof(dev_op);
+	dev = p;
+	dev_len = read_pkg_length(&p, aml_end);
+	CU_ASSERT_EQUAL_FATAL(dev_len, (size_t)(aml_end - dev));
 	CU_ASSERT_EQUAL(memcmp(p, head, sizeof(head)), 0);
 	crs = p + sizeof(head);
+	check_prt(crs + crs_len, aml_end);
 	CU_ASSERT_EQUAL(sum(crs, crs_len), 0);		/* End Tag checksum */
 	CU_ASSERT_EQUAL(crs[crs_len - 2], ACPI_RD_END_TAG);
 
@@ -662,6 +807,61 @@ static void check_dsl_values(const char *dsl, const char *macro,
 				(unsigned long long)want[i]);
 		CU_ASSERT_EQUAL(v, want[i]);
 	}
+}
+
+/* The next integer iasl printed at or after *p: Zero, One or 0x... */
+static bool dsl_integer(const char **p, uint64_t *v)
+{
+	*p += strspn(*p, " \t\r\n,");
+	if (strncmp(*p, "Zero", 4) == 0 || strncmp(*p, "One", 3) == 0) {
+		*v = **p == 'O';
+		*p += *v ? 3 : 4;
+		return true;
+	}
+	if (strncmp(*p, "0x", 2) != 0)
+		return false;
+	*v = strtoull(*p, (char **)p, 16);
+	return true;
+}
+
+/*
+ * iasl's _PRT: Package (0x80) of entries Package (0x04) { address, pin,
+ * Zero, GSI }, each where pci_intx_gsi() says, and no other Package after
+ * it (it is the last thing in the DSDT).
+ */
+static void check_dsl_prt(const char *dsl)
+{
+	const char *p = strstr(dsl, "Name (_PRT, Package (0x80)");
+	unsigned bad = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	p = strchr(p, '{');
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	for (unsigned slot = 0; slot < PCI_MAX_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < PCI_INTX_PINS; pin++) {
+			uint64_t v[4], want[4] = {
+				(uint64_t)slot << 16 | 0xffff, pin, 0,
+				(uint64_t)pci_intx_gsi(slot, pin),
+			};
+
+			p = strstr(p, "Package (0x04)");
+			CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+			p = strchr(p, '{');
+			CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+			p++;
+			for (int i = 0; i < 4; i++) {
+				CU_ASSERT_FATAL(dsl_integer(&p, &v[i]));
+				if (v[i] != want[i] && bad++ < 4)
+					fprintf(stderr, "_PRT slot %u pin %u "
+						"element %d: 0x%llx, want 0x%llx\n",
+						slot, pin, i,
+						(unsigned long long)v[i],
+						(unsigned long long)want[i]);
+				CU_ASSERT_EQUAL(v[i], want[i]);
+			}
+		}
+	}
+	CU_ASSERT_PTR_NULL(strstr(p, "Package"));
 }
 
 /* iasl -d dir/dsdt.aml, output in dir/dsdt.dsl, messages in dir/iasl.log. */
@@ -762,6 +962,11 @@ static void check_iasl(uint64_t mem_size, uint64_t win64_start)
 		(const uint64_t[]){ 0, win64_start,
 				    win64_start + (32ull << 30) - 1, 0,
 				    32ull << 30 }, 5);
+	/* Spot checks of the text, then every entry. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(dsl, "Name (_PRT, Package (0x80)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dsl, "0xFFFF, \n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dsl, "0x001FFFFF, \n"));
+	check_dsl_prt(dsl);
 	free(dsl);
 out:
 	if (CU_get_number_of_failures() != failures) {
@@ -802,6 +1007,7 @@ static CU_TestInfo acpi_tests[] = {
 	{ "AML EISAID", test_aml_eisaid },
 	{ "AML Device", test_aml_device },
 	{ "AML Buffer", test_aml_buffer },
+	{ "AML Package", test_aml_package },
 	{ "resource descriptors and End Tag", test_aml_descriptors },
 	{ "DSDT PCI host bridge bytes", test_dsdt_pci_root },
 	{ "iasl -d of the DSDT, 512 MiB", test_iasl_512m },

@@ -109,11 +109,12 @@ static void test_vhost_user_devices(void)
 			     "--disk", "socket=/run/a.sock",
 			     "--net", "socket=/run/n.sock,mac=52:54:00:AB:cd:0f",
 			     "--disk", "queues=4,socket=/run/b.sock",
-			     "--net", "socket=/run/m.sock,queues=1" };
+			     "--net", "socket=/run/m.sock,queues=1",
+			     "--net", "queues=16,socket=/run/q.sock" };
 	const struct vhost_user_dev_spec *d = o.vm.vhost_user;
 
-	CU_ASSERT_EQUAL_FATAL(parse(&o, 11, ok), OPTIONS_RUN);
-	CU_ASSERT_EQUAL_FATAL(o.vm.nr_vhost_user, 4);
+	CU_ASSERT_EQUAL_FATAL(parse(&o, 13, ok), OPTIONS_RUN);
+	CU_ASSERT_EQUAL_FATAL(o.vm.nr_vhost_user, 5);
 	CU_ASSERT_EQUAL(d[0].type, VHOST_USER_DEV_BLK);
 	CU_ASSERT_STRING_EQUAL(d[0].socket_path, "/run/a.sock");
 	CU_ASSERT_EQUAL(d[0].queues, 1);
@@ -125,6 +126,11 @@ static void test_vhost_user_devices(void)
 	CU_ASSERT_EQUAL(d[2].queues, 4);
 	CU_ASSERT_STRING_EQUAL(d[2].socket_path, "/run/b.sock");
 	CU_ASSERT_FALSE(d[3].has_mac);
+	CU_ASSERT_EQUAL(d[3].queues, 1);
+	/* net: queue pairs, more than one with the control queue. */
+	CU_ASSERT_EQUAL(d[4].type, VHOST_USER_DEV_NET);
+	CU_ASSERT_EQUAL(d[4].queues, 16);
+	CU_ASSERT_STRING_EQUAL(d[4].socket_path, "/run/q.sock");
 }
 
 static void test_vhost_user_errors(void)
@@ -144,7 +150,10 @@ static void test_vhost_user_errors(void)
 		{ "--net", "socket=/s,mac=52:54:00:00:00:0g" },
 		{ "--net", "socket=/s,mac=52:54:00:00:00:011" },
 		{ "--net", "socket=/s,mac=01:00:5e:00:00:01" }, /* multicast */
-		{ "--net", "socket=/s,queues=2" },	/* needs a control vq */
+		{ "--net", "socket=/s,queues=0" },
+		{ "--net", "socket=/s,queues=17" },	/* 16 pairs at most */
+		{ "--net", "socket=/s,queues=2x" },
+		{ "--net", "socket=/s,queues=" },
 	};
 	char long_path[200] = "socket=/";
 	struct options o;
@@ -179,6 +188,52 @@ static void test_vhost_user_errors(void)
 	}
 }
 
+/* ---- sandbox options ---- */
+
+static void test_sandbox_options(void)
+{
+	struct options o;
+	const char *none[] = { "splitvm", "-k", "k" };
+	const char *all[] = { "splitvm", "-k", "k", "--sandbox=off",
+			      "--seccomp=log", "--user", "nobody:nogroup" };
+	const char *eq[] = { "splitvm", "-k", "k", "--seccomp", "off",
+			     "--user=4242:17", "--sandbox", "on" };
+	static const char *const bad[][2] = {
+		{ "--sandbox", "yes" },
+		{ "--sandbox", "" },
+		{ "--seccomp", "trap" },
+		{ "--seccomp", "KILL" },
+		{ "--user", "" },
+		{ "--user", "root:" },
+		{ "--user", "no-such-user-here" },
+		{ "--user", "4294967295" },
+	};
+
+	/* Default: on, killing, no --user (root becomes 65534 at apply). */
+	CU_ASSERT_EQUAL_FATAL(parse(&o, 3, none), OPTIONS_RUN);
+	CU_ASSERT_FALSE(o.sandbox.disabled);
+	CU_ASSERT_EQUAL(o.sandbox.seccomp, SANDBOX_SECCOMP_KILL);
+	CU_ASSERT_FALSE(o.sandbox.has_user);
+
+	CU_ASSERT_EQUAL_FATAL(parse(&o, 7, all), OPTIONS_RUN);
+	CU_ASSERT_TRUE(o.sandbox.disabled);
+	CU_ASSERT_EQUAL(o.sandbox.seccomp, SANDBOX_SECCOMP_LOG);
+	CU_ASSERT_TRUE(o.sandbox.has_user);
+	CU_ASSERT(o.sandbox.uid == 65534 && o.sandbox.gid == 65534);
+
+	CU_ASSERT_EQUAL_FATAL(parse(&o, 8, eq), OPTIONS_RUN);
+	CU_ASSERT_FALSE(o.sandbox.disabled);
+	CU_ASSERT_EQUAL(o.sandbox.seccomp, SANDBOX_SECCOMP_OFF);
+	CU_ASSERT(o.sandbox.uid == 4242 && o.sandbox.gid == 17);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = { "splitvm", "-k", "k", bad[i][0],
+				       bad[i][1] };
+
+		CU_ASSERT_EQUAL(parse(&o, 5, argv), OPTIONS_EXIT_USAGE);
+	}
+}
+
 static CU_TestInfo options_tests[] = {
 	{ "sizes", test_sizes },
 	{ "bad sizes", test_bad_sizes },
@@ -186,6 +241,7 @@ static CU_TestInfo options_tests[] = {
 	{ "usage errors", test_usage_errors },
 	{ "vhost-user devices", test_vhost_user_devices },
 	{ "vhost-user device errors", test_vhost_user_errors },
+	{ "sandbox options", test_sandbox_options },
 	CU_TEST_INFO_NULL,
 };
 

@@ -957,6 +957,45 @@ static void test_concurrent_access(void)
 	pci_device_destroy(d.pci);
 }
 
+/*
+ * INTx swizzle: INTA of slot s on 16 + s % 8 (what the transports have
+ * always used), each further pin one line up, wrapping within 16-23; a
+ * few values written out, then the rule over every slot and pin.
+ */
+static void test_intx_gsi(void)
+{
+	static const struct { unsigned slot, pin; int gsi; } known[] = {
+		{ 0, 0, 16 }, { 0, 3, 19 }, { 1, 0, 17 }, { 3, 0, 19 },
+		{ 5, 3, 16 }, { 7, 1, 16 }, { 8, 0, 16 }, { 31, 0, 23 },
+		{ 31, 1, 16 }, { 31, 3, 18 },
+	};
+	unsigned per_gsi[PCI_INTX_GSI_COUNT] = { 0 };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		CU_ASSERT_EQUAL(pci_intx_gsi(known[i].slot, known[i].pin),
+				known[i].gsi);
+	for (unsigned slot = 0; slot < PCI_MAX_SLOTS; slot++) {
+		CU_ASSERT_EQUAL(pci_intx_gsi(slot, 0), 16 + (int)(slot % 8));
+		for (unsigned pin = 0; pin < PCI_INTX_PINS; pin++) {
+			int gsi = pci_intx_gsi(slot, pin);
+
+			CU_ASSERT_FATAL(gsi >= 16 && gsi <= 23);
+			/* One line up from the previous pin, wrapping. */
+			if (pin)
+				CU_ASSERT_EQUAL(gsi - 16,
+					(pci_intx_gsi(slot, pin - 1) - 16 + 1) % 8);
+			per_gsi[gsi - 16]++;
+		}
+	}
+	/* 128 slot/pin pairs spread evenly over the 8 lines. */
+	for (unsigned g = 0; g < PCI_INTX_GSI_COUNT; g++)
+		CU_ASSERT_EQUAL(per_gsi[g], PCI_MAX_SLOTS * PCI_INTX_PINS /
+					    PCI_INTX_GSI_COUNT);
+	CU_ASSERT_EQUAL(pci_intx_gsi(PCI_MAX_SLOTS, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pci_intx_gsi(0, PCI_INTX_PINS), -EINVAL);
+	CU_ASSERT_EQUAL(pci_intx_gsi(~0u, ~0u), -EINVAL);
+}
+
 static CU_TestInfo pci_tests[] = {
 	{ "host bridge ids and class", test_host_bridge },
 	{ "empty slots, other buses read all ones", test_empty_slots },
@@ -975,6 +1014,7 @@ static CU_TestInfo pci_tests[] = {
 	{ "BAR and device validation", test_set_bar_validation },
 	{ "root create and destroy", test_root_lifecycle },
 	{ "BAR accesses racing decode changes", test_concurrent_access },
+	{ "INTx GSI swizzle", test_intx_gsi },
 	CU_TEST_INFO_NULL,
 };
 

@@ -36,7 +36,7 @@
 #define RAM		(16ull << 20)
 #define SLOT		3
 #define DEVFN		PCI_DEVFN(SLOT, 0)
-#define NVR		4
+#define NVR		8
 #define F_PROTOCOL	(1ull << VHOST_USER_F_PROTOCOL_FEATURES)
 #define PF(f)		VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_##f)
 #define CAPACITY	0x20000ull
@@ -53,15 +53,20 @@ struct fake {
 	pthread_t thread;
 	uint64_t features, protocol_features;
 	uint32_t close_on;		/* hang up when this request comes */
+	uint64_t queue_num;		/* GET_QUEUE_NUM's answer */
 	/* What it saw. */
 	unsigned nreq;
 	unsigned count[VHOST_USER_REQUEST_COUNT];
 	uint64_t acked_protocol, acked_features;
 	void *map;
 	uint64_t map_size, map_gpa, map_hva;
+	/* The received memfd: its seals, ftruncate()'s errno (0: it worked). */
+	int seals, shrink_errno, grow_errno;
 	struct vhost_user_vring_addr addr[NVR];
 	struct stat kick_st[NVR], call_st[NVR];
 	unsigned num[NVR];
+	uint32_t base[NVR];		/* the last SET_VRING_BASE */
+	uint32_t stopped_at;		/* what GET_VRING_BASE answers */
 	bool enabled[NVR];
 	uint8_t config[VHOST_USER_MAX_CONFIG_SIZE];
 };
@@ -89,7 +94,7 @@ static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
 		break;
 	case VHOST_USER_GET_QUEUE_NUM:
 		vhost_user_reply_init(reply, msg, 8);
-		reply->payload.u64 = 2;
+		reply->payload.u64 = f->queue_num;
 		break;
 	case VHOST_USER_SET_MEM_TABLE:
 		/* Guest RAM is one region of 16 MiB: map it as a back-end. */
@@ -103,6 +108,13 @@ static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
 				       PROT_READ | PROT_WRITE, MAP_SHARED,
 				       msg->fds[0], r->mmap_offset);
 
+			/* A back-end must not be able to resize guest RAM. */
+			f->seals = fcntl(msg->fds[0], F_GET_SEALS);
+			f->shrink_errno = ftruncate(msg->fds[0], 4096) < 0 ?
+					  errno : 0;
+			f->grow_errno = ftruncate(msg->fds[0],
+						  r->memory_size * 2) < 0 ?
+					errno : 0;
 			if (m != MAP_FAILED) {
 				f->map = m;
 				f->map_size = r->memory_size;
@@ -114,6 +126,10 @@ static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
 	case VHOST_USER_SET_VRING_NUM:
 		if (p->state.index < NVR)
 			f->num[p->state.index] = p->state.num;
+		break;
+	case VHOST_USER_SET_VRING_BASE:
+		if (p->state.index < NVR)
+			f->base[p->state.index] = p->state.num;
 		break;
 	case VHOST_USER_SET_VRING_ADDR:
 		if (p->addr.index < NVR)
@@ -134,7 +150,7 @@ static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
 	case VHOST_USER_GET_VRING_BASE:
 		vhost_user_reply_init(reply, msg, sizeof(p->state));
 		reply->payload.state.index = p->state.index;
-		reply->payload.state.num = 0;
+		reply->payload.state.num = f->stopped_at;
 		if (p->state.index < NVR)
 			f->enabled[p->state.index] = false;
 		break;
@@ -194,12 +210,13 @@ static struct fake fake;
 static struct vhost_user_dev *dev;
 static uint64_t bar0;
 
-static int start(enum vhost_user_dev_type type, bool mac)
+static int start_queues(enum vhost_user_dev_type type, bool mac,
+			unsigned queues)
 {
 	struct vhost_user_dev_config dc = {
 		.name = type == VHOST_USER_DEV_BLK ? "blk0" : "net0",
 		.spec = { .type = type, .socket_path = "/fake/sock",
-			  .queues = 1, .has_mac = mac,
+			  .queues = queues, .has_mac = mac,
 			  .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } },
 		.timeout_ms = 1000,
 		.mem = mem,
@@ -216,6 +233,11 @@ static int start(enum vhost_user_dev_type type, bool mac)
 	return vhost_user_dev_create(&dc, &dev);
 }
 
+static int start(enum vhost_user_dev_type type, bool mac)
+{
+	return start_queues(type, mac, 1);
+}
+
 static void fake_setup(uint64_t features)
 {
 	struct virtio_blk_config bc = { .capacity = CAPACITY,
@@ -227,6 +249,7 @@ static void fake_setup(uint64_t features)
 	fake.protocol_features = PF(MQ) | PF(REPLY_ACK) | PF(CONFIG) |
 				 PF(INFLIGHT_SHMFD);
 	fake.close_on = VHOST_USER_NONE;
+	fake.queue_num = 2;
 	memcpy(fake.config, &bc, sizeof(bc) < sizeof(fake.config) ?
 	       sizeof(bc) : sizeof(fake.config));
 }
@@ -320,8 +343,9 @@ static uint64_t device_features(void)
 #define S_FOK	(S_INIT | VIRTIO_CONFIG_S_FEATURES_OK)
 #define S_RUN	(S_FOK | VIRTIO_CONFIG_S_DRIVER_OK)
 
-/* Queue 0 of 128 entries: desc, avail, used at gpa, +0x1000, +0x2000. */
-static void driver_start(uint64_t features, uint64_t ring_gpa)
+/* Queue 0 of 128 entries: its three parts where given. */
+static void driver_start_at(uint64_t features, uint64_t desc, uint64_t driver,
+			    uint64_t device)
 {
 	set_status(0);
 	set_status(VIRTIO_CONFIG_S_ACKNOWLEDGE);
@@ -334,11 +358,18 @@ static void driver_start(uint64_t features, uint64_t ring_gpa)
 	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_FEATURES_OK);
 	wr(COMMON(VIRTIO_PCI_COMMON_Q_SELECT), 2, 0);
 	wr(COMMON(VIRTIO_PCI_COMMON_Q_SIZE), 2, 128);
-	wr(COMMON(VIRTIO_PCI_COMMON_Q_DESCLO), 8, ring_gpa);
-	wr(COMMON(VIRTIO_PCI_COMMON_Q_AVAILLO), 8, ring_gpa + 0x1000);
-	wr(COMMON(VIRTIO_PCI_COMMON_Q_USEDLO), 8, ring_gpa + 0x2000);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_DESCLO), 8, desc);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_AVAILLO), 8, driver);
+	wr(COMMON(VIRTIO_PCI_COMMON_Q_USEDLO), 8, device);
 	wr(COMMON(VIRTIO_PCI_COMMON_Q_ENABLE), 2, 1);
 	set_status(S_RUN);
+}
+
+/* desc, avail, used at gpa, +0x1000, +0x2000. */
+static void driver_start(uint64_t features, uint64_t ring_gpa)
+{
+	driver_start_at(features, ring_gpa, ring_gpa + 0x1000,
+			ring_gpa + 0x2000);
 }
 
 static bool same_file(const struct stat *a, int fd)
@@ -358,10 +389,11 @@ static void test_blk_negotiation(void)
 	/* Identity: modern virtio-blk. */
 	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_VENDOR_ID, 2), 0x1af4);
 	CU_ASSERT_EQUAL(cfg_read(PCI_CFG_DEVICE_ID, 2), 0x1042);
-	/* Offered: the back-end's minus packed, secure erase, protocol bit. */
+	/* Offered: the back-end's minus secure erase and the protocol bit. */
 	CU_ASSERT_EQUAL(f, 1ull << VIRTIO_F_VERSION_1 |
 			   1ull << VIRTIO_BLK_F_BLK_SIZE |
-			   1ull << VIRTIO_BLK_F_FLUSH);
+			   1ull << VIRTIO_BLK_F_FLUSH |
+			   1ull << VIRTIO_F_RING_PACKED);
 	/* Only the protocol features the glue uses were acked. */
 	CU_ASSERT_EQUAL(fake.acked_protocol, PF(MQ) | PF(REPLY_ACK) |
 					     PF(CONFIG));
@@ -403,6 +435,11 @@ static void test_blk_start_reset_restart(void)
 	CU_ASSERT_EQUAL(fake.map_gpa, 0);
 	CU_ASSERT_EQUAL(fake.map_hva, (uintptr_t)ram);
 	CU_ASSERT_EQUAL(memcmp(fake.map, ram, RAM), 0);
+	/* Sealed: the back-end can neither shrink nor grow it, nor unseal. */
+	CU_ASSERT_EQUAL(fake.seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+			F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	CU_ASSERT_EQUAL(fake.shrink_errno, EPERM);
+	CU_ASSERT_EQUAL(fake.grow_errno, EPERM);
 	ram[12345] ^= 0xff;	/* shared, not copied */
 	CU_ASSERT_EQUAL(((uint8_t *)fake.map)[12345], ram[12345]);
 	/* Vring 0: size, addresses as core hvas, the transport's fds. */
@@ -417,9 +454,11 @@ static void test_blk_start_reset_restart(void)
 	CU_ASSERT_TRUE(same_file(&fake.call_st[0],
 				 virtio_pci_queue_call_fd(vp, 0)));
 	CU_ASSERT_TRUE(fake.enabled[0]);
+	CU_ASSERT_EQUAL(fake.base[0], 0);
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 0);
 
 	/* Reset stops the ring. */
+	fake.stopped_at = 77;
 	set_status(0);
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 1);
 	CU_ASSERT_FALSE(fake.enabled[0]);
@@ -430,11 +469,94 @@ static void test_blk_start_reset_restart(void)
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_MEM_TABLE], 2);
 	CU_ASSERT_EQUAL(fake.addr[0].desc_user_addr,
 			(uintptr_t)ram + 0x200000);
+	/* A new ring from index 0, not where the old one stopped. */
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_VRING_BASE], 2);
+	CU_ASSERT_EQUAL(fake.base[0], 0);
 	CU_ASSERT_TRUE(fake.enabled[0]);
 	/* Destroying the device while running stops the ring too. */
 	vhost_user_dev_destroy(dev);
 	dev = NULL;
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 2);
+}
+
+#define PACKED_FEAT	(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_RING_PACKED)
+
+static void test_packed_ring_base(void)
+{
+	const uint64_t ring = 0x100000;
+	uint8_t *ram = guest_mem_ptr(mem, 0, RAM);
+	unsigned before;
+
+	CU_ASSERT_FATAL(ram != NULL);
+	driver_start(PACKED_FEAT, ring);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.acked_features, PACKED_FEAT | F_PROTOCOL);
+	/* Positions 0, both wrap counters 1 (bits 15 and 31). */
+	CU_ASSERT_EQUAL(fake.base[0], 0x80008000u);
+	/* Driver and device event areas in the avail and used fields. */
+	CU_ASSERT_EQUAL(fake.addr[0].desc_user_addr, (uintptr_t)ram + ring);
+	CU_ASSERT_EQUAL(fake.addr[0].avail_user_addr,
+			(uintptr_t)ram + ring + 0x1000);
+	CU_ASSERT_EQUAL(fake.addr[0].used_user_addr,
+			(uintptr_t)ram + ring + 0x2000);
+
+	/*
+	 * The back-end stopped mid-ring (avail 5 wrap 0, used 3 wrap 1):
+	 * after the reset the driver's new ring starts fresh, so that
+	 * position is not sent back.
+	 */
+	fake.stopped_at = vhost_user_packed_base(5, false, 3, true);
+	CU_ASSERT_EQUAL(fake.stopped_at, 0x80030005u);
+	set_status(0);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 1);
+	CU_ASSERT_FALSE(fake.enabled[0]);
+	driver_start(PACKED_FEAT, 0x200000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_VRING_BASE], 2);
+	CU_ASSERT_EQUAL(fake.base[0], 0x80008000u);
+
+	/* The same device with a split ring next time: base 0. */
+	set_status(0);
+	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.base[0], 0);
+	CU_ASSERT_EQUAL(fake.acked_features,
+			1ull << VIRTIO_F_VERSION_1 | F_PROTOCOL);
+
+	/* A position outside the ring in the reply: logged, nothing else. */
+	set_status(0);
+	driver_start(PACKED_FEAT, 0x100000);
+	fake.stopped_at = 0x8000u | 200;
+	set_status(0);
+	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
+	before = fake.count[VHOST_USER_SET_VRING_BASE];
+	driver_start(PACKED_FEAT, 0x100000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_VRING_BASE], before + 1);
+	CU_ASSERT_EQUAL(fake.base[0], 0x80008000u);
+}
+
+/*
+ * Packed driver and device areas are 4 bytes: the last 4 bytes of RAM
+ * hold one, where a split used ring of 128 entries would not fit.
+ */
+static void test_packed_event_areas(void)
+{
+	uint8_t *ram = guest_mem_ptr(mem, 0, RAM);
+
+	driver_start_at(PACKED_FEAT, 0x100000, RAM - 8, RAM - 4);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.addr[0].avail_user_addr, (uintptr_t)ram + RAM - 8);
+	CU_ASSERT_EQUAL(fake.addr[0].used_user_addr, (uintptr_t)ram + RAM - 4);
+	set_status(0);
+	/* Split: the same addresses are refused before the back-end hears. */
+	driver_start_at(1ull << VIRTIO_F_VERSION_1, 0x100000, RAM - 8, RAM - 4);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	/* One past the end is refused for packed too. */
+	set_status(0);
+	driver_start_at(PACKED_FEAT, 0x100000, RAM - 8, RAM);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
 }
 
 static void test_ring_outside_ram(void)
@@ -671,9 +793,224 @@ static void test_net_config(void)
 	teardown();
 }
 
+/* ---- net with queue pairs: the core's control queue ---- */
+
+#define MQ_PAIRS	2
+#define MQ_CTRL		(2 * MQ_PAIRS)
+#define MQ_QSIZE	8
+#define MQ_FEATURES	(1ull << VIRTIO_F_VERSION_1 | \
+			 1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ)
+#define MQ_CMD		0x80000ull	/* header, data, ack */
+
+/* This queue's rings go in the PCI hole (-1: none). */
+static int mq_bad_q = -1;
+
+/* Queue q: desc, avail, used at 0x100000 + q * 0x4000, +0x1000, +0x2000. */
+static uint64_t mq_ring(unsigned q)
+{
+	return (int)q == mq_bad_q ? 0xc0000000ull : 0x100000ull + q * 0x4000ull;
+}
+
+static void *gptr(uint64_t gpa)
+{
+	return guest_mem_ptr(mem, gpa, 1);
+}
+
+static void mq_driver_start(uint64_t features, unsigned nq)
+{
+	set_status(0);
+	set_status(VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	set_status(S_INIT);
+	wr(COMMON(VIRTIO_PCI_COMMON_GFSELECT), 4, 0);
+	wr(COMMON(VIRTIO_PCI_COMMON_GF), 4, (uint32_t)features);
+	wr(COMMON(VIRTIO_PCI_COMMON_GFSELECT), 4, 1);
+	wr(COMMON(VIRTIO_PCI_COMMON_GF), 4, (uint32_t)(features >> 32));
+	set_status(S_FOK);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_FEATURES_OK);
+	for (unsigned q = 0; q < nq; q++) {
+		if ((int)q != mq_bad_q)
+			memset(gptr(mq_ring(q)), 0, 0x3000);
+		wr(COMMON(VIRTIO_PCI_COMMON_Q_SELECT), 2, q);
+		wr(COMMON(VIRTIO_PCI_COMMON_Q_SIZE), 2, MQ_QSIZE);
+		wr(COMMON(VIRTIO_PCI_COMMON_Q_DESCLO), 8, mq_ring(q));
+		wr(COMMON(VIRTIO_PCI_COMMON_Q_AVAILLO), 8, mq_ring(q) + 0x1000);
+		wr(COMMON(VIRTIO_PCI_COMMON_Q_USEDLO), 8, mq_ring(q) + 0x2000);
+		wr(COMMON(VIRTIO_PCI_COMMON_Q_ENABLE), 2, 1);
+	}
+	set_status(S_RUN);
+}
+
+/*
+ * Queue a control command on queue q (header, 2 data bytes, ack) as
+ * entry n of its rings, and kick it through the notify window.
+ */
+static void mq_command(unsigned q, uint16_t n, uint8_t class, uint8_t cmd,
+		       uint16_t value)
+{
+	struct vring_desc *d = gptr(mq_ring(q));
+	struct vring_avail *a = gptr(mq_ring(q) + 0x1000);
+	uint8_t *c = gptr(MQ_CMD);
+
+	c[0] = class;
+	c[1] = cmd;
+	memcpy(c + 2, &value, 2);
+	c[4] = 0xee;
+	d[0] = (struct vring_desc){ MQ_CMD, 2, VRING_DESC_F_NEXT, 1 };
+	d[1] = (struct vring_desc){ MQ_CMD + 2, 2, VRING_DESC_F_NEXT, 2 };
+	d[2] = (struct vring_desc){ MQ_CMD + 4, 1, VRING_DESC_F_WRITE, 0 };
+	a->ring[n % MQ_QSIZE] = 0;
+	a->idx = (uint16_t)(n + 1);
+	wr(bar0 + VIRTIO_PCI_NOTIFY_OFFSET + q * VIRTIO_PCI_NOTIFY_MULTIPLIER,
+	   2, q);
+}
+
+static uint8_t mq_ack(void)
+{
+	return *(uint8_t *)gptr(MQ_CMD + 4);
+}
+
+static uint16_t mq_used_idx(unsigned q)
+{
+	return ((struct vring_used *)gptr(mq_ring(q) + 0x2000))->idx;
+}
+
+static void test_net_mq_refused(void)
+{
+	/* No PROTOCOL_F_MQ: one pair only. */
+	setup_common();
+	fake_setup(1ull << VIRTIO_F_VERSION_1 | F_PROTOCOL);
+	fake.protocol_features = PF(REPLY_ACK);
+	CU_ASSERT_EQUAL(start_queues(VHOST_USER_DEV_NET, false, 2),
+			-EOPNOTSUPP);
+	teardown();
+	/* GET_QUEUE_NUM below the pairs asked for. */
+	setup_common();
+	fake_setup(1ull << VIRTIO_F_VERSION_1 | F_PROTOCOL);
+	CU_ASSERT_EQUAL(start_queues(VHOST_USER_DEV_NET, false, 3),
+			-EOPNOTSUPP);
+	teardown();
+}
+
+static void test_net_mq(void)
+{
+	struct event_loop *l;
+	struct virtio_pci *vp;
+	unsigned before;
+
+	setup_common();
+	fake_setup(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_RING_PACKED |
+		   1ull << VIRTIO_NET_F_MRG_RXBUF | F_PROTOCOL);
+	CU_ASSERT_EQUAL_FATAL(start_queues(VHOST_USER_DEV_NET, false,
+					   MQ_PAIRS), 0);
+	CU_ASSERT_FATAL(vhost_user_dev_register(dev, root, SLOT) == 0);
+	bar0 = cfg_read(PCI_CFG_BAR0, 4) & ~0xfu;
+	cfg_write(PCI_CFG_COMMAND, 2, PCI_CMD_MEMORY | PCI_CMD_MASTER);
+	vp = vhost_user_dev_transport(dev);
+	CU_ASSERT_FATAL(event_loop_create(&l) == 0);
+	CU_ASSERT_FATAL(vhost_user_dev_watch(dev, l) == 0);
+
+	/* CTRL_VQ and MQ by the core, no packed rings; 2N + 1 queues. */
+	CU_ASSERT_EQUAL(device_features(), 1ull << VIRTIO_F_VERSION_1 |
+			1ull << VIRTIO_NET_F_MRG_RXBUF |
+			1ull << VIRTIO_NET_F_STATUS |
+			1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ);
+	CU_ASSERT_EQUAL(rd(COMMON(VIRTIO_PCI_COMMON_NUMQ), 2), 2 * MQ_PAIRS + 1);
+	CU_ASSERT_EQUAL(rd(DEVCFG(8), 2), MQ_PAIRS);
+
+	/* DRIVER_OK: the data rings go to the back-end, pair 0 enabled. */
+	mq_driver_start(MQ_FEATURES, 2 * MQ_PAIRS + 1);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.acked_features,
+			1ull << VIRTIO_F_VERSION_1 | F_PROTOCOL);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_VRING_ADDR], 2 * MQ_PAIRS);
+	CU_ASSERT_EQUAL(fake.num[MQ_CTRL], 0);	/* never the control queue */
+	CU_ASSERT_TRUE(fake.enabled[0] && fake.enabled[1]);
+	CU_ASSERT_FALSE(fake.enabled[2] || fake.enabled[3]);
+	run_loop_once(l);
+
+	/* VQ_PAIRS_SET 2: OK, pair 1 enabled, INTx interrupt for it. */
+	mq_command(MQ_CTRL, 0, VIRTIO_NET_CTRL_MQ,
+		   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 2);
+	run_loop_once(l);	/* the kick: answered, call fd signalled */
+	run_loop_once(l);	/* the call fd: ISR and line (INTx mode) */
+	CU_ASSERT_EQUAL(mq_ack(), VIRTIO_NET_OK);
+	CU_ASSERT_EQUAL(mq_used_idx(MQ_CTRL), 1);
+	CU_ASSERT_TRUE(fake.enabled[2] && fake.enabled[3]);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
+			VIRTIO_PCI_ISR_QUEUE);
+
+	/* Back to one pair; then 3 pairs and a CTRL_RX command: ERR. */
+	mq_command(MQ_CTRL, 1, VIRTIO_NET_CTRL_MQ,
+		   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 1);
+	run_loop_once(l);
+	CU_ASSERT_EQUAL(mq_ack(), VIRTIO_NET_OK);
+	CU_ASSERT_TRUE(fake.enabled[0] && fake.enabled[1]);
+	CU_ASSERT_FALSE(fake.enabled[2] || fake.enabled[3]);
+	mq_command(MQ_CTRL, 2, VIRTIO_NET_CTRL_MQ,
+		   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 3);
+	run_loop_once(l);
+	CU_ASSERT_EQUAL(mq_ack(), VIRTIO_NET_ERR);
+	mq_command(MQ_CTRL, 3, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC,
+		   1);
+	run_loop_once(l);
+	CU_ASSERT_EQUAL(mq_ack(), VIRTIO_NET_ERR);
+	CU_ASSERT_EQUAL(mq_used_idx(MQ_CTRL), 4);
+	CU_ASSERT_FALSE(fake.enabled[2]);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+
+	/* A malformed chain: the device needs a reset, the back-end lives. */
+	mq_command(MQ_CTRL, 4, VIRTIO_NET_CTRL_MQ,
+		   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 2);
+	((struct vring_desc *)gptr(mq_ring(MQ_CTRL)))[1].next = 0;	/* loop */
+	run_loop_once(l);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(mq_used_idx(MQ_CTRL), 4);
+	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
+
+	/* Reset: the data rings stop, never the control queue. */
+	set_status(0);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 2 * MQ_PAIRS);
+	run_loop_once(l);
+
+	/* Without MQ the control queue is queue 2, and pair 1 is unused. */
+	mq_driver_start(1ull << VIRTIO_F_VERSION_1 |
+			1ull << VIRTIO_NET_F_CTRL_VQ, 3);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_VRING_ADDR], 2 * MQ_PAIRS + 2);
+	run_loop_once(l);
+	mq_command(2, 0, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+		   1);
+	run_loop_once(l);
+	CU_ASSERT_EQUAL(mq_ack(), VIRTIO_NET_ERR);	/* MQ not taken */
+	CU_ASSERT_EQUAL(mq_used_idx(2), 1);
+	CU_ASSERT_TRUE(virtio_pci_queue_kick_fd(vp, 2) >= 0);
+
+	/* A control queue outside RAM: refused before the back-end hears. */
+	set_status(0);
+	before = fake.nreq;
+	mq_bad_q = MQ_CTRL;
+	mq_driver_start(MQ_FEATURES, 2 * MQ_PAIRS + 1);
+	mq_bad_q = -1;
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(fake.nreq, before);
+	run_loop_once(l);
+
+	/* MQ without CTRL_VQ is refused at DRIVER_OK. */
+	mq_driver_start(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_MQ,
+			2 * MQ_PAIRS);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	set_status(0);
+
+	vhost_user_dev_unwatch(dev);
+	event_loop_destroy(l);
+	teardown();
+}
+
 static CU_TestInfo blk_tests[] = {
 	{ "negotiation and config", test_blk_negotiation },
 	{ "start, reset, restart", test_blk_start_reset_restart },
+	{ "packed ring: base with wrap counters", test_packed_ring_base },
+	{ "packed ring: event areas", test_packed_event_areas },
 	{ "ring outside RAM", test_ring_outside_ram },
 	{ "back-end hangs up", test_backend_hangs_up },
 	{ "hang-up seen by the watch: NEEDS_RESET",
@@ -686,6 +1023,8 @@ static CU_TestInfo blk_tests[] = {
 static CU_TestInfo create_tests[] = {
 	{ "back-end refuses or fails at create", test_backend_gone_at_create },
 	{ "net config built by the core", test_net_config },
+	{ "net queue pairs the back-end lacks", test_net_mq_refused },
+	{ "net queue pairs through the control queue", test_net_mq },
 	CU_TEST_INFO_NULL,
 };
 

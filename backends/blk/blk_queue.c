@@ -1,0 +1,760 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "blk_queue.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define BLK_QUEUE_SQ_ENTRIES	256
+#define BLK_QUEUE_CQ_ENTRIES	2048
+#define BLK_SLOT_NONE		UINT16_MAX
+
+/* io_uring user_data: what completed, and for requests which slot. */
+enum blk_tag {
+	BLK_TAG_REQ = 1,
+	BLK_TAG_KICK = 2,
+	BLK_TAG_STOP = 3,
+};
+#define BLK_UDATA(tag, idx)	(((uint64_t)(tag) << 32) | (uint32_t)(idx))
+
+struct blk_slot {
+	uint16_t head;
+	uint16_t next_free;
+	uint8_t status;
+	unsigned pending;	/* SQEs not yet completed */
+	uint64_t done;		/* READ/WRITE bytes moved so far */
+	uint64_t t_start;	/* ns, when taken from the ring */
+	bool synced;		/* writethrough: its fdatasync was issued */
+	bool bounced;		/* O_DIRECT: the data goes through bounce */
+	uint8_t *bounce;	/* aligned, kept for the next request */
+	size_t bounce_cap;
+	struct blk_chain chain;
+	struct blk_req req;
+};
+
+struct blk_queue {
+	char name[32];
+	const struct blk_mem *mem;
+	struct blk_vring vr;
+	int kick_fd;
+	int image_fd;
+	int stop_fd;
+	const struct blk_disk *disk;
+	uint64_t poll_ns;
+	const struct blk_queue_ops *ops;
+	void *opaque;
+
+	struct io_uring ring;
+	bool ring_ready;
+	bool kick_armed;
+	bool broken;
+	bool notify_pending;	/* an interrupt to retry */
+	atomic_bool stop;
+
+	struct blk_slot *slots;
+	unsigned nslots;
+	uint16_t free_slot;
+	unsigned inflight;
+	uint16_t *slot_of_head;		/* by head: BLK_SLOT_NONE if idle */
+	uint16_t *batch;		/* heads completed, not yet published */
+	unsigned nbatch;
+
+	struct blk_queue_stats stats;
+};
+
+static uint64_t blk_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+unsigned blk_lat_bucket(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned b = us ? 64 - (unsigned)__builtin_clzll(us) : 0;
+
+	return b < BLK_LAT_BUCKETS ? b : BLK_LAT_BUCKETS - 1;
+}
+
+int blk_queue_create(const struct blk_queue_config *cfg,
+		     struct blk_queue **out)
+{
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_CQSIZE,
+		.cq_entries = BLK_QUEUE_CQ_ENTRIES,
+	};
+	struct blk_queue *q;
+	int ret;
+
+	*out = NULL;
+	if (!cfg->mem || !cfg->disk || !cfg->ops || !cfg->ops->notify ||
+	    cfg->vring.size == 0 || cfg->kick_fd < 0 || cfg->image_fd < 0)
+		return -EINVAL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	snprintf(q->name, sizeof(q->name), "%s", cfg->name ? cfg->name : "blk");
+	q->mem = cfg->mem;
+	q->vr = cfg->vring;
+	q->vr.used_published = q->vr.used_idx;
+	q->kick_fd = cfg->kick_fd;
+	q->image_fd = cfg->image_fd;
+	q->disk = cfg->disk;
+	q->poll_ns = (uint64_t)cfg->poll_us * 1000u;
+	q->ops = cfg->ops;
+	q->opaque = cfg->opaque;
+	atomic_init(&q->stop, false);
+
+	q->nslots = q->vr.size < BLK_QUEUE_MAX_SLOTS ? q->vr.size :
+						       BLK_QUEUE_MAX_SLOTS;
+	q->slots = calloc(q->nslots, sizeof(*q->slots));
+	q->slot_of_head = malloc(sizeof(*q->slot_of_head) * q->vr.size);
+	q->batch = malloc(sizeof(*q->batch) * q->nslots);
+	q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!q->slots || !q->slot_of_head || !q->batch || q->stop_fd < 0) {
+		ret = q->stop_fd < 0 ? -errno : -ENOMEM;
+		goto err;
+	}
+	for (unsigned i = 0; i < q->vr.size; i++)
+		q->slot_of_head[i] = BLK_SLOT_NONE;
+	for (unsigned i = 0; i < q->nslots; i++)
+		q->slots[i].next_free = i + 1 < q->nslots ? i + 1 :
+							    BLK_SLOT_NONE;
+	q->free_slot = 0;
+
+	ret = io_uring_queue_init_params(BLK_QUEUE_SQ_ENTRIES, &q->ring, &p);
+	if (ret) {
+		log_err(q->name, "io_uring setup: %s", strerror(-ret));
+		goto err;
+	}
+	q->ring_ready = true;
+	*out = q;
+	return 0;
+err:
+	blk_queue_destroy(q);
+	return ret;
+}
+
+void blk_queue_destroy(struct blk_queue *q)
+{
+	if (!q)
+		return;
+	if (q->ring_ready)
+		io_uring_queue_exit(&q->ring);
+	if (q->stop_fd >= 0)
+		close(q->stop_fd);
+	for (unsigned i = 0; q->slots && i < q->nslots; i++)
+		free(q->slots[i].bounce);
+	free(q->batch);
+	free(q->slot_of_head);
+	free(q->slots);
+	free(q);
+}
+
+void blk_queue_stop(struct blk_queue *q)
+{
+	atomic_store(&q->stop, true);
+	if (eventfd_write(q->stop_fd, 1) < 0) {
+		/* Only EAGAIN at a saturated counter: it is signalled. */
+	}
+}
+
+void blk_queue_indexes(const struct blk_queue *q, uint16_t *last_avail,
+		       uint16_t *used_idx)
+{
+	if (q->vr.packed) {
+		*last_avail = blk_vring_packed_index(q->vr.last_avail,
+						     q->vr.avail_wrap);
+		*used_idx = blk_vring_packed_index(q->vr.used_idx,
+						   q->vr.used_wrap);
+		return;
+	}
+	*last_avail = q->vr.last_avail;
+	*used_idx = q->vr.used_idx;
+}
+
+void blk_queue_get_stats(const struct blk_queue *q, struct blk_queue_stats *s)
+{
+	*s = q->stats;
+	s->inflight = q->inflight;
+}
+
+/* An SQE, submitting what is queued when the SQ is full. */
+static struct io_uring_sqe *blk_queue_sqe(struct blk_queue *q)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+
+	if (!sqe) {
+		int ret = io_uring_submit(&q->ring);
+
+		if (ret < 0)
+			log_warn(q->name, "io_uring submit: %s", strerror(-ret));
+		sqe = io_uring_get_sqe(&q->ring);
+	}
+	return sqe;
+}
+
+/* ---- completion --------------------------------------------------------- */
+
+static void blk_queue_finish(struct blk_queue *q, struct blk_slot *s)
+{
+	const struct blk_req *r = &s->req;
+	uint16_t idx = (uint16_t)(s - q->slots);
+	uint32_t len = 1;
+
+	if (r->op == BLK_OP_READ && s->status == VIRTIO_BLK_S_OK) {
+		if (s->bounced)
+			blk_iov_from_buf(r->iov, r->niov, s->bounce, r->bytes);
+		len += (uint32_t)r->bytes;
+	} else if (r->op == BLK_OP_GET_ID && s->status == VIRTIO_BLK_S_OK)
+		len += (uint32_t)r->bytes;
+	if (s->status != VIRTIO_BLK_S_OK)
+		q->stats.errors++;
+	else if (r->op == BLK_OP_READ)
+		q->stats.bytes_read += r->bytes;
+	else if (r->op == BLK_OP_WRITE)
+		q->stats.bytes_written += r->bytes;
+	q->stats.reqs[r->op]++;
+	q->stats.latency[blk_lat_bucket(blk_now_ns() - s->t_start)]++;
+
+	/* The status byte before the used element that announces it. */
+	__atomic_store_n(s->chain.status, s->status, __ATOMIC_RELAXED);
+	blk_vring_push(&q->vr, &s->chain, len);
+	q->batch[q->nbatch++] = s->chain.id;
+
+	q->slot_of_head[s->chain.id] = BLK_SLOT_NONE;
+	s->next_free = q->free_slot;
+	q->free_slot = idx;
+	q->inflight--;
+}
+
+/*
+ * Publish the used elements of this batch and interrupt if wanted.  With
+ * inflight tracking each element is published on its own, between
+ * "last" and "clear": the recovery of the inflight protocol as
+ * librte_vhost implements it (vhost_check_queue_inflights_split) can
+ * repair only one element published but not cleared.
+ */
+static void blk_queue_publish(struct blk_queue *q)
+{
+	bool notify = false;
+
+	if (!q->nbatch && !q->notify_pending)
+		return;
+	if (!q->ops->inflight_last) {
+		notify = blk_vring_publish(&q->vr);
+	} else {
+		uint16_t end = q->vr.used_idx;
+
+		/* Pushed elements are in the ring; reveal them one by one. */
+		for (unsigned i = 0; i < q->nbatch; i++) {
+			uint16_t head = q->batch[i];
+
+			q->ops->inflight_last(q->opaque, head);
+			q->vr.used_idx = (uint16_t)(end - q->nbatch + i + 1);
+			notify |= blk_vring_publish(&q->vr);
+			if (q->ops->inflight_clear)
+				q->ops->inflight_clear(q->opaque, head,
+						       q->vr.used_idx);
+		}
+		q->vr.used_idx = end;
+	}
+	q->nbatch = 0;
+	if (notify || q->notify_pending) {
+		q->notify_pending = q->ops->notify(q->opaque) == -EAGAIN;
+		if (!q->notify_pending)
+			q->stats.notifies++;
+	}
+}
+
+/* ---- submission --------------------------------------------------------- */
+
+static void blk_queue_prep_rw(struct blk_queue *q, struct blk_slot *s,
+			      struct io_uring_sqe *sqe)
+{
+	const struct blk_req *r = &s->req;
+	uint64_t off = r->sector * VIRTIO_BLK_SECTOR_SIZE + s->done;
+
+	if (s->bounced) {
+		if (r->op == BLK_OP_READ)
+			io_uring_prep_read(sqe, q->image_fd, s->bounce + s->done,
+					   (unsigned)(r->bytes - s->done), off);
+		else
+			io_uring_prep_write(sqe, q->image_fd,
+					    s->bounce + s->done,
+					    (unsigned)(r->bytes - s->done), off);
+		return;
+	}
+	if (r->op == BLK_OP_READ)
+		io_uring_prep_readv(sqe, q->image_fd, r->iov, r->niov, off);
+	else
+		io_uring_prep_writev(sqe, q->image_fd, r->iov, r->niov, off);
+}
+
+/* O_DIRECT: can the guest buffers be used as they are? */
+static bool blk_iov_aligned(const struct iovec *iov, unsigned n,
+			    uint32_t align)
+{
+	for (unsigned i = 0; i < n; i++)
+		if ((uintptr_t)iov[i].iov_base % align ||
+		    iov[i].iov_len % align)
+			return false;
+	return true;
+}
+
+/* Set up the bounce buffer of a READ/WRITE (data copied in for a write). */
+static int blk_slot_bounce(struct blk_queue *q, struct blk_slot *s)
+{
+	const struct blk_req *r = &s->req;
+	uint8_t *p;
+
+	if (s->bounce_cap < r->bytes) {
+		void *mem;
+
+		if (posix_memalign(&mem, 4096, r->bytes))
+			return -ENOMEM;
+		free(s->bounce);
+		s->bounce = mem;
+		s->bounce_cap = r->bytes;
+	}
+	if (r->op == BLK_OP_WRITE) {
+		p = s->bounce;
+		for (unsigned i = 0; i < r->niov; i++) {
+			memcpy(p, r->iov[i].iov_base, r->iov[i].iov_len);
+			p += r->iov[i].iov_len;
+		}
+	}
+	s->bounced = true;
+	q->stats.bounced++;
+	return 0;
+}
+
+/* fallocate mode for one DISCARD / WRITE_ZEROES segment. */
+static int blk_seg_mode(const struct blk_req *r, const struct blk_seg *seg)
+{
+	if (r->op == BLK_OP_DISCARD ||
+	    (seg->flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP))
+		return FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	return FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+}
+
+static void blk_queue_prep_fallocate(struct blk_queue *q,
+				     struct io_uring_sqe *sqe, int mode,
+				     const struct blk_seg *seg, unsigned slot,
+				     unsigned segno)
+{
+	io_uring_prep_fallocate(sqe, q->image_fd, mode,
+				seg->sector * VIRTIO_BLK_SECTOR_SIZE,
+				(uint64_t)seg->num * VIRTIO_BLK_SECTOR_SIZE);
+	/* The segment number rides in the upper bits of the slot index. */
+	io_uring_sqe_set_data64(sqe, BLK_UDATA(BLK_TAG_REQ,
+					       slot | (segno << 16)));
+}
+
+/* Start the I/O of a decoded request; false if it completed at once. */
+static bool blk_queue_start(struct blk_queue *q, struct blk_slot *s)
+{
+	struct blk_req *r = &s->req;
+	unsigned idx = (unsigned)(s - q->slots);
+	struct io_uring_sqe *sqe;
+
+	s->status = VIRTIO_BLK_S_OK;
+	s->pending = 0;
+	s->done = 0;
+	s->synced = false;
+	s->bounced = false;
+	switch (r->op) {
+	case BLK_OP_DONE:
+		s->status = r->status;
+		return false;
+	case BLK_OP_GET_ID:
+		r->bytes = blk_iov_from_buf(r->iov, r->niov, q->disk->serial,
+					    r->bytes);
+		return false;
+	case BLK_OP_READ:
+	case BLK_OP_WRITE:
+		if (q->disk->direct &&
+		    !blk_iov_aligned(r->iov, r->niov, q->disk->dio_align) &&
+		    blk_slot_bounce(q, s))
+			break;
+		/* fall through */
+	case BLK_OP_FLUSH:
+		sqe = blk_queue_sqe(q);
+		if (!sqe)
+			break;
+		if (r->op == BLK_OP_FLUSH)
+			io_uring_prep_fsync(sqe, q->image_fd,
+					    IORING_FSYNC_DATASYNC);
+		else
+			blk_queue_prep_rw(q, s, sqe);
+		io_uring_sqe_set_data64(sqe, BLK_UDATA(BLK_TAG_REQ, idx));
+		s->pending = 1;
+		return true;
+	case BLK_OP_DISCARD:
+	case BLK_OP_WRITE_ZEROES:
+		for (unsigned i = 0; i < r->nseg; i++) {
+			sqe = blk_queue_sqe(q);
+			if (!sqe) {
+				s->status = VIRTIO_BLK_S_IOERR;
+				break;
+			}
+			blk_queue_prep_fallocate(q, sqe,
+						 blk_seg_mode(r, &r->seg[i]),
+						 &r->seg[i], idx, i);
+			s->pending++;
+		}
+		return s->pending > 0;
+	}
+	s->status = VIRTIO_BLK_S_IOERR;
+	return false;
+}
+
+static void blk_queue_release(struct blk_queue *q, struct blk_slot *s)
+{
+	uint16_t idx = (uint16_t)(s - q->slots);
+
+	s->next_free = q->free_slot;
+	q->free_slot = idx;
+	q->inflight--;
+}
+
+static const char *blk_chain_error(int ret)
+{
+	return ret == -ELOOP ? "descriptor loop" :
+	       ret == -EFAULT ? "indirect table outside guest memory" :
+	       ret == -EINVAL ? "bad descriptor index, id or flags" :
+				"no writable status byte";
+}
+
+/*
+ * Walk, decode and start the request at head (packed: ring position);
+ * true if it is in flight.
+ */
+static bool blk_queue_take_head(struct blk_queue *q, uint16_t head)
+{
+	struct blk_slot *s;
+	uint16_t idx;
+	int ret;
+
+	if (head >= q->vr.size) {
+		log_err(q->name, "driver made head %u available past the "
+			"ring; queue stopped until the device is reset", head);
+		q->broken = true;
+		return false;
+	}
+	idx = q->free_slot;
+	s = &q->slots[idx];
+	q->free_slot = s->next_free;
+	q->inflight++;
+	s->head = head;
+	s->t_start = blk_now_ns();
+
+	ret = blk_chain_walk(q->mem, &q->vr, head, &s->chain);
+	if (ret && q->vr.packed) {
+		/* Where the next chain starts is unknown now. */
+		log_err(q->name, "packed chain at %u: %s; queue stopped until "
+			"the device is reset", head, blk_chain_error(ret));
+		blk_queue_release(q, s);
+		q->broken = true;
+		return false;
+	}
+	blk_vring_consume(&q->vr, &s->chain);
+	/* A buffer id (split: head) the driver made available twice. */
+	if (q->slot_of_head[s->chain.id] != BLK_SLOT_NONE) {
+		log_err(q->name, "driver made buffer %u available while it is "
+			"in flight; queue stopped until the device is reset",
+			s->chain.id);
+		blk_queue_release(q, s);
+		q->broken = true;
+		return false;
+	}
+	q->slot_of_head[s->chain.id] = idx;
+	if (!ret)
+		ret = blk_req_decode(q->disk, &s->chain, &s->req);
+	if (ret) {
+		/*
+		 * No status byte we can trust: hand the chain back unanswered
+		 * (used length 0) so the driver can reclaim it.
+		 */
+		if (q->stats.bad_chains++ < 8)
+			log_warn(q->name, "request at head %u: %s; returned "
+				 "without a status", head,
+				 blk_chain_error(ret));
+		blk_vring_push(&q->vr, &s->chain, 0);
+		q->batch[q->nbatch++] = s->chain.id;
+		q->slot_of_head[s->chain.id] = BLK_SLOT_NONE;
+		blk_queue_release(q, s);
+		q->stats.errors++;
+		return false;
+	}
+	if (!blk_queue_start(q, s)) {
+		blk_queue_finish(q, s);
+		return false;
+	}
+	return true;
+}
+
+/* Take what the avail ring holds, as far as free slots allow. */
+static unsigned blk_queue_take(struct blk_queue *q)
+{
+	unsigned n = 0;
+	uint16_t head;
+	int ret;
+
+	while (q->free_slot != BLK_SLOT_NONE && !q->broken) {
+		ret = blk_vring_pop(&q->vr, &head);
+		if (ret == 0)
+			break;
+		if (ret < 0) {
+			/* Split only: packed rings have no avail index. */
+			log_err(q->name, "avail index %u is more than a ring "
+				"ahead of %u; queue stopped until the device "
+				"is reset", q->vr.avail->idx, q->vr.last_avail);
+			q->broken = true;
+			break;
+		}
+		if (q->ops->inflight_set && head < q->vr.size)
+			q->ops->inflight_set(q->opaque, head);
+		blk_queue_take_head(q, head);
+		n++;
+	}
+	return n;
+}
+
+int blk_queue_resubmit(struct blk_queue *q, const uint16_t *heads, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (q->free_slot == BLK_SLOT_NONE)
+			return -ENOSPC;
+		blk_queue_take_head(q, heads[i]);
+	}
+	return 0;
+}
+
+/* ---- I/O completion ----------------------------------------------------- */
+
+/* Move a READ/WRITE on after a short transfer of n bytes. */
+static void blk_slot_advance(struct blk_slot *s, uint64_t n)
+{
+	struct blk_req *r = &s->req;
+
+	s->done += n;
+	while (r->niov && n >= r->iov->iov_len) {
+		n -= r->iov->iov_len;
+		r->iov++;
+		r->niov--;
+	}
+	if (r->niov && n) {
+		r->iov->iov_base = (uint8_t *)r->iov->iov_base + n;
+		r->iov->iov_len -= n;
+	}
+}
+
+static void blk_queue_io_done(struct blk_queue *q, uint32_t data, int res)
+{
+	unsigned idx = data & 0xffff, segno = data >> 16;
+	struct blk_slot *s;
+	struct blk_req *r;
+
+	if (idx >= q->nslots)
+		return;
+	s = &q->slots[idx];
+	r = &s->req;
+	if (s->synced) {
+		/* The writethrough fdatasync, the last step. */
+		if (res < 0)
+			s->status = VIRTIO_BLK_S_IOERR;
+		if (--s->pending == 0)
+			blk_queue_finish(q, s);
+		return;
+	}
+	if ((r->op == BLK_OP_READ || r->op == BLK_OP_WRITE) && res > 0 &&
+	    s->done + (uint64_t)res < r->bytes) {
+		/* Short transfer: go on with the rest. */
+		struct io_uring_sqe *sqe = blk_queue_sqe(q);
+
+		if (s->bounced)
+			s->done += (uint64_t)res;
+		else
+			blk_slot_advance(s, (uint64_t)res);
+		if (sqe) {
+			blk_queue_prep_rw(q, s, sqe);
+			io_uring_sqe_set_data64(sqe, BLK_UDATA(BLK_TAG_REQ,
+							       idx));
+			return;
+		}
+		res = -EAGAIN;
+	}
+	if ((r->op == BLK_OP_DISCARD || r->op == BLK_OP_WRITE_ZEROES) &&
+	    res == -EOPNOTSUPP && segno < r->nseg) {
+		const struct blk_seg *seg = &r->seg[segno];
+		int mode = blk_seg_mode(r, seg);
+
+		if (r->op == BLK_OP_DISCARD) {
+			res = 0;	/* discard is a hint */
+		} else if (mode & FALLOC_FL_ZERO_RANGE) {
+			/* tmpfs has no ZERO_RANGE: a hole reads as zeroes. */
+			struct io_uring_sqe *sqe = blk_queue_sqe(q);
+
+			if (sqe) {
+				blk_queue_prep_fallocate(q, sqe,
+					FALLOC_FL_PUNCH_HOLE |
+					FALLOC_FL_KEEP_SIZE, seg, idx, segno);
+				return;
+			}
+		}
+	}
+	if (res < 0 || ((r->op == BLK_OP_READ || r->op == BLK_OP_WRITE) &&
+			res == 0)) {
+		if (s->status == VIRTIO_BLK_S_OK && q->stats.errors < 8)
+			log_warn(q->name, "I/O error at sector %llu: %s",
+				 (unsigned long long)r->sector,
+				 res ? strerror(-res) : "end of file");
+		s->status = VIRTIO_BLK_S_IOERR;
+	}
+	if (--s->pending)
+		return;
+	if (s->status == VIRTIO_BLK_S_OK && !s->synced &&
+	    (r->op == BLK_OP_WRITE || r->op == BLK_OP_DISCARD ||
+	     r->op == BLK_OP_WRITE_ZEROES) &&
+	    !__atomic_load_n(&q->disk->writeback, __ATOMIC_RELAXED)) {
+		/* Writethrough: stable before it completes. */
+		struct io_uring_sqe *sqe = blk_queue_sqe(q);
+
+		if (sqe) {
+			io_uring_prep_fsync(sqe, q->image_fd,
+					    IORING_FSYNC_DATASYNC);
+			io_uring_sqe_set_data64(sqe, BLK_UDATA(BLK_TAG_REQ,
+							       idx));
+			s->synced = true;
+			s->pending = 1;
+			q->stats.syncs++;
+			return;
+		}
+		s->status = VIRTIO_BLK_S_IOERR;
+	}
+	blk_queue_finish(q, s);
+}
+
+/* Handle every CQE there is; returns how many requests progressed. */
+static unsigned blk_queue_reap(struct blk_queue *q)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0, seen = 0;
+
+	io_uring_for_each_cqe(&q->ring, head, cqe) {
+		uint64_t ud = io_uring_cqe_get_data64(cqe);
+		int res = cqe->res;
+
+		seen++;
+		switch (ud >> 32) {
+		case BLK_TAG_REQ:
+			blk_queue_io_done(q, (uint32_t)ud, res);
+			n++;
+			break;
+		case BLK_TAG_KICK: {
+			eventfd_t v;
+
+			q->kick_armed = false;
+			q->stats.kicks++;
+			if (eventfd_read(q->kick_fd, &v) < 0) {
+				/* Already drained: nothing to do. */
+			}
+			n++;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	io_uring_cq_advance(&q->ring, seen);
+	return n;
+}
+
+static void blk_queue_arm_poll(struct blk_queue *q, int fd, enum blk_tag tag)
+{
+	struct io_uring_sqe *sqe = blk_queue_sqe(q);
+
+	if (!sqe)
+		return;
+	io_uring_prep_poll_add(sqe, fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, BLK_UDATA(tag, 0));
+	if (tag == BLK_TAG_KICK)
+		q->kick_armed = true;
+}
+
+int blk_queue_run(struct blk_queue *q)
+{
+	uint64_t last_work;
+	bool kicks_on = true;
+	int ret;
+
+	blk_queue_arm_poll(q, q->stop_fd, BLK_TAG_STOP);
+	/* Anything completed before a restart may not have been signalled. */
+	q->notify_pending = true;
+	last_work = blk_now_ns();
+	for (;;) {
+		bool stopping = atomic_load(&q->stop);
+		unsigned work = 0;
+
+		if (!stopping)
+			work += blk_queue_take(q);
+		if (io_uring_sq_ready(&q->ring)) {
+			ret = io_uring_submit(&q->ring);
+			if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
+			    ret != -EBUSY)
+				log_warn(q->name, "io_uring submit: %s",
+					 strerror(-ret));
+		}
+		work += blk_queue_reap(q);
+		blk_queue_publish(q);
+		if (stopping && q->inflight == 0)
+			break;
+		if (work || q->notify_pending) {
+			if (kicks_on && !q->broken) {
+				blk_vring_kicks(&q->vr, false);
+				kicks_on = false;
+			}
+			last_work = blk_now_ns();
+			continue;
+		}
+		if (blk_now_ns() - last_work < q->poll_ns) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		/* Idle: let the driver kick us, then look once more. */
+		if (!stopping && !q->broken) {
+			if (!kicks_on) {
+				blk_vring_kicks(&q->vr, true);
+				kicks_on = true;
+			}
+			if (blk_vring_pending(&q->vr) && q->free_slot !=
+			    BLK_SLOT_NONE)
+				continue;
+			if (!q->kick_armed)
+				blk_queue_arm_poll(q, q->kick_fd, BLK_TAG_KICK);
+		}
+		q->stats.sleeps++;
+		ret = io_uring_submit_and_wait(&q->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
+		    ret != -EBUSY && ret != -ETIME) {
+			log_err(q->name, "io_uring wait: %s", strerror(-ret));
+			return ret;
+		}
+		last_work = blk_now_ns();
+	}
+	return q->broken ? -EPROTO : 0;
+}

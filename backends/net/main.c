@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * splitvm-net: parse the command line, refuse root, start DPDK's EAL and
+ * the ports, forward until SIGINT/SIGTERM. The logic lives in the library.
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net_backend.h"
+#include "net_options.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+/*
+ * The handlers need the backend, which exists only after DPDK and the
+ * ports are up; a signal that arrives before is remembered and passed on
+ * then, so an early SIGTERM still stops splitvm-net.
+ */
+static _Atomic(struct net_backend *) signal_backend;
+static volatile sig_atomic_t pending_stop, pending_stats;
+
+static void on_signal(int sig)
+{
+	struct net_backend *be;
+
+	if (sig == SIGUSR1)
+		pending_stats = 1;
+	else
+		pending_stop = 1;
+	be = atomic_load(&signal_backend);
+	if (!be)
+		return;
+	if (sig == SIGUSR1)
+		net_backend_request_stats(be);
+	else
+		net_backend_request_stop(be);
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa;
+	const int sigs[] = { SIGINT, SIGTERM, SIGUSR1 };
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL))
+			return -1;
+	/* A frontend hanging up must not kill us through a write. */
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static struct net_options opts;
+	struct net_backend *be = NULL;
+	int r, status = 0;
+
+	log_init("splitvm-net", LOG_LEVEL_INFO);
+	if (net_options_parse(argc, argv, &opts))
+		return EXIT_USAGE;
+	switch (opts.action) {
+	case NET_ACTION_HELP:
+		fputs(net_options_usage, stdout);
+		return 0;
+	case NET_ACTION_VERSION:
+		puts("splitvm-net " SPLITVM_VERSION);
+		return 0;
+	case NET_ACTION_CAPABILITIES:
+		fputs(net_capabilities_json, stdout);
+		return 0;
+	case NET_ACTION_RUN:
+		break;
+	}
+	if (opts.verbosity > 0)
+		log_set_level(LOG_LEVEL_DEBUG);
+	else if (opts.verbosity < 0)
+		log_set_level(LOG_LEVEL_ERR);
+	if (geteuid() == 0 && !opts.allow_root) {
+		log_err("main", "refusing to run as root: start splitvm-net as an "
+			"unprivileged user (or pass --allow-root)");
+		return EXIT_USAGE;
+	}
+	/* Handlers before EAL so its threads inherit the same dispositions;
+	 * they do nothing until the backend exists. */
+	if (install_signals()) {
+		log_err("main", "cannot install signal handlers");
+		return EXIT_RUNTIME;
+	}
+	r = net_eal_start(&opts);
+	if (r)
+		return EXIT_RUNTIME;
+	r = net_backend_create(&opts, &be);
+	if (r) {
+		log_err("main", "cannot start the ports: %s", strerror(-r));
+		status = EXIT_RUNTIME;
+		goto out;
+	}
+	atomic_store(&signal_backend, be);
+	if (pending_stop)
+		net_backend_request_stop(be);
+	if (pending_stats)
+		net_backend_request_stats(be);
+	log_info("main", "forwarding: %u ports, mode %s, %s", opts.nports,
+		 opts.mode == NET_MODE_XCONNECT ? "xconnect" : "switch",
+		 opts.busy_poll ? "busy polling" : "sleeping when idle");
+	r = net_backend_run(be);
+	if (r)
+		status = EXIT_RUNTIME;
+	if (net_backend_print_stats(be))
+		log_warn("main", "cannot print statistics");
+	atomic_store(&signal_backend, NULL);
+out:
+	net_backend_destroy(be);
+	net_eal_stop();
+	return status;
+}

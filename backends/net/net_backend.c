@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * EAL start-up and the control side of the vhost-user ports: registration
+ * with librte_vhost and its device callbacks, which run on librte_vhost's
+ * own event thread while the forwarder runs on the main lcore.
+ */
+#include "net_backend_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_vhost.h>
+
+#include "log.h"
+
+#define TAG "net"
+
+/*
+ * librte_vhost's callbacks carry only a vid: the one backend of this
+ * process is found through this pointer, set while ports are registered.
+ */
+static struct net_backend *net_active;
+
+/* rte_* calls report failure as -1 with rte_errno (or nothing): an errno. */
+static int net_rte_err(int fallback)
+{
+	return rte_errno > 0 ? -rte_errno : -fallback;
+}
+
+int net_eal_start(const struct net_options *o)
+{
+	struct net_eal_args args;
+	char cpus[256];
+	cpu_set_t set;
+	int r;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -errno;
+	r = net_cpuset_format(&set, cpus, sizeof(cpus));
+	if (r)
+		return r;
+	r = net_eal_args_build(o, getpid(), cpus, &args);
+	if (r)
+		return r;
+	if (log_get_level() >= LOG_LEVEL_DEBUG) {
+		for (int i = 1; i < args.argc; i++)
+			log_debug("eal", "arg %s", args.argv[i]);
+	}
+	/* rte_eal_init permutes argv: args is ours and stays alive. */
+	r = rte_eal_init(args.argc, args.argv);
+	if (r < 0) {
+		r = net_rte_err(EINVAL);
+		log_err("eal", "rte_eal_init: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+void net_eal_stop(void)
+{
+	char dir[PATH_MAX];
+
+	/* EAL leaves its (with --no-shconf empty) runtime directory behind. */
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	if (dir[0] && rmdir(dir) && errno != ENOENT)
+		log_debug("eal", "rmdir %s: %s", dir, strerror(errno));
+}
+
+static struct net_port *port_by_vid(struct net_backend *be, int vid)
+{
+	char path[PATH_MAX];
+
+	if (rte_vhost_get_ifname(vid, path, sizeof(path)))
+		return NULL;
+	for (unsigned i = 0; i < be->nports; i++)
+		if (!strcmp(be->ports[i].cfg.path, path))
+			return &be->ports[i];
+	return NULL;
+}
+
+static void port_event(struct net_backend *be)
+{
+	atomic_fetch_add(&be->port_events, 1);
+	net_fwd_wake(be);
+}
+
+/* Wait until the forwarder can no longer be using a port it saw ready. */
+static void wait_quiescent(struct net_backend *be)
+{
+	uint64_t gen = atomic_load(&be->round_gen);
+
+	while (atomic_load(&be->in_round) &&
+	       atomic_load(&be->round_gen) == gen) {
+		struct timespec ts = { 0, 20000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int net_new_device(int vid)
+{
+	struct net_backend *be = net_active;
+	struct net_port *p = be ? port_by_vid(be, vid) : NULL;
+	uint64_t features = 0;
+
+	if (!p) {
+		log_err(TAG, "new device %d on an unknown socket", vid);
+		return -1;
+	}
+	if (rte_vhost_get_negotiated_features(vid, &features))
+		log_warn(p->tag, "cannot read the negotiated features");
+	/* Interrupts are the frontend's choice; kicks we suppress ourselves. */
+	atomic_store(&p->vid, vid);
+	atomic_store(&p->ready, true);
+	log_info(p->tag, "frontend connected (features 0x%llx)",
+		 (unsigned long long)features);
+	port_event(be);
+	return 0;
+}
+
+static void net_destroy_device(int vid)
+{
+	struct net_backend *be = net_active;
+	struct net_port *p = be ? port_by_vid(be, vid) : NULL;
+
+	if (!p || atomic_load(&p->vid) != vid)
+		return;
+	atomic_store(&p->ready, false);
+	wait_quiescent(be);
+	/* The rings' enabled state stays librte_vhost's to report: it calls
+	 * vring_state_changed whenever a ring's readiness changes, and would
+	 * not repeat an enable this forgot. */
+	atomic_store(&p->vid, -1);
+	log_info(p->tag, "frontend gone");
+	port_event(be);
+}
+
+static int net_vring_state_changed(int vid, uint16_t queue_id, int enable)
+{
+	struct net_backend *be = net_active;
+	struct net_port *p = be ? port_by_vid(be, vid) : NULL;
+
+	if (!p)
+		return 0;
+	if (queue_id > NET_VRING_TX) {
+		/* MQ is not offered; a frontend enabling more is ignored. */
+		log_warn(p->tag, "vring %u %s: only one queue pair is served",
+			 queue_id, enable ? "enabled" : "disabled");
+		return 0;
+	}
+	/*
+	 * No waiting for the forwarder here: librte_vhost calls this with
+	 * every ring's lock held, which the forwarder's bursts try (and skip
+	 * when taken) but rte_vhost_enable_guest_notification waits for.
+	 * Once the message is handled the ring is disabled inside the
+	 * library too, and its bursts return nothing.
+	 */
+	atomic_store(&p->vring_enabled[queue_id], enable != 0);
+	log_debug(p->tag, "vring %u %s", queue_id,
+		  enable ? "enabled" : "disabled");
+	port_event(be);
+	return 0;
+}
+
+static const struct rte_vhost_device_ops net_vhost_ops = {
+	.new_device = net_new_device,
+	.destroy_device = net_destroy_device,
+	.vring_state_changed = net_vring_state_changed,
+};
+
+/*
+ * Offloads are not passed through yet, so the frontend must send complete
+ * frames with checksums; one queue pair, so no MQ and no control queue
+ * (and what needs it).
+ */
+static const uint64_t net_disabled_features =
+	1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
+	1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6 |
+	1ull << VIRTIO_NET_F_GUEST_ECN | 1ull << VIRTIO_NET_F_GUEST_UFO |
+	1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 |
+	1ull << VIRTIO_NET_F_HOST_ECN | 1ull << VIRTIO_NET_F_HOST_UFO |
+	1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_CTRL_RX |
+	1ull << VIRTIO_NET_F_GUEST_ANNOUNCE | 1ull << VIRTIO_NET_F_MQ;
+
+/*
+ * --fd: a listening unix socket handed over by a manager. librte_vhost
+ * binds its own socket by path, so take the path over: unlink it, close
+ * the inherited socket, let librte_vhost bind a fresh one there.
+ */
+static int port_adopt_fd(struct net_port *p)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	int listening = 0, type = 0;
+	socklen_t olen = sizeof(listening);
+	int fd = p->cfg.listen_fd;
+
+	memset(&sun, 0, sizeof(sun));
+	if (getsockname(fd, (struct sockaddr *)&sun, &len)) {
+		int r = -errno;
+
+		log_err(p->tag, "--fd %d: %s", fd, strerror(-r));
+		return r;
+	}
+	if (sun.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un,
+							 sun_path) ||
+	    sun.sun_path[0] == '\0') {
+		log_err(p->tag, "--fd %d: not a unix socket bound to a path", fd);
+		return -EINVAL;
+	}
+	olen = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen) ||
+	    type != SOCK_STREAM) {
+		log_err(p->tag, "--fd %d: not a stream socket", fd);
+		return -EINVAL;
+	}
+	olen = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &olen) ||
+	    !listening) {
+		log_err(p->tag, "--fd %d: not a listening socket", fd);
+		return -EINVAL;
+	}
+	sun.sun_path[sizeof(sun.sun_path) - 1] = '\0';
+	snprintf(p->cfg.path, sizeof(p->cfg.path), "%s", sun.sun_path);
+	if (unlink(p->cfg.path) && errno != ENOENT) {
+		int r = -errno;
+
+		log_err(p->tag, "--fd %d: unlink %s: %s", fd, p->cfg.path,
+			strerror(-r));
+		return r;
+	}
+	close(fd);
+	p->cfg.listen_fd = -1;
+	return 0;
+}
+
+/*
+ * A server socket left behind by a process that died is removed; a socket
+ * someone still listens on, or any other file, is not.
+ */
+static int port_clear_stale_socket(struct net_port *p)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (lstat(p->cfg.path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err(p->tag, "%s exists and is not a socket", p->cfg.path);
+		return -EEXIST;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", p->cfg.path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) ? -errno : 0;
+	close(fd);
+	if (r == 0) {
+		log_err(p->tag, "%s: another process listens there", p->cfg.path);
+		return -EADDRINUSE;
+	}
+	if (r != -ECONNREFUSED)
+		return r;
+	log_info(p->tag, "removing stale socket %s", p->cfg.path);
+	return unlink(p->cfg.path) ? -errno : 0;
+}
+
+static int port_register(struct net_port *p)
+{
+	uint64_t flags = RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
+	const char *path = p->cfg.path;
+	int r;
+
+	if (p->cfg.listen_fd >= 0) {
+		r = port_adopt_fd(p);
+		if (r)
+			return r;
+	} else if (!p->cfg.client) {
+		r = port_clear_stale_socket(p);
+		if (r)
+			return r;
+	}
+	/* Client ports reconnect by default (no RTE_VHOST_USER_NO_RECONNECT). */
+	if (p->cfg.client)
+		flags |= RTE_VHOST_USER_CLIENT;
+	if (rte_vhost_driver_register(path, flags)) {
+		log_err(p->tag, "cannot register %s", path);
+		return -EINVAL;
+	}
+	p->registered = true;
+	if (rte_vhost_driver_disable_features(path, net_disabled_features) ||
+	    rte_vhost_driver_callback_register(path, &net_vhost_ops)) {
+		log_err(p->tag, "cannot configure %s", path);
+		return -EINVAL;
+	}
+	if (rte_vhost_driver_start(path)) {
+		/* Server: bind/listen failed (librte_vhost logged why). */
+		log_err(p->tag, "cannot %s %s", p->cfg.client ? "connect to" :
+			"listen on", path);
+		return -EADDRNOTAVAIL;
+	}
+	log_info(p->tag, "%s %s", p->cfg.client ?
+		 "connecting (and reconnecting) to" : "listening on", path);
+	return 0;
+}
+
+int net_backend_create(const struct net_options *o, struct net_backend **out)
+{
+	struct net_backend *be;
+	unsigned nb_mbufs;
+	int r;
+
+	if (net_active)
+		return -EBUSY;
+	be = calloc(1, sizeof(*be));
+	if (!be)
+		return -ENOMEM;
+	be->opts = o;
+	be->wake_fd = -1;
+	be->mac_age_ns = (uint64_t)o->mac_age_s * 1000000000ull;
+	be->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (be->wake_fd < 0) {
+		r = -errno;
+		goto err;
+	}
+	r = net_switch_create(o->mac_table_size, be->mac_age_ns, &be->sw);
+	if (r)
+		goto err;
+	/* Frames live in an mbuf only between a dequeue and the enqueues that
+	 * copy them out: a burst per port, plus the per-lcore cache. */
+	nb_mbufs = 2048 + o->nports * NET_BURST * 2;
+	be->pool = rte_pktmbuf_pool_create("splitvm-net", nb_mbufs, 128, 0,
+					   RTE_MBUF_DEFAULT_BUF_SIZE,
+					   rte_socket_id());
+	if (!be->pool) {
+		r = net_rte_err(ENOMEM);
+		log_err(TAG, "mbuf pool of %u: %s", nb_mbufs, strerror(-r));
+		goto err;
+	}
+	be->nports = o->nports;
+	for (unsigned i = 0; i < o->nports; i++) {
+		struct net_port *p = &be->ports[i];
+
+		p->cfg = o->ports[i];
+		p->index = (uint16_t)i;
+		atomic_init(&p->vid, -1);
+		snprintf(p->tag, sizeof(p->tag), "%s", p->cfg.name);
+	}
+	net_active = be;
+	for (unsigned i = 0; i < be->nports; i++) {
+		r = port_register(&be->ports[i]);
+		if (r)
+			goto err;
+	}
+	*out = be;
+	return 0;
+err:
+	net_backend_destroy(be);
+	return r;
+}
+
+void net_backend_destroy(struct net_backend *be)
+{
+	if (!be)
+		return;
+	for (unsigned i = 0; i < be->nports; i++) {
+		struct net_port *p = &be->ports[i];
+
+		if (!p->registered)
+			continue;
+		/* Closes connections (destroy_device runs) and, for a
+		 * server port, removes the socket file. */
+		if (rte_vhost_driver_unregister(p->cfg.path))
+			log_warn(p->tag, "cannot unregister %s", p->cfg.path);
+		p->registered = false;
+	}
+	if (net_active == be)
+		net_active = NULL;
+	if (be->pool)
+		rte_mempool_free(be->pool);
+	net_switch_destroy(be->sw);
+	if (be->wake_fd >= 0)
+		close(be->wake_fd);
+	free(be);
+}
+
+int net_backend_print_stats(struct net_backend *be)
+{
+	struct net_port_report ports[NET_SWITCH_MAX_PORTS];
+	struct timespec ts;
+	struct net_report rep = {
+		.mode = be->opts->mode == NET_MODE_XCONNECT ? "xconnect"
+							    : "switch",
+		.nports = be->nports,
+		.ports = ports,
+		.fwd_frames = be->fwd_frames,
+		.fwd_busy_cycles = be->fwd_busy_cycles,
+		.tsc_hz = rte_get_tsc_hz(),
+	};
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	rep.mac_entries = net_switch_count(be->sw,
+		(uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+	for (unsigned i = 0; i < be->nports; i++) {
+		const struct net_port *p = &be->ports[i];
+
+		ports[i] = (struct net_port_report){
+			.name = p->cfg.name,
+			.path = p->cfg.path,
+			.client = p->cfg.client,
+			.connected = atomic_load(&p->ready),
+			.nqueues = 1,
+			.queues = &p->stats,
+		};
+	}
+	if (be->opts->stats_format == NET_STATS_JSON)
+		return net_report_print_json(stdout, &rep);
+	return net_report_print_text(stdout, &rep);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * splitvm-net's DPDK side: EAL start-up, the vhost-user ports on
+ * librte_vhost, and the forwarding loop. main.c is a thin layer over this.
+ */
+#ifndef SPLITVM_NET_BACKEND_H
+#define SPLITVM_NET_BACKEND_H
+
+#include "net_options.h"
+
+struct net_backend;
+
+/* rte_eal_init with net_eal_args_build's arguments. 0 or -errno. */
+int net_eal_start(const struct net_options *o)
+	__attribute__((warn_unused_result));
+void net_eal_stop(void);
+
+/* Mempool, MAC table, every port registered and listening/connecting. */
+int net_backend_create(const struct net_options *o, struct net_backend **out)
+	__attribute__((warn_unused_result));
+/* Unregisters the ports (removing server sockets); NULL is fine. */
+void net_backend_destroy(struct net_backend *be);
+
+/* Forward until net_backend_request_stop(). 0 or -errno. */
+int net_backend_run(struct net_backend *be)
+	__attribute__((warn_unused_result));
+
+/* Async-signal-safe: wake the forwarding loop to stop or to print. */
+void net_backend_request_stop(struct net_backend *be);
+void net_backend_request_stats(struct net_backend *be);
+
+/* Print the statistics in the --stats-format to stdout. */
+int net_backend_print_stats(struct net_backend *be)
+	__attribute__((warn_unused_result));
+
+#endif

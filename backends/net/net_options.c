@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "net_options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define TAG "options"
+
+const char net_options_usage[] =
+"Usage: splitvm-net [OPTION]... --port PATH [--port PATH]...\n"
+"A vhost-user net back-end: forwards frames between its ports, as an L2\n"
+"switch or as cross-connected pairs. Runs as an unprivileged user, without\n"
+"hugepages (DPDK EAL --no-huge --no-shconf --iova-mode=va).\n"
+"\n"
+"Ports (at least one, at most 64; numbered in the order given):\n"
+"  --port PATH[,client][,name=NAME]\n"
+"                        a vhost-user port on the unix socket PATH; without\n"
+"                        'client' splitvm-net creates the socket and listens,\n"
+"                        with 'client' it connects to a frontend's socket and\n"
+"                        reconnects whenever that connection ends\n"
+"  --socket-path PATH    the same as --port PATH (vhost-user convention)\n"
+"  --fd N                a listening unix socket bound to a path, inherited\n"
+"                        as file descriptor N; splitvm-net takes over its path\n"
+"\n"
+"Forwarding:\n"
+"  --mode switch|xconnect\n"
+"                        switch (default): learn source MAC addresses, send\n"
+"                        known unicast to its port, flood broadcast,\n"
+"                        multicast and unknown destinations to every other\n"
+"                        connected port; xconnect: port 0<->1, 2<->3, ...\n"
+"                        with no lookup (needs an even number of ports)\n"
+"  --mac-table-size N    MAC table slots (default 4096)\n"
+"  --mac-age SECONDS     forget an address not seen for this long (default 300)\n"
+"  --busy-poll           poll the rings without pause (lowest latency, one\n"
+"                        CPU always busy); default: poll while frames flow,\n"
+"                        spin --idle-spin-us after the last one, then sleep\n"
+"                        on the rings' kick eventfds\n"
+"  --idle-spin-us N      (default 500)\n"
+"  --cpu N               pin the forwarding thread to CPU N (default: float\n"
+"                        over the CPUs splitvm-net may run on)\n"
+"  --memory MB           DPDK memory, no hugepages needed (default 256)\n"
+"\n"
+"Process:\n"
+"  --allow-root          run even as root (by default splitvm-net refuses:\n"
+"                        start it as an unprivileged user)\n"
+"  --stats-format text|json\n"
+"                        how statistics are printed to stdout on SIGUSR1 and\n"
+"                        on exit (json: one object per line)\n"
+"  --print-capabilities  print the vhost-user back-end capabilities as JSON\n"
+"  -v, --verbose         debug messages;  -q, --quiet  errors only\n"
+"  -h, --help            this text;  -V, --version\n"
+"\n"
+"Signals: SIGUSR1 prints statistics; SIGINT and SIGTERM print them and exit.\n"
+"Exit status: 0 after SIGINT/SIGTERM or --help, 1 on a runtime error,\n"
+"2 on a bad command line or when started as root without --allow-root.\n";
+
+const char net_capabilities_json[] = "{\n  \"type\": \"net\"\n}\n";
+
+enum {
+	OPT_PORT = 256,
+	OPT_SOCKET_PATH,
+	OPT_FD,
+	OPT_PRINT_CAPS,
+	OPT_MODE,
+	OPT_MAC_SIZE,
+	OPT_MAC_AGE,
+	OPT_BUSY_POLL,
+	OPT_IDLE_SPIN,
+	OPT_CPU,
+	OPT_MEMORY,
+	OPT_ALLOW_ROOT,
+	OPT_STATS_FORMAT,
+};
+
+static const struct option net_long_options[] = {
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "socket-path", required_argument, NULL, OPT_SOCKET_PATH },
+	{ "fd", required_argument, NULL, OPT_FD },
+	{ "print-capabilities", no_argument, NULL, OPT_PRINT_CAPS },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "mac-table-size", required_argument, NULL, OPT_MAC_SIZE },
+	{ "mac-age", required_argument, NULL, OPT_MAC_AGE },
+	{ "busy-poll", no_argument, NULL, OPT_BUSY_POLL },
+	{ "idle-spin-us", required_argument, NULL, OPT_IDLE_SPIN },
+	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
+	{ "stats-format", required_argument, NULL, OPT_STATS_FORMAT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_uint(const char *opt, const char *s, unsigned long min,
+		      unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (!s[0] || s[0] == '-' || s[0] == '+') {
+		log_err(TAG, "%s: '%s' is not a number", opt, s);
+		return -EINVAL;
+	}
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max) {
+		log_err(TAG, "%s: '%s' is not a number from %lu to %lu", opt,
+			s, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static struct net_port_config *port_add(struct net_options *o)
+{
+	struct net_port_config *p;
+
+	if (o->nports >= NET_SWITCH_MAX_PORTS) {
+		log_err(TAG, "at most %d ports", NET_SWITCH_MAX_PORTS);
+		return NULL;
+	}
+	p = &o->ports[o->nports++];
+	memset(p, 0, sizeof(*p));
+	p->listen_fd = -1;
+	snprintf(p->name, sizeof(p->name), "port%u", o->nports - 1);
+	return p;
+}
+
+static int port_set_path(struct net_port_config *p, const char *path,
+			 size_t len)
+{
+	if (len == 0 || len >= sizeof(p->path)) {
+		log_err(TAG, "--port: socket path must be 1 to %zu bytes",
+			sizeof(p->path) - 1);
+		return -EINVAL;
+	}
+	memcpy(p->path, path, len);
+	p->path[len] = '\0';
+	return 0;
+}
+
+/* PATH[,client][,name=NAME]: a path cannot hold a comma here. */
+static int parse_port(struct net_options *o, const char *arg)
+{
+	struct net_port_config *p = port_add(o);
+	const char *s = arg, *comma;
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	comma = strchr(s, ',');
+	r = port_set_path(p, s, comma ? (size_t)(comma - s) : strlen(s));
+	if (r)
+		return r;
+	while (comma) {
+		size_t len;
+
+		s = comma + 1;
+		comma = strchr(s, ',');
+		len = comma ? (size_t)(comma - s) : strlen(s);
+		if (len == 6 && !strncmp(s, "client", 6)) {
+			p->client = true;
+		} else if (len > 5 && !strncmp(s, "name=", 5)) {
+			if (len - 5 >= sizeof(p->name)) {
+				log_err(TAG, "--port: name longer than %zu bytes",
+					sizeof(p->name) - 1);
+				return -EINVAL;
+			}
+			memcpy(p->name, s + 5, len - 5);
+			p->name[len - 5] = '\0';
+		} else {
+			log_err(TAG, "--port %s: unknown parameter '%.*s'",
+				arg, (int)len, s);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int check_ports(const struct net_options *o)
+{
+	if (o->nports == 0) {
+		log_err(TAG, "no ports: give --port PATH (or --socket-path/--fd)");
+		return -EINVAL;
+	}
+	if (o->mode == NET_MODE_XCONNECT && o->nports % 2) {
+		log_err(TAG, "--mode xconnect pairs ports: %u ports is odd",
+			o->nports);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < o->nports; i++) {
+		for (unsigned j = 0; j < i; j++) {
+			if (o->ports[i].listen_fd < 0 &&
+			    !strcmp(o->ports[i].path, o->ports[j].path)) {
+				log_err(TAG, "socket %s given twice",
+					o->ports[i].path);
+				return -EINVAL;
+			}
+			if (o->ports[i].listen_fd >= 0 &&
+			    o->ports[i].listen_fd == o->ports[j].listen_fd) {
+				log_err(TAG, "--fd %d given twice",
+					o->ports[i].listen_fd);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int net_options_parse(int argc, char *const argv[], struct net_options *o)
+{
+	unsigned long v;
+	int c, r = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->mode = NET_MODE_SWITCH;
+	o->idle_spin_us = 500;
+	o->mac_table_size = 4096;
+	o->mac_age_s = 300;
+	o->memory_mb = 256;
+	o->cpu = -1;
+
+	optind = 0;	/* full reset: tests parse several command lines */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vqhV", net_long_options,
+				NULL)) != -1) {
+		struct net_port_config *p;
+
+		switch (c) {
+		case OPT_PORT:
+			r = parse_port(o, optarg);
+			break;
+		case OPT_SOCKET_PATH:
+			p = port_add(o);
+			r = p ? port_set_path(p, optarg, strlen(optarg))
+			      : -EINVAL;
+			break;
+		case OPT_FD:
+			r = parse_uint("--fd", optarg, 0, INT_MAX, &v);
+			if (r)
+				break;
+			p = port_add(o);
+			if (!p) {
+				r = -EINVAL;
+				break;
+			}
+			p->listen_fd = (int)v;
+			snprintf(p->path, sizeof(p->path), "fd:%lu", v);
+			break;
+		case OPT_PRINT_CAPS:
+			o->action = NET_ACTION_CAPABILITIES;
+			break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "switch")) {
+				o->mode = NET_MODE_SWITCH;
+			} else if (!strcmp(optarg, "xconnect")) {
+				o->mode = NET_MODE_XCONNECT;
+			} else {
+				log_err(TAG, "--mode: '%s' is not switch or xconnect",
+					optarg);
+				r = -EINVAL;
+			}
+			break;
+		case OPT_MAC_SIZE:
+			r = parse_uint("--mac-table-size", optarg, 16,
+				       1u << 24, &v);
+			o->mac_table_size = (unsigned)v;
+			break;
+		case OPT_MAC_AGE:
+			r = parse_uint("--mac-age", optarg, 1, 1000000, &v);
+			o->mac_age_s = (unsigned)v;
+			break;
+		case OPT_BUSY_POLL:
+			o->busy_poll = true;
+			break;
+		case OPT_IDLE_SPIN:
+			r = parse_uint("--idle-spin-us", optarg, 0, 1000000, &v);
+			o->idle_spin_us = (unsigned)v;
+			break;
+		case OPT_CPU:
+			r = parse_uint("--cpu", optarg, 0, CPU_SETSIZE - 1, &v);
+			o->cpu = (int)v;
+			break;
+		case OPT_MEMORY:
+			r = parse_uint("--memory", optarg, 64, 1u << 20, &v);
+			o->memory_mb = (unsigned)v;
+			break;
+		case OPT_ALLOW_ROOT:
+			o->allow_root = true;
+			break;
+		case OPT_STATS_FORMAT:
+			if (!strcmp(optarg, "text")) {
+				o->stats_format = NET_STATS_TEXT;
+			} else if (!strcmp(optarg, "json")) {
+				o->stats_format = NET_STATS_JSON;
+			} else {
+				log_err(TAG, "--stats-format: '%s' is not text or json",
+					optarg);
+				r = -EINVAL;
+			}
+			break;
+		case 'v':
+			o->verbosity = 1;
+			break;
+		case 'q':
+			o->verbosity = -1;
+			break;
+		case 'h':
+			o->action = NET_ACTION_HELP;
+			return 0;
+		case 'V':
+			o->action = NET_ACTION_VERSION;
+			return 0;
+		case ':':
+			log_err(TAG, "%s needs an argument", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			log_err(TAG, "unknown option '%s' (see --help)",
+				argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (r)
+			return r;
+	}
+	if (optind < argc) {
+		log_err(TAG, "unexpected argument '%s' (see --help)",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (o->action == NET_ACTION_CAPABILITIES)
+		return 0;
+	return check_ports(o);
+}
+
+int net_cpuset_format(const cpu_set_t *set, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (!len)
+		return -ENOSPC;
+	buf[0] = '\0';
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		int w;
+
+		if (!CPU_ISSET(cpu, set))
+			continue;
+		w = snprintf(buf + n, len - n, "%s%d", n ? "," : "", cpu);
+		if (w < 0 || (size_t)w >= len - n)
+			return -ENOSPC;
+		n += (size_t)w;
+	}
+	return n ? 0 : -EINVAL;
+}
+
+struct eal_builder {
+	struct net_eal_args *a;
+	size_t used;
+	int err;
+};
+
+static void eal_add(struct eal_builder *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void eal_add(struct eal_builder *b, const char *fmt, ...)
+{
+	struct net_eal_args *a = b->a;
+	va_list ap;
+	int w;
+
+	if (b->err)
+		return;
+	if (a->argc >= NET_EAL_MAX_ARGS) {
+		b->err = -E2BIG;
+		return;
+	}
+	va_start(ap, fmt);
+	w = vsnprintf(a->store + b->used, sizeof(a->store) - b->used, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= sizeof(a->store) - b->used) {
+		b->err = -E2BIG;
+		return;
+	}
+	a->argv[a->argc++] = a->store + b->used;
+	b->used += (size_t)w + 1;
+}
+
+int net_eal_args_build(const struct net_options *o, pid_t pid,
+		       const char *cpus, struct net_eal_args *out)
+{
+	struct eal_builder b = { .a = out };
+
+	memset(out, 0, sizeof(*out));
+	eal_add(&b, "splitvm-net");
+	if (o->cpu >= 0)
+		eal_add(&b, "--lcores=0@%d", o->cpu);
+	else if (cpus && cpus[0])
+		eal_add(&b, "--lcores=0@(%s)", cpus);
+	else
+		return -EINVAL;
+	/* No hugepages, no root: memory from anonymous mappings, addressed
+	 * by virtual address; no multi-process config or PCI to scan. */
+	eal_add(&b, "--no-huge");
+	eal_add(&b, "-m");
+	eal_add(&b, "%u", o->memory_mb);
+	eal_add(&b, "--no-shconf");
+	eal_add(&b, "--iova-mode=va");
+	eal_add(&b, "--no-pci");
+	eal_add(&b, "--no-telemetry");
+	eal_add(&b, "--file-prefix=splitvm-net-%ld", (long)pid);
+	eal_add(&b, "--log-level=%d", o->verbosity > 0 ? 8 :
+		    o->verbosity < 0 ? 4 : 5);
+	if (b.err)
+		return b.err;
+	out->argv[out->argc] = NULL;
+	return 0;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "net_stats.h"
+
+#include <errno.h>
+#include <inttypes.h>
+
+static const char *const net_drop_names[NET_DROP_COUNT] = {
+	[NET_DROP_RUNT] = "runt",
+	[NET_DROP_BAD_SRC] = "bad_src",
+	[NET_DROP_HAIRPIN] = "hairpin",
+	[NET_DROP_NO_DEST] = "no_dest",
+	[NET_DROP_RX_FULL] = "rx_full",
+};
+
+const char *net_drop_reason_name(enum net_drop_reason r)
+{
+	return (unsigned)r < NET_DROP_COUNT ? net_drop_names[r] : "?";
+}
+
+uint64_t net_queue_stats_drops(const struct net_queue_stats *q)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < NET_DROP_COUNT; i++)
+		n += q->drops[i];
+	return n;
+}
+
+static int net_report_flush(FILE *f)
+{
+	if (fflush(f) || ferror(f))
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int net_report_print_text(FILE *f, const struct net_report *r)
+{
+	fprintf(f, "splitvm-net stats: mode %s, %u ports, %u MAC entries\n",
+		r->mode, r->nports, r->mac_entries);
+	fprintf(f, "forwarding: %" PRIu64 " frames in %" PRIu64
+		" busy cycles", r->fwd_frames, r->fwd_busy_cycles);
+	if (r->fwd_frames)
+		fprintf(f, " (%.1f cycles/frame)",
+			(double)r->fwd_busy_cycles / (double)r->fwd_frames);
+	fprintf(f, ", TSC %" PRIu64 " Hz\n", r->tsc_hz);
+	for (unsigned p = 0; p < r->nports; p++) {
+		const struct net_port_report *port = &r->ports[p];
+
+		fprintf(f, "port %u %s (%s %s): %s\n", p, port->name,
+			port->client ? "client" : "server", port->path,
+			port->connected ? "connected" : "not connected");
+		for (unsigned q = 0; q < port->nqueues; q++) {
+			const struct net_queue_stats *s = &port->queues[q];
+
+			fprintf(f, "  queue %u: rx %" PRIu64 " frames %" PRIu64
+				" bytes, tx %" PRIu64 " frames %" PRIu64
+				" bytes, flooded %" PRIu64 ", drops %" PRIu64,
+				q, s->rx_frames, s->rx_bytes, s->tx_frames,
+				s->tx_bytes, s->flooded,
+				net_queue_stats_drops(s));
+			for (unsigned d = 0; d < NET_DROP_COUNT; d++)
+				if (s->drops[d])
+					fprintf(f, " %s=%" PRIu64,
+						net_drop_names[d], s->drops[d]);
+			fputc('\n', f);
+		}
+	}
+	return net_report_flush(f);
+}
+
+/* Socket paths and names come from the command line: escape them. */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+int net_report_print_json(FILE *f, const struct net_report *r)
+{
+	fprintf(f, "{\"mode\":");
+	json_string(f, r->mode);
+	fprintf(f, ",\"mac_entries\":%u,\"fwd\":{\"frames\":%" PRIu64
+		",\"busy_cycles\":%" PRIu64 ",\"tsc_hz\":%" PRIu64 "}"
+		",\"ports\":[", r->mac_entries, r->fwd_frames,
+		r->fwd_busy_cycles, r->tsc_hz);
+	for (unsigned p = 0; p < r->nports; p++) {
+		const struct net_port_report *port = &r->ports[p];
+
+		fprintf(f, "%s{\"port\":%u,\"name\":", p ? "," : "", p);
+		json_string(f, port->name);
+		fprintf(f, ",\"socket\":");
+		json_string(f, port->path);
+		fprintf(f, ",\"role\":\"%s\",\"connected\":%s,\"queues\":[",
+			port->client ? "client" : "server",
+			port->connected ? "true" : "false");
+		for (unsigned q = 0; q < port->nqueues; q++) {
+			const struct net_queue_stats *s = &port->queues[q];
+
+			fprintf(f, "%s{\"queue\":%u,\"rx_frames\":%" PRIu64
+				",\"rx_bytes\":%" PRIu64 ",\"tx_frames\":%" PRIu64
+				",\"tx_bytes\":%" PRIu64 ",\"flooded\":%" PRIu64
+				",\"drops\":{", q ? "," : "", q, s->rx_frames,
+				s->rx_bytes, s->tx_frames, s->tx_bytes,
+				s->flooded);
+			for (unsigned d = 0; d < NET_DROP_COUNT; d++)
+				fprintf(f, "%s\"%s\":%" PRIu64, d ? "," : "",
+					net_drop_names[d], s->drops[d]);
+			fprintf(f, "}}");
+		}
+		fprintf(f, "]}");
+	}
+	fprintf(f, "]}\n");
+	return net_report_flush(f);
+}

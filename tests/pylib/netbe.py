@@ -1,0 +1,293 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Helpers for the splitvm-net tests: run splitvm-net (as an unprivileged
+user when the test runs as root) and read its JSON statistics, and drive
+an interactive dpdk-testpmd whose virtio-user ports are the frontends."""
+
+import glob
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+NOBODY = 65534
+
+
+def runtime_dirs(prefix):
+    """Where DPDK's EAL may have put a --file-prefix's runtime directory."""
+    bases = ["/var/run/dpdk", "/tmp/dpdk"]
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        bases.append(os.path.join(os.environ["XDG_RUNTIME_DIR"], "dpdk"))
+    return [d for b in bases for d in glob.glob(os.path.join(b, prefix))]
+
+
+def drop_to_nobody():
+    """preexec_fn: root -> uid/gid 65534, no groups; the capability sets
+    empty themselves on that setuid."""
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def proc_status(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            fields[k] = v.strip()
+    return fields
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    # Fields after the command: state is field 3, utime 14, stime 15.
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class SplitvmNet:
+    """splitvm-net with --stats-format json: every SIGUSR1 prints one JSON
+    line on stdout, which stats() waits for."""
+
+    def __init__(self, exe, args, unprivileged=True, inherit_fd=None):
+        """inherit_fd=(fd, n): the child gets fd as its file descriptor n."""
+        self.argv = [exe, "--stats-format", "json"] + args
+        drop = os.geteuid() == 0 and unprivileged
+
+        def setup():
+            if inherit_fd:
+                os.dup2(inherit_fd[0], inherit_fd[1])
+            if drop:
+                drop_to_nobody()
+
+        self.proc = subprocess.Popen(
+            self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, preexec_fn=setup,
+            pass_fds=(inherit_fd[0],) if inherit_fd else ())
+        self.lines = queue.Queue()
+        self.stderr = []
+        threading.Thread(target=self._read_out, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+
+    def _read_out(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.decode(errors="replace"))
+        self.lines.put(None)
+
+    def _read_err(self):
+        for line in self.proc.stderr:
+            self.stderr.append(line.decode(errors="replace"))
+
+    def wait_log(self, text, timeout=30):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if any(text in line for line in self.stderr):
+                return True
+            if self.proc.poll() is not None:
+                time.sleep(0.2)
+                return any(text in line for line in self.stderr)
+            time.sleep(0.05)
+        return False
+
+    def _next_json(self, timeout):
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                return None
+            if line is None:
+                return None
+            if line.startswith("{"):
+                return json.loads(line)
+
+    def stats(self, timeout=20):
+        """Ask for statistics (SIGUSR1) and return them parsed."""
+        while not self.lines.empty():
+            self.lines.get_nowait()
+        if self.proc.poll() is not None:
+            return None
+        self.proc.send_signal(signal.SIGUSR1)
+        return self._next_json(timeout)
+
+    def wait_stats(self, pred, timeout=30):
+        """Poll statistics until pred(stats) holds; the last ones either way."""
+        end = time.monotonic() + timeout
+        st = None
+        while time.monotonic() < end:
+            st = self.stats()
+            if st is not None and pred(st):
+                return st, True
+            time.sleep(0.1)
+        return st, False
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns (exit status, the final statistics)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        final = None
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            st = self._next_json(max(0.1, end - time.monotonic()))
+            if st is None:
+                break
+            final = st
+        try:
+            self.proc.wait(timeout=max(1, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.threads()
+            self.proc.kill()
+            self.proc.wait()
+        return self.proc.returncode, final
+
+    def threads(self):
+        """Where each thread sits, for a process that does not end."""
+        base = f"/proc/{self.proc.pid}/task"
+        try:
+            for tid in sorted(os.listdir(base)):
+                with open(f"{base}/{tid}/comm") as f:
+                    comm = f.read().strip()
+                with open(f"{base}/{tid}/wchan") as f:
+                    wchan = f.read().strip()
+                with open(f"{base}/{tid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+                print(f"    thread {tid} {comm}: state {state} wchan {wchan}")
+        except OSError as e:
+            print(f"    cannot list threads: {e}")
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def dump(self):
+        print("    $ " + " ".join(self.argv))
+        for line in [x for x in self.stderr
+                     if "VHOST_CONFIG" not in x][-60:]:
+            print("    ! " + line.rstrip())
+
+
+def port(st, i):
+    return st["ports"][i]["queues"][0] | {
+        "connected": st["ports"][i]["connected"]}
+
+
+class Testpmd:
+    """One interactive dpdk-testpmd with a virtio-user port per socket;
+    commands go to its stdin, each answered by the next prompt."""
+
+    PROMPT = "testpmd> "
+
+    def __init__(self, exe, sockets, macs, prefix, logpath, servers=()):
+        """servers: indexes of ports where testpmd listens (virtio-user
+        server=1) and splitvm-net is the client."""
+        self.prefix = prefix
+        eal = ["-l", "0,1", "--no-huge", "-m", "1024", "--no-pci",
+               f"--file-prefix={prefix}"]
+        if os.geteuid() != 0:
+            eal += ["--no-shconf", "--iova-mode=va"]
+        for i, (sock, mac) in enumerate(zip(sockets, macs)):
+            extra = ",server=1" if i in servers else ""
+            eal += ["--vdev",
+                    f"net_virtio_user{i},path={sock},mac={mac}{extra}"]
+        # stdio to a pipe is block buffered: line buffering puts each
+        # command's output before the next prompt (written unbuffered).
+        self.argv = [shutil.which("stdbuf") or "stdbuf", "-oL", exe] + eal + [
+            "--", "-i", "--total-num-mbufs=16384", "--no-mlockall",
+            "--nb-cores=1"]
+        self.log = open(logpath, "w+")
+        self.out = ""
+        self.lock = threading.Lock()
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            data = self.proc.stdout.read1(65536)
+            if not data:
+                break
+            text = data.decode(errors="replace")
+            self.log.write(text)
+            self.log.flush()
+            with self.lock:
+                self.out += text
+
+    def prompts(self):
+        with self.lock:
+            return self.out.count(self.PROMPT)
+
+    def wait_prompt(self, count, timeout=60):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.prompts() >= count:
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.02)
+        return False
+
+    def started(self, timeout=60):
+        return self.wait_prompt(1, timeout)
+
+    def cmd(self, line, timeout=60):
+        """Run one command; returns its output (up to the next prompt)."""
+        with self.lock:
+            start = len(self.out)
+        n = self.prompts()
+        self.proc.stdin.write((line + "\n").encode())
+        self.proc.stdin.flush()
+        if not self.wait_prompt(n + 1, timeout):
+            raise RuntimeError(f"testpmd did not answer '{line}'")
+        with self.lock:
+            return self.out[start:]
+
+    def port_stats(self):
+        """{port: (rx_packets, tx_packets)} from 'show port stats all'."""
+        out = self.cmd("show port stats all")
+        stats = {}
+        for m in re.finditer(r"NIC statistics for port (\d+)\s+#+\s*\n"
+                             r"\s*RX-packets:\s*(\d+).*?"
+                             r"TX-packets:\s*(\d+)", out, re.S):
+            stats[int(m.group(1))] = (int(m.group(2)), int(m.group(3)))
+        return stats
+
+    def send_burst(self, port, dst_mac):
+        """One burst (32 frames of 64 bytes, txonly) from port to dst_mac,
+        and nothing from the other ports."""
+        self.cmd(f"set portlist {port}")
+        self.cmd(f"set eth-peer {port} {dst_mac}")
+        self.cmd("start tx_first 1")
+
+    def quit(self, timeout=30):
+        if self.proc.poll() is None:
+            try:
+                self.cmd("stop", timeout=10)
+            except (RuntimeError, BrokenPipeError):
+                pass
+            try:
+                self.proc.stdin.write(b"quit\n")
+                self.proc.stdin.flush()
+            except BrokenPipeError:
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        for d in runtime_dirs(self.prefix):
+            shutil.rmtree(d, ignore_errors=True)
+
+    def tail(self, n=40):
+        with self.lock:
+            return "\n".join(self.out.splitlines()[-n:])

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* splitvm-net's command line, EAL arguments and statistics formats. */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_options.h"
+#include "net_stats.h"
+#include "unit.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+
+static struct net_options opts;
+
+static int parse(int argc, char *const argv[])
+{
+	return net_options_parse(argc, argv, &opts);
+}
+
+static void test_ports(void)
+{
+	char *const argv[] = { "splitvm-net", "--port", "/tmp/a.sock",
+		"--port", "/tmp/b.sock,client,name=uplink",
+		"--socket-path", "/tmp/c.sock", NULL };
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(argv), argv), 0);
+	CU_ASSERT_EQUAL(opts.action, NET_ACTION_RUN);
+	CU_ASSERT_EQUAL(opts.mode, NET_MODE_SWITCH);
+	CU_ASSERT_EQUAL(opts.nports, 3);
+	CU_ASSERT_STRING_EQUAL(opts.ports[0].path, "/tmp/a.sock");
+	CU_ASSERT_STRING_EQUAL(opts.ports[0].name, "port0");
+	CU_ASSERT_FALSE(opts.ports[0].client);
+	CU_ASSERT_EQUAL(opts.ports[0].listen_fd, -1);
+	CU_ASSERT_STRING_EQUAL(opts.ports[1].path, "/tmp/b.sock");
+	CU_ASSERT_STRING_EQUAL(opts.ports[1].name, "uplink");
+	CU_ASSERT_TRUE(opts.ports[1].client);
+	CU_ASSERT_STRING_EQUAL(opts.ports[2].path, "/tmp/c.sock");
+	CU_ASSERT_FALSE(opts.ports[2].client);
+	/* Defaults the help text promises. */
+	CU_ASSERT_FALSE(opts.busy_poll);
+	CU_ASSERT_EQUAL(opts.idle_spin_us, 500);
+	CU_ASSERT_EQUAL(opts.mac_table_size, 4096);
+	CU_ASSERT_EQUAL(opts.mac_age_s, 300);
+	CU_ASSERT_EQUAL(opts.memory_mb, 256);
+	CU_ASSERT_EQUAL(opts.cpu, -1);
+	CU_ASSERT_FALSE(opts.allow_root);
+	CU_ASSERT_EQUAL(opts.stats_format, NET_STATS_TEXT);
+}
+
+static void test_settings(void)
+{
+	char *const argv[] = { "splitvm-net", "--mode", "xconnect",
+		"--fd", "3", "--port", "/p1", "--busy-poll", "--idle-spin-us", "0",
+		"--mac-table-size", "100", "--mac-age", "7", "--memory", "128",
+		"--cpu", "1", "--allow-root", "--stats-format", "json", "-v",
+		NULL };
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(argv), argv), 0);
+	CU_ASSERT_EQUAL(opts.mode, NET_MODE_XCONNECT);
+	CU_ASSERT_EQUAL(opts.nports, 2);
+	CU_ASSERT_EQUAL(opts.ports[0].listen_fd, 3);
+	CU_ASSERT_TRUE(opts.busy_poll);
+	CU_ASSERT_EQUAL(opts.idle_spin_us, 0);
+	CU_ASSERT_EQUAL(opts.mac_table_size, 100);
+	CU_ASSERT_EQUAL(opts.mac_age_s, 7);
+	CU_ASSERT_EQUAL(opts.memory_mb, 128);
+	CU_ASSERT_EQUAL(opts.cpu, 1);
+	CU_ASSERT_TRUE(opts.allow_root);
+	CU_ASSERT_EQUAL(opts.stats_format, NET_STATS_JSON);
+	CU_ASSERT_EQUAL(opts.verbosity, 1);
+}
+
+static void test_actions(void)
+{
+	char *const caps[] = { "splitvm-net", "--print-capabilities", NULL };
+	char *const help[] = { "splitvm-net", "--port", "/x", "-h", NULL };
+
+	/* --print-capabilities needs no port (a manager probes with it). */
+	CU_ASSERT_EQUAL(parse(ARGC(caps), caps), 0);
+	CU_ASSERT_EQUAL(opts.action, NET_ACTION_CAPABILITIES);
+	CU_ASSERT_PTR_NOT_NULL(strstr(net_capabilities_json, "\"type\": \"net\""));
+	CU_ASSERT_EQUAL(parse(ARGC(help), help), 0);
+	CU_ASSERT_EQUAL(opts.action, NET_ACTION_HELP);
+}
+
+static void test_rejects(void)
+{
+	char long_path[200];
+	char *const bad[][6] = {
+		{ "splitvm-net", NULL },				/* no port */
+		{ "splitvm-net", "--port", "/a", "--mode", "xconnect", NULL },
+		{ "splitvm-net", "--port", "/a", "--port", "/a", NULL },
+		{ "splitvm-net", "--port", "/a,server", NULL },
+		{ "splitvm-net", "--port", ",client", NULL },
+		{ "splitvm-net", "--port", "/a", "--mode", "hub", NULL },
+		{ "splitvm-net", "--port", "/a", "--mac-age", "0", NULL },
+		{ "splitvm-net", "--port", "/a", "--memory", "12x", NULL },
+		{ "splitvm-net", "--port", "/a", "--fd", "-1", NULL },
+		{ "splitvm-net", "--fd", "3", "--fd", "3", NULL },
+		{ "splitvm-net", "--port", "/a", "--bogus", NULL },
+		{ "splitvm-net", "--port", "/a", "stray", NULL },
+		{ "splitvm-net", "--port", "/a", "--stats-format", "xml", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpu", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int argc = 0;
+
+		while (bad[i][argc])
+			argc++;
+		CU_ASSERT_EQUAL(parse(argc, bad[i]), -EINVAL);
+	}
+
+	memset(long_path, 'a', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	long_path[sizeof(long_path) - 1] = '\0';
+	{
+		char *const argv[] = { "splitvm-net", "--port", long_path, NULL };
+
+		CU_ASSERT_EQUAL(parse(ARGC(argv), argv), -EINVAL);
+	}
+}
+
+static void test_too_many_ports(void)
+{
+	char *argv[2 + 2 * (NET_SWITCH_MAX_PORTS + 1) + 1];
+	char paths[NET_SWITCH_MAX_PORTS + 1][16];
+	int argc = 1;
+
+	argv[0] = "splitvm-net";
+	for (int i = 0; i <= NET_SWITCH_MAX_PORTS; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "/s%d", i);
+		argv[argc++] = "--port";
+		argv[argc++] = paths[i];
+	}
+	argv[argc] = NULL;
+	CU_ASSERT_EQUAL(parse(argc, argv), -EINVAL);
+	CU_ASSERT_EQUAL(parse(argc - 2, argv), 0);
+	CU_ASSERT_EQUAL(opts.nports, NET_SWITCH_MAX_PORTS);
+}
+
+static int has_arg(const struct net_eal_args *a, const char *s)
+{
+	for (int i = 0; i < a->argc; i++)
+		if (!strcmp(a->argv[i], s))
+			return 1;
+	return 0;
+}
+
+static void test_eal_args(void)
+{
+	char *const argv[] = { "splitvm-net", "--port", "/a", "--memory", "300",
+			       NULL };
+	struct net_eal_args a;
+	cpu_set_t set;
+	char cpus[64];
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(argv), argv), 0);
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	CPU_SET(1, &set);
+	CPU_SET(5, &set);
+	CU_ASSERT_EQUAL(net_cpuset_format(&set, cpus, sizeof(cpus)), 0);
+	CU_ASSERT_STRING_EQUAL(cpus, "0,1,5");
+	CU_ASSERT_EQUAL(net_cpuset_format(&set, cpus, 4), -ENOSPC);
+	CPU_ZERO(&set);
+	CU_ASSERT_EQUAL(net_cpuset_format(&set, cpus, sizeof(cpus)), -EINVAL);
+
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 4242, "0,1", &a), 0);
+	CU_ASSERT_STRING_EQUAL(a.argv[0], "splitvm-net");
+	CU_ASSERT_PTR_NULL(a.argv[a.argc]);
+	/* What makes an unprivileged, hugepage-free run possible. */
+	CU_ASSERT_TRUE(has_arg(&a, "--no-huge"));
+	CU_ASSERT_TRUE(has_arg(&a, "--no-shconf"));
+	CU_ASSERT_TRUE(has_arg(&a, "--iova-mode=va"));
+	CU_ASSERT_TRUE(has_arg(&a, "--no-pci"));
+	CU_ASSERT_TRUE(has_arg(&a, "--no-telemetry"));
+	CU_ASSERT_TRUE(has_arg(&a, "--file-prefix=splitvm-net-4242"));
+	CU_ASSERT_TRUE(has_arg(&a, "--lcores=0@(0,1)"));
+	CU_ASSERT_TRUE(has_arg(&a, "300"));
+
+	opts.cpu = 1;
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", &a), 0);
+	CU_ASSERT_TRUE(has_arg(&a, "--lcores=0@1"));
+	opts.cpu = -1;
+	CU_ASSERT_EQUAL(net_eal_args_build(&opts, 1, "", &a), -EINVAL);
+}
+
+static char *print(int json, const struct net_report *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(json ? net_report_print_json(f, r)
+			     : net_report_print_text(f, r), 0);
+	fclose(f);
+	return buf;
+}
+
+static void test_stats_formats(void)
+{
+	struct net_queue_stats q[2] = {
+		{ .rx_frames = 10, .rx_bytes = 640, .tx_frames = 3,
+		  .tx_bytes = 192, .flooded = 4,
+		  .drops = { [NET_DROP_RUNT] = 1, [NET_DROP_RX_FULL] = 2 } },
+		{ 0 },
+	};
+	struct net_port_report ports[2] = {
+		{ .name = "vm\"1", .path = "/tmp/a\\b\n", .connected = true,
+		  .nqueues = 1, .queues = &q[0] },
+		{ .name = "up", .path = "/u", .client = true, .nqueues = 1,
+		  .queues = &q[1] },
+	};
+	struct net_report r = { .mode = "switch", .mac_entries = 5,
+				.nports = 2, .ports = ports, .fwd_frames = 10,
+				.fwd_busy_cycles = 2345, .tsc_hz = 2000000000 };
+	char *s;
+
+	CU_ASSERT_EQUAL(net_queue_stats_drops(&q[0]), 3);
+	s = print(1, &r);
+	CU_ASSERT_STRING_EQUAL(s,
+		"{\"mode\":\"switch\",\"mac_entries\":5,\"fwd\":{\"frames\":10,"
+		"\"busy_cycles\":2345,\"tsc_hz\":2000000000},\"ports\":["
+		"{\"port\":0,\"name\":\"vm\\\"1\",\"socket\":\"/tmp/a\\\\b\\u000a\","
+		"\"role\":\"server\",\"connected\":true,\"queues\":[{\"queue\":0,"
+		"\"rx_frames\":10,\"rx_bytes\":640,\"tx_frames\":3,\"tx_bytes\":192,"
+		"\"flooded\":4,\"drops\":{\"runt\":1,\"bad_src\":0,\"hairpin\":0,"
+		"\"no_dest\":0,\"rx_full\":2}}]},"
+		"{\"port\":1,\"name\":\"up\",\"socket\":\"/u\",\"role\":\"client\","
+		"\"connected\":false,\"queues\":[{\"queue\":0,\"rx_frames\":0,"
+		"\"rx_bytes\":0,\"tx_frames\":0,\"tx_bytes\":0,\"flooded\":0,"
+		"\"drops\":{\"runt\":0,\"bad_src\":0,\"hairpin\":0,\"no_dest\":0,"
+		"\"rx_full\":0}}]}]}\n");
+	free(s);
+	s = print(0, &r);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "mode switch, 2 ports, 5 MAC entries"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "rx 10 frames 640 bytes, tx 3 frames "
+					 "192 bytes, flooded 4, drops 3 runt=1 rx_full=2"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "port 1 up (client /u): not connected"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "forwarding: 10 frames in 2345 busy "
+					 "cycles (234.5 cycles/frame), TSC 2000000000 Hz"));
+	free(s);
+	CU_ASSERT_STRING_EQUAL(net_drop_reason_name(NET_DROP_HAIRPIN), "hairpin");
+	CU_ASSERT_STRING_EQUAL(net_drop_reason_name(NET_DROP_COUNT), "?");
+}
+
+static CU_TestInfo options_tests[] = {
+	{ "ports: server, client, name, --socket-path", test_ports },
+	{ "every setting", test_settings },
+	{ "--print-capabilities and --help", test_actions },
+	{ "bad command lines are refused", test_rejects },
+	{ "at most 64 ports", test_too_many_ports },
+	{ "EAL arguments for unprivileged runs", test_eal_args },
+	{ "stats as text and JSON", test_stats_formats },
+	CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo unit_suites[] = {
+	{ "net_options", NULL, NULL, NULL, NULL, options_tests },
+	CU_SUITE_INFO_NULL,
+};
