@@ -158,6 +158,8 @@ void control_unlisten(struct control_listener *l)
 /* ---- HTTP ------------------------------------------------------------------ */
 
 static void control_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void control_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
 

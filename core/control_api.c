@@ -188,12 +188,15 @@ static int control_parse_body(const char *body, size_t len,
 	if (!json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
 		return control_reject(400, "the body must be a JSON object",
-				     reply) ;
+				     reply);
 	}
-	json_object_object_foreach(obj, key, val) {
+	/* The C-style iteration: foreach is a GNU statement expression. */
+	struct json_object_iter it;
+
+	json_object_object_foreachC(obj, it) {
+		const char *key = it.key;
 		bool known = false;
 
-		(void)val;
 		for (unsigned i = 0; keys && keys[i]; i++)
 			known |= !strcmp(key, keys[i]);
 		if (!known) {

@@ -199,10 +199,13 @@ static void ctl_print_devices(struct json_object *r)
 /* "io=12 mmio=3 ...", leaving out zeros. */
 static void ctl_print_exits(struct json_object *exits)
 {
-	json_object_object_foreach(exits, reason, count) {
-		if (json_object_get_int64(count))
-			printf(" %s=%lld", reason,
-			       (long long)json_object_get_int64(count));
+	/* The C-style iteration: foreach is a GNU statement expression. */
+	struct json_object_iter it;
+
+	json_object_object_foreachC(exits, it) {
+		if (json_object_get_int64(it.val))
+			printf(" %s=%lld", it.key,
+			       (long long)json_object_get_int64(it.val));
 	}
 }
 
