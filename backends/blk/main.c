@@ -170,6 +170,11 @@ int main(int argc, char **argv)
 	image_fd = blk_open_image(&o, &disk);
 	if (image_fd < 0)
 		return BLK_EXIT_ERROR;
+	/* The image is open: nothing from here on needs a capability. */
+	if (be_sandbox_drop_privileges()) {
+		close(image_fd);
+		return BLK_EXIT_ERROR;
+	}
 
 	/*
 	 * Signals are taken with sigwait() here; every thread EAL and we

@@ -229,21 +229,11 @@ static int be_drop_caps(void)
 	return 0;
 }
 
-int be_sandbox_apply(const struct be_sandbox_policy *p, enum be_seccomp mode)
+int be_sandbox_drop_privileges(void)
 {
-	static const char *const modes[] = {
-		[BE_SECCOMP_KILL] = "kill",
-		[BE_SECCOMP_LOG] = "log",
-		[BE_SECCOMP_OFF] = "off",
-	};
 	int ret;
 
-	/*
-	 * Capabilities are per thread: this drops only the caller's.  The
-	 * other threads were created by an unprivileged process (the usual
-	 * case) or keep theirs until they exit; no_new_privs and the filter
-	 * below still hold them.
-	 */
+	/* Capabilities are per thread: this runs before EAL makes any. */
 	ret = be_drop_caps();
 	if (ret) {
 		log_err(TAG, "cannot drop capabilities: %s", strerror(-ret));
@@ -256,6 +246,23 @@ int be_sandbox_apply(const struct be_sandbox_policy *p, enum be_seccomp mode)
 		ret = -errno;
 		log_err(TAG, "prctl: %s", strerror(-ret));
 		return ret;
+	}
+	return 0;
+}
+
+int be_sandbox_apply(const struct be_sandbox_policy *p, enum be_seccomp mode)
+{
+	static const char *const modes[] = {
+		[BE_SECCOMP_KILL] = "kill",
+		[BE_SECCOMP_LOG] = "log",
+		[BE_SECCOMP_OFF] = "off",
+	};
+
+	if (capng_get_caps_process() ||
+	    capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE ||
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+		log_err(TAG, "be_sandbox_drop_privileges() was not called");
+		return -EPERM;
 	}
 	log_info(TAG, "%s: uid %u, no capabilities, no_new_privs, seccomp %s",
 		 p->kind, (unsigned)geteuid(), modes[mode]);

@@ -59,11 +59,18 @@ int be_sandbox_parse_seccomp(const char *text, enum be_seccomp *out)
 	__attribute__((warn_unused_result));
 
 /*
- * Enter the sandbox for the rest of the process's life: no_new_privs,
- * not dumpable, every capability dropped (the bounding set too when we
- * hold CAP_SETPCAP), then the seccomp filter of the common list plus
- * policy, synchronized to every thread (TSYNC) and inherited by every
- * thread created later.  0 or a negative errno.
+ * First half, before any thread is created (capabilities are per thread
+ * and inherited): every capability dropped (the bounding set too when we
+ * hold CAP_SETPCAP, i.e. root with --allow-root), no_new_privs, not
+ * dumpable.  Files opened before stay usable.  0 or a negative errno.
+ */
+int be_sandbox_drop_privileges(void) __attribute__((warn_unused_result));
+
+/*
+ * Second half, once set up (threads running, socket listening): checks
+ * that no capability is left, then loads the seccomp filter of the
+ * common list plus policy, synchronized to every thread (TSYNC) and
+ * inherited by every thread created later.  0 or a negative errno.
  */
 int be_sandbox_apply(const struct be_sandbox_policy *policy,
 		     enum be_seccomp mode)

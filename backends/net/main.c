@@ -89,6 +89,9 @@ int main(int argc, char **argv)
 			"unprivileged user (or pass --allow-root)");
 		return EXIT_USAGE;
 	}
+	/* Before EAL creates threads: they inherit no capability. */
+	if (be_sandbox_drop_privileges())
+		return EXIT_RUNTIME;
 	/* Handlers before EAL so its threads inherit the same dispositions;
 	 * they do nothing until the backend exists. */
 	if (install_signals()) {
