@@ -197,6 +197,29 @@ def blk_probe(exe, tmp, img, probe, want_sigsys):
                 f"splitvm-blk probe {probe}: fails with EPERM", log[-300:])
 
 
+def blk_modes(exe, tmp, img):
+    """--seccomp=log lets the probe through (the kernel logs it); a bad
+    value is a usage error."""
+    r = subprocess.run([exe, "--socket-path", os.path.join(tmp, "x.sock"),
+                        "--blk-file", img, "--seccomp=allow"],
+                       capture_output=True, text=True, timeout=30)
+    c.equal(r.returncode, 2, "splitvm-blk --seccomp=allow: usage error")
+    with_probe("inet")
+    try:
+        be = splitvm_blk.Backend(exe, tmp, img, args=["--seccomp=log"],
+                                 name="blk-log")
+    finally:
+        with_probe(None)
+    try:
+        time.sleep(0.5)
+        c.check(be.running(), "splitvm-blk --seccomp=log: the probe does not kill")
+    finally:
+        status, log = be.stop()
+    c.check("socket(AF_INET) succeeded" in log,
+            "splitvm-blk --seccomp=log: socket(AF_INET) went through", log[-300:])
+    c.equal(status, 0, "splitvm-blk --seccomp=log exits 0")
+
+
 # ---- splitvm-net -------------------------------------------------------
 
 def net_args(tmp, name, owner=netbe.NOBODY):
@@ -314,6 +337,7 @@ def main():
         for probe in ("kvm", "file", "inet"):
             blk_probe(blk_exe, tmp, img, probe, want_sigsys=True)
         blk_probe(blk_exe, tmp, img, "memfd", want_sigsys=False)
+        blk_modes(blk_exe, tmp, img)
         net_status(net_exe, tmp)
         net_root(net_exe, tmp)
         for probe in ("kvm", "file", "inet", "memfd"):
