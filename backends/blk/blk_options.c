@@ -27,6 +27,7 @@ enum {
 	OPT_MEM,
 	OPT_WRITETHROUGH,
 	OPT_DIRECT,
+	OPT_SECCOMP,
 };
 
 static const struct option blk_long_options[] = {
@@ -44,6 +45,7 @@ static const struct option blk_long_options[] = {
 	{ "mem", required_argument, NULL, OPT_MEM },
 	{ "writethrough", no_argument, NULL, OPT_WRITETHROUGH },
 	{ "direct", no_argument, NULL, OPT_DIRECT },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -69,6 +71,9 @@ void blk_options_usage(const char *prog)
 "  --serial STR          GET_ID answer, up to %u bytes\n"
 "  --mem MB              DPDK memory, no hugepages (default 64)\n"
 "  --allow-root          run even as root (refused by default)\n"
+"  --seccomp kill|log|off  system call filter once serving (default kill;\n"
+"                        log: allow but have the kernel log what is off\n"
+"                        the list)\n"
 "  --print-capabilities  print the vhost-user capabilities JSON, exit\n"
 "  -v, --verbose         more log lines (twice: DPDK's too)\n"
 "  -q, --quiet           errors only\n",
@@ -174,6 +179,11 @@ int blk_options_parse(int argc, char **argv, struct blk_options *o)
 			break;
 		case OPT_ALLOW_ROOT:
 			o->allow_root = true;
+			break;
+		case OPT_SECCOMP:
+			if (be_sandbox_parse_seccomp(optarg, &o->seccomp))
+				return blk_usage_error("--seccomp '%s': want kill, "
+						       "log or off", optarg);
 			break;
 		case OPT_PRINT_CAPS:
 			o->print_capabilities = true;

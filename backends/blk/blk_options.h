@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "be_sandbox.h"
 #include "log.h"
 #include "virtio.h"
 
@@ -22,6 +23,7 @@ struct blk_options {
 	bool writethrough;
 	bool direct;
 	bool allow_root;
+	enum be_seccomp seccomp;	/* --seccomp= (default kill) */
 	bool print_capabilities;
 	bool help;
 	unsigned num_queues;

@@ -18,6 +18,7 @@
 
 #include "blk_options.h"
 #include "blk_queue.h"
+#include "be_sandbox.h"
 #include "log.h"
 
 #define TAG	"blk"
@@ -538,6 +539,8 @@ static enum rte_vhost_msg_result blk_check_mem_table(struct blk_dpdk_msg *m)
 			goto refuse;
 		}
 	}
+	if (n)
+		be_sandbox_probe_memfd(m->fds[0]);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 refuse:
 	blk_close_fds(m);

@@ -23,6 +23,7 @@
 #include "blk_options.h"
 #include "blk_relay.h"
 #include "blk_req.h"
+#include "blk_sandbox.h"
 #include "blk_vhost.h"
 #include "log.h"
 
@@ -169,6 +170,11 @@ int main(int argc, char **argv)
 	image_fd = blk_open_image(&o, &disk);
 	if (image_fd < 0)
 		return BLK_EXIT_ERROR;
+	/* The image is open: nothing from here on needs a capability. */
+	if (be_sandbox_drop_privileges()) {
+		close(image_fd);
+		return BLK_EXIT_ERROR;
+	}
 
 	/*
 	 * Signals are taken with sigwait() here; every thread EAL and we
@@ -246,6 +252,15 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/*
+	 * Set up: the image is open, EAL's threads and librte_vhost's event
+	 * thread run, the socket listens.  From here on the sandbox holds;
+	 * queue threads started with the rings inherit it.
+	 */
+	ret = be_sandbox_apply(&blk_sandbox_policy, o.seccomp);
+	if (ret)
+		goto out;
+	be_sandbox_probe();
 
 	for (;;) {
 		if (sigwait(&sigs, &sig))

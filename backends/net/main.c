@@ -12,6 +12,7 @@
 #include "log.h"
 #include "net_backend.h"
 #include "net_options.h"
+#include "net_sandbox.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -88,6 +89,9 @@ int main(int argc, char **argv)
 			"unprivileged user (or pass --allow-root)");
 		return EXIT_USAGE;
 	}
+	/* Before EAL creates threads: they inherit no capability. */
+	if (be_sandbox_drop_privileges())
+		return EXIT_RUNTIME;
 	/* Handlers before EAL so its threads inherit the same dispositions;
 	 * they do nothing until the backend exists. */
 	if (install_signals()) {
@@ -103,6 +107,16 @@ int main(int argc, char **argv)
 		status = EXIT_RUNTIME;
 		goto out;
 	}
+	/*
+	 * EAL's threads and librte_vhost's event thread exist, the sockets
+	 * are registered: the sandbox holds from here on.
+	 */
+	r = be_sandbox_apply(&net_sandbox_policy, opts.seccomp);
+	if (r) {
+		status = EXIT_RUNTIME;
+		goto out;
+	}
+	be_sandbox_probe();
 	atomic_store(&signal_backend, be);
 	if (pending_stop)
 		net_backend_request_stop(be);

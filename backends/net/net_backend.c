@@ -27,6 +27,7 @@
 #include <rte_mempool.h>
 #include <rte_vhost.h>
 
+#include "be_sandbox.h"
 #include "log.h"
 
 #define TAG "net"
@@ -126,6 +127,13 @@ static int net_new_device(int vid)
 	}
 	if (rte_vhost_get_negotiated_features(vid, &features))
 		log_warn(p->tag, "cannot read the negotiated features");
+	if (getenv(BE_SANDBOX_PROBE_ENV)) {
+		struct rte_vhost_memory *mem = NULL;
+
+		if (!rte_vhost_get_mem_table(vid, &mem) && mem->nregions)
+			be_sandbox_probe_memfd(mem->regions[0].fd);
+		free(mem);
+	}
 	/* Interrupts are the frontend's choice; kicks we suppress ourselves. */
 	atomic_store(&p->vid, vid);
 	atomic_store(&p->ready, true);

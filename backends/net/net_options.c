@@ -50,6 +50,9 @@ const char net_options_usage[] =
 "Process:\n"
 "  --allow-root          run even as root (by default splitvm-net refuses:\n"
 "                        start it as an unprivileged user)\n"
+"  --seccomp kill|log|off\n"
+"                        system call filter once the ports are up (default\n"
+"                        kill; log: allowed, but logged by the kernel)\n"
 "  --stats-format text|json\n"
 "                        how statistics are printed to stdout on SIGUSR1 and\n"
 "                        on exit (json: one object per line)\n"
@@ -77,6 +80,7 @@ enum {
 	OPT_MEMORY,
 	OPT_ALLOW_ROOT,
 	OPT_STATS_FORMAT,
+	OPT_SECCOMP,
 };
 
 static const struct option net_long_options[] = {
@@ -93,6 +97,7 @@ static const struct option net_long_options[] = {
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
 	{ "stats-format", required_argument, NULL, OPT_STATS_FORMAT },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -297,6 +302,13 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 			break;
 		case OPT_ALLOW_ROOT:
 			o->allow_root = true;
+			break;
+		case OPT_SECCOMP:
+			if (be_sandbox_parse_seccomp(optarg, &o->seccomp)) {
+				log_err(TAG, "--seccomp: '%s' is not kill, log or off",
+					optarg);
+				r = -EINVAL;
+			}
 			break;
 		case OPT_STATS_FORMAT:
 			if (!strcmp(optarg, "text")) {

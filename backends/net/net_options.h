@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "be_sandbox.h"
 #include "net_switch.h"
 
 enum net_mode {
@@ -46,6 +47,7 @@ struct net_options {
 	unsigned nports;
 	bool busy_poll;
 	bool allow_root;
+	enum be_seccomp seccomp;	/* --seccomp= (default kill) */
 	unsigned idle_spin_us;
 	unsigned mac_table_size;
 	unsigned mac_age_s;

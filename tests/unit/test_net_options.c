@@ -47,6 +47,27 @@ static void test_ports(void)
 	CU_ASSERT_EQUAL(opts.cpu, -1);
 	CU_ASSERT_FALSE(opts.allow_root);
 	CU_ASSERT_EQUAL(opts.stats_format, NET_STATS_TEXT);
+	CU_ASSERT_EQUAL(opts.seccomp, BE_SECCOMP_KILL);
+}
+
+static void test_seccomp(void)
+{
+	char *const log_[] = { "splitvm-net", "--port", "/p",
+		"--seccomp", "log", NULL };
+	char *const off[] = { "splitvm-net", "--port", "/p",
+		"--seccomp=off", NULL };
+	char *const kill_[] = { "splitvm-net", "--port", "/p",
+		"--seccomp=off", "--seccomp=kill", NULL };
+	char *const bad[] = { "splitvm-net", "--port", "/p",
+		"--seccomp=allow", NULL };
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(log_), log_), 0);
+	CU_ASSERT_EQUAL(opts.seccomp, BE_SECCOMP_LOG);
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(off), off), 0);
+	CU_ASSERT_EQUAL(opts.seccomp, BE_SECCOMP_OFF);
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(kill_), kill_), 0);
+	CU_ASSERT_EQUAL(opts.seccomp, BE_SECCOMP_KILL);
+	CU_ASSERT_EQUAL(parse(ARGC(bad), bad), -EINVAL);
 }
 
 static void test_settings(void)
@@ -251,6 +272,7 @@ static void test_stats_formats(void)
 static CU_TestInfo options_tests[] = {
 	{ "ports: server, client, name, --socket-path", test_ports },
 	{ "every setting", test_settings },
+	{ "--seccomp kill, log, off", test_seccomp },
 	{ "--print-capabilities and --help", test_actions },
 	{ "bad command lines are refused", test_rejects },
 	{ "at most 64 ports", test_too_many_ports },
