@@ -67,22 +67,6 @@ static uint8_t acpi_sum(const void *p, size_t len)
 	return sum;
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static bool acpi_rsdp_valid(uint64_t addr)
 {
 	const struct acpi_rsdp *r = (const void *)(uintptr_t)addr;
@@ -145,22 +129,22 @@ static void acpi_parse_madt(const struct acpi_header *h, struct acpi_info *ai)
 		switch (e[0]) {
 		case MADT_LAPIC:
 			if (len >= 8)
-				acpi_add_cpu(ai, e[3], get32(e + 4));
+				acpi_add_cpu(ai, e[3], get_le32(e + 4));
 			break;
 		case MADT_X2APIC:
 			if (len >= 16)
-				acpi_add_cpu(ai, get32(e + 4), get32(e + 8));
+				acpi_add_cpu(ai, get_le32(e + 4), get_le32(e + 8));
 			break;
 		case MADT_IOAPIC:
 			/* The first one; it serves the ISA interrupts. */
 			if (len >= 12 && !ai->ioapic_addr) {
-				ai->ioapic_addr = get32(e + 4);
-				ai->ioapic_gsi_base = get32(e + 8);
+				ai->ioapic_addr = get_le32(e + 4);
+				ai->ioapic_gsi_base = get_le32(e + 8);
 			}
 			break;
 		case MADT_OVERRIDE:
 			if (len >= 10 && e[2] == 0 && e[3] == 0)
-				ai->timer_gsi = get32(e + 4);
+				ai->timer_gsi = get_le32(e + 4);
 			break;
 		default:
 			break;
@@ -176,7 +160,7 @@ static void acpi_parse_fadt(const struct acpi_header *h, struct acpi_info *ai)
 
 	if (h->length < FADT_SLEEP_CONTROL + GAS_SIZE)
 		return;
-	addr = get64(gas + 4);
+	addr = get_le64(gas + 4);
 	if (!addr)
 		return;
 	if (gas[0] == GAS_SPACE_IO)
@@ -217,7 +201,7 @@ void acpi_probe(uint64_t rsdp_hint, struct acpi_info *ai)
 		const uint8_t *p = (const uint8_t *)root + off;
 		const struct acpi_header *h;
 
-		h = acpi_table(entry_size == 8 ? get64(p) : get32(p));
+		h = acpi_table(entry_size == 8 ? get_le64(p) : get_le32(p));
 		if (!h)
 			continue;
 		if (memcmp(h->signature, "APIC", 4) == 0)

@@ -511,6 +511,12 @@ int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 bool str_eq_n(const char *a, size_t alen, const char *b);
 bool parse_u64(const char *s, size_t len, uint64_t *out);
+/* Little-endian fields in frames and tables, at any alignment. */
+void put_le32(uint8_t *p, uint32_t v);
+uint32_t get_le32(const uint8_t *p);
+uint64_t get_le64(const uint8_t *p);
+/* FNV-1a, 32 bits: the checksum the host computes with the same code. */
+uint32_t fnv1a32(const uint8_t *p, size_t len);
 
 /* ---- main.c ---- */
 

@@ -93,3 +93,32 @@ bool parse_u64(const char *s, size_t len, uint64_t *out)
 	*out = v;
 	return true;
 }
+
+void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+uint32_t get_le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+uint64_t get_le64(const uint8_t *p)
+{
+	return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+uint32_t fnv1a32(const uint8_t *p, size_t len)
+{
+	uint32_t h = 0x811c9dc5u;
+
+	while (len--) {
+		h ^= *p++;
+		h *= 0x01000193u;
+	}
+	return h;
+}

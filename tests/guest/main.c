@@ -237,17 +237,6 @@ static void report_input(uint64_t want)
 	guest_printf("guest: input bytes=%zu hex=%s\n", n, text);
 }
 
-static uint32_t fnv1a32(const uint8_t *p, uint64_t len)
-{
-	uint32_t h = 0x811c9dc5u;
-
-	while (len--) {
-		h ^= *p++;
-		h *= 0x01000193u;
-	}
-	return h;
-}
-
 static void report_boot(const struct boot_info *bi)
 {
 	uint64_t ram = 0;

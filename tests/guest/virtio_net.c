@@ -152,30 +152,6 @@ static struct {
 static const uint8_t net_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t net_default_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint32_t net_fnv1a32(const uint8_t *p, size_t len)
-{
-	uint32_t h = 0x811c9dc5u;
-
-	while (len--) {
-		h ^= *p++;
-		h *= 0x01000193u;
-	}
-	return h;
-}
-
 static void net_build_frame(const struct net_test *t, uint8_t *f,
 			    uint32_t seq, uint32_t magic)
 {
@@ -185,12 +161,12 @@ static void net_build_frame(const struct net_test *t, uint8_t *f,
 	memcpy(f + 6, t->mac, 6);
 	f[12] = NET_ETHERTYPE >> 8;
 	f[13] = NET_ETHERTYPE & 0xff;
-	put32(pl, magic);
-	put32(pl + 4, seq);
+	put_le32(pl, magic);
+	put_le32(pl + 4, seq);
 	for (unsigned int i = 0; i < NET_COUNT_OFF - NET_FILL_OFF; i++)
 		pl[NET_FILL_OFF + i] = (uint8_t)(seq * 31 + i * 7);
-	put32(pl + NET_COUNT_OFF, (uint32_t)t->frames);
-	put32(pl + NET_SUM_OFF, net_fnv1a32(pl, NET_SUM_OFF));
+	put_le32(pl + NET_COUNT_OFF, (uint32_t)t->frames);
+	put_le32(pl + NET_SUM_OFF, fnv1a32(pl, NET_SUM_OFF));
 }
 
 /* A received frame (header included, `len` bytes used by the device). */
@@ -204,7 +180,7 @@ static void net_check_frame(struct net_test *t, struct net_pair *p,
 
 	/* A frame sent before the reset that made it through after it. */
 	if (len >= NET_HDR_LEN + NET_FRAME_LEN && len <= NET_BUF_SIZE &&
-	    get32(pl) == NET_MAGIC_STALE) {
+	    get_le32(pl) == NET_MAGIC_STALE) {
 		t->stale_back++;
 		return;
 	}
@@ -219,11 +195,11 @@ static void net_check_frame(struct net_test *t, struct net_pair *p,
 	if (h->num_buffers != 1 && !t->num_buffers_off++)
 		guest_printf("guest: warning: net rx header num_buffers=%u, the device must set 1 without MRG_RXBUF\n",
 			     h->num_buffers);
-	seq = get32(pl + 4);
+	seq = get_le32(pl + 4);
 	if (f[12] != NET_ETHERTYPE >> 8 || f[13] != (NET_ETHERTYPE & 0xff) ||
-	    get32(pl) != NET_MAGIC ||
-	    get32(pl + NET_COUNT_OFF) != (uint32_t)t->frames ||
-	    get32(pl + NET_SUM_OFF) != net_fnv1a32(pl, NET_SUM_OFF) ||
+	    get_le32(pl) != NET_MAGIC ||
+	    get_le32(pl + NET_COUNT_OFF) != (uint32_t)t->frames ||
+	    get_le32(pl + NET_SUM_OFF) != fnv1a32(pl, NET_SUM_OFF) ||
 	    seq >= t->frames) {
 		if (!t->bad_payload++)
 			guest_printf("guest: warning: net frame payload does not check (ethertype 0x%02x%02x seq=%u)\n",

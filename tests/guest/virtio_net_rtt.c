@@ -80,19 +80,6 @@ static uint32_t rtt_cycles[NET_RTT_MAX];
 static const uint8_t rtt_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t rtt_default_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 
-static void rtt_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t rtt_get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Payload: magic, sequence, then bytes (seq + i) mod 256. */
 static void rtt_build_frame(const struct rtt_test *t, uint8_t *f, uint32_t seq)
 {
@@ -102,8 +89,8 @@ static void rtt_build_frame(const struct rtt_test *t, uint8_t *f, uint32_t seq)
 	memcpy(f + 6, t->mac, 6);
 	f[12] = RTT_ETHERTYPE >> 8;
 	f[13] = RTT_ETHERTYPE & 0xff;
-	rtt_put32(pl, RTT_MAGIC);
-	rtt_put32(pl + 4, seq);
+	put_le32(pl, RTT_MAGIC);
+	put_le32(pl + 4, seq);
 	for (unsigned int i = 8; i < RTT_PAYLOAD_LEN; i++)
 		pl[i] = (uint8_t)(seq + i);
 }
@@ -123,7 +110,7 @@ static const char *rtt_check_frame(const struct rtt_test *t,
 	if (!straight && !swapped)
 		return "returned frame has other addresses";
 	if (f[12] != RTT_ETHERTYPE >> 8 || f[13] != (RTT_ETHERTYPE & 0xff) ||
-	    rtt_get32(pl) != RTT_MAGIC || rtt_get32(pl + 4) != seq)
+	    get_le32(pl) != RTT_MAGIC || get_le32(pl + 4) != seq)
 		return "returned frame is not the one sent";
 	for (unsigned int i = 8; i < RTT_PAYLOAD_LEN; i++) {
 		if (pl[i] != (uint8_t)(seq + i))
