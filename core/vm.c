@@ -31,6 +31,7 @@
 #include "sandbox.h"
 #include "vcpu.h"
 #include "vhost_user_dev.h"
+#include "x86/cpuid.h"
 
 #define TAG "vm"
 
@@ -150,6 +151,28 @@ static int vm_check_ncpus(struct vm *vm, unsigned ncpus)
 		log_err(TAG, "%u vCPUs requested; this host supports 1 to %u",
 			ncpus, max);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * RAM and the 64-bit BAR window above it must lie inside the physical
+ * address space the guest's CPUID describes, or the guest could not
+ * reach the top of its memory or the BARs placed there.
+ */
+static int vm_check_phys_bits(struct vm *vm)
+{
+	unsigned bits = cpuid_phys_bits(kvm_supported_cpuid(vm->kvm));
+	const struct guest_region *top = guest_mem_region(vm->mem,
+		guest_mem_nr_regions(vm->mem) - 1);
+	uint64_t start, end;
+
+	if (pci_mmio64_window(top->gpa + top->size, &start, &end) ||
+	    (bits < 64 && end > 1ull << bits)) {
+		log_err(TAG, "--memory %llu MiB: guest RAM and the 64-bit PCI window above it end at 0x%llx, beyond this host's %u-bit guest physical address space",
+			(unsigned long long)(vm->mem_size >> 20),
+			(unsigned long long)end, bits);
+		return -E2BIG;
 	}
 	return 0;
 }
@@ -340,6 +363,8 @@ static int vm_setup_kvm(struct vm *vm, const struct vm_config *cfg)
 	if (ret)
 		return ret;
 	ret = vm_check_ncpus(vm, cfg->ncpus);
+	if (!ret)
+		ret = vm_check_phys_bits(vm);
 	if (ret)
 		return ret;
 

@@ -146,3 +146,14 @@ int cpuid_build(const struct kvm_cpuid2 *supported, unsigned apic_id,
 	*out = table;
 	return 0;
 }
+
+unsigned cpuid_phys_bits(const struct kvm_cpuid2 *table)
+{
+	for (unsigned i = 0; i < table->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &table->entries[i];
+
+		if (e->function == 0x80000008 && (e->eax & 0xff))
+			return e->eax & 0xff;
+	}
+	return 36;
+}

@@ -20,4 +20,10 @@ int cpuid_build(const struct kvm_cpuid2 *supported, unsigned apic_id,
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *table,
 				    unsigned function, unsigned index);
 
+/*
+ * The guest-physical address width the table describes (CPUID
+ * 0x80000008 EAX[7:0]); 36, what a CPU without that leaf has, if absent.
+ */
+unsigned cpuid_phys_bits(const struct kvm_cpuid2 *table);
+
 #endif

@@ -141,11 +141,25 @@ static void test_missing_capability_named(void)
 	CU_ASSERT_STRING_EQUAL(m->name, "IMMEDIATE_EXIT");
 }
 
+static void test_phys_bits(void)
+{
+	struct kvm_cpuid2 *sup = fake_supported();
+
+	/* No width in the leaf (EAX 0): the 36 of a CPU without it. */
+	CU_ASSERT_EQUAL(cpuid_phys_bits(sup), 36);
+	sup->entries[6].eax = 0x3028;		/* 48 virtual, 40 physical */
+	CU_ASSERT_EQUAL(cpuid_phys_bits(sup), 40);
+	sup->entries[6].function = 0x80000007;	/* leaf absent */
+	CU_ASSERT_EQUAL(cpuid_phys_bits(sup), 36);
+	free(sup);
+}
+
 static CU_TestInfo cpuid_tests[] = {
 	{ "leaf 1: hypervisor bit, APIC id, count", test_leaf1 },
 	{ "leaf 0xb topology", test_topology_leaf },
 	{ "KVM paravirt and AMD leaves", test_kvm_and_amd_leaves },
 	{ "bad arguments", test_bad_args },
+	{ "guest physical address width", test_phys_bits },
 	{ "missing KVM capability is named", test_missing_capability_named },
 	CU_TEST_INFO_NULL,
 };
