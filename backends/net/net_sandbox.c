@@ -13,3 +13,20 @@ const struct be_sandbox_policy net_sandbox_policy = {
 	.rules = NULL,
 	.nrules = 0,
 };
+
+/*
+ * --control: a port added at run time is a new listening socket made by
+ * librte_vhost (socket(AF_UNIX) and unlink are on the common list).
+ * Nothing else: the path is built from a validated name in the switch's
+ * own directory (net_ctl.c), never opened as a file.
+ */
+static const struct be_sandbox_rule net_ctl_rules[] = {
+	BE_ALLOW(bind, "--control: a new port's socket"),
+	BE_ALLOW(listen, "--control: a new port's socket"),
+};
+
+const struct be_sandbox_policy net_sandbox_ctl_policy = {
+	.kind = "splitvm-net --control",
+	.rules = net_ctl_rules,
+	.nrules = sizeof(net_ctl_rules) / sizeof(net_ctl_rules[0]),
+};
