@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "net_sandbox.h"
 
+#include <sys/ioctl.h>
+
 /*
  * splitvm-net needs nothing beyond what every back-end does: once its
  * ports are up, the forwarding loop copies between mapped guest memory
@@ -8,10 +10,21 @@
  * the vhost-user connections; both are on the common list.  An entry
  * goes here with the reason splitvm-net, and only it, needs it.
  */
+/*
+ * Statistics go to stdout (SIGUSR1, exit): on its first write glibc asks
+ * whether stdout is a terminal, which is an ioctl when it is a character
+ * device (a tty, /dev/null as the core's supervisor gives it).
+ */
+static const struct be_sandbox_ioctl net_ioctls[] = {
+	{ TCGETS, "stdio: isatty() of stdout before the statistics" },
+};
+
 const struct be_sandbox_policy net_sandbox_policy = {
 	.kind = "splitvm-net",
 	.rules = NULL,
 	.nrules = 0,
+	.ioctls = net_ioctls,
+	.nioctls = sizeof(net_ioctls) / sizeof(net_ioctls[0]),
 };
 
 /*
@@ -29,4 +42,6 @@ const struct be_sandbox_policy net_sandbox_ctl_policy = {
 	.kind = "splitvm-net --control",
 	.rules = net_ctl_rules,
 	.nrules = sizeof(net_ctl_rules) / sizeof(net_ctl_rules[0]),
+	.ioctls = net_ioctls,
+	.nioctls = sizeof(net_ioctls) / sizeof(net_ioctls[0]),
 };
