@@ -171,6 +171,17 @@ static int backend_dir(const char *path, mode_t mode, uid_t uid, gid_t gid,
 		log_err(TAG, "cannot make %s: %s", path, strerror(-r));
 		return r;
 	}
+	/*
+	 * Another core may have made it a moment ago and not yet given it
+	 * its owner and mode: give it a little while.
+	 */
+	for (int tries = 0; tries < 50; tries++) {
+		if (lstat(path, &sb) || !S_ISDIR(sb.st_mode) ||
+		    (sb.st_uid == uid && !(sb.st_mode & 022) &&
+		     (sb.st_mode & 07777) == mode))
+			break;
+		usleep(10000);
+	}
 	if (lstat(path, &sb) || !S_ISDIR(sb.st_mode) || sb.st_uid != uid ||
 	    (sb.st_mode & 022)) {
 		log_err(TAG, "%s exists but is not a directory owned by uid %u "
@@ -208,7 +219,8 @@ static int backend_dirs(const struct backend_config *cfg, uid_t uid, gid_t gid,
 	else
 		snprintf(base, sizeof(base), "/tmp/splitvm-%u",
 			 (unsigned)getuid());
-	r = backend_dir(base, root ? 0711 : 0700, 0, 0, false, true);
+	r = backend_dir(base, root ? 0711 : 0700, root ? 0 : getuid(), 0, false,
+			true);
 	if (!r)
 		r = backend_path(user_dir, len, "%s/u%u", base, (unsigned)uid);
 	if (!r)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
@@ -159,8 +160,11 @@ static int sv_spawn_blk(unsigned i)
 	pid = fork();
 	if (pid < 0)
 		return -errno;
-	if (pid == 0)
+	if (pid == 0) {
+		/* A VM's disk dies with its supervisor (kept across exec). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		sv_exec(sv->blk_bin_fd, &d->image_fd, 1, argv);
+	}
 	st[i].pid = pid;
 	st[i].pidfd = pidfd_open(pid, 0);
 	return 0;
