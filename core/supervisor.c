@@ -60,6 +60,13 @@ struct sv_state {
 };
 
 static struct supervisor_config *sv;
+static volatile sig_atomic_t sv_stop;
+
+static void sv_on_term(int sig)
+{
+	(void)sig;
+	sv_stop = 1;
+}
 static struct sv_state st[VM_MAX_VHOST_USER_DEVS];
 
 static uint64_t sv_now_ms(void)
@@ -118,6 +125,10 @@ static void sv_exec(int bin_fd, const int *keep, unsigned n, char **argv)
 	close_range((unsigned)fd + 1, ~0u, 0);
 	/* Sockets 0770: the core's group (the directory's) may connect. */
 	umask(007);
+	/* The back-end sets up its own signals; ignoring is inherited. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	snprintf(xdg, sizeof(xdg), "XDG_RUNTIME_DIR=%s", sv->vm_dir);
 	envp[ne++] = "PATH=/usr/bin:/bin";
 	envp[ne++] = xdg;
@@ -547,11 +558,17 @@ static void sv_jail(void)
 	};
 	int r;
 
+	struct sigaction sa = { .sa_handler = sv_on_term };
+
 	/* Out of the core's session: a Ctrl-C on its terminal is the guest's. */
 	setsid();
+	prctl(PR_SET_NAME, "splitvm-superv");
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGTERM: clean up as when the core goes (no SA_RESTART: poll
+	 * returns EINTR). */
+	sigaction(SIGTERM, &sa, NULL);
 	r = sandbox_enter_identity(&sc);
 	if (!r)
 		r = sv_seccomp();
@@ -631,6 +648,8 @@ void supervisor_main(struct supervisor_config *cfg)
 		}
 		if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			_exit(1);
+		if (sv_stop)
+			sv_shutdown();
 		if (p[0].revents) {
 			struct backend_msg m;
 			ssize_t r = recv(sv->sock_fd, &m, sizeof(m), MSG_DONTWAIT);
