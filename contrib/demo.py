@@ -76,9 +76,17 @@ vm1, out1, err1 = start("vm1", ["--disk", f"path={disk}",
                                 "--api-socket", api],
                         f"guest.ticks=1 guest.blk=1 guest.blk_loop_ms={LOOP_MS} "
                         f"guest.net={FRAMES} guest.net_expect=0 guest.exit=beat")
+# vm2 once vm1's network test runs: each guest sends a window of frames,
+# then more only as frames come in; vm2's first window then reaches vm1.
+t0 = time.monotonic()
+while vm1.poll() is None and time.monotonic() - t0 < 60 and \
+        not re.search(r"guest: net \S+ features=", report(out1)):
+    print(f"\rdemo: {time.monotonic() - t0:5.1f} s  vm1 booting, disk test",
+          end="", flush=True)
+    time.sleep(0.2)
+print()
 vm2, out2, err2 = start("vm2", ["--net", f"switch={switch},mac=52:54:00:00:00:02"],
                         f"guest.ticks=1 guest.net={FRAMES} guest.net_expect=0")
-t0 = time.monotonic()
 devs = {}
 shown = False
 try:
@@ -89,6 +97,7 @@ try:
             devs = {x["id"]: x for x in d["devices"]}
         if devs and not shown:
             shown = True
+            print("\r", end="")
             for x in devs.values():
                 be = x.get("backend") or {}
                 try:

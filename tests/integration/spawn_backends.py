@@ -204,7 +204,13 @@ def main():
         with open(img, "wb") as f:
             f.truncate(64 << 20)
         os.chmod(img, 0o600)    # root's: the back-ends get an fd, no path
+    # B once A's network device runs: each guest sends a window of
+    # broadcasts, then more only as frames come in, so frames sent
+    # before the other VM listens are lost (the switch drops them).  With
+    # A waiting, B's first window reaches A and the exchange goes on.
     a = start_vm("A", "52:54:00:00:00:0a", img_a, "guest.blk=1")
+    wait_until(lambda: re.search(r"guest: net \S+ features=", text(a["out"])),
+               60)
     b = start_vm("B", "52:54:00:00:00:0b", img_b, "guest.blk=1")
     for vm in (a, b):
         if not c.check(ctlapi.wait_for_socket(vm["sock"], vm["proc"]),
