@@ -516,7 +516,14 @@ static int control_metrics(struct vm *vm, struct control_reply *reply)
 	for (unsigned i = 0; i < vi.ncpus; i++)
 		vm_get_vcpu_stats(vm, i, &vcpus[i]);
 	for (unsigned i = 0; i < VM_MAX_VHOST_USER_DEVS && (dev = vm_device(vm, i)); i++) {
+		struct backend_status b;
+
 		vhost_user_dev_get_info(dev, &devs[i]);
+		/* As vm.devices: a spawned back-end's restarts are counted
+		 * by its supervisor. */
+		backend_spawn_get(vm_backends(vm), i, &b);
+		if (b.spawned)
+			devs[i].restarts = b.restarts;
 		snap.nr_devices = i + 1;
 	}
 	snap.info = &vi;
