@@ -30,7 +30,7 @@ enum backend_kind {
 
 struct backend_spec {
 	enum backend_kind kind;
-	const char *image;		/* BLK */
+	char image[512];		/* BLK: the image's path */
 	bool readonly;			/* BLK */
 	char switch_name[BACKEND_SWITCH_NAME_MAX + 1];	/* SWITCH */
 };

@@ -163,8 +163,7 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 		} else if (blk && !strcmp(item, "path")) {
 			if (!*value)
 				return options_error("--disk: path= needs an image");
-			/* Points into argv, which lives as long as main(). */
-			be->image = arg + (value - buf);
+			strcpy(be->image, value);	/* fits: buf is as big */
 			be->kind = BACKEND_BLK;
 			sources++;
 		} else if (!blk && !strcmp(item, "switch")) {

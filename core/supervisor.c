@@ -34,11 +34,6 @@
 
 #define TAG "supervisor"
 
-/* Restart delays: 100 ms doubling to 30 s, back to 100 ms after a back-end
- * ran this long. */
-#define SV_DELAY_MIN_MS		100
-#define SV_DELAY_MAX_MS		30000
-#define SV_STABLE_MS		10000
 /* At most one exit line per device this often; the others are counted. */
 #define SV_LOG_EVERY_MS		5000
 /* How long a new switch gets to listen on its control socket. */
@@ -75,6 +70,17 @@ static uint64_t sv_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+unsigned supervisor_next_delay(unsigned prev_ms, uint64_t ran_ms,
+			       bool requested)
+{
+	if (requested)
+		return 0;
+	if (!prev_ms || ran_ms >= SUPERVISOR_STABLE_MS)
+		return SUPERVISOR_DELAY_MIN_MS;
+	return prev_ms >= SUPERVISOR_DELAY_MAX_MS / 2 ? SUPERVISOR_DELAY_MAX_MS
+						      : prev_ms * 2;
 }
 
 static void sv_report(unsigned i, int result)
@@ -384,12 +390,8 @@ static void sv_on_exit(unsigned i)
 	}
 	close(s->pidfd);
 	s->pidfd = -1;
-	if (s->requested || now - s->started_ms >= SV_STABLE_MS)
-		s->delay_ms = s->requested ? 0 : SV_DELAY_MIN_MS;
-	else
-		s->delay_ms = s->delay_ms ? s->delay_ms * 2 : SV_DELAY_MIN_MS;
-	if (s->delay_ms > SV_DELAY_MAX_MS)
-		s->delay_ms = SV_DELAY_MAX_MS;
+	s->delay_ms = supervisor_next_delay(s->delay_ms, now - s->started_ms,
+					    s->requested);
 	s->restart_at_ms = now + s->delay_ms;
 	s->state = BACKEND_STATE_RESTARTING;
 	if (now - s->last_log_ms >= SV_LOG_EVERY_MS || !s->last_log_ms) {
@@ -410,9 +412,9 @@ static void sv_on_exit(unsigned i)
 static void sv_restart_due(unsigned i)
 {
 	st[i].restarts++;
-	if (sv_start(i) && st[i].delay_ms < SV_DELAY_MAX_MS)
-		st[i].delay_ms = st[i].delay_ms ? st[i].delay_ms * 2
-						: SV_DELAY_MIN_MS;
+	/* A start that failed at once (no switch) backs off the same way. */
+	if (sv_start(i))
+		st[i].delay_ms = supervisor_next_delay(st[i].delay_ms, 0, false);
 }
 
 /* STARTING becomes RUNNING once the back-end's socket exists. */

@@ -8,6 +8,7 @@
 #define SPLITVM_SUPERVISOR_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "backend_spawn.h"
@@ -39,6 +40,22 @@ struct supervisor_config {
 	unsigned dev_index[VM_MAX_VHOST_USER_DEVS];	/* their VM indices */
 	struct supervisor_dev devs[VM_MAX_VHOST_USER_DEVS];
 };
+
+/*
+ * Restart delays: 100 ms, doubling while a back-end keeps dying, at most
+ * 30 s; back to 100 ms once one ran SUPERVISOR_STABLE_MS.
+ */
+#define SUPERVISOR_DELAY_MIN_MS	100
+#define SUPERVISOR_DELAY_MAX_MS	30000
+#define SUPERVISOR_STABLE_MS	10000
+
+/*
+ * The wait before the next start: prev_ms the last wait (0: none yet),
+ * ran_ms how long the back-end that ended ran; a restart asked for
+ * (control API) waits 0.
+ */
+unsigned supervisor_next_delay(unsigned prev_ms, uint64_t ran_ms,
+			       bool requested);
 
 /* The forked child's whole life; never returns. */
 __attribute__((noreturn)) void supervisor_main(struct supervisor_config *cfg);

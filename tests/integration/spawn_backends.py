@@ -78,6 +78,24 @@ def bad_options():
                 f"exit {r.returncode}: {err!r}")
 
 
+def probe_kvm():
+    """A spawned splitvm-blk that opens /dev/kvm once jailed dies of it."""
+    img = os.path.join(tmp, "probe.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    env = dict(os.environ, SPLITVM_TEST_BACKEND_PROBE="kvm")
+    r = subprocess.run([splitvm, "--kernel", guest, "--memory", "64M",
+                        "--disk", f"path={img}", "--cmdline", "guest.ticks=1"],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=env, timeout=120)
+    err = r.stderr.decode(errors="replace")
+    c.check(re.search(r"splitvm-blk \(pid \d+\) killed by signal 31", err),
+            "spawned splitvm-blk: open(/dev/kvm) once jailed is killed by "
+            "its seccomp filter (SIGSYS), and the supervisor says so", err)
+    c.check(r.returncode == 1,
+            "splitvm without its disk back-end: exit 1", str(r.returncode))
+
+
 def start_vm(name, mac, image, extra_cmdline):
     sock = os.path.join(tmp, f"{name}.api")
     out = os.path.join(tmp, f"{name}.out")
@@ -198,6 +216,7 @@ def stop(vm):
 
 def main():
     bad_options()
+    probe_kvm()
     img_a = os.path.join(tmp, "a.img")
     img_b = os.path.join(tmp, "b.img")
     for img in (img_a, img_b):
