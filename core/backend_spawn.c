@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -25,6 +26,8 @@
 #define TAG "backends"
 /* How long the core waits at exit for the supervisor to clean up. */
 #define BACKEND_STOP_TIMEOUT_MS	6000
+/* How long the core waits at start for the back-ends to listen. */
+#define BACKEND_START_TIMEOUT_MS	30000
 
 struct backend_spawn {
 	int fd;				/* to the supervisor, -1 once stopped */
@@ -334,6 +337,45 @@ static void backend_close_fds(struct supervisor_config *sc)
 		close(sc->net_bin_fd);
 }
 
+static bool backend_read_reports(struct backend_spawn *bs);
+
+/*
+ * Until every spawned back-end listens (a switch may have to start
+ * first), so that the devices' own 5 s connect time-out is not spent on
+ * DPDK's start-up.  After BACKEND_START_TIMEOUT_MS the devices try anyway
+ * and say what they find.
+ */
+static void backend_wait_running(struct backend_spawn *bs)
+{
+	struct timespec t0, now;
+	long waited = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (waited < BACKEND_START_TIMEOUT_MS) {
+		struct pollfd p = { .fd = bs->fd, .events = POLLIN };
+		bool all = true;
+
+		/* Running, or died starting: waiting longer will not help. */
+		for (unsigned i = 0; i < VM_MAX_VHOST_USER_DEVS; i++)
+			if (bs->specs[i].kind != BACKEND_EXTERNAL &&
+			    bs->status[i].state != BACKEND_STATE_RUNNING &&
+			    bs->status[i].state != BACKEND_STATE_RESTARTING &&
+			    !bs->status[i].restarts)
+				all = false;
+		if (all)
+			return;
+		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+			return;
+		if (!backend_read_reports(bs))
+			return;		/* the supervisor is gone */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited = (now.tv_sec - t0.tv_sec) * 1000 +
+			 (now.tv_nsec - t0.tv_nsec) / 1000000;
+	}
+	log_warn(TAG, "back-ends not all listening after %d s; connecting anyway",
+		 BACKEND_START_TIMEOUT_MS / 1000);
+}
+
 int backend_spawn_start(const struct backend_config *cfg, struct vm_config *vm,
 			struct backend_spawn **out)
 {
@@ -408,6 +450,7 @@ int backend_spawn_start(const struct backend_config *cfg, struct vm_config *vm,
 		bs->status[i].dev = i;
 	log_info(TAG, "supervisor pid %d starts %u back-end%s in %s",
 		 (int)bs->pid, sc.ndevs, sc.ndevs == 1 ? "" : "s", sc.vm_dir);
+	backend_wait_running(bs);
 	*out = bs;
 	return 0;
 err:
@@ -417,14 +460,14 @@ err:
 
 /* ---- while the VM runs (main thread) ------------------------------------- */
 
-static void backend_on_message(void *opaque, int fd, uint32_t events)
+/* Keep what the supervisor reported; false once it hung up. */
+static bool backend_read_reports(struct backend_spawn *bs)
 {
-	struct backend_spawn *bs = opaque;
 	struct backend_msg m;
 	ssize_t n;
 
 	/* read/write: recvfrom is not on the core's seccomp list. */
-	while ((n = read(fd, &m, sizeof(m))) == sizeof(m)) {
+	while ((n = read(bs->fd, &m, sizeof(m))) == sizeof(m)) {
 		/* From a less privileged process: checked before use. */
 		if (m.type != BACKEND_MSG_STATUS || m.dev >= VM_MAX_VHOST_USER_DEVS ||
 		    m.state > BACKEND_STATE_STOPPED)
@@ -434,7 +477,14 @@ static void backend_on_message(void *opaque, int fd, uint32_t events)
 				 "restarted for one of them", m.dev);
 		bs->status[m.dev] = m;
 	}
-	if (n == 0 || (events & (EPOLLHUP | EPOLLERR))) {
+	return n != 0;
+}
+
+static void backend_on_message(void *opaque, int fd, uint32_t events)
+{
+	struct backend_spawn *bs = opaque;
+
+	if (!backend_read_reports(bs) || (events & (EPOLLHUP | EPOLLERR))) {
 		log_err(TAG, "the back-end supervisor is gone: spawned back-ends "
 			"are no longer restarted");
 		event_loop_del(bs->loop, fd);

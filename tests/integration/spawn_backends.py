@@ -19,6 +19,8 @@ switch= on the same switch), started as root as a user would:
 - A ends first: the switch lives on (same pid) for B, B's port in it;
   once B ends the switch is gone and so are both VMs' runtime
   directories;
+- two cores started at the same moment on a new switch start one switch;
+- a spawned splitvm-blk that opens /dev/kvm once jailed dies of SIGSYS;
 - bad --disk/--net/--backend-* options: exit 2 and one error line.
 """
 
@@ -94,6 +96,31 @@ def probe_kvm():
             "its seccomp filter (SIGSYS), and the supervisor says so", err)
     c.check(r.returncode == 1,
             "splitvm without its disk back-end: exit 1", str(r.returncode))
+
+
+def simultaneous():
+    """Two cores started at once on a new switch start one switch."""
+    name = f"race{os.getpid()}"
+    vms = []
+    for i in range(2):
+        sock = os.path.join(tmp, f"race{i}.api")
+        p = subprocess.Popen([splitvm, "--kernel", guest, "--memory", "64M",
+                              "--net", f"switch={name}", "--api-socket", sock,
+                              "--cmdline", "guest.ticks=1 guest.exit=beat"],
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        procs.append(p)
+        vms.append({"proc": p, "sock": sock})
+    up = all(ctlapi.wait_for_socket(vm["sock"], vm["proc"]) for vm in vms)
+    pids = [backend(vm, "net0").get("pid") for vm in vms]
+    c.check(up and pids[0] and pids[0] == pids[1],
+            "two VMs started at once on a new switch share one switch",
+            str(pids))
+    for vm in vms:
+        stop(vm)
+    for d in glob.glob(f"/run/splitvm/u*/net-{name}"):
+        subprocess.run(["rm", "-rf", d])
 
 
 def start_vm(name, mac, image, extra_cmdline):
@@ -217,6 +244,7 @@ def stop(vm):
 def main():
     bad_options()
     probe_kvm()
+    simultaneous()
     img_a = os.path.join(tmp, "a.img")
     img_b = os.path.join(tmp, "b.img")
     for img in (img_a, img_b):
