@@ -25,7 +25,7 @@ splitvm = os.path.join(build, "core", "splitvm")
 guest = os.path.join(build, "tests", "guest", "splitvm-guest.elf")
 FRAMES = 4000
 LOOP_MS = 4000
-switch = f"demo{os.getpid()}"
+switch = "demo"    # a well-known directory: kept, reused by the next run
 tmp = tempfile.mkdtemp(prefix="splitvm-demo-")
 if os.geteuid() == 0:
     os.chown(tmp, 65534, 65534)     # the core removes its socket as nobody
