@@ -25,7 +25,6 @@ switch= on the same switch), started as root as a user would:
 """
 
 import glob
-import json
 import os
 import re
 import signal
