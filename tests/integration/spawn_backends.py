@@ -286,13 +286,14 @@ def main():
             and net_a.get("switch") == switch,
             "vm.devices: both VMs' net0 name the same switch process",
             f"{net_a} {net_b}")
-    core_a = a["proc"].pid
-    sup_a = [p for p in children(core_a)]
-    c.check(len(sup_a) == 1, "VM A's core has one child, its supervisor",
-            str(sup_a))
-    check_jailed(core_a, "core A")
-    for pid in sup_a:
-        check_jailed(pid, "supervisor A")
+    for vm in (a, b):
+        core = vm["proc"].pid
+        sup = children(core)
+        c.check(len(sup) == 1, f"VM {vm['name']}'s core has one child, its "
+                "supervisor", str(sup))
+        check_jailed(core, f"core {vm['name']}")
+        for pid in sup:
+            check_jailed(pid, f"supervisor {vm['name']}")
     check_jailed(blk_a["pid"], "splitvm-blk A")
     check_jailed(blk_b["pid"], "splitvm-blk B")
     check_jailed(net_a["pid"], "splitvm-net switch")
