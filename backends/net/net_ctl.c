@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -21,8 +22,22 @@
 /* A client gets this long to send a complete line. */
 #define NET_CTL_READ_TIMEOUT_MS	2000
 
+/*
+ * Who asked for each port: the requester's pidfd (its SO_PEERCRED pid).
+ * When that process ends without removing its port (killed), the port
+ * goes: a VM's supervisor that dies leaves nothing behind in the switch.
+ */
+#define NET_CTL_MAX_OWNERS	64
+
+struct net_ctl_owner {
+	char name[NET_CTL_NAME_MAX + 1];
+	int pidfd;			/* -1: slot free */
+	pid_t pid;
+};
+
 struct net_ctl {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct net_ctl_owner owners[NET_CTL_MAX_OWNERS];
 	const struct net_ctl_ops *ops;
 	void *ctx;
 	int listen_fd;
@@ -185,6 +200,56 @@ static struct json_object *net_ctl_result(bool ok, const char *error)
 	return o;
 }
 
+static void net_ctl_forget(struct net_ctl *c, const char *name)
+{
+	for (unsigned i = 0; i < NET_CTL_MAX_OWNERS; i++) {
+		struct net_ctl_owner *o = &c->owners[i];
+
+		if (o->pidfd >= 0 && !strcmp(o->name, name)) {
+			close(o->pidfd);
+			o->pidfd = -1;
+		}
+	}
+}
+
+/* The process on the other end of fd now owns port name. */
+static void net_ctl_own(struct net_ctl *c, int fd, const char *name)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	net_ctl_forget(c, name);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+	    cred.pid <= 0)
+		return;
+	for (unsigned i = 0; i < NET_CTL_MAX_OWNERS; i++) {
+		struct net_ctl_owner *o = &c->owners[i];
+
+		if (o->pidfd >= 0)
+			continue;
+		o->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+		if (o->pidfd < 0)
+			log_warn(TAG, "port %s: cannot watch its owner %d: %s",
+				 name, (int)cred.pid, strerror(errno));
+		o->pid = cred.pid;
+		strcpy(o->name, name);
+		return;
+	}
+}
+
+/* An owner ended: its port goes too (if it did not remove it itself). */
+static void net_ctl_owner_gone(struct net_ctl *c, struct net_ctl_owner *o)
+{
+	int left = c->ops->remove(c->ctx, o->name);
+
+	if (left >= 0)
+		log_warn(TAG, "port %s: its owner (pid %d) ended without "
+			 "removing it: removed, %d ports left", o->name,
+			 (int)o->pid, left);
+	close(o->pidfd);
+	o->pidfd = -1;
+}
+
 static void net_ctl_handle(struct net_ctl *c, int fd, const char *line,
 			   size_t len)
 {
@@ -210,6 +275,7 @@ static void net_ctl_handle(struct net_ctl *c, int fd, const char *line,
 			net_ctl_reply(fd, net_ctl_result(false, err));
 			return;
 		}
+		net_ctl_own(c, fd, req.name);
 		o = net_ctl_result(true, NULL);
 		if (o)
 			json_object_object_add(o, "path",
@@ -218,6 +284,7 @@ static void net_ctl_handle(struct net_ctl *c, int fd, const char *line,
 		return;
 	case NET_CTL_REMOVE:
 		r = c->ops->remove(c->ctx, req.name);
+		net_ctl_forget(c, req.name);
 		if (r < 0) {
 			snprintf(err, sizeof(err), "remove %s: no such port",
 				 req.name);
@@ -295,13 +362,22 @@ static void *net_ctl_thread(void *arg)
 	struct net_ctl *c = arg;
 
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[2 + NET_CTL_MAX_OWNERS] = {
 			{ .fd = c->listen_fd, .events = POLLIN },
 			{ .fd = c->stop_fd, .events = POLLIN },
 		};
+		struct net_ctl_owner *who[2 + NET_CTL_MAX_OWNERS];
+		nfds_t n = 2;
 		int fd;
 
-		if (poll(p, 2, -1) < 0) {
+		for (unsigned i = 0; i < NET_CTL_MAX_OWNERS; i++) {
+			if (c->owners[i].pidfd < 0)
+				continue;
+			who[n] = &c->owners[i];
+			p[n++] = (struct pollfd){ .fd = c->owners[i].pidfd,
+						  .events = POLLIN };
+		}
+		if (poll(p, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err(TAG, "poll: %s", strerror(errno));
@@ -309,6 +385,11 @@ static void *net_ctl_thread(void *arg)
 		}
 		if (p[1].revents)
 			break;
+		for (nfds_t k = 2; k < n; k++)
+			if (p[k].revents)
+				net_ctl_owner_gone(c, who[k]);
+		if (!p[0].revents)
+			continue;
 		fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
@@ -356,6 +437,8 @@ int net_ctl_start(const char *path, const struct net_ctl_ops *ops, void *ctx,
 	c->ops = ops;
 	c->ctx = ctx;
 	c->listen_fd = -1;
+	for (unsigned i = 0; i < NET_CTL_MAX_OWNERS; i++)
+		c->owners[i].pidfd = -1;
 	strcpy(c->path, path);
 	strcpy(sun.sun_path, path);
 	c->stop_fd = eventfd(0, EFD_CLOEXEC);
@@ -413,6 +496,9 @@ void net_ctl_stop(struct net_ctl *c)
 	}
 	close(c->listen_fd);
 	close(c->stop_fd);
+	for (unsigned i = 0; i < NET_CTL_MAX_OWNERS; i++)
+		if (c->owners[i].pidfd >= 0)
+			close(c->owners[i].pidfd);
 	unlink(c->path);
 	free(c);
 }

@@ -30,12 +30,16 @@ const struct be_sandbox_policy net_sandbox_policy = {
 /*
  * --control: a port added at run time is a new listening socket made by
  * librte_vhost (socket(AF_UNIX) and unlink are on the common list).
- * Nothing else: the path is built from a validated name in the switch's
- * own directory (net_ctl.c), never opened as a file.
+ * and a pidfd of the process that asked for the port.  Nothing else: the
+ * path is built from a validated name in the switch's own directory
+ * (net_ctl.c), never opened as a file.
  */
 static const struct be_sandbox_rule net_ctl_rules[] = {
 	BE_ALLOW(bind, "--control: a new port's socket"),
 	BE_ALLOW(listen, "--control: a new port's socket"),
+	/* Who asked for a port, watched so its port goes when it dies. */
+	BE_ALLOW(getsockopt, "--control: SO_PEERCRED of the requester"),
+	BE_ALLOW(pidfd_open, "--control: watch a port's owner"),
 };
 
 const struct be_sandbox_policy net_sandbox_ctl_policy = {

@@ -116,9 +116,21 @@ def simultaneous():
     c.check(up and pids[0] and pids[0] == pids[1],
             "two VMs started at once on a new switch share one switch",
             str(pids))
+    # The first VM's supervisor killed: the switch drops its port itself.
+    sup = children(vms[0]["proc"].pid)
+    port0 = glob.glob(f"/run/splitvm/u*/net-{name}/vm{vms[0]['proc'].pid}-net0.sock")
+    port1 = glob.glob(f"/run/splitvm/u*/net-{name}/vm{vms[1]['proc'].pid}-net0.sock")
+    if sup and port0 and port1:
+        os.kill(sup[0], signal.SIGKILL)
+        c.check(wait_until(lambda: not os.path.exists(port0[0]), 15) and
+                os.path.exists(port1[0]),
+                "supervisor killed: the switch removes its port, keeps the other")
+    else:
+        c.check(False, "supervisor and both ports found", f"{sup} {port0} {port1}")
     for vm in vms:
         stop(vm)
-    for d in glob.glob(f"/run/splitvm/u*/net-{name}"):
+    for d in glob.glob(f"/run/splitvm/u*/net-{name}") + \
+            glob.glob(f"/run/splitvm/u*/vm-{vms[0]['proc'].pid}"):
         subprocess.run(["rm", "-rf", d])
 
 
