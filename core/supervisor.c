@@ -116,15 +116,14 @@ static void sv_exec(int bin_fd, const int *keep, unsigned n, char **argv)
 	unsigned ne = 0;
 	const char *probe = getenv("SPLITVM_TEST_BACKEND_PROBE");
 	static char probe_env[64];
-	int fd = 3;
+	int fd = 3, tmp[4], bin;
 
 	/* Move every kept fd above the targets first, then down. */
-	int tmp[4];
-
+	if (n > sizeof(tmp) / sizeof(tmp[0]))
+		_exit(127);
 	for (unsigned i = 0; i < n; i++)
 		tmp[i] = fcntl(keep[i], F_DUPFD, 64);
-	int bin = fcntl(bin_fd, F_DUPFD_CLOEXEC, 64);
-
+	bin = fcntl(bin_fd, F_DUPFD_CLOEXEC, 64);
 	for (unsigned i = 0; i < n; i++, fd++)
 		dup2(tmp[i], fd);
 	dup3(bin, fd, O_CLOEXEC);
