@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_spawn.h"
 #include "metrics.h"
 #include "vcpu.h"
 #include "vhost_user_dev.h"
@@ -303,7 +304,25 @@ static int control_pause_resume(struct vm *vm, bool pause,
 	}
 }
 
-static struct json_object *control_device_json(const struct vhost_user_dev_info *d)
+/* A spawned back-end: its program, pid, state and restarts; else null. */
+static struct json_object *control_backend_json(const struct backend_status *b)
+{
+	struct json_object *o;
+
+	if (!b->spawned || !(o = json_object_new_object()))
+		return NULL;
+	json_object_object_add(o, "program", json_object_new_string(b->program));
+	json_object_object_add(o, "pid", json_object_new_int(b->pid));
+	json_object_object_add(o, "state", json_object_new_string(b->state));
+	json_object_object_add(o, "restarts",
+			       json_object_new_int((int)b->restarts));
+	json_object_object_add(o, "switch", b->switch_name ?
+			       json_object_new_string(b->switch_name) : NULL);
+	return o;
+}
+
+static struct json_object *control_device_json(const struct vhost_user_dev_info *d,
+					       const struct backend_status *b)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *feat = json_object_new_object();
@@ -327,7 +346,10 @@ static struct json_object *control_device_json(const struct vhost_user_dev_info 
 	json_object_object_add(feat, "offered", control_hex(d->offered_features));
 	json_object_object_add(feat, "driver", control_hex(d->driver_features));
 	json_object_object_add(o, "features", feat);
-	json_object_object_add(o, "restarts", json_object_new_int((int)d->restarts));
+	/* A spawned back-end's restarts are the supervisor's count. */
+	json_object_object_add(o, "restarts", json_object_new_int(
+		(int)(b->spawned ? b->restarts : d->restarts)));
+	json_object_object_add(o, "backend", control_backend_json(b));
 	return o;
 }
 
@@ -344,9 +366,11 @@ static int control_devices(struct vm *vm, struct control_reply *reply)
 	}
 	for (unsigned i = 0; (dev = vm_device(vm, i)); i++) {
 		struct vhost_user_dev_info d;
+		struct backend_status b;
 
 		vhost_user_dev_get_info(dev, &d);
-		json_object_array_add(arr, control_device_json(&d));
+		backend_spawn_get(vm_backends(vm), i, &b);
+		json_object_array_add(arr, control_device_json(&d, &b));
 	}
 	json_object_object_add(obj, "devices", arr);
 	return control_reply_json(200, obj, reply);
@@ -454,9 +478,23 @@ static int control_device_restart(struct vm *vm, struct json_object *body,
 		vhost_user_dev_get_info(dev, &di);
 		if (strcmp(di.name, name))
 			continue;
-		snprintf(msg, sizeof(msg), "%s: back-end restart is not "
-			 "implemented yet", di.name);
-		return control_error(501, msg, reply);
+		switch (backend_spawn_restart(vm_backends(vm), i)) {
+		case 0:
+			return control_reply_json(202, json_tokener_parse(
+				"{\"restarting\":true}"), reply);
+		case -ENODEV:
+			snprintf(msg, sizeof(msg), "%s: its back-end was not "
+				 "started by splitvm (socket=)", di.name);
+			return control_error(409, msg, reply);
+		case -EBUSY:
+			snprintf(msg, sizeof(msg), "%s: its switch serves other "
+				 "VMs too and is not restarted for one", di.name);
+			return control_error(409, msg, reply);
+		default:
+			snprintf(msg, sizeof(msg), "%s: the back-end supervisor "
+				 "is gone", di.name);
+			return control_error(503, msg, reply);
+		}
 	}
 	snprintf(msg, sizeof(msg), "no device \"%.32s\"", name);
 	return control_error(404, msg, reply);
@@ -478,7 +516,14 @@ static int control_metrics(struct vm *vm, struct control_reply *reply)
 	for (unsigned i = 0; i < vi.ncpus; i++)
 		vm_get_vcpu_stats(vm, i, &vcpus[i]);
 	for (unsigned i = 0; i < VM_MAX_VHOST_USER_DEVS && (dev = vm_device(vm, i)); i++) {
+		struct backend_status b;
+
 		vhost_user_dev_get_info(dev, &devs[i]);
+		/* As vm.devices: a spawned back-end's restarts are counted
+		 * by its supervisor. */
+		backend_spawn_get(vm_backends(vm), i, &b);
+		if (b.spawned)
+			devs[i].restarts = b.restarts;
 		snap.nr_devices = i + 1;
 	}
 	snap.info = &vi;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "backend_spawn.h"
 #include "control.h"
 #include "log.h"
 #include "options.h"
@@ -48,8 +49,29 @@ static void main_keep_std_fds_open(void)
 	}
 }
 
+/* The spawned back-ends' settings that follow from the core's own. */
+static void main_backend_defaults(struct options *opts)
+{
+	static const char *const modes[] = {
+		[SANDBOX_SECCOMP_KILL] = "kill",
+		[SANDBOX_SECCOMP_LOG] = "log",
+		[SANDBOX_SECCOMP_OFF] = "off",
+	};
+	struct backend_config *bc = &opts->backends;
+
+	/* Their sockets' group is the one the core runs as once sandboxed. */
+	if (geteuid() != 0 || opts->sandbox.disabled)
+		bc->core_gid = getegid();
+	else
+		bc->core_gid = opts->sandbox.has_user ? opts->sandbox.gid
+						      : SANDBOX_DEFAULT_GID;
+	bc->seccomp = modes[opts->sandbox.seccomp];
+	bc->verbosity = opts->verbosity;
+}
+
 int main(int argc, char **argv)
 {
+	struct backend_spawn *backends = NULL;
 	struct options opts;
 	struct vm_exit result = { VM_EXIT_ERROR, 0 };
 	struct control_listener api = { .fd = -1 };
@@ -74,13 +96,27 @@ int main(int argc, char **argv)
 	/* A reader that went away must not kill us mid-teardown. */
 	signal(SIGPIPE, SIG_IGN);
 
+	/*
+	 * Back-ends first: the supervisor is forked while the core is still
+	 * small and privileged enough to set their user, and the devices
+	 * then connect to the sockets it names.
+	 */
+	if (backend_spawn_needed(&opts.backends, &opts.vm)) {
+		main_backend_defaults(&opts);
+		if (backend_spawn_start(&opts.backends, &opts.vm, &backends))
+			return EXIT_FAILURE;
+	}
 	/* Before the VM is built: nothing is created once sandboxed. */
-	if (opts.api_socket && control_listen(opts.api_socket, &api))
-		return EXIT_FAILURE;
-	if (vm_create(&opts.vm, &vm)) {
-		control_unlisten(&api);
+	if (opts.api_socket && control_listen(opts.api_socket, &api)) {
+		backend_spawn_stop(backends);
 		return EXIT_FAILURE;
 	}
+	if (vm_create(&opts.vm, &vm)) {
+		control_unlisten(&api);
+		backend_spawn_stop(backends);
+		return EXIT_FAILURE;
+	}
+	vm_set_backends(vm, backends);
 	if (api.fd >= 0) {
 		vm_set_api_socket(vm, api.fd);
 		opts.sandbox.control_api = true;
@@ -92,6 +128,7 @@ int main(int argc, char **argv)
 	if (sandbox_apply(&opts.sandbox)) {
 		vm_destroy(vm);
 		control_unlisten(&api);
+		backend_spawn_stop(backends);
 		return EXIT_FAILURE;
 	}
 	sandbox_run_test_probe();
@@ -99,6 +136,7 @@ int main(int argc, char **argv)
 		result.reason = VM_EXIT_ERROR;
 	vm_destroy(vm);
 	control_unlisten(&api);
+	backend_spawn_stop(backends);
 
 	status = main_exit_status(&result);
 	if (result.reason != VM_EXIT_POWEROFF && result.reason != VM_EXIT_DEBUG)

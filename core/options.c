@@ -95,20 +95,36 @@ static bool options_parse_mac(const char *text, uint8_t mac[6])
 	return true;
 }
 
+static bool options_switch_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > BACKEND_SWITCH_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
 /*
- * "socket=PATH[,queues=N][,mac=xx:..]" (mac for --net only) into the next
- * vhost-user slot.  Paths cannot contain ','.
+ * "socket=PATH|path=IMG|switch=NAME" with "queues=N", "readonly" (path=)
+ * and "mac=xx:.." (--net) into the next vhost-user slot.  Paths cannot
+ * contain ','.
  */
 static enum options_result options_parse_vhost_user(struct options *opts,
 						    enum vhost_user_dev_type type,
 						    const char *arg)
 {
-	const char *opt = type == VHOST_USER_DEV_BLK ? "--disk" : "--net";
-	const char *syntax = type == VHOST_USER_DEV_BLK ?
-		"socket=PATH[,queues=N]" :
-		"socket=PATH[,mac=xx:xx:xx:xx:xx:xx][,queues=N]";
+	bool blk = type == VHOST_USER_DEV_BLK;
+	const char *opt = blk ? "--disk" : "--net";
+	const char *syntax = blk ?
+		"socket=PATH or path=IMG[,readonly], [,queues=N]" :
+		"socket=PATH or switch=NAME, [,mac=xx:xx:xx:xx:xx:xx][,queues=N]";
 	struct vhost_user_dev_spec *spec;
+	struct backend_spec *be;
 	char buf[512], *save = NULL, *item;
+	unsigned sources = 0;
 
 	if (opts->vm.nr_vhost_user >= VM_MAX_VHOST_USER_DEVS)
 		return options_error("%s %s: at most %u --disk and --net devices",
@@ -116,7 +132,9 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 	if (strlen(arg) >= sizeof(buf))
 		return options_error("%s: argument too long", opt);
 	spec = &opts->vm.vhost_user[opts->vm.nr_vhost_user];
+	be = &opts->backends.specs[opts->vm.nr_vhost_user];
 	memset(spec, 0, sizeof(*spec));
+	memset(be, 0, sizeof(*be));
 	spec->type = type;
 	spec->queues = 1;
 	strcpy(buf, arg);
@@ -124,6 +142,10 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 	     item = strtok_r(NULL, ",", &save)) {
 		char *value = strchr(item, '=');
 
+		if (blk && !strcmp(item, "readonly")) {
+			be->readonly = true;
+			continue;
+		}
 		if (!value)
 			return options_error("%s '%s': expected %s", opt, item,
 					     syntax);
@@ -137,6 +159,20 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 						     opt, value,
 						     sizeof(spec->socket_path) - 1);
 			strcpy(spec->socket_path, value);
+			sources++;
+		} else if (blk && !strcmp(item, "path")) {
+			if (!*value)
+				return options_error("--disk: path= needs an image");
+			strcpy(be->image, value);	/* fits: buf is as big */
+			be->kind = BACKEND_BLK;
+			sources++;
+		} else if (!blk && !strcmp(item, "switch")) {
+			if (!options_switch_name_ok(value))
+				return options_error("--net switch=%s: a name of 1 to %u letters, digits, '_' or '-'",
+						     value, BACKEND_SWITCH_NAME_MAX);
+			strcpy(be->switch_name, value);
+			be->kind = BACKEND_SWITCH;
+			sources++;
 		} else if (!strcmp(item, "queues")) {
 			unsigned long v;
 			char *end;
@@ -149,7 +185,7 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 						     opt, value,
 						     VHOST_USER_DEV_MAX_QUEUES);
 			spec->queues = v;
-		} else if (!strcmp(item, "mac") && type == VHOST_USER_DEV_NET) {
+		} else if (!strcmp(item, "mac") && !blk) {
 			if (!options_parse_mac(value, spec->mac))
 				return options_error("--net mac=%s: not a MAC address (xx:xx:xx:xx:xx:xx)",
 						     value);
@@ -162,8 +198,15 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 					     opt, item, syntax);
 		}
 	}
-	if (!spec->socket_path[0])
-		return options_error("%s '%s': socket=PATH is required", opt,
+	if (sources != 1)
+		return options_error("%s '%s': give exactly one of %s", opt, arg,
+				     blk ? "socket=PATH and path=IMG" :
+				     "socket=PATH and switch=NAME");
+	if (be->readonly && be->kind != BACKEND_BLK)
+		return options_error("--disk '%s': readonly goes with path=IMG (a socket= back-end decides itself)",
+				     arg);
+	if (be->kind == BACKEND_SWITCH && spec->queues > 1)
+		return options_error("--net '%s': a switch port has one queue pair (queues=1)",
 				     arg);
 	opts->vm.nr_vhost_user++;
 	return OPTIONS_RUN;
@@ -188,16 +231,40 @@ void options_usage(FILE *out)
 "      --hugepages       back guest RAM with 2 MiB huge pages\n"
 "\n"
 "Devices (repeatable, at most %u in all; each waits up to 5 s for its\n"
-"back-end to listen on the unix socket PATH):\n"
+"back-end to listen on its unix socket):\n"
+"      --disk path=IMG[,readonly][,queues=N]\n"
+"                        virtio-blk served by a splitvm-blk that splitvm\n"
+"                        starts, jails and restarts itself, on the image IMG\n"
+"                        (opened by splitvm and handed over as an fd)\n"
 "      --disk socket=PATH[,queues=N]\n"
-"                        virtio-blk served by a vhost-user-blk back-end;\n"
-"                        N request queues, 1 to %u (default 1)\n"
+"                        virtio-blk served by a vhost-user-blk back-end\n"
+"                        listening on PATH; N request queues, 1 to %u\n"
+"                        (default 1)\n"
+"      --net switch=NAME[,mac=xx:xx:xx:xx:xx:xx]\n"
+"                        virtio-net on a port of the splitvm-net switch NAME,\n"
+"                        shared by every VM that names it and started by the\n"
+"                        first (one queue pair)\n"
 "      --net socket=PATH[,mac=xx:xx:xx:xx:xx:xx][,queues=N]\n"
 "                        virtio-net served by a vhost-user-net back-end;\n"
 "                        without mac the guest picks a random address;\n"
 "                        N queue pairs, 1 to %u (default 1); N > 1 adds\n"
 "                        a control queue (multiqueue)\n"
 "\n"
+"Spawned back-ends (path=, switch=):\n"
+"      --backend-dir DIR where splitvm-blk and splitvm-net are (default:\n"
+"                        next to splitvm, or in the build tree)\n"
+"      --backend-user NAME|UID[:GROUP|:GID]\n"
+"                        as root, the user they run as (default: the user\n"
+"                        'splitvm' if it exists, else nobody); never root.\n"
+"                        They get no capabilities, no_new_privs, their own\n"
+"                        seccomp filter (mode as --seccomp), only their\n"
+"                        socket and image fds, and are restarted when they\n"
+"                        exit (100 ms, doubling up to 30 s)\n"
+"\n",
+		OPTIONS_DEFAULT_CMDLINE, GUEST_MEM_MIN_SIZE >> 20,
+		OPTIONS_MAX_CPUS, VM_MAX_VHOST_USER_DEVS,
+		VHOST_USER_DEV_MAX_QUEUES, VHOST_USER_DEV_MAX_QUEUES);
+	fprintf(out,
 "Host:\n"
 "      --kvm PATH        KVM device (default /dev/kvm)\n"
 "      --api-socket PATH serve the control API (HTTP + JSON, see\n"
@@ -235,9 +302,6 @@ void options_usage(FILE *out)
 "         call outside its allowlist, a bug; --seccomp=log and the\n"
 "         kernel log (audit type=1326) show which\n"
 "  S      the guest wrote S to the debug-exit port 0xf4 (for tests)\n",
-		OPTIONS_DEFAULT_CMDLINE, GUEST_MEM_MIN_SIZE >> 20,
-		OPTIONS_MAX_CPUS, VM_MAX_VHOST_USER_DEVS,
-		VHOST_USER_DEV_MAX_QUEUES, VHOST_USER_DEV_MAX_QUEUES,
 		SANDBOX_DEFAULT_UID);
 }
 
@@ -247,6 +311,8 @@ enum {
 	OPT_DISK,
 	OPT_NET,
 	OPT_API_SOCKET,
+	OPT_BACKEND_DIR,
+	OPT_BACKEND_USER,
 };
 
 /* ---- sandbox options (core/sandbox.h) ---- */
@@ -307,6 +373,8 @@ static const struct option options_long[] = {
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "backend-dir", required_argument, NULL, OPT_BACKEND_DIR },
+	{ "backend-user", required_argument, NULL, OPT_BACKEND_USER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -391,6 +459,25 @@ enum options_result options_parse(int argc, char **argv, struct options *opts)
 		case OPT_USER:
 			if (options_parse_sandbox(opts, c, optarg) != OPTIONS_RUN)
 				return OPTIONS_EXIT_USAGE;
+			break;
+		case OPT_BACKEND_DIR:
+			if (!*optarg)
+				return options_error("--backend-dir needs a directory");
+			opts->backends.dir = optarg;
+			break;
+		case OPT_BACKEND_USER:
+			ret = sandbox_parse_user(optarg, &opts->backends.uid,
+						 &opts->backends.gid);
+			if (ret == -ENOENT)
+				return options_error("--backend-user %s: no such user or group",
+						     optarg);
+			if (ret)
+				return options_error("--backend-user '%s': expected NAME or UID, optionally :GROUP or :GID",
+						     optarg);
+			if (opts->backends.uid == 0)
+				return options_error("--backend-user %s: back-ends never run as root",
+						     optarg);
+			opts->backends.has_user = true;
 			break;
 		case OPT_API_SOCKET:
 			/* sun_path holds 108 bytes with the NUL. */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "backend_spawn.h"
 #include "sandbox.h"
 #include "vm.h"
 
@@ -25,6 +26,7 @@ struct options {
 	int verbosity;		/* 0 = info, <0 quieter, >0 debug */
 	struct sandbox_config sandbox;
 	const char *api_socket;	/* --api-socket PATH, or NULL */
+	struct backend_config backends;	/* path=, switch=: spawned back-ends */
 };
 
 enum options_result options_parse(int argc, char **argv,

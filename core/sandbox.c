@@ -494,20 +494,10 @@ static int sandbox_check_caps(void)
 	return 0;
 }
 
-int sandbox_apply(const struct sandbox_config *cfg)
+int sandbox_enter_identity(const struct sandbox_config *cfg)
 {
-	static const char *const modes[] = {
-		[SANDBOX_SECCOMP_KILL] = "kill",
-		[SANDBOX_SECCOMP_LOG] = "log",
-		[SANDBOX_SECCOMP_OFF] = "off",
-	};
 	int ret;
 
-	if (cfg->disabled) {
-		log_warn(TAG, "--sandbox=off: the core keeps its privileges and "
-			 "makes any system call");
-		return 0;
-	}
 	ret = sandbox_drop_privileges(cfg);
 	if (ret)
 		return ret;
@@ -533,6 +523,26 @@ int sandbox_apply(const struct sandbox_config *cfg)
 		log_err(TAG, "PR_SET_NO_NEW_PRIVS: %s", strerror(-ret));
 		return ret;
 	}
+	return 0;
+}
+
+int sandbox_apply(const struct sandbox_config *cfg)
+{
+	static const char *const modes[] = {
+		[SANDBOX_SECCOMP_KILL] = "kill",
+		[SANDBOX_SECCOMP_LOG] = "log",
+		[SANDBOX_SECCOMP_OFF] = "off",
+	};
+	int ret;
+
+	if (cfg->disabled) {
+		log_warn(TAG, "--sandbox=off: the core keeps its privileges and "
+			 "makes any system call");
+		return 0;
+	}
+	ret = sandbox_enter_identity(cfg);
+	if (ret)
+		return ret;
 	/* Said before the filter: getuid() is not on the list. */
 	log_info(TAG, "running as uid %u gid %u, no capabilities, "
 		 "no_new_privs, seccomp %s", (unsigned)geteuid(),

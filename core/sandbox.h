@@ -53,6 +53,15 @@ int sandbox_apply(const struct sandbox_config *cfg)
 	__attribute__((warn_unused_result));
 
 /*
+ * The first half of sandbox_apply(): identity (cfg->uid/gid when root),
+ * every capability dropped (bounding and ambient sets too when root),
+ * not dumpable, no_new_privs; no seccomp.  The back-end supervisor
+ * enters it as the back-end user.
+ */
+int sandbox_enter_identity(const struct sandbox_config *cfg)
+	__attribute__((warn_unused_result));
+
+/*
  * Per-thread tightening, on top of the process filter and only when
  * sandbox_apply() loaded one (else no-ops).  A vCPU thread calls the
  * first once its vCPU is set up, before the first KVM_RUN: no more vCPU

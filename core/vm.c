@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend_spawn.h"
 #include "bus.h"
 #include "console.h"
 #include "control.h"
@@ -66,6 +67,8 @@ struct vm {
 	/* Set while vm_run() runs; console is the main thread's. */
 	struct console *console;
 	pthread_mutex_t console_lock;	/* serial rx_space vs console life */
+
+	struct backend_spawn *backends;	/* spawned back-ends, or NULL */
 
 	/* Control API: listening socket (-1: none), state for vm_get_info. */
 	int api_fd;
@@ -529,6 +532,8 @@ int vm_run(struct vm *vm, struct vm_exit *result)
 				     vm_on_exit_request, loop);
 	for (unsigned i = 0; i < vm->nr_vhost_user && !ret; i++)
 		ret = vhost_user_dev_watch(vm->vhost_user[i], loop);
+	if (!ret)
+		ret = backend_spawn_watch(vm->backends, loop);
 	if (!ret && vm->api_fd >= 0)
 		ret = control_create(loop, vm, vm->api_fd, &control);
 	if (ret)
@@ -571,6 +576,7 @@ out:
 		close(sfd);
 	for (unsigned i = 0; i < vm->nr_vhost_user; i++)
 		vhost_user_dev_unwatch(vm->vhost_user[i]);
+	backend_spawn_unwatch(vm->backends);
 	event_loop_destroy(loop);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret;
@@ -594,6 +600,16 @@ const char *vm_state_name(enum vm_state state)
 void vm_set_api_socket(struct vm *vm, int listen_fd)
 {
 	vm->api_fd = listen_fd;
+}
+
+void vm_set_backends(struct vm *vm, struct backend_spawn *bs)
+{
+	vm->backends = bs;
+}
+
+struct backend_spawn *vm_backends(struct vm *vm)
+{
+	return vm->backends;
 }
 
 void vm_get_info(struct vm *vm, struct vm_info *out)

@@ -63,6 +63,14 @@ const char *vm_exit_reason_name(enum vm_exit_reason reason);
  */
 void vm_set_api_socket(struct vm *vm, int listen_fd);
 
+/*
+ * The spawned back-ends (core/backend_spawn.h) the main loop follows and
+ * the control API reports; the VM does not own them.  Before vm_run().
+ */
+struct backend_spawn;
+void vm_set_backends(struct vm *vm, struct backend_spawn *bs);
+struct backend_spawn *vm_backends(struct vm *vm);
+
 /* For the control API: main thread, while vm_run() runs. */
 
 enum vm_state {

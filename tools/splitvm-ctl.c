@@ -169,7 +169,7 @@ static void ctl_print_info(struct json_object *r)
 
 static void ctl_print_devices(struct json_object *r)
 {
-	struct json_object *arr, *feat;
+	struct json_object *arr, *feat, *be, *sw = NULL;
 	size_t n;
 
 	if (!json_object_object_get_ex(r, "devices", &arr) ||
@@ -193,6 +193,18 @@ static void ctl_print_devices(struct json_object *r)
 			printf("       features: back-end %s, offered %s, driver %s\n",
 			       ctl_str(feat, "backend"), ctl_str(feat, "offered"),
 			       ctl_str(feat, "driver"));
+		/* A back-end splitvm started (path=, switch=). */
+		sw = NULL;
+		if (json_object_object_get_ex(d, "backend", &be) && be &&
+		    !json_object_object_get_ex(be, "switch", &sw))
+			sw = NULL;
+		if (be)
+			printf("       spawned: %s pid %lld, %s, %lld restarts%s%s\n",
+			       ctl_str(be, "program"), (long long)ctl_int(be, "pid"),
+			       ctl_str(be, "state"),
+			       (long long)ctl_int(be, "restarts"),
+			       sw ? ", switch " : "",
+			       sw ? json_object_get_string(sw) : "");
 	}
 }
 

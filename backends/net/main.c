@@ -62,6 +62,7 @@ int main(int argc, char **argv)
 {
 	static struct net_options opts;
 	struct net_backend *be = NULL;
+	struct net_ctl *ctl = NULL;
 	int r, status = 0;
 
 	log_init("splitvm-net", LOG_LEVEL_INFO);
@@ -107,11 +108,25 @@ int main(int argc, char **argv)
 		status = EXIT_RUNTIME;
 		goto out;
 	}
+	if (opts.control_path[0]) {
+		r = net_backend_ctl_prepare(be, opts.control_path);
+		if (r)
+			log_err("main", "--control: cannot start librte_vhost: %s",
+				strerror(-r));
+		else
+			r = net_ctl_start(opts.control_path, &net_backend_ctl_ops,
+					  be, &ctl);
+		if (r) {
+			status = EXIT_RUNTIME;
+			goto out;
+		}
+	}
 	/*
 	 * EAL's threads and librte_vhost's event thread exist, the sockets
 	 * are registered: the sandbox holds from here on.
 	 */
-	r = be_sandbox_apply(&net_sandbox_policy, opts.seccomp);
+	r = be_sandbox_apply(ctl ? &net_sandbox_ctl_policy : &net_sandbox_policy,
+			     opts.seccomp);
 	if (r) {
 		status = EXIT_RUNTIME;
 		goto out;
@@ -122,7 +137,8 @@ int main(int argc, char **argv)
 		net_backend_request_stop(be);
 	if (pending_stats)
 		net_backend_request_stats(be);
-	log_info("main", "forwarding: %u ports, mode %s, %s", opts.nports,
+	log_info("main", "forwarding: %u ports%s, mode %s, %s", opts.nports,
+		 ctl ? " and those added through --control" : "",
 		 opts.mode == NET_MODE_XCONNECT ? "xconnect" : "switch",
 		 opts.busy_poll ? "busy polling" : "sleeping when idle");
 	r = net_backend_run(be);
@@ -132,6 +148,7 @@ int main(int argc, char **argv)
 		log_warn("main", "cannot print statistics");
 	atomic_store(&signal_backend, NULL);
 out:
+	net_ctl_stop(ctl);
 	net_backend_destroy(be);
 	net_eal_stop();
 	return status;

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,14 +87,19 @@ void net_eal_stop(void)
 
 static struct net_port *port_by_vid(struct net_backend *be, int vid)
 {
+	struct net_port *found = NULL;
 	char path[PATH_MAX];
 
 	if (rte_vhost_get_ifname(vid, path, sizeof(path)))
 		return NULL;
-	for (unsigned i = 0; i < be->nports; i++)
-		if (!strcmp(be->ports[i].cfg.path, path))
-			return &be->ports[i];
-	return NULL;
+	/* --control adds and removes ports while this runs. */
+	pthread_mutex_lock(&be->ports_lock);
+	for (unsigned i = 0; i < be->nports && !found; i++)
+		if (be->ports[i].registered &&
+		    !strcmp(be->ports[i].cfg.path, path))
+			found = &be->ports[i];
+	pthread_mutex_unlock(&be->ports_lock);
+	return found;
 }
 
 static void port_event(struct net_backend *be)
@@ -265,39 +271,25 @@ static int port_adopt_fd(struct net_port *p)
  */
 static int port_clear_stale_socket(struct net_port *p)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, r;
+	int r = net_clear_stale_socket(p->cfg.path);
 
-	if (lstat(p->cfg.path, &st))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
+	if (r == -EEXIST)
 		log_err(p->tag, "%s exists and is not a socket", p->cfg.path);
-		return -EEXIST;
-	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", p->cfg.path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) ? -errno : 0;
-	close(fd);
-	if (r == 0) {
+	else if (r == -EADDRINUSE)
 		log_err(p->tag, "%s: another process listens there", p->cfg.path);
-		return -EADDRINUSE;
-	}
-	if (r != -ECONNREFUSED)
-		return r;
-	log_info(p->tag, "removing stale socket %s", p->cfg.path);
-	return unlink(p->cfg.path) ? -errno : 0;
+	return r;
 }
 
-static int port_register(struct net_port *p)
+/* fresh: the path was just cleared (--control), no stale check. */
+static int port_register(struct net_port *p, bool fresh)
 {
 	uint64_t flags = RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
 	const char *path = p->cfg.path;
 	int r;
 
-	if (p->cfg.listen_fd >= 0) {
+	if (fresh) {
+		/* nothing left there: net_ctl_add() unlinked it */
+	} else if (p->cfg.listen_fd >= 0) {
 		r = port_adopt_fd(p);
 		if (r)
 			return r;
@@ -313,7 +305,9 @@ static int port_register(struct net_port *p)
 		log_err(p->tag, "cannot register %s", path);
 		return -EINVAL;
 	}
+	pthread_mutex_lock(&p->be->ports_lock);
 	p->registered = true;
+	pthread_mutex_unlock(&p->be->ports_lock);
 	if (rte_vhost_driver_disable_features(path, net_disabled_features) ||
 	    rte_vhost_driver_callback_register(path, &net_vhost_ops)) {
 		log_err(p->tag, "cannot configure %s", path);
@@ -354,7 +348,8 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 		goto err;
 	/* Frames live in an mbuf only between a dequeue and the enqueues that
 	 * copy them out: a burst per port, plus the per-lcore cache. */
-	nb_mbufs = 2048 + o->nports * NET_BURST * 2;
+	nb_mbufs = 2048 + (o->control_path[0] ? NET_SWITCH_MAX_PORTS :
+			   o->nports) * NET_BURST * 2;
 	be->pool = rte_pktmbuf_pool_create("splitvm-net", nb_mbufs, 128, 0,
 					   RTE_MBUF_DEFAULT_BUF_SIZE,
 					   rte_socket_id());
@@ -363,18 +358,22 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 		log_err(TAG, "mbuf pool of %u: %s", nb_mbufs, strerror(-r));
 		goto err;
 	}
-	be->nports = o->nports;
-	for (unsigned i = 0; i < o->nports; i++) {
+	pthread_mutex_init(&be->ports_lock, NULL);
+	/* With --control every slot exists; the unused ones are never ready. */
+	be->nports = o->control_path[0] ? NET_SWITCH_MAX_PORTS : o->nports;
+	for (unsigned i = 0; i < be->nports; i++) {
 		struct net_port *p = &be->ports[i];
 
-		p->cfg = o->ports[i];
+		if (i < o->nports)
+			p->cfg = o->ports[i];
+		p->be = be;
 		p->index = (uint16_t)i;
 		atomic_init(&p->vid, -1);
 		snprintf(p->tag, sizeof(p->tag), "%s", p->cfg.name);
 	}
 	net_active = be;
-	for (unsigned i = 0; i < be->nports; i++) {
-		r = port_register(&be->ports[i]);
+	for (unsigned i = 0; i < o->nports; i++) {
+		r = port_register(&be->ports[i], false);
 		if (r)
 			goto err;
 	}
@@ -402,6 +401,7 @@ void net_backend_destroy(struct net_backend *be)
 	}
 	if (net_active == be)
 		net_active = NULL;
+	pthread_mutex_destroy(&be->ports_lock);
 	if (be->pool)
 		rte_mempool_free(be->pool);
 	net_switch_destroy(be->sw);
@@ -427,10 +427,14 @@ int net_backend_print_stats(struct net_backend *be)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	rep.mac_entries = net_switch_count(be->sw,
 		(uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+	rep.nports = 0;
 	for (unsigned i = 0; i < be->nports; i++) {
 		const struct net_port *p = &be->ports[i];
 
-		ports[i] = (struct net_port_report){
+		/* --control: only the slots in use. */
+		if (be->opts->control_path[0] && !p->registered)
+			continue;
+		ports[rep.nports++] = (struct net_port_report){
 			.name = p->cfg.name,
 			.path = p->cfg.path,
 			.client = p->cfg.client,
@@ -443,3 +447,155 @@ int net_backend_print_stats(struct net_backend *be)
 		return net_report_print_json(stdout, &rep);
 	return net_report_print_text(stdout, &rep);
 }
+
+/* ---- ports added and removed through --control (net_ctl.c) ---- */
+
+static int net_ctl_add(void *ctx, const char *name, const char *path)
+{
+	struct net_backend *be = ctx;
+	struct net_port *p = NULL;
+	int r;
+
+	pthread_mutex_lock(&be->ports_lock);
+	for (unsigned i = 0; i < be->nports; i++) {
+		struct net_port *q = &be->ports[i];
+
+		if (q->registered && !strcmp(q->cfg.name, name)) {
+			pthread_mutex_unlock(&be->ports_lock);
+			return -EEXIST;
+		}
+		if (!q->registered && !q->busy && !p)
+			p = q;
+	}
+	if (p)
+		p->busy = true;		/* ours until registered or given up */
+	pthread_mutex_unlock(&be->ports_lock);
+	if (!p)
+		return -ENOSPC;
+	memset(&p->cfg, 0, sizeof(p->cfg));
+	p->cfg.listen_fd = -1;
+	snprintf(p->cfg.name, sizeof(p->cfg.name), "%s", name);
+	snprintf(p->cfg.path, sizeof(p->cfg.path), "%s", path);
+	snprintf(p->tag, sizeof(p->tag), "%s", name);
+	memset(&p->stats, 0, sizeof(p->stats));
+	atomic_store(&p->vring_enabled[0], false);
+	atomic_store(&p->vring_enabled[1], false);
+	/*
+	 * The switch's directory is its own: whatever a dead predecessor
+	 * left at this path goes (a path call the filter allows for that).
+	 */
+	if (unlink(path) && errno != ENOENT)
+		log_warn(p->tag, "unlink %s: %s", path, strerror(errno));
+	r = port_register(p, true);
+	if (r && p->registered) {
+		rte_vhost_driver_unregister(path);
+		pthread_mutex_lock(&be->ports_lock);
+		p->registered = false;
+		pthread_mutex_unlock(&be->ports_lock);
+	}
+	pthread_mutex_lock(&be->ports_lock);
+	p->busy = false;
+	pthread_mutex_unlock(&be->ports_lock);
+	return r;
+}
+
+static int net_ctl_count(struct net_backend *be)
+{
+	int n = 0;
+
+	for (unsigned i = 0; i < be->nports; i++)
+		n += be->ports[i].registered || be->ports[i].busy;
+	return n;
+}
+
+static int net_ctl_remove(void *ctx, const char *name)
+{
+	struct net_backend *be = ctx;
+	struct net_port *p = NULL;
+	int left;
+
+	pthread_mutex_lock(&be->ports_lock);
+	for (unsigned i = 0; i < be->nports && !p; i++)
+		if (be->ports[i].registered && !be->ports[i].busy &&
+		    !strcmp(be->ports[i].cfg.name, name))
+			p = &be->ports[i];
+	if (p)
+		p->busy = true;
+	pthread_mutex_unlock(&be->ports_lock);
+	if (!p)
+		return -ENOENT;
+	/* Closes the connection (destroy_device waits for the forwarder)
+	 * and removes the socket. */
+	if (rte_vhost_driver_unregister(p->cfg.path))
+		log_warn(p->tag, "cannot unregister %s", p->cfg.path);
+	log_info(p->tag, "port removed");
+	pthread_mutex_lock(&be->ports_lock);
+	p->registered = false;
+	p->busy = false;
+	left = net_ctl_count(be);
+	pthread_mutex_unlock(&be->ports_lock);
+	atomic_fetch_add(&be->port_events, 1);
+	return left;
+}
+
+static int net_ctl_list(void *ctx, char *buf, size_t len)
+{
+	struct net_backend *be = ctx;
+	size_t used = 0;
+	int n;
+
+	buf[0] = '\0';
+	pthread_mutex_lock(&be->ports_lock);
+	for (unsigned i = 0; i < be->nports; i++) {
+		const struct net_port *p = &be->ports[i];
+		int w;
+
+		if (!p->registered)
+			continue;
+		/* Names are [A-Za-z0-9_-] (net_ctl.c) or from the command
+		 * line, which the operator wrote. */
+		w = snprintf(buf + used, len - used, "%s\"%s\"",
+			     used ? "," : "", p->cfg.name);
+		if (w > 0 && (size_t)w < len - used)
+			used += (size_t)w;
+	}
+	n = net_ctl_count(be);
+	pthread_mutex_unlock(&be->ports_lock);
+	return n;
+}
+
+int net_backend_ctl_prepare(struct net_backend *be, const char *control_path)
+{
+	char path[sizeof(be->ports[0].cfg.path)];
+	int r;
+
+	/*
+	 * librte_vhost starts its event thread (pipe, thread, NUMA lookups
+	 * in /sys) with the first socket: start one now, before the filter,
+	 * so adding a port later needs only socket, bind and listen.  The
+	 * name cannot clash: port names do not start with a dot.
+	 */
+	r = net_ctl_port_path(control_path, ".start", path, sizeof(path));
+	if (r)
+		return r;
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	if (rte_vhost_driver_register(path, 0))
+		return -EINVAL;
+	r = rte_vhost_driver_start(path) ? -EADDRNOTAVAIL : 0;
+	rte_vhost_driver_unregister(path);
+	(void)be;
+	return r;
+}
+
+static void net_ctl_quit(void *ctx)
+{
+	net_backend_request_stop(ctx);
+}
+
+const struct net_ctl_ops net_backend_ctl_ops = {
+	.add = net_ctl_add,
+	.remove = net_ctl_remove,
+	.list = net_ctl_list,
+	.quit = net_ctl_quit,
+};

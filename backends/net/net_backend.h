@@ -6,6 +6,7 @@
 #ifndef SPLITVM_NET_BACKEND_H
 #define SPLITVM_NET_BACKEND_H
 
+#include "net_ctl.h"
 #include "net_options.h"
 
 struct net_backend;
@@ -31,6 +32,12 @@ void net_backend_request_stats(struct net_backend *be);
 
 /* Print the statistics in the --stats-format to stdout. */
 int net_backend_print_stats(struct net_backend *be)
+	__attribute__((warn_unused_result));
+
+/* The --control requests' effects (net_ctl.h), ctx: the backend. */
+extern const struct net_ctl_ops net_backend_ctl_ops;
+/* Before the sandbox, with --control: what the first port would set up. */
+int net_backend_ctl_prepare(struct net_backend *be, const char *control_path)
 	__attribute__((warn_unused_result));
 
 #endif

@@ -6,6 +6,7 @@
 #ifndef SPLITVM_NET_BACKEND_INTERNAL_H
 #define SPLITVM_NET_BACKEND_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,10 +24,14 @@ struct rte_mempool;
 #define NET_BURST 32
 
 struct net_port {
+	struct net_backend *be;
 	struct net_port_config cfg;
 	uint16_t index;
 	char tag[40];
+	/* Under be->ports_lock: registered with librte_vhost; busy: the
+	 * control thread is adding or removing it. */
 	bool registered;
+	bool busy;
 	/* Written by the vhost event thread, read by the forwarder. */
 	_Atomic int vid;		/* -1: no device */
 	_Atomic bool ready;		/* new_device done, not destroyed */
@@ -38,7 +43,8 @@ struct net_port {
 struct net_backend {
 	const struct net_options *opts;
 	struct net_port ports[NET_SWITCH_MAX_PORTS];
-	unsigned nports;
+	unsigned nports;		/* slots: NET_SWITCH_MAX_PORTS with --control */
+	pthread_mutex_t ports_lock;	/* slots' cfg, registered, busy */
 	struct rte_mempool *pool;
 	struct net_switch *sw;		/* forwarder only */
 	uint64_t mac_age_ns;

@@ -28,6 +28,13 @@ const char net_options_usage[] =
 "  --socket-path PATH    the same as --port PATH (vhost-user convention)\n"
 "  --fd N                a listening unix socket bound to a path, inherited\n"
 "                        as file descriptor N; splitvm-net takes over its path\n"
+"  --control PATH        also listen on the unix socket PATH for one-line\n"
+"                        JSON requests that add and remove ports at run time:\n"
+"                        {\"op\":\"add\",\"name\":\"N\"} listens on DIR/N.sock (DIR:\n"
+"                        PATH's directory), {\"op\":\"remove\",\"name\":\"N\"},\n"
+"                        {\"op\":\"list\"}, {\"op\":\"quit\"} (ends splitvm-net once\n"
+"                        no port is left); with it, --port is optional\n"
+"                        (switch mode only)\n"
 "\n"
 "Forwarding:\n"
 "  --mode switch|xconnect\n"
@@ -81,6 +88,7 @@ enum {
 	OPT_ALLOW_ROOT,
 	OPT_STATS_FORMAT,
 	OPT_SECCOMP,
+	OPT_CONTROL,
 };
 
 static const struct option net_long_options[] = {
@@ -98,6 +106,7 @@ static const struct option net_long_options[] = {
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
 	{ "stats-format", required_argument, NULL, OPT_STATS_FORMAT },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -194,8 +203,12 @@ static int parse_port(struct net_options *o, const char *arg)
 
 static int check_ports(const struct net_options *o)
 {
-	if (o->nports == 0) {
-		log_err(TAG, "no ports: give --port PATH (or --socket-path/--fd)");
+	if (o->control_path[0] && o->mode != NET_MODE_SWITCH) {
+		log_err(TAG, "--control adds switch ports: not with --mode xconnect");
+		return -EINVAL;
+	}
+	if (o->nports == 0 && !o->control_path[0]) {
+		log_err(TAG, "no ports: give --port PATH (or --socket-path/--fd, or --control PATH)");
 		return -EINVAL;
 	}
 	if (o->mode == NET_MODE_XCONNECT && o->nports % 2) {
@@ -261,6 +274,15 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 			}
 			p->listen_fd = (int)v;
 			snprintf(p->path, sizeof(p->path), "fd:%lu", v);
+			break;
+		case OPT_CONTROL:
+			if (!optarg[0] || strlen(optarg) >= sizeof(o->control_path)) {
+				log_err(TAG, "--control: socket path must be 1 to %zu bytes",
+					sizeof(o->control_path) - 1);
+				r = -EINVAL;
+				break;
+			}
+			strcpy(o->control_path, optarg);
 			break;
 		case OPT_PRINT_CAPS:
 			o->action = NET_ACTION_CAPABILITIES;

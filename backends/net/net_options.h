@@ -45,6 +45,7 @@ struct net_options {
 	enum net_stats_format stats_format;
 	struct net_port_config ports[NET_SWITCH_MAX_PORTS];
 	unsigned nports;
+	char control_path[108];	/* --control PATH, or "" */
 	bool busy_poll;
 	bool allow_root;
 	enum be_seccomp seccomp;	/* --seccomp= (default kill) */

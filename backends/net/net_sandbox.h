@@ -6,5 +6,7 @@
 #include "be_sandbox.h"
 
 extern const struct be_sandbox_policy net_sandbox_policy;
+/* With --control: ports added at run time listen on new sockets. */
+extern const struct be_sandbox_policy net_sandbox_ctl_policy;
 
 #endif

@@ -5,7 +5,7 @@ qemu-storage-daemon serves --disk, the test guest runs its block test
 and keeps beating.  vm.devices names blk0 at the PCI address the guest
 found, with its socket, a connected back-end and the features the
 driver acked; counters and metrics count its DRIVER_OK; a restart
-request is refused with 501 (back-end restart does not exist yet); once
+request is refused with 409 (splitvm did not start this back-end); once
 the daemon is killed the device shows broken while the API and the VM
 carry on, and shutdown still ends splitvm with status 0."""
 
@@ -128,10 +128,10 @@ try:
 
     status, _, body = ctlapi.curl(sock, "POST", "/api/v1/vm.device-restart",
                                   body='{"id": "blk0"}')
-    c.equal(status, 501, "device-restart blk0: 501 until restart exists")
-    c.check("not implemented" in body, "501 says why", body)
+    c.equal(status, 409, "device-restart blk0: 409, an external back-end")
+    c.check("not started by splitvm" in body, "409 says why", body)
     rc, out, err = ctl_run("restart", "blk0")
-    c.check(rc == 1 and "501" in err, "splitvm-ctl restart blk0: exit 1, 501",
+    c.check(rc == 1 and "409" in err, "splitvm-ctl restart blk0: exit 1, 409",
             err)
 
     # The back-end dies: the device shows it, the API and the VM go on.

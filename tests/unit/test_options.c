@@ -4,6 +4,7 @@
 
 #include "guest_mem.h"
 #include "options.h"
+#include "supervisor.h"
 #include "unit.h"
 
 static void test_sizes(void)
@@ -188,6 +189,90 @@ static void test_vhost_user_errors(void)
 	}
 }
 
+/* ---- spawned back-ends: path=, switch=, --backend-* ---- */
+
+static void test_spawned_backends(void)
+{
+	struct options o;
+	const char *ok[] = { "splitvm", "-k", "k",
+			     "--disk", "path=/img/a.raw,readonly,queues=2",
+			     "--net", "switch=lan-1_x,mac=52:54:00:00:00:07",
+			     "--disk", "socket=/run/b.sock",
+			     "--backend-dir", "/opt/splitvm",
+			     "--backend-user", "4242:17" };
+	static const char *const bad[][2] = {
+		{ "--disk", "path=" },
+		{ "--disk", "path=/a,socket=/b" },	/* two back-ends */
+		{ "--disk", "readonly" },		/* none */
+		{ "--disk", "socket=/b,readonly" },	/* readonly: path= only */
+		{ "--disk", "switch=lan" },		/* net only */
+		{ "--net", "path=/a" },			/* disk only */
+		{ "--net", "switch=" },
+		{ "--net", "switch=a/b" },
+		{ "--net", "switch=../x" },
+		{ "--net", "switch=123456789012345678901234567890123" },
+		{ "--net", "switch=lan,socket=/s" },
+		{ "--net", "switch=lan,queues=2" },	/* one pair per port */
+		{ "--net", "switch=lan,readonly" },
+		{ "--backend-user", "0" },		/* never root */
+		{ "--backend-user", "0:0" },
+		{ "--backend-dir", "" },
+	};
+	const struct backend_spec *b = o.backends.specs;
+
+	CU_ASSERT_EQUAL_FATAL(parse(&o, 13, ok), OPTIONS_RUN);
+	CU_ASSERT_EQUAL_FATAL(o.vm.nr_vhost_user, 3);
+	CU_ASSERT_EQUAL(b[0].kind, BACKEND_BLK);
+	CU_ASSERT_STRING_EQUAL(b[0].image, "/img/a.raw");
+	CU_ASSERT_TRUE(b[0].readonly);
+	CU_ASSERT_EQUAL(o.vm.vhost_user[0].queues, 2);
+	CU_ASSERT_EQUAL(o.vm.vhost_user[0].socket_path[0], '\0');
+	CU_ASSERT_EQUAL(b[1].kind, BACKEND_SWITCH);
+	CU_ASSERT_STRING_EQUAL(b[1].switch_name, "lan-1_x");
+	CU_ASSERT_TRUE(o.vm.vhost_user[1].has_mac);
+	CU_ASSERT_EQUAL(b[2].kind, BACKEND_EXTERNAL);
+	CU_ASSERT_STRING_EQUAL(o.vm.vhost_user[2].socket_path, "/run/b.sock");
+	CU_ASSERT_STRING_EQUAL(o.backends.dir, "/opt/splitvm");
+	CU_ASSERT_TRUE(o.backends.has_user);
+	CU_ASSERT(o.backends.uid == 4242 && o.backends.gid == 17);
+	CU_ASSERT_TRUE(backend_spawn_needed(&o.backends, &o.vm));
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = { "splitvm", "-k", "k", bad[i][0],
+				       bad[i][1] };
+
+		CU_ASSERT_EQUAL(parse(&o, 5, argv), OPTIONS_EXIT_USAGE);
+	}
+	{
+		const char *argv[] = { "splitvm", "-k", "k", "--disk",
+				       "socket=/s" };
+
+		CU_ASSERT_EQUAL_FATAL(parse(&o, 5, argv), OPTIONS_RUN);
+		CU_ASSERT_FALSE(backend_spawn_needed(&o.backends, &o.vm));
+	}
+}
+
+/* The supervisor's restart delays (core/supervisor.c). */
+static void test_restart_delays(void)
+{
+	unsigned d = 0, seen[12];
+
+	for (unsigned i = 0; i < 12; i++)
+		d = seen[i] = supervisor_next_delay(d, 50, false);
+	CU_ASSERT_EQUAL(seen[0], 100);
+	CU_ASSERT_EQUAL(seen[1], 200);
+	CU_ASSERT_EQUAL(seen[2], 400);
+	CU_ASSERT_EQUAL(seen[8], 25600);
+	CU_ASSERT_EQUAL(seen[9], 30000);	/* capped */
+	CU_ASSERT_EQUAL(seen[11], 30000);
+	/* A back-end that lived long enough starts the series again. */
+	CU_ASSERT_EQUAL(supervisor_next_delay(30000, 10000, false), 100);
+	CU_ASSERT_EQUAL(supervisor_next_delay(800, 9999, false), 1600);
+	/* Asked for: at once. */
+	CU_ASSERT_EQUAL(supervisor_next_delay(30000, 5, true), 0);
+	CU_ASSERT_EQUAL(supervisor_next_delay(0, 5, false), 100);
+}
+
 /* ---- sandbox options ---- */
 
 static void test_sandbox_options(void)
@@ -242,6 +327,8 @@ static CU_TestInfo options_tests[] = {
 	{ "vhost-user devices", test_vhost_user_devices },
 	{ "vhost-user device errors", test_vhost_user_errors },
 	{ "sandbox options", test_sandbox_options },
+	{ "spawned back-ends", test_spawned_backends },
+	{ "restart delays", test_restart_delays },
 	CU_TEST_INFO_NULL,
 };
 

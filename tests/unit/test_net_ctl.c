@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* splitvm-net --control: request parsing and validation, port paths. */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <string.h>
+
+#include "net_ctl.h"
+#include "net_options.h"
+#include "unit.h"
+
+static int parse(const char *line, struct net_ctl_request *req)
+{
+	char err[128] = "";
+	int r = net_ctl_parse(line, strlen(line), req, err, sizeof(err));
+
+	/* A refusal always says why. */
+	if (r)
+		CU_ASSERT_NOT_EQUAL(err[0], '\0');
+	return r;
+}
+
+static void test_good_requests(void)
+{
+	struct net_ctl_request req;
+
+	CU_ASSERT_EQUAL_FATAL(parse("{\"op\":\"add\",\"name\":\"vm-12_net0\"}",
+				    &req), 0);
+	CU_ASSERT_EQUAL(req.op, NET_CTL_ADD);
+	CU_ASSERT_STRING_EQUAL(req.name, "vm-12_net0");
+	CU_ASSERT_EQUAL_FATAL(parse(" { \"name\" : \"a\", \"op\" : \"remove\" } ",
+				    &req), 0);
+	CU_ASSERT_EQUAL(req.op, NET_CTL_REMOVE);
+	CU_ASSERT_STRING_EQUAL(req.name, "a");
+	CU_ASSERT_EQUAL(parse("{\"op\":\"list\"}", &req), 0);
+	CU_ASSERT_EQUAL(req.op, NET_CTL_LIST);
+	CU_ASSERT_EQUAL(parse("{\"op\":\"quit\"}", &req), 0);
+	CU_ASSERT_EQUAL(req.op, NET_CTL_QUIT);
+}
+
+static void test_bad_requests(void)
+{
+	static const char *const bad[] = {
+		"", "{", "[]", "\"add\"", "42", "null",
+		"{\"op\":\"add\"}",				/* no name */
+		"{\"op\":\"add\",\"name\":\"\"}",
+		"{\"op\":\"add\",\"name\":\"../x\"}",		/* path escape */
+		"{\"op\":\"add\",\"name\":\"a/b\"}",
+		"{\"op\":\"add\",\"name\":\".start\"}",
+		"{\"op\":\"add\",\"name\":\"a b\"}",
+		"{\"op\":\"add\",\"name\":7}",
+		"{\"op\":\"add\",\"name\":\"12345678901234567890123456789012345678901\"}",
+		"{\"op\":\"list\",\"name\":\"a\"}",		/* takes no name */
+		"{\"op\":\"drop\"}",
+		"{\"op\":1}",
+		"{\"op\":\"add\",\"name\":\"a\",\"path\":\"/etc/x\"}",
+		"{\"op\":\"add\",\"name\":\"a\"} trailing",
+		"{\"op\":{\"x\":{\"y\":1}}}",			/* too deep */
+	};
+	struct net_ctl_request req;
+	char err[128], big[NET_CTL_MAX_LINE + 8];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(parse(bad[i], &req), -EINVAL);
+	}
+	/* An embedded NUL and an over-long line. */
+	CU_ASSERT_EQUAL(net_ctl_parse("{\"op\":\"list\"}\0x", 15, &req, err,
+				      sizeof(err)), -EINVAL);
+	memset(big, ' ', sizeof(big));
+	CU_ASSERT_EQUAL(net_ctl_parse(big, sizeof(big), &req, err,
+				      sizeof(err)), -EINVAL);
+	/* 40 bytes is the longest name. */
+	CU_ASSERT_EQUAL(parse("{\"op\":\"add\",\"name\":\"1234567890123456789012345678901234567890\"}",
+			      &req), 0);
+}
+
+static void test_port_path(void)
+{
+	char out[108];
+
+	CU_ASSERT_EQUAL(net_ctl_port_path("/run/splitvm/s/control.sock", "vm1",
+					  out, sizeof(out)), 0);
+	CU_ASSERT_STRING_EQUAL(out, "/run/splitvm/s/vm1.sock");
+	CU_ASSERT_EQUAL(net_ctl_port_path("ctl", "p", out, sizeof(out)), 0);
+	CU_ASSERT_STRING_EQUAL(out, "p.sock");
+	CU_ASSERT_EQUAL(net_ctl_port_path("/x/ctl", "p", out, 8), -ENAMETOOLONG);
+}
+
+static void test_options(void)
+{
+	static struct net_options o;
+	char *const ok[] = { "splitvm-net", "--control", "/tmp/s/c.sock", NULL };
+	char *const xc[] = { "splitvm-net", "--control", "/tmp/s/c.sock",
+			     "--mode", "xconnect", NULL };
+	char *const none[] = { "splitvm-net", NULL };
+
+	CU_ASSERT_EQUAL(net_options_parse(3, ok, &o), 0);
+	CU_ASSERT_STRING_EQUAL(o.control_path, "/tmp/s/c.sock");
+	CU_ASSERT_EQUAL(o.nports, 0);
+	CU_ASSERT_EQUAL(net_options_parse(5, xc, &o), -EINVAL);
+	CU_ASSERT_EQUAL(net_options_parse(1, none, &o), -EINVAL);
+}
+
+static CU_TestInfo ctl_tests[] = {
+	{ "add, remove, list, quit", test_good_requests },
+	{ "malformed and hostile requests are refused", test_bad_requests },
+	{ "port sockets live next to the control socket", test_port_path },
+	{ "--control on the command line", test_options },
+	CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo unit_suites[] = {
+	{ "net_ctl", NULL, NULL, NULL, NULL, ctl_tests },
+	CU_SUITE_INFO_NULL,
+};
