@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 	 * EAL's threads and librte_vhost's event thread exist, the sockets
 	 * are registered: the sandbox holds from here on.
 	 */
-	r = be_sandbox_apply(&net_sandbox_policy, opts.seccomp);
+	r = be_sandbox_apply(net_sandbox_policy_for(&opts), opts.seccomp);
 	if (r) {
 		status = EXIT_RUNTIME;
 		goto out;

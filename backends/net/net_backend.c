@@ -91,7 +91,8 @@ static struct net_port *port_by_vid(struct net_backend *be, int vid)
 	if (rte_vhost_get_ifname(vid, path, sizeof(path)))
 		return NULL;
 	for (unsigned i = 0; i < be->nports; i++)
-		if (!strcmp(be->ports[i].cfg.path, path))
+		if (!net_port_is_uplink(&be->ports[i]) &&
+		    !strcmp(be->ports[i].cfg.path, path))
 			return &be->ports[i];
 	return NULL;
 }
@@ -353,8 +354,12 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 	if (r)
 		goto err;
 	/* Frames live in an mbuf only between a dequeue and the enqueues that
-	 * copy them out: a burst per port, plus the per-lcore cache. */
+	 * copy them out: a burst per port, plus the per-lcore cache; an
+	 * uplink's driver also holds mbufs in its rx and tx rings. */
 	nb_mbufs = 2048 + o->nports * NET_BURST * 2;
+	for (unsigned i = 0; i < o->nports; i++)
+		if (o->ports[i].kind == NET_PORT_UPLINK)
+			nb_mbufs += NET_UPLINK_MBUFS;
 	be->pool = rte_pktmbuf_pool_create("splitvm-net", nb_mbufs, 128, 0,
 					   RTE_MBUF_DEFAULT_BUF_SIZE,
 					   rte_socket_id());
@@ -369,11 +374,23 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 
 		p->cfg = o->ports[i];
 		p->index = (uint16_t)i;
+		p->eth_rx_fd = -1;
 		atomic_init(&p->vid, -1);
 		snprintf(p->tag, sizeof(p->tag), "%s", p->cfg.name);
 	}
 	net_active = be;
+	/* Uplinks first: they may need the capabilities main() still holds,
+	 * and librte_vhost's threads need not inherit them meanwhile. */
 	for (unsigned i = 0; i < be->nports; i++) {
+		if (!net_port_is_uplink(&be->ports[i]))
+			continue;
+		r = net_uplink_open(be, &be->ports[i]);
+		if (r)
+			goto err;
+	}
+	for (unsigned i = 0; i < be->nports; i++) {
+		if (net_port_is_uplink(&be->ports[i]))
+			continue;
 		r = port_register(&be->ports[i]);
 		if (r)
 			goto err;
@@ -392,6 +409,10 @@ void net_backend_destroy(struct net_backend *be)
 	for (unsigned i = 0; i < be->nports; i++) {
 		struct net_port *p = &be->ports[i];
 
+		if (net_port_is_uplink(p)) {
+			net_uplink_close(p);
+			continue;
+		}
 		if (!p->registered)
 			continue;
 		/* Closes connections (destroy_device runs) and, for a
@@ -433,6 +454,8 @@ int net_backend_print_stats(struct net_backend *be)
 		ports[i] = (struct net_port_report){
 			.name = p->cfg.name,
 			.path = p->cfg.path,
+			.devargs = net_port_is_uplink(p) ? p->cfg.devargs
+							 : NULL,
 			.client = p->cfg.client,
 			.connected = atomic_load(&p->ready),
 			.nqueues = 1,

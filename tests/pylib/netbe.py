@@ -171,7 +171,7 @@ class SplitvmNet:
     def dump(self):
         print("    $ " + " ".join(self.argv))
         for line in [x for x in self.stderr
-                     if "VHOST_CONFIG" not in x][-60:]:
+                     if "VHOST_CONFIG" not in x or "rror" in x][-60:]:
             print("    ! " + line.rstrip())
 
 
@@ -186,14 +186,19 @@ class Testpmd:
 
     PROMPT = "testpmd> "
 
-    def __init__(self, exe, sockets, macs, prefix, logpath, servers=()):
+    def __init__(self, exe, sockets, macs, prefix, logpath, servers=(),
+                 vdevs=()):
         """servers: indexes of ports where testpmd listens (virtio-user
-        server=1) and splitvm-net is the client."""
+        server=1) and splitvm-net is the client.  vdevs: devargs of other
+        ports, probed first (so they are testpmd's ports 0, 1, ...; the
+        virtio-user ports come after them)."""
         self.prefix = prefix
         eal = ["-l", "0,1", "--no-huge", "-m", "1024", "--no-pci",
                f"--file-prefix={prefix}"]
         if os.geteuid() != 0:
             eal += ["--no-shconf", "--iova-mode=va"]
+        for v in vdevs:
+            eal += ["--vdev", v]
         for i, (sock, mac) in enumerate(zip(sockets, macs)):
             extra = ",server=1" if i in servers else ""
             eal += ["--vdev",
