@@ -36,11 +36,16 @@ struct net_port {
 	struct net_queue_stats stats;	/* one queue pair */
 	/* An uplink (cfg.kind NET_PORT_UPLINK): set up before forwarding
 	 * starts, torn down after it ends; never touched by librte_vhost's
-	 * thread. ready and vring_enabled[] stay true while it runs. */
+	 * thread. vring_enabled[] stay true; ready is its link state where
+	 * that can be read (memif, ring), else true while it runs. */
 	bool eth_probed;
 	bool eth_started;
 	uint16_t eth_port;
 	int eth_rx_fd;		/* rx interrupt eventfd, or -1: poll on a timer */
+	bool eth_link_known;	/* link state readable without a system call */
+	bool eth_reconnect;	/* memif client: restart while the link is down */
+	unsigned eth_down_checks;	/* link checks in a row that saw it down */
+	uint64_t eth_next_check;	/* ns: next link check (forwarder) */
 };
 
 struct net_backend {
@@ -98,5 +103,11 @@ uint16_t net_uplink_tx(struct net_port *p, struct rte_mbuf **pkts,
 		       uint16_t n);
 /* Arm (on) or disarm the rx interrupt, where there is one. */
 void net_uplink_notify(struct net_port *p, bool on);
+/*
+ * At most once a second: read the link state where that needs no system
+ * call (ready follows it), and restart an uplink that reconnects (memif
+ * client) when its link stayed down. True when the link went down.
+ */
+bool net_uplink_maintain(struct net_port *p, uint64_t now_ns);
 
 #endif

@@ -229,6 +229,10 @@ static unsigned fwd_round(struct net_fwd *f)
 	f->now = now_ns();
 	ports_changed(f);
 	for (unsigned i = 0; i < be->nports; i++)
+		if (net_port_is_uplink(&be->ports[i]) &&
+		    net_uplink_maintain(&be->ports[i], f->now))
+			net_switch_flush_port(be->sw, (uint16_t)i);
+	for (unsigned i = 0; i < be->nports; i++)
 		n += port_poll(f, &be->ports[i]);
 	if (n) {
 		be->fwd_busy_cycles += rte_rdtsc() - start;
@@ -290,9 +294,8 @@ static void fwd_sleep(struct net_fwd *f)
 		struct rte_vhost_vring vr;
 
 		if (net_port_is_uplink(p)) {
-			if (!atomic_load(&p->ready))
-				continue;
-			if (p->eth_rx_fd >= 0) {
+			/* A link that is down is checked on the timer too. */
+			if (p->eth_rx_fd >= 0 && atomic_load(&p->ready)) {
 				pfds[n++] = (struct pollfd){
 					.fd = p->eth_rx_fd, .events = POLLIN };
 			} else {

@@ -171,6 +171,19 @@ static int port_set_path(struct net_port_config *p, const char *path,
 	return 0;
 }
 
+int net_port_set_name(struct net_port_config *p, const char *opt,
+		      const char *name, size_t len)
+{
+	if (len >= sizeof(p->name)) {
+		log_err(TAG, "%s: name longer than %zu bytes", opt,
+			sizeof(p->name) - 1);
+		return -EINVAL;
+	}
+	memcpy(p->name, name, len);
+	p->name[len] = '\0';
+	return 0;
+}
+
 /* PATH[,client][,name=NAME]: a path cannot hold a comma here. */
 static int parse_port(struct net_options *o, const char *arg)
 {
@@ -193,13 +206,9 @@ static int parse_port(struct net_options *o, const char *arg)
 		if (len == 6 && !strncmp(s, "client", 6)) {
 			p->client = true;
 		} else if (len > 5 && !strncmp(s, "name=", 5)) {
-			if (len - 5 >= sizeof(p->name)) {
-				log_err(TAG, "--port: name longer than %zu bytes",
-					sizeof(p->name) - 1);
-				return -EINVAL;
-			}
-			memcpy(p->name, s + 5, len - 5);
-			p->name[len - 5] = '\0';
+			r = net_port_set_name(p, "--port", s + 5, len - 5);
+			if (r)
+				return r;
 		} else {
 			log_err(TAG, "--port %s: unknown parameter '%.*s'",
 				arg, (int)len, s);

@@ -70,6 +70,11 @@ struct net_options {
 int net_options_parse(int argc, char *const argv[], struct net_options *o)
 	__attribute__((warn_unused_result));
 
+/* name (len bytes, not terminated) as p's name; -EINVAL if too long. */
+int net_port_set_name(struct net_port_config *p, const char *opt,
+		      const char *name, size_t len)
+	__attribute__((warn_unused_result));
+
 extern const char net_options_usage[];
 
 /* --print-capabilities output (vhost-user backend program conventions). */

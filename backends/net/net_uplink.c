@@ -118,11 +118,16 @@ static void uplink_find_rx_fd(struct net_port *p)
 
 int net_uplink_open(struct net_backend *be, struct net_port *p)
 {
+	enum net_uplink_type t = net_uplink_type_of(p->cfg.devargs);
 	struct rte_eth_dev_info info;
 	struct rte_ether_addr mac;
 	int r;
 
 	p->eth_rx_fd = -1;
+	/* memif and ring keep the link state in memory; other drivers may
+	 * ask the kernel (ioctl, netlink), which the sandbox refuses. */
+	p->eth_link_known = t == NET_UPLINK_MEMIF || t == NET_UPLINK_RING;
+	p->eth_reconnect = net_uplink_memif_client(p->cfg.devargs);
 	r = uplink_probe(p);
 	if (r)
 		return r;
@@ -144,12 +149,19 @@ int net_uplink_open(struct net_backend *be, struct net_port *p)
 		p->eth_started = false;
 		r = uplink_setup(be, p, false);
 	}
+	if (r && p->eth_reconnect && rte_eth_dev_is_valid_port(p->eth_port)) {
+		/* Its server is not there yet: the forwarder retries. */
+		log_warn(p->tag, "memif server of %s not reachable (%s): "
+			 "retrying every second", p->cfg.devargs, strerror(-r));
+		r = 0;
+	}
 	if (r) {
 		log_err(p->tag, "cannot start %s (driver %s): %s",
 			p->cfg.devargs, info.driver_name, strerror(-r));
 		return r;
 	}
-	uplink_find_rx_fd(p);
+	if (p->eth_started)
+		uplink_find_rx_fd(p);
 	if (rte_eth_macaddr_get(p->eth_port, &mac))
 		memset(&mac, 0, sizeof(mac));
 	log_info(p->tag, "uplink %s: ethdev %u, driver %s, MAC "
@@ -159,7 +171,8 @@ int net_uplink_open(struct net_backend *be, struct net_port *p)
 		 "polled on a timer when idle");
 	atomic_store(&p->vring_enabled[NET_VRING_RX], true);
 	atomic_store(&p->vring_enabled[NET_VRING_TX], true);
-	atomic_store(&p->ready, true);
+	/* With a readable link, ready waits for the first link check. */
+	atomic_store(&p->ready, !p->eth_link_known);
 	return 0;
 }
 
@@ -208,6 +221,39 @@ uint16_t net_uplink_tx(struct net_port *p, struct rte_mbuf **pkts,
 	for (uint16_t i = sent; i < n; i++)
 		rte_pktmbuf_free(pkts[i]);
 	return sent;
+}
+
+bool net_uplink_maintain(struct net_port *p, uint64_t now_ns)
+{
+	struct rte_eth_link link;
+	bool was_up = atomic_load(&p->ready);
+	bool up;
+
+	if (!p->eth_link_known || now_ns < p->eth_next_check)
+		return false;
+	p->eth_next_check = now_ns + 1000000000ull;
+	memset(&link, 0, sizeof(link));
+	up = p->eth_started && !rte_eth_link_get_nowait(p->eth_port, &link) &&
+	     link.link_status == RTE_ETH_LINK_UP;
+	atomic_store(&p->ready, up);
+	if (up != was_up)
+		log_info(p->tag, "link %s", up ? "up" : "down");
+	p->eth_down_checks = up ? 0 : p->eth_down_checks + 1;
+	/*
+	 * A memif client connects once, when started; after a failed
+	 * handshake or when its server went away it stays down. Down for
+	 * two checks in a row (not just handshaking): stop, which drops
+	 * what is left of the connection, and start again.
+	 */
+	if (p->eth_reconnect && p->eth_down_checks >= 2) {
+		p->eth_down_checks = 0;
+		if (p->eth_started && rte_eth_dev_stop(p->eth_port))
+			log_debug(p->tag, "stop failed");
+		p->eth_started = !rte_eth_dev_start(p->eth_port);
+		log_debug(p->tag, "reconnect: %s", p->eth_started ?
+			  "started" : "start failed");
+	}
+	return was_up && !up;
 }
 
 void net_uplink_notify(struct net_port *p, bool on)

@@ -158,13 +158,10 @@ int net_uplink_parse(const char *arg, struct net_port_config *p)
 			return -EINVAL;
 		}
 		if (!first && len > 5 && !strncmp(s, "name=", 5)) {
-			if (len - 5 >= sizeof(p->name)) {
-				log_err(TAG, "--uplink: name longer than %zu bytes",
-					sizeof(p->name) - 1);
-				return -EINVAL;
-			}
-			memcpy(p->name, s + 5, len - 5);
-			p->name[len - 5] = '\0';
+			int r = net_port_set_name(p, "--uplink", s + 5, len - 5);
+
+			if (r)
+				return r;
 		} else {
 			if (used + len + 2 > sizeof(p->devargs)) {
 				log_err(TAG, "--uplink: devargs longer than %zu bytes",

@@ -175,6 +175,23 @@ class SplitvmNet:
             print("    ! " + line.rstrip())
 
 
+def open_sockets(proc, socks, timeout=60):
+    """A peer running as root (testpmd) creates its server sockets 0755:
+    let splitvm-net (uid 65534) connect to them, as a manager would
+    arrange. True once every socket existed (and was opened up)."""
+    end = time.monotonic() + timeout
+    done = set()
+    while time.monotonic() < end and len(done) < len(socks):
+        for s in socks:
+            if s not in done and os.path.exists(s):
+                os.chmod(s, 0o777)
+                done.add(s)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    return len(done) == len(socks)
+
+
 def port(st, i):
     return st["ports"][i]["queues"][0] | {
         "connected": st["ports"][i]["connected"]}
