@@ -29,6 +29,7 @@
 
 #include "be_sandbox.h"
 #include "log.h"
+#include "net_uplink_args.h"
 
 #define TAG "net"
 
@@ -73,13 +74,24 @@ int net_eal_start(const struct net_options *o)
 	return 0;
 }
 
-void net_eal_stop(void)
+void net_eal_stop(const struct net_options *o)
 {
 	char dir[PATH_MAX];
+	bool cleanup = true;
 
+	/*
+	 * rte_eal_cleanup() removes every device still there: an uplink
+	 * whose removal the sandbox refuses (net_uplink_close left it) is
+	 * left to the process exit, and so is the rest of the EAL.
+	 */
+	for (unsigned i = 0; i < o->nports; i++)
+		if (o->ports[i].kind == NET_PORT_UPLINK &&
+		    !net_uplink_teardown_sandboxed(o->ports[i].devargs))
+			cleanup = false;
 	/* EAL leaves its (with --no-shconf empty) runtime directory behind. */
 	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
+	if (cleanup)
+		rte_eal_cleanup();
 	if (dir[0] && rmdir(dir) && errno != ENOENT)
 		log_debug("eal", "rmdir %s: %s", dir, strerror(errno));
 }

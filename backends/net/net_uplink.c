@@ -178,8 +178,6 @@ int net_uplink_open(struct net_backend *be, struct net_port *p)
 
 void net_uplink_close(struct net_port *p)
 {
-	enum net_uplink_type t = net_uplink_type_of(p->cfg.devargs);
-
 	atomic_store(&p->ready, false);
 	if (!p->eth_started && !p->eth_probed)
 		return;
@@ -190,7 +188,7 @@ void net_uplink_close(struct net_port *p)
 	 * down with ioctl(); their fds close at exit and the kernel
 	 * removes what they created.
 	 */
-	if (t != NET_UPLINK_MEMIF && t != NET_UPLINK_RING) {
+	if (!net_uplink_teardown_sandboxed(p->cfg.devargs)) {
 		log_debug(p->tag, "left to process exit");
 		return;
 	}

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/capability.h>
+
 #include "log.h"
 
 #define TAG "options"
@@ -184,4 +186,44 @@ int net_uplink_parse(const char *arg, struct net_port_config *p)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+bool net_uplink_teardown_sandboxed(const char *devargs)
+{
+	enum net_uplink_type t = net_uplink_type_of(devargs);
+
+	return t == NET_UPLINK_MEMIF || t == NET_UPLINK_RING;
+}
+
+static size_t caps_add(int *caps, size_t n, size_t max, int cap)
+{
+	for (size_t i = 0; i < n; i++)
+		if (caps[i] == cap)
+			return n;
+	if (n < max)
+		caps[n++] = cap;
+	return n;
+}
+
+size_t net_uplink_caps(const struct net_options *o, int *caps, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < o->nports; i++) {
+		if (o->ports[i].kind != NET_PORT_UPLINK)
+			continue;
+		switch (net_uplink_type_of(o->ports[i].devargs)) {
+		case NET_UPLINK_TAP:
+			/* TUNSETIFF, interface flags and address. */
+			n = caps_add(caps, n, max, CAP_NET_ADMIN);
+			break;
+		case NET_UPLINK_AF_PACKET:
+			/* socket(AF_PACKET, SOCK_RAW). */
+			n = caps_add(caps, n, max, CAP_NET_RAW);
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
 }

@@ -42,4 +42,19 @@ const char *net_uplink_type_name(enum net_uplink_type t);
  * shared memory itself (memfd_create, ftruncate) when it connects. */
 bool net_uplink_memif_client(const char *devargs);
 
+/*
+ * Whether the driver's stop, close and removal stay within the seccomp
+ * list (memif, ring); others (tap, af_packet, PCI) would take their
+ * interface down with ioctl() or talk to the kernel: they are left open
+ * and the process exit closes them.
+ */
+bool net_uplink_teardown_sandboxed(const char *devargs);
+
+/*
+ * The capabilities o's uplinks need while they are opened (tap:
+ * CAP_NET_ADMIN; af_packet: CAP_NET_RAW), each once, into caps (room for
+ * max). How many.
+ */
+size_t net_uplink_caps(const struct net_options *o, int *caps, size_t max);
+
 #endif

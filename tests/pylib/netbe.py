@@ -54,9 +54,12 @@ class SplitvmNet:
     """splitvm-net with --stats-format json: every SIGUSR1 prints one JSON
     line on stdout, which stats() waits for."""
 
-    def __init__(self, exe, args, unprivileged=True, inherit_fd=None):
-        """inherit_fd=(fd, n): the child gets fd as its file descriptor n."""
-        self.argv = [exe, "--stats-format", "json"] + args
+    def __init__(self, exe, args, unprivileged=True, inherit_fd=None,
+                 wrapper=()):
+        """inherit_fd=(fd, n): the child gets fd as its file descriptor n.
+        wrapper: a command that execs splitvm-net (ip netns exec, setpriv);
+        splitvm-net keeps its pid."""
+        self.argv = list(wrapper) + [exe, "--stats-format", "json"] + args
         drop = os.geteuid() == 0 and unprivileged
 
         def setup():
