@@ -24,7 +24,7 @@
 static bool be_caps_bounding;		/* CAP_SETPCAP kept: empty it too */
 static atomic_int be_caps_done, be_caps_failed;
 
-int be_caps_drop_but(const int *caps, size_t n)
+static int be_caps_keep(const int *caps, size_t n)
 {
 	bool setpcap;
 
@@ -63,6 +63,15 @@ int be_caps_drop_but(const int *caps, size_t n)
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 	return 0;
+}
+
+int be_caps_drop_but(const int *caps, size_t n)
+{
+	int r = be_caps_keep(caps, n);
+
+	if (r)
+		log_err(TAG, "cannot drop capabilities: %s", strerror(-r));
+	return r;
 }
 
 /*
