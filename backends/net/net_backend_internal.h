@@ -41,7 +41,9 @@ struct net_port {
 	bool eth_probed;
 	bool eth_started;
 	uint16_t eth_port;
-	int eth_rx_fd;		/* rx interrupt eventfd, or -1: poll on a timer */
+	int eth_rx_fd;		/* rx interrupt fd, or -1: poll on a timer */
+	bool eth_rx_armed;	/* an eventfd armed and drained (else the
+				 * queue's own fd, readable while frames wait) */
 	bool eth_link_known;	/* link state readable without a system call */
 	bool eth_reconnect;	/* memif client: restart while the link is down */
 	unsigned eth_down_checks;	/* link checks in a row that saw it down */

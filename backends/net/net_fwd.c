@@ -335,7 +335,8 @@ static void fwd_sleep(struct net_fwd *f)
 		struct rte_vhost_vring vr;
 
 		if (net_port_is_uplink(p)) {
-			if (p->eth_rx_fd >= 0)
+			/* An unarmed fd is the queue: the burst reads it. */
+			if (p->eth_rx_armed)
 				drain(p->eth_rx_fd);
 			continue;
 		}

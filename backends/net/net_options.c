@@ -54,7 +54,7 @@ const char net_options_usage[] =
 "                        on the rings' kick eventfds\n"
 "  --idle-spin-us N      (default 500)\n"
 "  --uplink-poll-us N    while sleeping, poll uplinks whose driver cannot\n"
-"                        wake splitvm-net (memif, tap, ...) this often\n"
+"                        wake splitvm-net (memif, af_packet) this often\n"
 "                        (default 1000)\n"
 "  --cpu N               pin the forwarding thread to CPU N (default: float\n"
 "                        over the CPUs splitvm-net may run on)\n"

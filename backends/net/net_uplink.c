@@ -101,19 +101,31 @@ static int uplink_setup(struct net_backend *be, struct net_port *p,
 	return 0;
 }
 
-/* An rx interrupt the loop can sleep on, if the driver has one. */
+/*
+ * An rx interrupt the loop can sleep on, if the driver has one: an
+ * eventfd armed with rte_eth_dev_rx_intr_enable, or (tap, which cannot
+ * arm one) the queue's own fd, readable while a frame waits in it.
+ */
 static void uplink_find_rx_fd(struct net_port *p)
 {
-	int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(p->eth_port, 0);
+	enum net_uplink_type t = net_uplink_type_of(p->cfg.devargs);
+	int fd, r;
 
 	p->eth_rx_fd = -1;
+	/* memif has none in DPDK 22.11 (asking only logs an error). */
+	if (t == NET_UPLINK_MEMIF)
+		return;
+	fd = rte_eth_dev_rx_intr_ctl_q_get_fd(p->eth_port, 0);
 	if (fd < 0)
 		return;
-	if (rte_eth_dev_rx_intr_enable(p->eth_port, 0))
-		return;
-	if (rte_eth_dev_rx_intr_disable(p->eth_port, 0))
-		return;
-	p->eth_rx_fd = fd;
+	r = rte_eth_dev_rx_intr_enable(p->eth_port, 0);
+	if (r == 0 && rte_eth_dev_rx_intr_disable(p->eth_port, 0) == 0) {
+		p->eth_rx_fd = fd;
+		p->eth_rx_armed = true;
+	} else if (r == -ENOTSUP && t == NET_UPLINK_TAP) {
+		p->eth_rx_fd = fd;
+		p->eth_rx_armed = false;
+	}
 }
 
 int net_uplink_open(struct net_backend *be, struct net_port *p)
@@ -167,8 +179,9 @@ int net_uplink_open(struct net_backend *be, struct net_port *p)
 	log_info(p->tag, "uplink %s: ethdev %u, driver %s, MAC "
 		 RTE_ETHER_ADDR_PRT_FMT ", %s", p->cfg.devargs, p->eth_port,
 		 info.driver_name, RTE_ETHER_ADDR_BYTES(&mac),
-		 p->eth_rx_fd >= 0 ? "rx interrupt when idle" :
-		 "polled on a timer when idle");
+		 p->eth_rx_fd < 0 ? "polled on a timer when idle" :
+		 p->eth_rx_armed ? "rx interrupt when idle" :
+		 "its queue fd wakes splitvm-net when idle");
 	atomic_store(&p->vring_enabled[NET_VRING_RX], true);
 	atomic_store(&p->vring_enabled[NET_VRING_TX], true);
 	/* With a readable link, ready waits for the first link check. */
@@ -256,7 +269,7 @@ bool net_uplink_maintain(struct net_port *p, uint64_t now_ns)
 
 void net_uplink_notify(struct net_port *p, bool on)
 {
-	if (p->eth_rx_fd < 0)
+	if (!p->eth_rx_armed)
 		return;
 	if (on)
 		(void)rte_eth_dev_rx_intr_enable(p->eth_port, 0);

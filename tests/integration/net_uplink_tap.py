@@ -127,6 +127,8 @@ try:
                 "it kept CAP_NET_ADMIN for the tap")
         c.check(sw.wait_log("every thread dropped its capabilities"),
                 "... and dropped it once the tap was open")
+        c.check(sw.wait_log("its queue fd wakes splitvm-net when idle"),
+                "idle, it sleeps on the tap's queue fd (no timer)")
         uids = netbe.proc_status(sw.proc.pid)["Uid"].split()
         c.check(all(u == "65534" for u in uids), "runs as uid 65534",
                 str(uids))
@@ -156,19 +158,31 @@ try:
                        f"{ECHOES} echo replies with their payload through "
                        "the switch"):
             print(r.stderr)
+        # Silent: asleep on the kick eventfd and the tap's queue fd; the
+        # next request wakes it.
+        time.sleep(0.5)
+        t0, c0 = time.monotonic(), netbe.cpu_seconds(sw.proc.pid)
+        time.sleep(2)
+        t1, c1 = time.monotonic(), netbe.cpu_seconds(sw.proc.pid)
+        share = (c1 - c0) / (t1 - t0)
+        c.check(share < 0.25, "idle with a tap uplink: well under a busy CPU",
+                f"{share:.2f} of a CPU")
+        print(f"  info idle CPU share, vhost port + tap uplink: {share:.3f}")
+        r = ns([sys.executable, "-c", ECHO, PEER_IP, "2"], timeout=60)
+        c.equal(r.stdout.strip(), "ok 2", "echoes after idle answered")
         tp.cmd("stop")
         st = sw.stats()
         if c.check(st is not None, "statistics answered"):
             vh, up = netbe.port(st, 0), netbe.port(st, 1)
             # ARP request + echo requests in, ARP reply + echo replies out.
-            c.check(up["rx_frames"] >= ECHOES + 1,
+            c.check(up["rx_frames"] >= ECHOES + 3,
                     "the tap uplink received the requests",
                     str(up["rx_frames"]))
             c.equal(vh["tx_frames"], up["rx_frames"],
                     "every frame from the tap reached the vhost port")
             c.equal(up["tx_frames"], vh["rx_frames"],
                     "every answer reached the tap")
-            c.check(vh["rx_frames"] >= ECHOES + 1,
+            c.check(vh["rx_frames"] >= ECHOES + 3,
                     "testpmd answered ARP and every echo",
                     str(vh["rx_frames"]))
             c.equal(st["mac_entries"], 2, "both stations learned")
