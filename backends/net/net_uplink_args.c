@@ -218,8 +218,10 @@ size_t net_uplink_caps(const struct net_options *o, int *caps, size_t max)
 			n = caps_add(caps, n, max, CAP_NET_ADMIN);
 			break;
 		case NET_UPLINK_AF_PACKET:
-			/* socket(AF_PACKET, SOCK_RAW). */
+			/* socket(AF_PACKET, SOCK_RAW); rte_eth_dev_start()
+			 * restores promiscuous mode and the MAC by ioctl. */
 			n = caps_add(caps, n, max, CAP_NET_RAW);
+			n = caps_add(caps, n, max, CAP_NET_ADMIN);
 			break;
 		default:
 			break;

@@ -52,8 +52,8 @@ bool net_uplink_teardown_sandboxed(const char *devargs);
 
 /*
  * The capabilities o's uplinks need while they are opened (tap:
- * CAP_NET_ADMIN; af_packet: CAP_NET_RAW), each once, into caps (room for
- * max). How many.
+ * CAP_NET_ADMIN; af_packet: CAP_NET_RAW and CAP_NET_ADMIN), each once,
+ * into caps (room for max). How many.
  */
 size_t net_uplink_caps(const struct net_options *o, int *caps, size_t max);
 

@@ -137,6 +137,8 @@ static void test_caps(void)
 	char *const argv[] = { "splitvm-net", "--uplink", "net_tap0",
 		"--uplink", "net_af_packet0,iface=x", "--uplink", "net_tap1",
 		"--uplink", "net_memif0", NULL };
+	char *const afp[] = { "splitvm-net", "--uplink", "net_af_packet0",
+		NULL };
 	char *const none[] = { "splitvm-net", "--port", "/a", "--uplink",
 		"net_memif0", NULL };
 	int caps[4];
@@ -145,6 +147,10 @@ static void test_caps(void)
 	CU_ASSERT_EQUAL_FATAL(net_uplink_caps(&opts, caps, 4), 2);
 	CU_ASSERT_EQUAL(caps[0], CAP_NET_ADMIN);
 	CU_ASSERT_EQUAL(caps[1], CAP_NET_RAW);
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(afp), afp), 0);
+	CU_ASSERT_EQUAL_FATAL(net_uplink_caps(&opts, caps, 4), 2);
+	CU_ASSERT_EQUAL(caps[0], CAP_NET_RAW);
+	CU_ASSERT_EQUAL(caps[1], CAP_NET_ADMIN);
 	CU_ASSERT_EQUAL(net_uplink_caps(&opts, caps, 1), 1);
 	CU_ASSERT_EQUAL_FATAL(parse(ARGC(none), none), 0);
 	CU_ASSERT_EQUAL(net_uplink_caps(&opts, caps, 4), 0);
