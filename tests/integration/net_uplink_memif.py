@@ -17,8 +17,9 @@ EtherType and length are checked frame by frame, and its port counters
 must match splitvm-net's.  Idle with the uplink polled on a timer,
 splitvm-net must stay well under a busy CPU.  Then a second splitvm-net
 in xconnect mode pairs the vhost port with the uplink: frames cross
-whatever their destination.  SIGTERM: exit 0, the memif and vhost
-connections closed."""
+whatever their destination.  Last, splitvm-net is the memif server
+(role=server) and testpmd's memif port the client.  SIGTERM: exit 0,
+the memif and vhost connections closed."""
 
 import os
 import re
@@ -132,6 +133,16 @@ def step(sw, tp, what, src, dst_mac, want_rx, want_tx, want_flooded,
     return st
 
 
+def memif_up(tp, timeout=20):
+    """testpmd's memif port 0 has its link up (the handshake is done)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if "Link status: up" in tp.cmd("show port info 0"):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def start_switch(args, what):
     sw = netbe.SplitvmNet(exe, args + SECCOMP)
     if not c.check(sw.wait_log(what), f"splitvm-net started: {what}"):
@@ -192,13 +203,7 @@ with tempfile.TemporaryDirectory() as tmp:
             c.equal((up["name"], up["role"], up["devargs"]),
                     ("up", "uplink", uplink.rsplit(",", 1)[0]),
                     "the uplink in the statistics")
-        # Let the memif connection settle (the client connects as its
-        # server's interrupt thread gets round to it).
-        end = time.monotonic() + 20
-        while time.monotonic() < end and \
-                "Connected" not in tp.cmd("show port info 0") and \
-                "Link status: up" not in tp.cmd("show port info 0"):
-            time.sleep(0.2)
+        c.check(memif_up(tp), "testpmd's memif port is connected")
 
         # vhost -> unknown MAC: flooded, the only other port is the uplink.
         step(sw, tp, "vhost port to an unknown station", TP_VIRTIO, MEMIF_MAC,
@@ -257,10 +262,7 @@ with tempfile.TemporaryDirectory() as tmp:
         st, ok = sw.wait_stats(lambda s: all(p["connected"]
                                              for p in s["ports"]))
         c.check(ok, "xconnect: vhost port (reconnected) and uplink up")
-        end = time.monotonic() + 20
-        while time.monotonic() < end and \
-                "Link status: up" not in tp.cmd("show port info 0"):
-            time.sleep(0.2)
+        c.check(memif_up(tp), "xconnect: testpmd's memif port is connected")
         step(sw, tp, "xconnect vhost -> uplink", TP_VIRTIO, OTHER_MAC,
              [32, 0], [0, 32], [0, 0], rx_port=TP_MEMIF,
              want_src=VIRTIO_MAC)
@@ -269,6 +271,46 @@ with tempfile.TemporaryDirectory() as tmp:
              want_src=MEMIF_MAC)
         stop_switch(sw, "xconnect")
         sw = None
+        tp.quit()
+
+        # splitvm-net as the memif server: it listens, testpmd's memif
+        # client brings the shared memory (splitvm-net only maps it: no
+        # memfd_create or ftruncate on its seccomp list).
+        msock2 = os.path.join(tmp, "memif-server.sock")
+        vsock2 = os.path.join(tmp, "vhost2.sock")
+        sw = start_switch(["--port", vsock2, "--uplink",
+                           f"net_memif0,role=server,socket={msock2},"
+                           "socket-abstract=no,name=srv"],
+                          "forwarding: 2 ports, mode switch")
+        c.check(os.path.exists(msock2), "splitvm-net listens on the memif "
+                "socket")
+        tp = netbe.Testpmd(TESTPMD, [vsock2], [VIRTIO_MAC], prefix + "s",
+                           os.path.join(tmp, "testpmd2.log"),
+                           vdevs=[f"net_memif0,role=client,socket={msock2},"
+                                  f"socket-abstract=no,mac={MEMIF_MAC}"])
+        if c.check(tp.started(), "testpmd with a memif client started"):
+            tp.cmd("set fwd rxonly")
+            tp.cmd("set verbose 1")
+            st, ok = sw.wait_stats(lambda s: all(p["connected"]
+                                                 for p in s["ports"]))
+            c.check(ok and memif_up(tp), "memif server uplink connected")
+            # A memif client hands its receive buffers to the server in
+            # its rx burst: until testpmd polls its memif port once, the
+            # server (splitvm-net) has nowhere to put a frame.
+            tp.cmd(f"set portlist {TP_MEMIF}")
+            tp.cmd("start")
+            time.sleep(0.3)
+            tp.cmd("stop")
+            step(sw, tp, "server uplink: vhost port to the uplink",
+                 TP_VIRTIO, MEMIF_MAC, [32, 0], [0, 32], [32, 0],
+                 rx_port=TP_MEMIF, want_src=VIRTIO_MAC)
+            step(sw, tp, "server uplink: uplink to the vhost port",
+                 TP_MEMIF, VIRTIO_MAC, [32, 32], [32, 32], [32, 0],
+                 rx_port=TP_VIRTIO, want_src=MEMIF_MAC)
+        stop_switch(sw, "memif server")
+        sw = None
+        c.check(not os.path.exists(msock2), "memif server socket removed "
+                "on exit")
     finally:
         if sw:
             sw.dump()
