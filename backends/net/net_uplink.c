@@ -41,9 +41,13 @@ static int uplink_probe(struct net_port *p)
 	if (rte_eth_dev_get_port_by_name(name, &pid)) {
 		r = rte_dev_probe(p->cfg.devargs);
 		if (r < 0) {
-			log_err(p->tag, "cannot probe %s: %s (is the driver "
-				"installed? Debian: librte-net-<driver>23)",
-				p->cfg.devargs, strerror(-r));
+			/* DPDK 22.11 says EFAULT when no driver takes it. */
+			bool no_driver = r == -EFAULT || r == -ENOENT ||
+					 r == -ENOTSUP;
+
+			log_err(p->tag, "cannot probe %s: %s%s", p->cfg.devargs,
+				strerror(-r), no_driver ? " (no such driver "
+				"installed? Debian: librte-net-<driver>23)" : "");
 			return r;
 		}
 		p->eth_probed = true;

@@ -24,6 +24,7 @@ the memif and vhost connections closed."""
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -160,6 +161,16 @@ def stop_switch(sw, what):
         sw.dump()
     return final
 
+
+# A driver that does not exist: refused at start, exit 1, and said so.
+bad = netbe.SplitvmNet(exe, ["--uplink", "net_nosuchdriver0"])
+try:
+    bad.proc.wait(timeout=60)
+except subprocess.TimeoutExpired:
+    bad.kill()
+c.equal(bad.proc.returncode, 1, "an uplink nobody drives: exit 1")
+c.check(bad.wait_log("no such driver installed?", timeout=5),
+        "... saying why")
 
 with tempfile.TemporaryDirectory() as tmp:
     os.chmod(tmp, 0o777)
