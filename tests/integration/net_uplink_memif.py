@@ -178,13 +178,19 @@ with tempfile.TemporaryDirectory() as tmp:
     vsock = os.path.join(tmp, "vhost.sock")
     uplink = f"net_memif0,socket={msock},socket-abstract=no,name=up"
     prefix = f"splitvm-net-uplink-{os.getpid()}"
-    # testpmd listens on both: memif (probed first, so splitvm-net's
-    # client finds it) and virtio-user in server mode, which waits in its
-    # probe until splitvm-net's vhost client port connects.
-    tp = netbe.Testpmd(TESTPMD, [vsock], [VIRTIO_MAC], prefix,
-                       os.path.join(tmp, "testpmd.log"), servers=(0,),
-                       vdevs=[f"net_memif0,role=server,socket={msock},"
-                              f"socket-abstract=no,mac={MEMIF_MAC}"])
+
+
+    def memif_server_testpmd(name):
+        """testpmd listening on both: memif (probed first, so splitvm-net's
+        client finds it) and virtio-user in server mode, which waits in
+        its probe until splitvm-net's vhost client port connects."""
+        return netbe.Testpmd(TESTPMD, [vsock], [VIRTIO_MAC], prefix + name,
+                             os.path.join(tmp, f"testpmd{name}.log"),
+                             servers=(0,),
+                             vdevs=[f"net_memif0,role=server,socket={msock},"
+                                    f"socket-abstract=no,mac={MEMIF_MAC}"])
+
+    tp = memif_server_testpmd("")
     sw = None
     try:
         if not c.check(netbe.open_sockets(tp.proc, [msock, vsock]),
@@ -260,10 +266,33 @@ with tempfile.TemporaryDirectory() as tmp:
              [64, 128], [96, 64], [32, 32], [{}, {"hairpin": 32}],
              rx_port=TP_VIRTIO, want_src=MEMIF_MAC)
 
+        # The far end restarts: the memif link and the vhost port go
+        # down (stations forgotten), splitvm-net reconnects both.
+        tp.quit()
+        st, ok = sw.wait_stats(lambda s: not any(p["connected"]
+                                                 for p in s["ports"]))
+        c.check(ok, "restart: both ports down once testpmd is gone")
+        if st:
+            c.equal(st["mac_entries"], 0, "restart: stations forgotten")
+        tp = memif_server_testpmd("r")
+        c.check(netbe.open_sockets(tp.proc, [msock, vsock]),
+                "restart: testpmd listens again")
+        if c.check(tp.started(), "restart: testpmd started again"):
+            tp.cmd("set fwd rxonly")
+            tp.cmd("set verbose 1")
+            st, ok = sw.wait_stats(lambda s: all(p["connected"]
+                                                 for p in s["ports"]),
+                                   timeout=60)
+            c.check(ok and memif_up(tp), "restart: splitvm-net reconnected "
+                    "its memif client and its vhost client port")
+            step(sw, tp, "after the restart", TP_MEMIF, VIRTIO_MAC,
+                 [64, 160], [128, 64], [32, 64], [{}, {"hairpin": 32}],
+                 rx_port=TP_VIRTIO, want_src=MEMIF_MAC)
+
         final = stop_switch(sw, "switch")
         sw = None
         if final:
-            c.equal(counts(final, "rx_frames"), [64, 128],
+            c.equal(counts(final, "rx_frames"), [64, 160],
                     "final statistics printed on exit")
 
         # Cross-connect: vhost port <-> uplink, no lookup at all.
