@@ -33,8 +33,8 @@ static int be_caps_keep(const int *caps, size_t n)
 	setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
 	capng_clear(CAPNG_SELECT_CAPS);
 	for (size_t i = 0; i < n; i++) {
-		/* capng_clear() left the bounding set: read from there is
-		 * wrong, so ask the kernel what the thread holds. */
+		/* libcap-ng's copy is cleared already: ask the kernel
+		 * what the thread holds. */
 		struct __user_cap_header_struct hdr = {
 			.version = _LINUX_CAPABILITY_VERSION_3 };
 		struct __user_cap_data_struct d[2];

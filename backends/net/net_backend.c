@@ -58,8 +58,11 @@ int net_eal_start(const struct net_options *o)
 	if (r)
 		return r;
 	r = net_eal_args_build(o, getpid(), cpus, &args);
-	if (r)
+	if (r) {
+		log_err("eal", "EAL arguments: %s (too many PCI uplinks?)",
+			strerror(-r));
 		return r;
+	}
 	if (log_get_level() >= LOG_LEVEL_DEBUG) {
 		for (int i = 1; i < args.argc; i++)
 			log_debug("eal", "arg %s", args.argv[i]);
