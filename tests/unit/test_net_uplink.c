@@ -3,6 +3,7 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
@@ -173,6 +174,23 @@ static void test_eal_pci(void)
 	/* Only the uplink's device is allowed on the PCI bus. */
 	CU_ASSERT_FATAL(allow > 0 && allow + 1 < a.argc);
 	CU_ASSERT_STRING_EQUAL(a.argv[allow + 1], "0000:01:00.0");
+
+	/* More PCI uplinks than EAL arguments fit: refused, not cut. */
+	{
+		char *many[2 + 2 * NET_SWITCH_MAX_PORTS];
+		char addr[NET_SWITCH_MAX_PORTS][16];
+		int n = 1;
+
+		many[0] = "splitvm-net";
+		for (int i = 0; i < NET_SWITCH_MAX_PORTS; i++) {
+			snprintf(addr[i], sizeof(addr[i]), "0000:%02x:00.0", i);
+			many[n++] = "--uplink";
+			many[n++] = addr[i];
+		}
+		many[n] = NULL;
+		CU_ASSERT_EQUAL_FATAL(parse(n, many), 0);
+		CU_ASSERT_EQUAL(net_eal_args_build(&opts, 7, "0", &a), -E2BIG);
+	}
 }
 
 static bool policy_has(const struct be_sandbox_policy *p, int nr)
