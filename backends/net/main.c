@@ -9,10 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "be_caps.h"
 #include "log.h"
 #include "net_backend.h"
 #include "net_options.h"
 #include "net_sandbox.h"
+#include "net_uplink_args.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -63,7 +65,8 @@ int main(int argc, char **argv)
 	static struct net_options opts;
 	struct net_backend *be = NULL;
 	struct net_ctl *ctl = NULL;
-	int r, status = 0;
+	int r, status = 0, caps[4];
+	size_t ncaps;
 
 	log_init("splitvm-net", LOG_LEVEL_INFO);
 	if (net_options_parse(argc, argv, &opts))
@@ -90,8 +93,12 @@ int main(int argc, char **argv)
 			"unprivileged user (or pass --allow-root)");
 		return EXIT_USAGE;
 	}
-	/* Before EAL creates threads: they inherit no capability. */
-	if (be_sandbox_drop_privileges())
+	/*
+	 * Before EAL creates threads: they inherit no capability, except
+	 * the ones an uplink needs to be opened, dropped once it is.
+	 */
+	ncaps = net_uplink_caps(&opts, caps, sizeof(caps) / sizeof(caps[0]));
+	if (ncaps ? be_caps_drop_but(caps, ncaps) : be_sandbox_drop_privileges())
 		return EXIT_RUNTIME;
 	/* Handlers before EAL so its threads inherit the same dispositions;
 	 * they do nothing until the backend exists. */
@@ -105,6 +112,10 @@ int main(int argc, char **argv)
 	r = net_backend_create(&opts, &be);
 	if (r) {
 		log_err("main", "cannot start the ports: %s", strerror(-r));
+		status = EXIT_RUNTIME;
+		goto out;
+	}
+	if (ncaps && be_caps_drop_all_threads()) {
 		status = EXIT_RUNTIME;
 		goto out;
 	}
@@ -125,8 +136,7 @@ int main(int argc, char **argv)
 	 * EAL's threads and librte_vhost's event thread exist, the sockets
 	 * are registered: the sandbox holds from here on.
 	 */
-	r = be_sandbox_apply(ctl ? &net_sandbox_ctl_policy : &net_sandbox_policy,
-			     opts.seccomp);
+	r = be_sandbox_apply(net_sandbox_policy_for(&opts), opts.seccomp);
 	if (r) {
 		status = EXIT_RUNTIME;
 		goto out;
@@ -150,6 +160,6 @@ int main(int argc, char **argv)
 out:
 	net_ctl_stop(ctl);
 	net_backend_destroy(be);
-	net_eal_stop();
+	net_eal_stop(&opts);
 	return status;
 }

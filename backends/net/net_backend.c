@@ -30,6 +30,7 @@
 
 #include "be_sandbox.h"
 #include "log.h"
+#include "net_uplink_args.h"
 
 #define TAG "net"
 
@@ -58,8 +59,11 @@ int net_eal_start(const struct net_options *o)
 	if (r)
 		return r;
 	r = net_eal_args_build(o, getpid(), cpus, &args);
-	if (r)
+	if (r) {
+		log_err("eal", "EAL arguments: %s (too many PCI uplinks?)",
+			strerror(-r));
 		return r;
+	}
 	if (log_get_level() >= LOG_LEVEL_DEBUG) {
 		for (int i = 1; i < args.argc; i++)
 			log_debug("eal", "arg %s", args.argv[i]);
@@ -74,13 +78,24 @@ int net_eal_start(const struct net_options *o)
 	return 0;
 }
 
-void net_eal_stop(void)
+void net_eal_stop(const struct net_options *o)
 {
 	char dir[PATH_MAX];
+	bool cleanup = true;
 
+	/*
+	 * rte_eal_cleanup() removes every device still there: an uplink
+	 * whose removal the sandbox refuses (net_uplink_close left it) is
+	 * left to the process exit, and so is the rest of the EAL.
+	 */
+	for (unsigned i = 0; i < o->nports; i++)
+		if (o->ports[i].kind == NET_PORT_UPLINK &&
+		    !net_uplink_teardown_sandboxed(o->ports[i].devargs))
+			cleanup = false;
 	/* EAL leaves its (with --no-shconf empty) runtime directory behind. */
 	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
+	if (cleanup)
+		rte_eal_cleanup();
 	if (dir[0] && rmdir(dir) && errno != ENOENT)
 		log_debug("eal", "rmdir %s: %s", dir, strerror(errno));
 }
@@ -96,6 +111,7 @@ static struct net_port *port_by_vid(struct net_backend *be, int vid)
 	pthread_mutex_lock(&be->ports_lock);
 	for (unsigned i = 0; i < be->nports && !found; i++)
 		if (be->ports[i].registered &&
+		    !net_port_is_uplink(&be->ports[i]) &&
 		    !strcmp(be->ports[i].cfg.path, path))
 			found = &be->ports[i];
 	pthread_mutex_unlock(&be->ports_lock);
@@ -347,9 +363,13 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 	if (r)
 		goto err;
 	/* Frames live in an mbuf only between a dequeue and the enqueues that
-	 * copy them out: a burst per port, plus the per-lcore cache. */
+	 * copy them out: a burst per port, plus the per-lcore cache; an
+	 * uplink's driver also holds mbufs in its rx and tx rings. */
 	nb_mbufs = 2048 + (o->control_path[0] ? NET_SWITCH_MAX_PORTS :
 			   o->nports) * NET_BURST * 2;
+	for (unsigned i = 0; i < o->nports; i++)
+		if (o->ports[i].kind == NET_PORT_UPLINK)
+			nb_mbufs += NET_UPLINK_MBUFS;
 	be->pool = rte_pktmbuf_pool_create("splitvm-net", nb_mbufs, 128, 0,
 					   RTE_MBUF_DEFAULT_BUF_SIZE,
 					   rte_socket_id());
@@ -368,11 +388,25 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 			p->cfg = o->ports[i];
 		p->be = be;
 		p->index = (uint16_t)i;
+		p->eth_rx_fd = -1;
 		atomic_init(&p->vid, -1);
 		snprintf(p->tag, sizeof(p->tag), "%s", p->cfg.name);
 	}
 	net_active = be;
+	/* Uplinks first: they may need the capabilities main() still holds,
+	 * and librte_vhost's threads need not inherit them meanwhile.  An
+	 * open uplink holds its slot as a registered port does. */
 	for (unsigned i = 0; i < o->nports; i++) {
+		if (!net_port_is_uplink(&be->ports[i]))
+			continue;
+		r = net_uplink_open(be, &be->ports[i]);
+		if (r)
+			goto err;
+		be->ports[i].registered = true;
+	}
+	for (unsigned i = 0; i < o->nports; i++) {
+		if (net_port_is_uplink(&be->ports[i]))
+			continue;
 		r = port_register(&be->ports[i], false);
 		if (r)
 			goto err;
@@ -391,6 +425,10 @@ void net_backend_destroy(struct net_backend *be)
 	for (unsigned i = 0; i < be->nports; i++) {
 		struct net_port *p = &be->ports[i];
 
+		if (net_port_is_uplink(p)) {
+			net_uplink_close(p);
+			continue;
+		}
 		if (!p->registered)
 			continue;
 		/* Closes connections (destroy_device runs) and, for a
@@ -437,6 +475,8 @@ int net_backend_print_stats(struct net_backend *be)
 		ports[rep.nports++] = (struct net_port_report){
 			.name = p->cfg.name,
 			.path = p->cfg.path,
+			.devargs = net_port_is_uplink(p) ? p->cfg.devargs
+							 : NULL,
 			.client = p->cfg.client,
 			.connected = atomic_load(&p->ready),
 			.nqueues = 1,
@@ -517,6 +557,7 @@ static int net_ctl_remove(void *ctx, const char *name)
 	pthread_mutex_lock(&be->ports_lock);
 	for (unsigned i = 0; i < be->nports && !p; i++)
 		if (be->ports[i].registered && !be->ports[i].busy &&
+		    !net_port_is_uplink(&be->ports[i]) &&
 		    !strcmp(be->ports[i].cfg.name, name))
 			p = &be->ports[i];
 	if (p)

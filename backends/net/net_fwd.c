@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The forwarding loop on the main lcore: dequeue a burst from each port's
- * transmit ring, decide (switch or cross-connect), enqueue copies on the
- * destination ports' receive rings. When no frame has arrived for
- * --idle-spin-us it asks the frontends to kick again and sleeps on their
- * kick eventfds, so silent ports cost no CPU.
+ * transmit ring (an uplink's rx queue), decide (switch or cross-connect),
+ * enqueue copies on the destination ports' receive rings (an uplink's tx
+ * queue). When no frame has arrived for --idle-spin-us it asks the
+ * frontends to kick again and sleeps on their kick eventfds and the
+ * uplinks' rx interrupts, so silent ports cost no CPU; uplinks without an
+ * interrupt are polled every --uplink-poll-us meanwhile.
  */
 #include "net_backend_internal.h"
 
@@ -15,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_common.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
@@ -105,8 +108,12 @@ static void out_flush(struct net_fwd *f)
 
 		if (!o->n)
 			continue;
-		sent = rte_vhost_enqueue_burst(atomic_load(&p->vid),
-					       NET_VRING_RX, o->pkts, o->n);
+		if (net_port_is_uplink(p))
+			sent = net_uplink_tx(p, o->pkts, o->n);
+		else
+			sent = rte_vhost_enqueue_burst(atomic_load(&p->vid),
+						       NET_VRING_RX, o->pkts,
+						       o->n);
 		p->stats.tx_frames += sent;
 		for (uint16_t k = 0; k < sent; k++)
 			p->stats.tx_bytes += rte_pktmbuf_pkt_len(o->pkts[k]);
@@ -141,7 +148,8 @@ static void switch_frame(struct net_fwd *f, struct net_port *src,
 			out_add(f, dst, m);
 		return;
 	}
-	/* enqueue copies the frame out, so one mbuf serves every port. */
+	/* enqueue copies the frame out (and an uplink takes a reference of
+	 * its own), so one mbuf serves every port. */
 	for (unsigned i = 0; i < be->nports; i++) {
 		if (i == src->index || !port_can_receive(&be->ports[i]))
 			continue;
@@ -164,8 +172,12 @@ static unsigned port_poll(struct net_fwd *f, struct net_port *src)
 	if (!atomic_load(&src->ready) ||
 	    !atomic_load(&src->vring_enabled[NET_VRING_TX]))
 		return 0;
-	n = rte_vhost_dequeue_burst(atomic_load(&src->vid), NET_VRING_TX,
-				    be->pool, pkts, NET_BURST);
+	if (net_port_is_uplink(src))
+		n = net_uplink_rx(src, pkts, NET_BURST);
+	else
+		n = rte_vhost_dequeue_burst(atomic_load(&src->vid),
+					    NET_VRING_TX, be->pool, pkts,
+					    NET_BURST);
 	if (!n)
 		return 0;
 	if (be->opts->mode == NET_MODE_XCONNECT)
@@ -217,6 +229,10 @@ static unsigned fwd_round(struct net_fwd *f)
 	f->now = now_ns();
 	ports_changed(f);
 	for (unsigned i = 0; i < be->nports; i++)
+		if (net_port_is_uplink(&be->ports[i]) &&
+		    net_uplink_maintain(&be->ports[i], f->now))
+			net_switch_flush_port(be->sw, (uint16_t)i);
+	for (unsigned i = 0; i < be->nports; i++)
 		n += port_poll(f, &be->ports[i]);
 	if (n) {
 		be->fwd_busy_cycles += rte_rdtsc() - start;
@@ -235,8 +251,10 @@ static void set_notify(struct net_fwd *f, bool on)
 	for (unsigned i = 0; i < be->nports; i++) {
 		struct net_port *p = &be->ports[i];
 
-		if (atomic_load(&p->ready) &&
-		    atomic_load(&p->vring_enabled[NET_VRING_TX]))
+		if (net_port_is_uplink(p))
+			net_uplink_notify(p, on);
+		else if (atomic_load(&p->ready) &&
+			 atomic_load(&p->vring_enabled[NET_VRING_TX]))
 			rte_vhost_enable_guest_notification(
 				atomic_load(&p->vid), NET_VRING_TX, on);
 	}
@@ -264,7 +282,8 @@ static void fwd_sleep(struct net_fwd *f)
 {
 	struct net_backend *be = f->be;
 	struct pollfd pfds[NET_SWITCH_MAX_PORTS + 1];
-	int timeout_ms = -1;
+	uint64_t nap_ns = UINT64_MAX;	/* none: sleep until woken */
+	struct timespec nap;
 	unsigned n = 0;
 	uint64_t v;
 
@@ -274,6 +293,18 @@ static void fwd_sleep(struct net_fwd *f)
 		struct net_port *p = &be->ports[i];
 		struct rte_vhost_vring vr;
 
+		if (net_port_is_uplink(p)) {
+			/* A link that is down is checked on the timer too. */
+			if (p->eth_rx_fd >= 0 && atomic_load(&p->ready)) {
+				pfds[n++] = (struct pollfd){
+					.fd = p->eth_rx_fd, .events = POLLIN };
+			} else {
+				/* No interrupt: look again after a nap. */
+				nap_ns = RTE_MIN(nap_ns, (uint64_t)
+					be->opts->uplink_poll_us * 1000);
+			}
+			continue;
+		}
 		if (!atomic_load(&p->ready) ||
 		    !atomic_load(&p->vring_enabled[NET_VRING_TX]) ||
 		    rte_vhost_get_vhost_vring(atomic_load(&p->vid),
@@ -282,14 +313,17 @@ static void fwd_sleep(struct net_fwd *f)
 		if (vr.kickfd < 0) {
 			/* A frontend that never kicks (no kick fd given):
 			 * nap instead of sleeping until a kick. */
-			timeout_ms = 1;
+			nap_ns = RTE_MIN(nap_ns, (uint64_t)1000000);
 			continue;
 		}
 		pfds[n++] = (struct pollfd){ .fd = vr.kickfd, .events = POLLIN };
 	}
 	round_end(be);
 
-	if (poll(pfds, n, timeout_ms) < 0 && errno != EINTR)
+	nap.tv_sec = (time_t)(nap_ns / 1000000000ull);
+	nap.tv_nsec = (long)(nap_ns % 1000000000ull);
+	if (ppoll(pfds, n, nap_ns != UINT64_MAX ? &nap : NULL, NULL) < 0 &&
+	    errno != EINTR)
 		log_warn(TAG, "poll: %s", strerror(errno));
 	if (read(be->wake_fd, &v, sizeof(v)) < 0) {
 	}
@@ -300,6 +334,12 @@ static void fwd_sleep(struct net_fwd *f)
 		struct net_port *p = &be->ports[i];
 		struct rte_vhost_vring vr;
 
+		if (net_port_is_uplink(p)) {
+			/* An unarmed fd is the queue: the burst reads it. */
+			if (p->eth_rx_armed)
+				drain(p->eth_rx_fd);
+			continue;
+		}
 		if (atomic_load(&p->ready) &&
 		    !rte_vhost_get_vhost_vring(atomic_load(&p->vid),
 					       NET_VRING_TX, &vr) &&

@@ -10,16 +10,18 @@
 #include <string.h>
 
 #include "log.h"
+#include "net_uplink_args.h"
 
 #define TAG "options"
 
 const char net_options_usage[] =
-"Usage: splitvm-net [OPTION]... --port PATH [--port PATH]...\n"
+"Usage: splitvm-net [OPTION]... --port PATH [--port PATH|--uplink DEVARGS]...\n"
 "A vhost-user net back-end: forwards frames between its ports, as an L2\n"
 "switch or as cross-connected pairs. Runs as an unprivileged user, without\n"
 "hugepages (DPDK EAL --no-huge --no-shconf --iova-mode=va).\n"
 "\n"
-"Ports (at least one, at most 64; numbered in the order given):\n"
+"Ports (at least one, at most 64 with the uplinks; numbered in the order\n"
+"given):\n"
 "  --port PATH[,client][,name=NAME]\n"
 "                        a vhost-user port on the unix socket PATH; without\n"
 "                        'client' splitvm-net creates the socket and listens,\n"
@@ -35,6 +37,15 @@ const char net_options_usage[] =
 "                        {\"op\":\"list\"}, {\"op\":\"quit\"} (ends splitvm-net once\n"
 "                        no port is left); with it, --port is optional\n"
 "                        (switch mode only)\n"
+"  --uplink DEVARGS[,name=NAME]\n"
+"                        a DPDK ethdev as a port: DEVARGS are the driver's\n"
+"                        (net_memif0,socket=PATH,socket-abstract=no needs no\n"
+"                        privilege; net_tap0,iface=IF needs CAP_NET_ADMIN,\n"
+"                        net_af_packet0,iface=IF CAP_NET_RAW and\n"
+"                        CAP_NET_ADMIN, only while it is opened; a PCI\n"
+"                        address 0000:01:00.0 a NIC bound\n"
+"                        to vfio-pci). Numbered with the --port ports, in\n"
+"                        the order given\n"
 "\n"
 "Forwarding:\n"
 "  --mode switch|xconnect\n"
@@ -50,6 +61,9 @@ const char net_options_usage[] =
 "                        spin --idle-spin-us after the last one, then sleep\n"
 "                        on the rings' kick eventfds\n"
 "  --idle-spin-us N      (default 500)\n"
+"  --uplink-poll-us N    while sleeping, poll uplinks whose driver cannot\n"
+"                        wake splitvm-net (memif, af_packet) this often\n"
+"                        (default 1000)\n"
 "  --cpu N               pin the forwarding thread to CPU N (default: float\n"
 "                        over the CPUs splitvm-net may run on)\n"
 "  --memory MB           DPDK memory, no hugepages needed (default 256)\n"
@@ -89,6 +103,8 @@ enum {
 	OPT_STATS_FORMAT,
 	OPT_SECCOMP,
 	OPT_CONTROL,
+	OPT_UPLINK,
+	OPT_UPLINK_POLL,
 };
 
 static const struct option net_long_options[] = {
@@ -107,6 +123,8 @@ static const struct option net_long_options[] = {
 	{ "stats-format", required_argument, NULL, OPT_STATS_FORMAT },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "uplink", required_argument, NULL, OPT_UPLINK },
+	{ "uplink-poll-us", required_argument, NULL, OPT_UPLINK_POLL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -163,6 +181,19 @@ static int port_set_path(struct net_port_config *p, const char *path,
 	return 0;
 }
 
+int net_port_set_name(struct net_port_config *p, const char *opt,
+		      const char *name, size_t len)
+{
+	if (len >= sizeof(p->name)) {
+		log_err(TAG, "%s: name longer than %zu bytes", opt,
+			sizeof(p->name) - 1);
+		return -EINVAL;
+	}
+	memcpy(p->name, name, len);
+	p->name[len] = '\0';
+	return 0;
+}
+
 /* PATH[,client][,name=NAME]: a path cannot hold a comma here. */
 static int parse_port(struct net_options *o, const char *arg)
 {
@@ -185,13 +216,9 @@ static int parse_port(struct net_options *o, const char *arg)
 		if (len == 6 && !strncmp(s, "client", 6)) {
 			p->client = true;
 		} else if (len > 5 && !strncmp(s, "name=", 5)) {
-			if (len - 5 >= sizeof(p->name)) {
-				log_err(TAG, "--port: name longer than %zu bytes",
-					sizeof(p->name) - 1);
-				return -EINVAL;
-			}
-			memcpy(p->name, s + 5, len - 5);
-			p->name[len - 5] = '\0';
+			r = net_port_set_name(p, "--port", s + 5, len - 5);
+			if (r)
+				return r;
 		} else {
 			log_err(TAG, "--port %s: unknown parameter '%.*s'",
 				arg, (int)len, s);
@@ -208,7 +235,7 @@ static int check_ports(const struct net_options *o)
 		return -EINVAL;
 	}
 	if (o->nports == 0 && !o->control_path[0]) {
-		log_err(TAG, "no ports: give --port PATH (or --socket-path/--fd, or --control PATH)");
+		log_err(TAG, "no ports: give --port PATH (or --socket-path/--fd/--uplink, or --control PATH)");
 		return -EINVAL;
 	}
 	if (o->mode == NET_MODE_XCONNECT && o->nports % 2) {
@@ -218,6 +245,20 @@ static int check_ports(const struct net_options *o)
 	}
 	for (unsigned i = 0; i < o->nports; i++) {
 		for (unsigned j = 0; j < i; j++) {
+			char a[NET_DEVARGS_MAX], b[NET_DEVARGS_MAX];
+
+			if (o->ports[i].kind != o->ports[j].kind)
+				continue;
+			if (o->ports[i].kind == NET_PORT_UPLINK) {
+				if (net_uplink_devname(o->ports[i].devargs, a,
+						       sizeof(a)) ||
+				    net_uplink_devname(o->ports[j].devargs, b,
+						       sizeof(b)) ||
+				    strcmp(a, b))
+					continue;
+				log_err(TAG, "uplink device %s given twice", a);
+				return -EINVAL;
+			}
 			if (o->ports[i].listen_fd < 0 &&
 			    !strcmp(o->ports[i].path, o->ports[j].path)) {
 				log_err(TAG, "socket %s given twice",
@@ -246,6 +287,7 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 	o->mac_table_size = 4096;
 	o->mac_age_s = 300;
 	o->memory_mb = 256;
+	o->uplink_poll_us = 1000;
 	o->cpu = -1;
 
 	optind = 0;	/* full reset: tests parse several command lines */
@@ -283,6 +325,20 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 				break;
 			}
 			strcpy(o->control_path, optarg);
+			break;
+		case OPT_UPLINK:
+			p = port_add(o);
+			if (p)
+				p->name[0] = '\0';
+			r = p ? net_uplink_parse(optarg, p) : -EINVAL;
+			if (!r && p->name[0] == '\0')
+				snprintf(p->name, sizeof(p->name), "uplink%u",
+					 o->nports - 1);
+			break;
+		case OPT_UPLINK_POLL:
+			r = parse_uint("--uplink-poll-us", optarg, 10, 1000000,
+				       &v);
+			o->uplink_poll_us = (unsigned)v;
 			break;
 		case OPT_PRINT_CAPS:
 			o->action = NET_ACTION_CAPABILITIES;
@@ -432,6 +488,7 @@ int net_eal_args_build(const struct net_options *o, pid_t pid,
 		       const char *cpus, struct net_eal_args *out)
 {
 	struct eal_builder b = { .a = out };
+	bool pci = false;
 
 	memset(out, 0, sizeof(*out));
 	eal_add(&b, "splitvm-net");
@@ -448,7 +505,17 @@ int net_eal_args_build(const struct net_options *o, pid_t pid,
 	eal_add(&b, "%u", o->memory_mb);
 	eal_add(&b, "--no-shconf");
 	eal_add(&b, "--iova-mode=va");
-	eal_add(&b, "--no-pci");
+	/* PCI only for PCI uplinks, and only those devices. */
+	for (unsigned i = 0; i < o->nports; i++) {
+		if (o->ports[i].kind != NET_PORT_UPLINK ||
+		    !net_uplink_is_pci(o->ports[i].devargs))
+			continue;
+		eal_add(&b, "-a");
+		eal_add(&b, "%s", o->ports[i].devargs);
+		pci = true;
+	}
+	if (!pci)
+		eal_add(&b, "--no-pci");
 	eal_add(&b, "--no-telemetry");
 	eal_add(&b, "--file-prefix=splitvm-net-%ld", (long)pid);
 	eal_add(&b, "--log-level=%d", o->verbosity > 0 ? 8 :

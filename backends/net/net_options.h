@@ -32,11 +32,20 @@ enum net_stats_format {
 	NET_STATS_JSON,
 };
 
+enum net_port_kind {
+	NET_PORT_VHOST,		/* a vhost-user socket (--port, --fd) */
+	NET_PORT_UPLINK,	/* a DPDK ethdev from devargs (--uplink) */
+};
+
+#define NET_DEVARGS_MAX 256
+
 struct net_port_config {
-	char path[108];		/* sun_path */
+	enum net_port_kind kind;
+	char path[108];		/* sun_path (vhost) */
 	char name[32];
 	bool client;		/* connect (and reconnect) instead of listen */
 	int listen_fd;		/* --fd: inherited listening socket, else -1 */
+	char devargs[NET_DEVARGS_MAX];	/* uplink, without our name= */
 };
 
 struct net_options {
@@ -53,6 +62,7 @@ struct net_options {
 	unsigned mac_table_size;
 	unsigned mac_age_s;
 	unsigned memory_mb;
+	unsigned uplink_poll_us;	/* idle nap for uplinks without interrupts */
 	int cpu;		/* pin the forwarding thread, or -1 */
 	int verbosity;		/* -1 quiet, 0 normal, 1 verbose */
 };
@@ -61,17 +71,22 @@ struct net_options {
 int net_options_parse(int argc, char *const argv[], struct net_options *o)
 	__attribute__((warn_unused_result));
 
+/* name (len bytes, not terminated) as p's name; -EINVAL if too long. */
+int net_port_set_name(struct net_port_config *p, const char *opt,
+		      const char *name, size_t len)
+	__attribute__((warn_unused_result));
+
 extern const char net_options_usage[];
 
 /* --print-capabilities output (vhost-user backend program conventions). */
 extern const char net_capabilities_json[];
 
-#define NET_EAL_MAX_ARGS 16
+#define NET_EAL_MAX_ARGS 48
 
 struct net_eal_args {
 	int argc;
 	char *argv[NET_EAL_MAX_ARGS + 1];
-	char store[512];
+	char store[4096];
 };
 
 /* The CPUs in set as "a,b,c", for an EAL cpuset. 0 or -ENOSPC/-EINVAL. */
@@ -79,9 +94,10 @@ int net_cpuset_format(const cpu_set_t *set, char *buf, size_t len)
 	__attribute__((warn_unused_result));
 
 /*
- * EAL arguments: no hugepages, no shared config, IOVA as VA, no PCI scan,
- * no telemetry socket, a per-process file prefix (pid), one lcore pinned
- * to o->cpu or allowed on every CPU in cpus ("0,1").
+ * EAL arguments: no hugepages, no shared config, IOVA as VA, no telemetry
+ * socket, a per-process file prefix (pid), one lcore pinned to o->cpu or
+ * allowed on every CPU in cpus ("0,1"). No PCI scan, unless an uplink is
+ * a PCI device: then only those are allowed (-a).
  */
 int net_eal_args_build(const struct net_options *o, pid_t pid,
 		       const char *cpus, struct net_eal_args *out)

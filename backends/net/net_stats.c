@@ -47,7 +47,9 @@ int net_report_print_text(FILE *f, const struct net_report *r)
 		const struct net_port_report *port = &r->ports[p];
 
 		fprintf(f, "port %u %s (%s %s): %s\n", p, port->name,
-			port->client ? "client" : "server", port->path,
+			port->devargs ? "uplink" : port->client ? "client"
+								 : "server",
+			port->devargs ? port->devargs : port->path,
 			port->connected ? "connected" : "not connected");
 		for (unsigned q = 0; q < port->nqueues; q++) {
 			const struct net_queue_stats *s = &port->queues[q];
@@ -98,10 +100,11 @@ int net_report_print_json(FILE *f, const struct net_report *r)
 
 		fprintf(f, "%s{\"port\":%u,\"name\":", p ? "," : "", p);
 		json_string(f, port->name);
-		fprintf(f, ",\"socket\":");
-		json_string(f, port->path);
+		fprintf(f, port->devargs ? ",\"devargs\":" : ",\"socket\":");
+		json_string(f, port->devargs ? port->devargs : port->path);
 		fprintf(f, ",\"role\":\"%s\",\"connected\":%s,\"queues\":[",
-			port->client ? "client" : "server",
+			port->devargs ? "uplink" : port->client ? "client"
+								: "server",
 			port->connected ? "true" : "false");
 		for (unsigned q = 0; q < port->nqueues; q++) {
 			const struct net_queue_stats *s = &port->queues[q];

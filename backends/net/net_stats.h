@@ -19,7 +19,8 @@ enum net_drop_reason {
 	NET_DROP_BAD_SRC,	/* group (multicast) source address */
 	NET_DROP_HAIRPIN,	/* destination learned on the source port */
 	NET_DROP_NO_DEST,	/* destination port not connected */
-	NET_DROP_RX_FULL,	/* destination had no free receive buffer */
+	NET_DROP_RX_FULL,	/* destination had no free receive buffer (an
+				 * uplink: its transmit queue was full) */
 	NET_DROP_COUNT,
 };
 
@@ -42,6 +43,7 @@ struct net_queue_stats {
 struct net_port_report {
 	const char *name;
 	const char *path;
+	const char *devargs;	/* an uplink (role "uplink"); else NULL */
 	bool client;		/* splitvm-net connects (else it listens) */
 	bool connected;
 	unsigned nqueues;

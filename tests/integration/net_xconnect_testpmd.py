@@ -51,21 +51,6 @@ def step(sw, tp, what, src, dst_mac, want_rx, want_tx):
             [0] * N, f"{what}: no drops")
 
 
-def open_client_sockets(tp, socks):
-    """testpmd (root) creates its server sockets 0755: let splitvm-net
-    (uid 65534) connect to them, as a manager would arrange."""
-    end = time.monotonic() + 60
-    done = set()
-    while time.monotonic() < end and len(done) < len(socks):
-        for s in socks:
-            if s not in done and os.path.exists(s):
-                os.chmod(s, 0o777)
-                done.add(s)
-        if tp.proc.poll() is not None:
-            break
-        time.sleep(0.05)
-
-
 def all_connected(s):
     return all(p["connected"] for p in s["ports"])
 
@@ -91,7 +76,7 @@ with tempfile.TemporaryDirectory() as tmp:
             c.finish()
         tp = netbe.Testpmd(TESTPMD, socks, MACS, prefix,
                            os.path.join(tmp, "testpmd.log"), servers=(2, 3))
-        open_client_sockets(tp, socks[2:])
+        netbe.open_sockets(tp.proc, socks[2:])
         if not c.check(tp.started(), "testpmd started with 4 virtio-user ports"):
             print(tp.tail())
             c.finish()
@@ -128,7 +113,7 @@ with tempfile.TemporaryDirectory() as tmp:
         c.check(ok, "every port down after testpmd quit")
         tp = netbe.Testpmd(TESTPMD, socks, MACS, prefix + "b",
                            os.path.join(tmp, "testpmd2.log"), servers=(2, 3))
-        open_client_sockets(tp, socks[2:])
+        netbe.open_sockets(tp.proc, socks[2:])
         if c.check(tp.started(), "a second testpmd starts"):
             tp.cmd("set fwd rxonly")
             st, ok = sw.wait_stats(all_connected, timeout=60)

@@ -54,9 +54,12 @@ class SplitvmNet:
     """splitvm-net with --stats-format json: every SIGUSR1 prints one JSON
     line on stdout, which stats() waits for."""
 
-    def __init__(self, exe, args, unprivileged=True, inherit_fd=None):
-        """inherit_fd=(fd, n): the child gets fd as its file descriptor n."""
-        self.argv = [exe, "--stats-format", "json"] + args
+    def __init__(self, exe, args, unprivileged=True, inherit_fd=None,
+                 wrapper=()):
+        """inherit_fd=(fd, n): the child gets fd as its file descriptor n.
+        wrapper: a command that execs splitvm-net (ip netns exec, setpriv);
+        splitvm-net keeps its pid."""
+        self.argv = list(wrapper) + [exe, "--stats-format", "json"] + args
         drop = os.geteuid() == 0 and unprivileged
 
         def setup():
@@ -171,8 +174,25 @@ class SplitvmNet:
     def dump(self):
         print("    $ " + " ".join(self.argv))
         for line in [x for x in self.stderr
-                     if "VHOST_CONFIG" not in x][-60:]:
+                     if "VHOST_CONFIG" not in x or "rror" in x][-60:]:
             print("    ! " + line.rstrip())
+
+
+def open_sockets(proc, socks, timeout=60):
+    """A peer running as root (testpmd) creates its server sockets 0755:
+    let splitvm-net (uid 65534) connect to them, as a manager would
+    arrange. True once every socket existed (and was opened up)."""
+    end = time.monotonic() + timeout
+    done = set()
+    while time.monotonic() < end and len(done) < len(socks):
+        for s in socks:
+            if s not in done and os.path.exists(s):
+                os.chmod(s, 0o777)
+                done.add(s)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    return len(done) == len(socks)
 
 
 def port(st, i):
@@ -186,14 +206,19 @@ class Testpmd:
 
     PROMPT = "testpmd> "
 
-    def __init__(self, exe, sockets, macs, prefix, logpath, servers=()):
+    def __init__(self, exe, sockets, macs, prefix, logpath, servers=(),
+                 vdevs=()):
         """servers: indexes of ports where testpmd listens (virtio-user
-        server=1) and splitvm-net is the client."""
+        server=1) and splitvm-net is the client.  vdevs: devargs of other
+        ports, probed first (so they are testpmd's ports 0, 1, ...; the
+        virtio-user ports come after them)."""
         self.prefix = prefix
         eal = ["-l", "0,1", "--no-huge", "-m", "1024", "--no-pci",
                f"--file-prefix={prefix}"]
         if os.geteuid() != 0:
             eal += ["--no-shconf", "--iova-mode=va"]
+        for v in vdevs:
+            eal += ["--vdev", v]
         for i, (sock, mac) in enumerate(zip(sockets, macs)):
             extra = ",server=1" if i in servers else ""
             eal += ["--vdev",
