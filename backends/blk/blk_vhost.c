@@ -16,6 +16,7 @@
 #include <rte_version.h>
 #include <rte_vhost.h>
 
+#include "blk_inflight.h"
 #include "blk_options.h"
 #include "blk_queue.h"
 #include "be_sandbox.h"
@@ -71,6 +72,18 @@ _Static_assert(sizeof(union vhost_user_payload) <= BLK_DPDK_PAYLOAD_SIZE,
 _Static_assert(offsetof(struct blk_dpdk_msg, fds) ==
 	       VHOST_USER_HEADER_SIZE + BLK_DPDK_PAYLOAD_SIZE, "fds offset");
 
+/* The packed region as librte_vhost lays it out is the spec's. */
+_Static_assert(sizeof(struct rte_vhost_inflight_desc_packed) ==
+	       sizeof(struct vhost_user_inflight_packed_desc), "desc");
+_Static_assert(offsetof(struct rte_vhost_inflight_desc_packed, addr) ==
+	       offsetof(struct vhost_user_inflight_packed_desc, addr), "addr");
+_Static_assert(offsetof(struct rte_vhost_inflight_info_packed, desc) ==
+	       offsetof(struct vhost_user_inflight_packed, desc), "header");
+_Static_assert(offsetof(struct rte_vhost_inflight_info_packed,
+			old_used_wrap_counter) ==
+	       offsetof(struct vhost_user_inflight_packed,
+			old_used_wrap_counter), "wrap counters");
+
 struct blk_dev;
 
 struct blk_vq {
@@ -80,6 +93,18 @@ struct blk_vq {
 	pthread_t thread;
 	bool running;
 	bool inflight;		/* the front-end gave us an inflight region */
+	bool packed;
+	uint16_t size;
+	/* Packed: ring descriptors recorded in the region, at most size. */
+	uint32_t infl_descs;
+	struct vhost_user_inflight_packed *region;	/* packed */
+};
+
+/* What the message hooks saw of a queue, for its packed inflight region. */
+struct blk_vq_seen {
+	uint64_t desc_uaddr;	/* SET_VRING_ADDR */
+	bool kicked;		/* a SET_VRING_KICK since SET_INFLIGHT_FD */
+	bool fresh;		/* the region was new at that kick */
 };
 
 /*
@@ -97,6 +122,7 @@ struct blk_dev {
 	struct blk_mem mem;
 	unsigned nvq;
 	struct blk_vq vq[BLK_OPTIONS_MAX_QUEUES];
+	struct blk_vq_seen seen[BLK_OPTIONS_MAX_QUEUES];
 };
 
 struct blk_vhost {
@@ -134,12 +160,16 @@ static int blk_vq_notify(void *opaque)
 	       -EAGAIN : 0;
 }
 
-static void blk_vq_inflight_set(void *opaque, uint16_t head)
+static int blk_vq_inflight_set(void *opaque, const struct blk_chain *c,
+			       uint16_t *entry)
 {
 	struct blk_vq *v = opaque;
 
-	if (v->inflight)
-		rte_vhost_set_inflight_desc_split(v->dev->vid, v->idx, head);
+	*entry = c->head;
+	if (v->inflight &&
+	    rte_vhost_set_inflight_desc_split(v->dev->vid, v->idx, c->head))
+		return -EIO;
+	return 0;
 }
 
 static void blk_vq_inflight_last(void *opaque, uint16_t head)
@@ -160,6 +190,53 @@ static void blk_vq_inflight_clear(void *opaque, uint16_t head,
 						  head);
 }
 
+/*
+ * Packed: the region keeps a copy of the chain's ring descriptors (the
+ * slots may be overwritten by used descriptors before it completes).
+ * librte_vhost takes one region entry per descriptor from a free list
+ * it follows without bounds: never more than the ring holds.
+ */
+static int blk_vq_inflight_set_packed(void *opaque, const struct blk_chain *c,
+				      uint16_t *entry)
+{
+	struct blk_vq *v = opaque;
+	uint16_t last = (uint16_t)((c->head + c->ring_descs - 1) &
+				   (v->size - 1));
+
+	if (!v->inflight)
+		return 0;
+	if (c->ring_descs == 0 || v->infl_descs + c->ring_descs > v->size)
+		return -ENOSPC;
+	if (rte_vhost_set_inflight_desc_packed(v->dev->vid, v->idx, c->head,
+					       last, entry) || *entry >= v->size)
+		return -EIO;
+	v->infl_descs += c->ring_descs;
+	return 0;
+}
+
+static void blk_vq_inflight_last_packed(void *opaque, uint16_t entry)
+{
+	struct blk_vq *v = opaque;
+
+	if (v->inflight)
+		rte_vhost_set_last_inflight_io_packed(v->dev->vid, v->idx,
+						      entry);
+}
+
+static void blk_vq_inflight_clear_packed(void *opaque, uint16_t entry,
+					 uint16_t used_idx)
+{
+	struct blk_vq *v = opaque;
+	uint16_t num;
+
+	(void)used_idx;
+	if (!v->inflight)
+		return;
+	num = __atomic_load_n(&v->region->desc[entry].num, __ATOMIC_RELAXED);
+	v->infl_descs -= num < v->infl_descs ? num : v->infl_descs;
+	rte_vhost_clr_inflight_desc_packed(v->dev->vid, v->idx, entry);
+}
+
 static const struct blk_queue_ops blk_vq_ops = {
 	.notify = blk_vq_notify,
 };
@@ -170,6 +247,13 @@ static const struct blk_queue_ops blk_vq_inflight_ops = {
 	.inflight_set = blk_vq_inflight_set,
 	.inflight_last = blk_vq_inflight_last,
 	.inflight_clear = blk_vq_inflight_clear,
+};
+
+static const struct blk_queue_ops blk_vq_inflight_packed_ops = {
+	.notify = blk_vq_notify,
+	.inflight_set = blk_vq_inflight_set_packed,
+	.inflight_last = blk_vq_inflight_last_packed,
+	.inflight_clear = blk_vq_inflight_clear_packed,
 };
 
 static void *blk_vq_thread(void *arg)
@@ -211,7 +295,93 @@ static int blk_vq_resubmit(struct blk_vq *v, struct rte_vhost_ring_inflight *ri)
 		heads[i] = info->resubmit_list[i].index;
 	log_info(TAG, "queue %u: resubmitting %u request(s) left in flight",
 		 v->idx, n);
+	/* librte_vhost keeps the list until the next SET_INFLIGHT_FD. */
+	info->resubmit_num = 0;
 	return blk_queue_resubmit(v->q, heads, n);
+}
+
+/* The in-flight heads librte_vhost found in the region, oldest first. */
+static unsigned blk_vq_resubmit_list(struct rte_vhost_ring_inflight *ri,
+				     uint16_t *entries, unsigned max)
+{
+	struct rte_vhost_resubmit_info *info = ri->resubmit_inflight;
+	unsigned n;
+
+	if (!info || !info->resubmit_num || !info->resubmit_list)
+		return 0;
+	n = info->resubmit_num < max ? info->resubmit_num : max;
+	qsort(info->resubmit_list, info->resubmit_num,
+	      sizeof(*info->resubmit_list), blk_resubmit_cmp);
+	for (unsigned i = 0; i < n; i++)
+		entries[i] = info->resubmit_list[i].index;
+	return info->resubmit_num;
+}
+
+/*
+ * Packed: where the ring resumes.  A region seen fresh at SET_VRING_KICK
+ * starts where SET_VRING_BASE said; otherwise the region is the truth (a
+ * front-end cannot know a packed ring's position after its back-end
+ * died): used at the last committed completion, avail past the chains
+ * still in flight (entries[*n], oldest first).
+ */
+static int blk_vq_resume_packed(struct blk_dev *d, struct blk_vq *v,
+				struct rte_vhost_ring_inflight *ri,
+				uint16_t *last_avail, uint16_t *last_used,
+				uint16_t *entries, unsigned *n)
+{
+	int ret;
+
+	*n = 0;
+	v->region = (struct vhost_user_inflight_packed *)ri->inflight_packed;
+	if (d->seen[v->idx].fresh || !v->region->version) {
+		blk_inflight_packed_start(v->region, v->size, *last_used);
+		*last_avail = *last_used;
+		d->seen[v->idx].fresh = false;	/* in use from now on */
+		return 0;
+	}
+	*n = blk_vq_resubmit_list(ri, entries, BLK_QUEUE_MAX_SLOTS);
+	if (*n > BLK_QUEUE_MAX_SLOTS)
+		return -E2BIG;
+	ret = blk_inflight_packed_resume(v->region, v->size, entries, *n,
+					 last_avail, last_used);
+	if (ret) {
+		log_err(TAG, "queue %u: the inflight region is inconsistent",
+			v->idx);
+		return ret;
+	}
+	v->infl_descs = (uint16_t)((*last_avail & 0x7fff) + v->size -
+				   (*last_used & 0x7fff));
+	if ((*last_avail ^ *last_used) >> 15 == 0)
+		v->infl_descs -= v->size;
+	return 0;
+}
+
+/* Packed: resubmit the chains in flight from the region's copies. */
+static int blk_vq_resubmit_packed(struct blk_vq *v,
+				  struct rte_vhost_ring_inflight *ri,
+				  const uint16_t *entries, unsigned n)
+{
+	struct vring_packed_desc *copy;
+	int ret = 0;
+
+	if (!n)
+		return 0;
+	copy = malloc(sizeof(*copy) * v->size);
+	if (!copy)
+		return -ENOMEM;
+	log_info(TAG, "queue %u: resubmitting %u request(s) left in flight",
+		 v->idx, n);
+	for (unsigned i = 0; i < n && ret >= 0; i++) {
+		ret = blk_inflight_packed_chain(v->region, v->size, entries[i],
+						copy, v->size);
+		if (ret > 0)
+			ret = blk_queue_resubmit_copy(v->q, entries[i], copy,
+						      (unsigned)ret);
+	}
+	free(copy);
+	/* librte_vhost keeps the list until the next SET_INFLIGHT_FD. */
+	ri->resubmit_inflight->resubmit_num = 0;
+	return ret < 0 ? ret : 0;
 }
 
 static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
@@ -229,6 +399,8 @@ static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 		.opaque = v,
 	};
 	uint16_t last_avail, last_used;
+	uint16_t entries[BLK_QUEUE_MAX_SLOTS];
+	unsigned nresubmit = 0;
 	pthread_attr_t attr;
 	char name[16];
 	bool packed;
@@ -273,11 +445,27 @@ static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 	snprintf(name, sizeof(name), "blk.q%u", v->idx);
 	qc.name = name;
 
-	/* Inflight tracking is implemented for split rings only. */
-	v->inflight = !packed &&
-		      !rte_vhost_get_vhost_ring_inflight(d->vid, v->idx, &ri) &&
-		      ri.inflight_split;
-	if (v->inflight) {
+	v->packed = packed;
+	v->size = (uint16_t)vring.size;
+	/*
+	 * Packed tracking needs the region repaired before librte_vhost
+	 * reads it (blk_pre_msg), which needs DPDK 22.11's message layout.
+	 */
+	v->inflight = !rte_vhost_get_vhost_ring_inflight(d->vid, v->idx, &ri) &&
+		      ri.inflight_split && (!packed || d->b->layout_ok);
+	if (v->inflight && packed) {
+		ret = blk_vq_resume_packed(d, v, &ri, &last_avail, &last_used,
+					   entries, &nresubmit);
+		if (ret)
+			return ret;
+		qc.ops = &blk_vq_inflight_packed_ops;
+		qc.vring.last_avail = last_avail & 0x7fff;
+		qc.vring.avail_wrap = last_avail >> 15;
+		qc.vring.used_idx = last_used & 0x7fff;
+		qc.vring.used_wrap = last_used >> 15;
+		qc.vring.signalled = qc.vring.used_idx;
+		qc.vring.signalled_wrap = qc.vring.used_wrap;
+	} else if (v->inflight) {
 		qc.ops = &blk_vq_inflight_ops;
 		/* After a restart the used ring itself says where it is. */
 		qc.vring.used_idx = __atomic_load_n(&vring.used->idx,
@@ -287,7 +475,9 @@ static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 	if (ret)
 		return ret;
 	if (v->inflight) {
-		ret = blk_vq_resubmit(v, &ri);
+		ret = packed ? blk_vq_resubmit_packed(v, &ri, entries,
+						      nresubmit) :
+			       blk_vq_resubmit(v, &ri);
 		if (ret) {
 			log_err(TAG, "queue %u: resubmitting inflight "
 				"requests: %s", v->idx, strerror(-ret));
@@ -547,6 +737,99 @@ refuse:
 	return RTE_VHOST_MSG_RESULT_ERR;
 }
 
+/*
+ * SET_VRING_KICK of a packed queue with an inflight region, before
+ * librte_vhost reads the region: note whether it is new, and finish or
+ * undo what a crashed predecessor left half done, which needs the ring
+ * (its address from SET_VRING_ADDR; librte_vhost has not translated it
+ * yet).
+ */
+static void blk_vq_repair_packed(struct blk_dev *d, unsigned idx)
+{
+	static const char *const what[] = {
+		[BLK_INFLIGHT_UNTAKEN] = "a request half recorded: taken again "
+					 "from the ring",
+		[BLK_INFLIGHT_ROLLBACK] = "a completion not in the ring: "
+					  "resubmitted",
+		[BLK_INFLIGHT_COMMIT] = "a completion in the ring: committed",
+	};
+	struct blk_vq_seen *seen = &d->seen[idx];
+	struct rte_vhost_ring_inflight ri = { 0 };
+	struct rte_vhost_memory *mem = NULL;
+	const struct vring_packed_desc *ring;
+	struct vhost_user_inflight_packed *r;
+	struct rte_vhost_vring vring;
+	uint64_t features = 0, pf = 0;
+	struct blk_mem um = { 0 };
+	int ret;
+
+	if (rte_vhost_get_negotiated_features(d->vid, &features) ||
+	    !(features & BIT(VIRTIO_F_RING_PACKED)) ||
+	    rte_vhost_get_negotiated_protocol_features(d->vid, &pf) ||
+	    !(pf & BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)) ||
+	    rte_vhost_get_vhost_ring_inflight(d->vid, idx, &ri) ||
+	    !ri.inflight_packed)
+		return;
+	r = (struct vhost_user_inflight_packed *)ri.inflight_packed;
+	if (!seen->kicked) {
+		seen->kicked = true;
+		seen->fresh = r->version == 0;
+	}
+	/* New, or librte_vhost already read it (it does so once). */
+	if (r->version == 0 || ri.resubmit_inflight)
+		return;
+	if (rte_vhost_get_vhost_vring(d->vid, idx, &vring) ||
+	    rte_vhost_get_mem_table(d->vid, &mem))
+		return;
+	/* Translate the front-end's address of the descriptor ring. */
+	for (unsigned i = 0; i < mem->nregions; i++)
+		if (blk_mem_add(&um, mem->regions[i].guest_user_addr,
+				mem->regions[i].size,
+				(void *)(uintptr_t)mem->regions[i].host_user_addr))
+			break;
+	free(mem);
+	ring = vring.desc_packed ? vring.desc_packed :
+	       blk_mem_ptr(&um, seen->desc_uaddr,
+			   (uint64_t)vring.size * sizeof(*ring));
+	if (!ring) {
+		log_err(TAG, "queue %u: descriptor ring not in guest memory: "
+			"inflight region not checked", idx);
+		return;
+	}
+	ret = blk_inflight_packed_repair(r, (uint16_t)vring.size, ring);
+	if (ret < 0)
+		log_err(TAG, "queue %u: the inflight region is inconsistent",
+			idx);
+	else if (ret != BLK_INFLIGHT_CLEAN)
+		log_info(TAG, "queue %u: inflight region: %s", idx, what[ret]);
+}
+
+static void blk_seen_message(struct blk_dev *d, struct blk_dpdk_msg *m)
+{
+	struct vhost_user_vring_addr a;
+	uint64_t u64;
+
+	switch (m->hdr.request) {
+	case VHOST_USER_SET_VRING_ADDR:
+		memcpy(&a, m->raw, sizeof(a));
+		if (m->hdr.size == sizeof(a) && a.index < BLK_OPTIONS_MAX_QUEUES)
+			d->seen[a.index].desc_uaddr = a.desc_user_addr;
+		break;
+	case VHOST_USER_SET_INFLIGHT_FD:
+		for (unsigned i = 0; i < BLK_OPTIONS_MAX_QUEUES; i++)
+			d->seen[i].kicked = false;
+		break;
+	case VHOST_USER_SET_VRING_KICK:
+		memcpy(&u64, m->raw, sizeof(u64));
+		if (m->hdr.size == sizeof(u64) &&
+		    (u64 & VHOST_USER_VRING_INDEX_MASK) < BLK_OPTIONS_MAX_QUEUES)
+			blk_vq_repair_packed(d, u64 & VHOST_USER_VRING_INDEX_MASK);
+		break;
+	default:
+		break;
+	}
+}
+
 static enum rte_vhost_msg_result blk_pre_msg(int vid, void *msg)
 {
 	struct blk_dev *d = blk_dev_of(vid);
@@ -575,6 +858,8 @@ static enum rte_vhost_msg_result blk_pre_msg(int vid, void *msg)
 			return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 		return blk_check_mem_table(m);
 	default:
+		if (b->layout_ok)
+			blk_seen_message(d, m);
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	}
 }
@@ -601,6 +886,7 @@ static int blk_new_connection(int vid)
 		return -1;
 	}
 	d->vid = vid;
+	memset(d->seen, 0, sizeof(d->seen));
 	log_info(TAG, "front-end connected");
 	return 0;
 }

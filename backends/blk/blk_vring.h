@@ -108,6 +108,17 @@ int blk_chain_walk(const struct blk_mem *m, const struct blk_vring *vr,
 	__attribute__((warn_unused_result));
 
 /*
+ * Packed: walk a chain from a copy of its n ring descriptors (the
+ * inflight region's, after a restart: the ring slots may hold used
+ * descriptors by now).  As blk_chain_walk(); -EINVAL too when the chain
+ * does not use exactly the n descriptors.
+ */
+int blk_chain_walk_copy(const struct blk_mem *m, const struct blk_vring *vr,
+			const struct vring_packed_desc *descs, unsigned n,
+			struct blk_chain *c)
+	__attribute__((warn_unused_result));
+
+/*
  * Queue a used element for chain c with len bytes written.  Split: not
  * visible to the driver until publish; packed: visible at once.
  */
