@@ -103,6 +103,7 @@ struct blk_vq {
 /* What the message hooks saw of a queue, for its packed inflight region. */
 struct blk_vq_seen {
 	uint64_t desc_uaddr;	/* SET_VRING_ADDR */
+	bool addr_set;		/* since the last GET_VRING_BASE */
 	bool kicked;		/* a SET_VRING_KICK since SET_INFLIGHT_FD */
 	bool fresh;		/* the region was new at that kick */
 };
@@ -516,6 +517,13 @@ static void blk_vq_stop(struct blk_dev *d, struct blk_vq *v)
 	/* What GET_VRING_BASE answers: everything taken has completed. */
 	blk_queue_indexes(v->q, &last_avail, &used_idx);
 	rte_vhost_set_vring_base(d->vid, v->idx, last_avail, used_idx);
+	/*
+	 * Nothing is in flight in the region now, and the front-end knows
+	 * where the ring stands (or reset it): the next start on this
+	 * connection goes by SET_VRING_BASE, not by the region.
+	 */
+	if (v->packed && v->inflight)
+		d->seen[v->idx].fresh = true;
 	blk_queue_destroy(v->q);
 	v->q = NULL;
 }
@@ -804,30 +812,51 @@ static void blk_vq_repair_packed(struct blk_dev *d, unsigned idx)
 		log_info(TAG, "queue %u: inflight region: %s", idx, what[ret]);
 }
 
-static void blk_seen_message(struct blk_dev *d, struct blk_dpdk_msg *m)
+/*
+ * Returns false for a message librte_vhost must not see: SET_VRING_KICK
+ * on a queue whose ring addresses it forgot (GET_VRING_BASE clears them)
+ * makes its inflight check read a NULL used ring.
+ */
+static bool blk_seen_message(struct blk_dev *d, struct blk_dpdk_msg *m)
 {
 	struct vhost_user_vring_addr a;
+	struct vhost_user_vring_state vs;
 	uint64_t u64;
+	unsigned i;
 
 	switch (m->hdr.request) {
 	case VHOST_USER_SET_VRING_ADDR:
 		memcpy(&a, m->raw, sizeof(a));
-		if (m->hdr.size == sizeof(a) && a.index < BLK_OPTIONS_MAX_QUEUES)
+		if (m->hdr.size == sizeof(a) && a.index < BLK_OPTIONS_MAX_QUEUES) {
 			d->seen[a.index].desc_uaddr = a.desc_user_addr;
+			d->seen[a.index].addr_set = true;
+		}
+		break;
+	case VHOST_USER_GET_VRING_BASE:
+		memcpy(&vs, m->raw, sizeof(vs));
+		if (m->hdr.size == sizeof(vs) && vs.index < BLK_OPTIONS_MAX_QUEUES)
+			d->seen[vs.index].addr_set = false;
 		break;
 	case VHOST_USER_SET_INFLIGHT_FD:
-		for (unsigned i = 0; i < BLK_OPTIONS_MAX_QUEUES; i++)
+		for (i = 0; i < BLK_OPTIONS_MAX_QUEUES; i++)
 			d->seen[i].kicked = false;
 		break;
 	case VHOST_USER_SET_VRING_KICK:
 		memcpy(&u64, m->raw, sizeof(u64));
-		if (m->hdr.size == sizeof(u64) &&
-		    (u64 & VHOST_USER_VRING_INDEX_MASK) < BLK_OPTIONS_MAX_QUEUES)
-			blk_vq_repair_packed(d, u64 & VHOST_USER_VRING_INDEX_MASK);
+		i = u64 & VHOST_USER_VRING_INDEX_MASK;
+		if (m->hdr.size != sizeof(u64) || i >= BLK_OPTIONS_MAX_QUEUES)
+			break;
+		if (!d->seen[i].addr_set) {
+			log_err(TAG, "SET_VRING_KICK for queue %u before its "
+				"ring addresses: refused", i);
+			return false;
+		}
+		blk_vq_repair_packed(d, i);
 		break;
 	default:
 		break;
 	}
+	return true;
 }
 
 static enum rte_vhost_msg_result blk_pre_msg(int vid, void *msg)
@@ -858,8 +887,10 @@ static enum rte_vhost_msg_result blk_pre_msg(int vid, void *msg)
 			return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 		return blk_check_mem_table(m);
 	default:
-		if (b->layout_ok)
-			blk_seen_message(d, m);
+		if (b->layout_ok && !blk_seen_message(d, m)) {
+			blk_close_fds(m);
+			return RTE_VHOST_MSG_RESULT_ERR;
+		}
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	}
 }
