@@ -458,6 +458,14 @@ static const char *blk_chain_error(int ret)
 				"no writable status byte";
 }
 
+/* Give back a slot whose chain stops the queue until the next reset. */
+static bool blk_queue_refuse(struct blk_queue *q, struct blk_slot *s)
+{
+	blk_queue_release(q, s);
+	q->broken = true;
+	return false;
+}
+
 static struct blk_slot *blk_queue_slot(struct blk_queue *q, uint16_t head)
 {
 	struct blk_slot *s = &q->slots[q->free_slot];
@@ -494,9 +502,7 @@ static bool blk_queue_take_head(struct blk_queue *q, uint16_t head, bool track)
 		/* Where the next chain starts is unknown now. */
 		log_err(q->name, "packed chain at %u: %s; queue stopped until "
 			"the device is reset", head, blk_chain_error(ret));
-		blk_queue_release(q, s);
-		q->broken = true;
-		return false;
+		return blk_queue_refuse(q, s);
 	}
 	blk_vring_consume(&q->vr, &s->chain);
 	s->entry = s->chain.id;
@@ -514,18 +520,14 @@ static bool blk_queue_begin(struct blk_queue *q, struct blk_slot *s, int ret,
 		log_err(q->name, "driver made buffer %u available while it is "
 			"in flight; queue stopped until the device is reset",
 			s->chain.id);
-		blk_queue_release(q, s);
-		q->broken = true;
-		return false;
+		return blk_queue_refuse(q, s);
 	}
 	if (track && q->ops->inflight_set &&
 	    q->ops->inflight_set(q->opaque, &s->chain, &s->entry)) {
 		log_err(q->name, "buffer %u: cannot record it in the inflight "
 			"region; queue stopped until the device is reset",
 			s->chain.id);
-		blk_queue_release(q, s);
-		q->broken = true;
-		return false;
+		return blk_queue_refuse(q, s);
 	}
 	q->slot_of_head[s->chain.id] = idx;
 	if (!ret)

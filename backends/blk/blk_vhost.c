@@ -278,29 +278,6 @@ static int blk_resubmit_cmp(const void *a, const void *b)
 	return x->counter < y->counter ? -1 : x->counter > y->counter;
 }
 
-/* Requests a crashed predecessor took but never completed, oldest first. */
-static int blk_vq_resubmit(struct blk_vq *v, struct rte_vhost_ring_inflight *ri)
-{
-	struct rte_vhost_resubmit_info *info = ri->resubmit_inflight;
-	uint16_t heads[BLK_QUEUE_MAX_SLOTS];
-	unsigned n;
-
-	if (!info || !info->resubmit_num || !info->resubmit_list)
-		return 0;
-	n = info->resubmit_num;
-	if (n > BLK_QUEUE_MAX_SLOTS)
-		return -E2BIG;
-	qsort(info->resubmit_list, n, sizeof(*info->resubmit_list),
-	      blk_resubmit_cmp);
-	for (unsigned i = 0; i < n; i++)
-		heads[i] = info->resubmit_list[i].index;
-	log_info(TAG, "queue %u: resubmitting %u request(s) left in flight",
-		 v->idx, n);
-	/* librte_vhost keeps the list until the next SET_INFLIGHT_FD. */
-	info->resubmit_num = 0;
-	return blk_queue_resubmit(v->q, heads, n);
-}
-
 /* The in-flight heads librte_vhost found in the region, oldest first. */
 static unsigned blk_vq_resubmit_list(struct rte_vhost_ring_inflight *ri,
 				     uint16_t *entries, unsigned max)
@@ -316,6 +293,23 @@ static unsigned blk_vq_resubmit_list(struct rte_vhost_ring_inflight *ri,
 	for (unsigned i = 0; i < n; i++)
 		entries[i] = info->resubmit_list[i].index;
 	return info->resubmit_num;
+}
+
+/* Split: resubmit the heads in flight, which are still in the ring. */
+static int blk_vq_resubmit(struct blk_vq *v, struct rte_vhost_ring_inflight *ri)
+{
+	uint16_t heads[BLK_QUEUE_MAX_SLOTS];
+	unsigned n = blk_vq_resubmit_list(ri, heads, BLK_QUEUE_MAX_SLOTS);
+
+	if (!n)
+		return 0;
+	if (n > BLK_QUEUE_MAX_SLOTS)
+		return -E2BIG;
+	log_info(TAG, "queue %u: resubmitting %u request(s) left in flight",
+		 v->idx, n);
+	/* librte_vhost keeps the list until the next SET_INFLIGHT_FD. */
+	ri->resubmit_inflight->resubmit_num = 0;
+	return blk_queue_resubmit(v->q, heads, n);
 }
 
 /*
@@ -425,22 +419,11 @@ static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 	}
 	qc.vring.indirect = features & BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	qc.vring.event_idx = features & BIT(VIRTIO_RING_F_EVENT_IDX);
-	if (packed) {
-		/* Wrap counters in bit 15 (rte_vhost_get_vring_base). */
-		if ((last_avail & 0x7fff) >= vring.size ||
-		    (last_used & 0x7fff) >= vring.size) {
-			log_err(TAG, "queue %u: base past the ring", v->idx);
-			return -EINVAL;
-		}
-		qc.vring.last_avail = last_avail & 0x7fff;
-		qc.vring.avail_wrap = last_avail >> 15;
-		qc.vring.used_idx = last_used & 0x7fff;
-		qc.vring.used_wrap = last_used >> 15;
-		qc.vring.signalled = qc.vring.used_idx;
-		qc.vring.signalled_wrap = qc.vring.used_wrap;
-	} else {
-		qc.vring.last_avail = last_avail;
-		qc.vring.used_idx = last_used;
+	/* Packed: wrap counters in bit 15 (rte_vhost_get_vring_base). */
+	if (packed && ((last_avail & 0x7fff) >= vring.size ||
+		       (last_used & 0x7fff) >= vring.size)) {
+		log_err(TAG, "queue %u: base past the ring", v->idx);
+		return -EINVAL;
 	}
 	qc.kick_fd = vring.kickfd;
 	snprintf(name, sizeof(name), "blk.q%u", v->idx);
@@ -460,18 +443,12 @@ static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 		if (ret)
 			return ret;
 		qc.ops = &blk_vq_inflight_packed_ops;
-		qc.vring.last_avail = last_avail & 0x7fff;
-		qc.vring.avail_wrap = last_avail >> 15;
-		qc.vring.used_idx = last_used & 0x7fff;
-		qc.vring.used_wrap = last_used >> 15;
-		qc.vring.signalled = qc.vring.used_idx;
-		qc.vring.signalled_wrap = qc.vring.used_wrap;
 	} else if (v->inflight) {
 		qc.ops = &blk_vq_inflight_ops;
 		/* After a restart the used ring itself says where it is. */
-		qc.vring.used_idx = __atomic_load_n(&vring.used->idx,
-						    __ATOMIC_ACQUIRE);
+		last_used = __atomic_load_n(&vring.used->idx, __ATOMIC_ACQUIRE);
 	}
+	blk_vring_set_base(&qc.vring, last_avail, last_used);
 	ret = blk_queue_create(&qc, &v->q);
 	if (ret)
 		return ret;
@@ -812,10 +789,19 @@ static void blk_vq_repair_packed(struct blk_dev *d, unsigned idx)
 		log_info(TAG, "queue %u: inflight region: %s", idx, what[ret]);
 }
 
+static bool blk_vq_has_region(struct blk_dev *d, unsigned idx)
+{
+	struct rte_vhost_ring_inflight ri = { 0 };
+
+	return !rte_vhost_get_vhost_ring_inflight(d->vid, (uint16_t)idx, &ri) &&
+	       ri.inflight_split;
+}
+
 /*
  * Returns false for a message librte_vhost must not see: SET_VRING_KICK
- * on a queue whose ring addresses it forgot (GET_VRING_BASE clears them)
- * makes its inflight check read a NULL used ring.
+ * on a queue with an inflight region whose ring addresses it forgot
+ * (GET_VRING_BASE clears them) makes its inflight check read a NULL
+ * used ring.
  */
 static bool blk_seen_message(struct blk_dev *d, struct blk_dpdk_msg *m)
 {
@@ -846,7 +832,7 @@ static bool blk_seen_message(struct blk_dev *d, struct blk_dpdk_msg *m)
 		i = u64 & VHOST_USER_VRING_INDEX_MASK;
 		if (m->hdr.size != sizeof(u64) || i >= BLK_OPTIONS_MAX_QUEUES)
 			break;
-		if (!d->seen[i].addr_set) {
+		if (!d->seen[i].addr_set && blk_vq_has_region(d, i)) {
 			log_err(TAG, "SET_VRING_KICK for queue %u before its "
 				"ring addresses: refused", i);
 			return false;

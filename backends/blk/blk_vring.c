@@ -46,6 +46,22 @@ int blk_vring_init_packed(struct blk_vring *vr, void *desc, void *driver_event,
 	return 0;
 }
 
+void blk_vring_set_base(struct blk_vring *vr, uint16_t last_avail,
+			uint16_t used_idx)
+{
+	if (!vr->packed) {
+		vr->last_avail = last_avail;
+		vr->used_idx = used_idx;
+		return;
+	}
+	vr->last_avail = last_avail & 0x7fff;
+	vr->avail_wrap = last_avail >> 15;
+	vr->used_idx = used_idx & 0x7fff;
+	vr->used_wrap = used_idx >> 15;
+	vr->signalled = vr->used_idx;
+	vr->signalled_wrap = vr->used_wrap;
+}
+
 /* Packed: is the descriptor at pos available in the wrap round `wrap`? */
 static bool blk_packed_avail(const struct blk_vring *vr, uint16_t pos,
 			     bool wrap)

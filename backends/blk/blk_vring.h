@@ -80,6 +80,10 @@ static inline uint16_t blk_vring_packed_index(uint16_t idx, bool wrap)
 	return (uint16_t)((idx & 0x7fff) | (wrap ? 0x8000 : 0));
 }
 
+/* Where the ring starts: as blk_queue_indexes() reports it. */
+void blk_vring_set_base(struct blk_vring *vr, uint16_t last_avail,
+			uint16_t used_idx);
+
 /*
  * Next head from the avail ring: 1 and *head set, 0 when the ring is
  * empty, -EPROTO when avail->idx claims more entries than the ring has.
