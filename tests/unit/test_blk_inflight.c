@@ -5,13 +5,21 @@
  * a half-recorded take is forgotten, a completion is committed exactly
  * when its used descriptor reached the ring and rolled back otherwise,
  * the ring resumes past the chains in flight, their copies come back in
- * chain order, and regions with bad links or counts are refused.
+ * chain order, and regions with bad links or counts are refused.  And
+ * the queue loop on a packed ring with the inflight hooks: a chain
+ * resubmitted from a copy is served first, each completion is recorded
+ * around the store of its used descriptor (last before, clear after).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
 
 #include "blk_inflight.h"
+#include "blk_queue.h"
+#include "blk_testmem.h"
 #include "unit.h"
 
 #define QS	8u
@@ -231,6 +239,178 @@ static void test_refused(void)
 						       [QS]){ 0 }, QS) < 0);
 }
 
+/* ---- the queue loop on a packed ring with inflight hooks ---------------- */
+
+#define PK_DESC		TM_BASE1
+#define PK_DRIVER	(TM_BASE1 + 0x1000)
+#define PK_DEVICE	(TM_BASE1 + 0x1010)
+
+static struct testmem tm;
+static struct vring_packed_desc *pk;
+static uint16_t used_pos = 0;		/* where the next used descriptor goes */
+static bool used_wrap = true;
+static int n_set, n_last, n_clear;
+static uint16_t keys[8];		/* by completion: the entry passed */
+static bool order_ok = true;
+static uint16_t ndesc_of[256];		/* by entry */
+
+static bool pk_used_at(uint16_t pos, bool wrap)
+{
+	uint16_t f = __atomic_load_n(&pk[pos].flags, __ATOMIC_ACQUIRE);
+
+	return !!(f & VIRTIO_PACKED_DESC_F_USED) == wrap &&
+	       !!(f & VIRTIO_PACKED_DESC_F_AVAIL) == wrap;
+}
+
+static int pk_notify(void *o)
+{
+	return 0;
+}
+
+static int pk_set(void *o, const struct blk_chain *c, uint16_t *entry)
+{
+	*entry = (uint16_t)(200 + n_set++);
+	ndesc_of[*entry] = c->ring_descs;
+	return 0;
+}
+
+static void pk_last(void *o, uint16_t entry)
+{
+	/* Recorded before the driver can see it. */
+	if (pk_used_at(used_pos, used_wrap))
+		order_ok = false;
+	if (n_last < 8)
+		keys[n_last] = entry;
+	n_last++;
+}
+
+static void pk_clear(void *o, uint16_t entry, uint16_t used_idx)
+{
+	uint32_t next = used_pos + ndesc_of[entry];
+
+	/* Committed only once it is in the ring. */
+	if (!pk_used_at(used_pos, used_wrap) || n_clear + 1 != n_last)
+		order_ok = false;
+	n_clear++;
+	if (next >= TM_QSIZE) {
+		next -= TM_QSIZE;
+		used_wrap = !used_wrap;
+	}
+	used_pos = (uint16_t)next;
+}
+
+static const struct blk_queue_ops pk_ops = {
+	.notify = pk_notify,
+	.inflight_set = pk_set,
+	.inflight_last = pk_last,
+	.inflight_clear = pk_clear,
+};
+
+/* A 512-byte write of byte `fill` to sector: descriptors into d[3]. */
+static void pk_write_chain(struct vring_packed_desc *d, uint16_t id,
+			   uint64_t sector, uint8_t fill, uint64_t *status)
+{
+	uint64_t h = tm_alloc(&tm, 16), data = tm_alloc(&tm, 512);
+	struct virtio_blk_outhdr hdr = { .type = VIRTIO_BLK_T_OUT,
+					 .sector = sector };
+
+	*status = tm_alloc(&tm, 1);
+	memcpy(tm_ptr(&tm, h), &hdr, sizeof(hdr));
+	memset(tm_ptr(&tm, data), fill, 512);
+	*(uint8_t *)tm_ptr(&tm, *status) = 0xee;
+	d[0] = (struct vring_packed_desc){ h, 16, id, VRING_DESC_F_NEXT };
+	d[1] = (struct vring_packed_desc){ data, 512, id, VRING_DESC_F_NEXT };
+	d[2] = (struct vring_packed_desc){ *status, 1, id, VRING_DESC_F_WRITE };
+}
+
+static void *pk_runner(void *arg)
+{
+	return (void *)(intptr_t)blk_queue_run(arg);
+}
+
+static void test_queue_packed(void)
+{
+	char path[] = "/tmp/blk-inflight-test.XXXXXX";
+	struct blk_disk disk = { .capacity = 64, .seg_max = 8, .writeback = 1,
+				 .serial = "inflight" };
+	struct vring_packed_desc copy[3], ring3[3];
+	uint64_t st_copy, st_ring;
+	struct blk_queue_config cfg = { .name = "test.pk", .mem = &tm.mem,
+					.ops = &pk_ops, .disk = &disk,
+					.poll_us = 50 };
+	struct blk_queue *q;
+	pthread_t thread;
+	uint8_t buf[512];
+	int img, kick;
+
+	CU_ASSERT_FATAL(tm_init(&tm) == 0);
+	pk = tm_ptr(&tm, PK_DESC);
+	CU_ASSERT_FATAL(blk_vring_init_packed(&cfg.vring, pk,
+					      tm_ptr(&tm, PK_DRIVER),
+					      tm_ptr(&tm, PK_DEVICE),
+					      TM_QSIZE) == 0);
+	img = mkstemp(path);
+	CU_ASSERT_FATAL(img >= 0);
+	unlink(path);
+	CU_ASSERT_FATAL(ftruncate(img, 64 * 512) == 0);
+	kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	cfg.image_fd = img;
+	cfg.kick_fd = kick;
+
+	/*
+	 * A crashed predecessor took a write with id 5 whose ring slots
+	 * now hold something else; the region kept its copy (entry 7).
+	 * The ring has a new write with id 9 at position 0.
+	 */
+	pk_write_chain(copy, 5, 3, 0x55, &st_copy);
+	pk_write_chain(ring3, 9, 4, 0x99, &st_ring);
+	pk[1] = ring3[1];
+	pk[2] = ring3[2];
+	pk[1].flags |= VIRTIO_PACKED_DESC_F_AVAIL;
+	pk[2].flags |= VIRTIO_PACKED_DESC_F_AVAIL;
+	pk[0] = ring3[0];
+	__atomic_store_n(&pk[0].flags, (uint16_t)(ring3[0].flags |
+			 VIRTIO_PACKED_DESC_F_AVAIL), __ATOMIC_RELEASE);
+	ndesc_of[7] = 3;
+
+	CU_ASSERT_FATAL(blk_queue_create(&cfg, &q) == 0);
+	/* Cut short: the copy is not one whole chain. */
+	CU_ASSERT(blk_queue_resubmit_copy(q, 7, copy, 2) < 0);
+	CU_ASSERT_EQUAL(blk_queue_resubmit_copy(q, 7, copy, 3), 0);
+	CU_ASSERT_FATAL(pthread_create(&thread, NULL, pk_runner, q) == 0);
+	CU_ASSERT_EQUAL(eventfd_write(kick, 1), 0);
+	for (int i = 0; i < 5000 && __atomic_load_n(&n_clear,
+						    __ATOMIC_ACQUIRE) < 2; i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	blk_queue_stop(q);
+	pthread_join(thread, NULL);
+
+	CU_ASSERT_EQUAL(n_set, 1);		/* the ring's chain only */
+	CU_ASSERT_EQUAL(n_last, 2);
+	CU_ASSERT_EQUAL(n_clear, 2);
+	CU_ASSERT_TRUE(order_ok);
+	CU_ASSERT_EQUAL(keys[0], 7);		/* the resubmitted one first */
+	CU_ASSERT_EQUAL(keys[1], 200);
+	CU_ASSERT_EQUAL(pk[0].id, 5);
+	CU_ASSERT_EQUAL(pk[3].id, 9);
+	CU_ASSERT_EQUAL(*(uint8_t *)tm_ptr(&tm, st_copy), VIRTIO_BLK_S_OK);
+	CU_ASSERT_EQUAL(*(uint8_t *)tm_ptr(&tm, st_ring), VIRTIO_BLK_S_OK);
+	CU_ASSERT_EQUAL(pread(img, buf, 512, 3 * 512), 512);
+	CU_ASSERT_EQUAL(buf[0], 0x55);
+	CU_ASSERT_EQUAL(pread(img, buf, 512, 4 * 512), 512);
+	CU_ASSERT_EQUAL(buf[511], 0x99);
+	blk_queue_destroy(q);
+	close(kick);
+	close(img);
+	tm_fini(&tm);
+}
+
+static CU_TestInfo queue_tests[] = {
+	{ "packed: resubmitted copy first, hooks around the used store",
+	  test_queue_packed },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo inflight_tests[] = {
 	{ "clean region: resume position, chain copies", test_clean_and_resume },
 	{ "crash mid-completion or mid-take", test_half_done },
@@ -241,5 +421,6 @@ static CU_TestInfo inflight_tests[] = {
 
 CU_SuiteInfo unit_suites[] = {
 	{ "blk_inflight", setup, teardown, NULL, NULL, inflight_tests },
+	{ "blk_queue packed tracking", NULL, NULL, NULL, NULL, queue_tests },
 	CU_SUITE_INFO_NULL,
 };
