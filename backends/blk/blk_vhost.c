@@ -79,6 +79,9 @@ _Static_assert(offsetof(struct rte_vhost_inflight_desc_packed, addr) ==
 	       offsetof(struct vhost_user_inflight_packed_desc, addr), "addr");
 _Static_assert(offsetof(struct rte_vhost_inflight_info_packed, desc) ==
 	       offsetof(struct vhost_user_inflight_packed, desc), "header");
+_Static_assert(offsetof(struct rte_vhost_inflight_info_packed, desc_num) ==
+	       offsetof(struct rte_vhost_inflight_info_split, desc_num),
+	       "desc_num read through either layout");
 _Static_assert(offsetof(struct rte_vhost_inflight_info_packed,
 			old_used_wrap_counter) ==
 	       offsetof(struct vhost_user_inflight_packed,
@@ -124,6 +127,7 @@ struct blk_dev {
 	unsigned nvq;
 	struct blk_vq vq[BLK_OPTIONS_MAX_QUEUES];
 	struct blk_vq_seen seen[BLK_OPTIONS_MAX_QUEUES];
+	uint16_t infl_queue_size;	/* SET_INFLIGHT_FD's, checked */
 };
 
 struct blk_vhost {
@@ -437,6 +441,15 @@ static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 	 */
 	v->inflight = !rte_vhost_get_vhost_ring_inflight(d->vid, v->idx, &ri) &&
 		      ri.inflight_split && (!packed || d->b->layout_ok);
+	/* librte_vhost indexes the region by ring slot. */
+	if (v->inflight && (ri.inflight_split->desc_num != vring.size ||
+			    (d->b->layout_ok &&
+			     d->infl_queue_size != vring.size))) {
+		log_err(TAG, "queue %u: inflight region for %u descriptors, "
+			"ring of %u", v->idx, ri.inflight_split->desc_num,
+			vring.size);
+		return -EINVAL;
+	}
 	if (v->inflight && packed) {
 		ret = blk_vq_resume_packed(d, v, &ri, &last_avail, &last_used,
 					   entries, &nresubmit);
@@ -823,10 +836,6 @@ static bool blk_seen_message(struct blk_dev *d, struct blk_dpdk_msg *m)
 		if (m->hdr.size == sizeof(vs) && vs.index < BLK_OPTIONS_MAX_QUEUES)
 			d->seen[vs.index].addr_set = false;
 		break;
-	case VHOST_USER_SET_INFLIGHT_FD:
-		for (i = 0; i < BLK_OPTIONS_MAX_QUEUES; i++)
-			d->seen[i].kicked = false;
-		break;
 	case VHOST_USER_SET_VRING_KICK:
 		memcpy(&u64, m->raw, sizeof(u64));
 		i = u64 & VHOST_USER_VRING_INDEX_MASK;
@@ -843,6 +852,67 @@ static bool blk_seen_message(struct blk_dev *d, struct blk_dpdk_msg *m)
 		break;
 	}
 	return true;
+}
+
+/* librte_vhost 22.11's per-queue region sizes (get_pervq_shm_size_*). */
+static uint64_t blk_inflight_queue_bytes(bool packed, uint16_t queue_size)
+{
+	uint64_t n = packed ? 32ull * queue_size + 29 :
+			      16ull * queue_size + 16;
+
+	return (n + 63) & ~63ull;
+}
+
+/*
+ * GET_INFLIGHT_FD / SET_INFLIGHT_FD.  librte_vhost maps SET_INFLIGHT_FD's
+ * range and carves a region per
+ * queue out of it without checking that the range holds them, that the
+ * fd is that large, or that the queue count is one it has: refuse such
+ * a message instead of touching memory past the mapping later.
+ */
+static enum rte_vhost_msg_result blk_check_inflight(struct blk_dev *d,
+						    struct blk_dpdk_msg *m)
+{
+	struct vhost_user_inflight in;
+	uint64_t features = 0, need;
+	struct stat st;
+
+	memcpy(&in, m->raw, sizeof(in));
+	if (m->hdr.request == VHOST_USER_GET_INFLIGHT_FD) {
+		/* librte_vhost allocates what it asks for: keep it sane. */
+		if (m->hdr.size == sizeof(in) && in.num_queues &&
+		    in.num_queues <= d->b->cfg.num_queues && in.queue_size &&
+		    in.queue_size <= VIRTIO_QUEUE_SIZE_MAX &&
+		    !(in.queue_size & (in.queue_size - 1)))
+			return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+		log_err(TAG, "GET_INFLIGHT_FD: %u queue(s) of %u: refused",
+			in.num_queues, in.queue_size);
+		return RTE_VHOST_MSG_RESULT_ERR;
+	}
+	if (m->hdr.size != sizeof(in) || m->fd_num != 1 ||
+	    fstat(m->fds[0], &st) < 0 || !S_ISREG(st.st_mode) ||
+	    in.num_queues == 0 || in.num_queues > d->b->cfg.num_queues ||
+	    in.queue_size == 0 || in.queue_size > VIRTIO_QUEUE_SIZE_MAX ||
+	    (in.queue_size & (in.queue_size - 1)) ||
+	    rte_vhost_get_negotiated_features(d->vid, &features))
+		goto refuse;
+	need = in.num_queues * blk_inflight_queue_bytes(
+		features & BIT(VIRTIO_F_RING_PACKED), in.queue_size);
+	if (in.mmap_size < need ||
+	    in.mmap_offset + in.mmap_size < in.mmap_offset ||
+	    in.mmap_offset + in.mmap_size > (uint64_t)st.st_size)
+		goto refuse;
+	d->infl_queue_size = in.queue_size;
+	for (unsigned i = 0; i < BLK_OPTIONS_MAX_QUEUES; i++)
+		d->seen[i].kicked = false;
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+refuse:
+	log_err(TAG, "SET_INFLIGHT_FD: %u queue(s) of %u, 0x%llx bytes at "
+		"0x%llx, %d fd(s): refused", in.num_queues, in.queue_size,
+		(unsigned long long)in.mmap_size,
+		(unsigned long long)in.mmap_offset, m->fd_num);
+	blk_close_fds(m);
+	return RTE_VHOST_MSG_RESULT_ERR;
 }
 
 static enum rte_vhost_msg_result blk_pre_msg(int vid, void *msg)
@@ -872,6 +942,11 @@ static enum rte_vhost_msg_result blk_pre_msg(int vid, void *msg)
 		if (!b->layout_ok)
 			return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 		return blk_check_mem_table(m);
+	case VHOST_USER_GET_INFLIGHT_FD:
+	case VHOST_USER_SET_INFLIGHT_FD:
+		if (!b->layout_ok)
+			return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+		return blk_check_inflight(d, m);
 	default:
 		if (b->layout_ok && !blk_seen_message(d, m)) {
 			blk_close_fds(m);
@@ -904,6 +979,7 @@ static int blk_new_connection(int vid)
 	}
 	d->vid = vid;
 	memset(d->seen, 0, sizeof(d->seen));
+	d->infl_queue_size = 0;
 	log_info(TAG, "front-end connected");
 	return 0;
 }

@@ -28,7 +28,11 @@ running as uid 65534 with the image passed by fd.
    (b) a back-end killed with requests in flight, then the guest resets
    the device (new region, rings from zero, as QEMU does): the new
    back-end resubmits nothing and the old requests stay unanswered.
-4. Kill loop, split and packed: writes (each to its own sector with its
+4. Bad inflight messages: a SET_INFLIGHT_FD whose range cannot hold
+   the regions it names, or whose fd is shorter than its range, and a
+   GET_INFLIGHT_FD for more queues than the back-end has are refused
+   (connection closed) and the back-end keeps serving.
+5. Kill loop, split and packed: writes (each to its own sector with its
    own pattern) and flushes streamed with up to 12 in flight; the
    back-end is SIGKILLed at a random moment, restarted and reconnected,
    CYCLES times.  Every request submitted completes exactly once across
@@ -265,6 +269,49 @@ def reset_cases(tmp, img, packed):
     c.check("resubmitting" not in log, t + "the back-end resubmitted nothing", log[-600:])
 
 
+def bad_inflight(tmp, img):
+    be = splitvm_blk.Backend(blk_exe, tmp, img, name="badinfl")
+    cases = []
+    for what, payload, fd_size in (
+            ("a range too small for one 16-entry region", (64, 0, 1, 16), 4096),
+            ("a range past the end of its fd", (4096, 4096, 1, 16), 4096),
+            ("a queue size that is not a power of two", (4096, 0, 1, 12), 4096)):
+        v = vu_front.VhostUser(be.sock)
+        v.get_u64(vu_front.GET_FEATURES)
+        v.set_u64(vu_front.SET_FEATURES, vu_front.F_VERSION_1 | vu_front.F_PROTOCOL_FEATURES)
+        v.get_u64(vu_front.GET_PROTOCOL_FEATURES)
+        v.set_u64(vu_front.SET_PROTOCOL_FEATURES, vu_front.PF_INFLIGHT)
+        fd = os.memfd_create("infl")
+        os.ftruncate(fd, fd_size)
+        v.send(vu_front.SET_INFLIGHT_FD, struct.pack("<QQHH4x", *payload), fds=[fd])
+        os.close(fd)
+        try:
+            v.get_u64(vu_front.GET_FEATURES)
+            closed = False
+        except (EOFError, OSError):
+            closed = True
+        v.close()
+        cases.append((what, closed))
+    v = vu_front.VhostUser(be.sock)
+    v.get_u64(vu_front.GET_FEATURES)
+    v.send(vu_front.GET_INFLIGHT_FD, struct.pack("<QQHH4x", 0, 0, 200, 16))
+    try:
+        v.recv(vu_front.GET_INFLIGHT_FD)
+        closed = False
+    except (EOFError, OSError):
+        closed = True
+    v.close()
+    cases.append(("GET_INFLIGHT_FD for 200 queues", closed))
+    for what, closed in cases:
+        c.check(closed, f"SET/GET_INFLIGHT_FD with {what}: refused")
+    q = vu_front.BlkQueue(be.sock, qsize=16, inflight=True)
+    used, st, _ = q.request(T_OUT, 5, pattern(5, 1), write_data=True)
+    c.check(used is not None and st == 0, "after them the back-end still serves")
+    q.close()
+    status, log = be.stop()
+    c.check(log.count("refused") >= 4, "the back-end logged each refusal", log[-800:])
+
+
 def kill_loop(tmp, img, packed):
     t = "packed " if packed else ""
     be = splitvm_blk.Backend(blk_exe, tmp, img, name=f"loop{t}0")
@@ -360,6 +407,7 @@ with tempfile.TemporaryDirectory() as tmp:
             packed_resubmission(tmp, img, mid)
         for packed in (False, True):
             reset_cases(tmp, img, packed)
+        bad_inflight(tmp, img)
         for packed in (False, True):
             kill_loop(tmp, img, packed)
     finally:
