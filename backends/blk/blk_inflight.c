@@ -56,10 +56,13 @@ int blk_inflight_packed_repair(struct vhost_user_inflight_packed *r,
 {
 	uint16_t ofh, e;
 
-	if (size == 0 || r->desc_num != size || r->free_head > size ||
-	    r->old_free_head > size || r->used_idx >= size ||
-	    r->old_used_idx >= size || r->used_wrap_counter > 1 ||
-	    r->old_used_wrap_counter > 1)
+	/*
+	 * Only the committed fields must be in range: a crash inside
+	 * set_last can leave used_idx past the ring (it subtracts the size
+	 * in a second store).
+	 */
+	if (size == 0 || r->desc_num != size || r->old_free_head > size ||
+	    r->old_used_idx >= size || r->old_used_wrap_counter > 1)
 		return -EINVAL;
 	ofh = r->old_free_head;
 
@@ -74,43 +77,41 @@ int blk_inflight_packed_repair(struct vhost_user_inflight_packed *r,
 		return BLK_INFLIGHT_UNTAKEN;
 	}
 
-	if (r->free_head != ofh) {
-		/* set_last ran (at least in part) for the chain at free_head. */
-		e = r->free_head;
-		if (blk_ring_used(ring, r->old_used_idx,
-				  r->old_used_wrap_counter)) {
-			/* set_last had returned: its fields are whole. */
-			uint16_t want = blk_pos_add(
-				blk_pos(r->old_used_idx,
-					r->old_used_wrap_counter),
-				r->desc[e].num, size);
-
-			if (e >= size || r->desc[e].num == 0 ||
-			    want != blk_pos(r->used_idx, r->used_wrap_counter))
-				return -EINVAL;
-			r->desc[e].inflight = 0;
-			__atomic_thread_fence(__ATOMIC_SEQ_CST);
-			r->old_free_head = r->free_head;
-			r->old_used_idx = r->used_idx;
-			r->old_used_wrap_counter = r->used_wrap_counter;
-			return BLK_INFLIGHT_COMMIT;
-		}
+	if (r->free_head == ofh && r->used_idx == r->old_used_idx &&
+	    r->used_wrap_counter == r->old_used_wrap_counter)
+		return BLK_INFLIGHT_CLEAN;
+	/*
+	 * A completion cut short.  The ring decides: its used descriptor
+	 * goes at the committed position after set_last returned and
+	 * before clr starts, so if it is there set_last's fields are whole.
+	 */
+	if (!blk_ring_used(ring, r->old_used_idx, r->old_used_wrap_counter)) {
+		/* The driver never saw it: undo set_last (in any part). */
 		r->free_head = ofh;
 		r->used_idx = r->old_used_idx;
 		r->used_wrap_counter = r->old_used_wrap_counter;
 		return BLK_INFLIGHT_ROLLBACK;
 	}
-	if (r->used_idx != r->old_used_idx ||
-	    r->used_wrap_counter != r->old_used_wrap_counter) {
-		/*
-		 * clr got as far as old_free_head: inflight is 0 and the used
-		 * descriptor is in the ring.  Finish it.
-		 */
-		r->old_used_idx = r->used_idx;
-		r->old_used_wrap_counter = r->used_wrap_counter;
-		return BLK_INFLIGHT_COMMIT;
+	if (r->used_idx >= size || r->used_wrap_counter > 1 ||
+	    r->free_head > size)
+		return -EINVAL;
+	if (r->free_head != ofh) {
+		/* clr did not get to old_free_head: the chain is free_head. */
+		e = r->free_head;
+		if (e >= size || r->desc[e].num == 0 ||
+		    blk_pos_add(blk_pos(r->old_used_idx,
+					r->old_used_wrap_counter),
+				r->desc[e].num, size) !=
+		    blk_pos(r->used_idx, r->used_wrap_counter))
+			return -EINVAL;
+		r->desc[e].inflight = 0;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		r->old_free_head = r->free_head;
 	}
-	return BLK_INFLIGHT_CLEAN;
+	/* Otherwise clr had cleared inflight and set old_free_head. */
+	r->old_used_idx = r->used_idx;
+	r->old_used_wrap_counter = r->used_wrap_counter;
+	return BLK_INFLIGHT_COMMIT;
 }
 
 int blk_inflight_packed_chain(const struct vhost_user_inflight_packed *r,

@@ -174,6 +174,37 @@ static void test_half_done(void)
 	CU_ASSERT_EQUAL(lu, 0x8001);
 	CU_ASSERT_EQUAL(la, 0x8002);
 
+	/*
+	 * set_last's used position stored before its free_head (nothing
+	 * orders them): still not in the ring, still rolled back.
+	 */
+	two_taken(&a, &b);
+	r->used_idx = 2;
+	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
+			BLK_INFLIGHT_ROLLBACK);
+	CU_ASSERT_EQUAL(r->used_idx, 0);
+	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 2, &la, &lu), 0);
+	CU_ASSERT_EQUAL(la, 0x8002);
+
+	/* Cut between set_last's two stores of a wrapping used_idx. */
+	two_taken(&a, &b);
+	r->free_head = b;
+	r->used_idx = QS + 1;
+	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
+			BLK_INFLIGHT_ROLLBACK);
+	CU_ASSERT_EQUAL(r->used_idx, 0);
+	CU_ASSERT_EQUAL(r->free_head, r->old_free_head);
+
+	/* clr got past inflight and old_free_head: committed. */
+	two_taken(&a, &b);
+	complete(b, 2);
+	r->desc[b].inflight = 0;
+	r->old_free_head = r->free_head;
+	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
+			BLK_INFLIGHT_COMMIT);
+	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 1, &la, &lu), 0);
+	CU_ASSERT_EQUAL(lu, 0x8001);
+
 	/* A take cut short after its first copy: forgotten. */
 	fresh();
 	avail(0, 2, 20);
