@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """A minimal vhost-user front-end in Python for driving a blk back-end
-from a test: negotiation, a memfd as "guest RAM", one split virtqueue
-that the test fills with arbitrary (also hostile) descriptor chains,
-and a polled used ring.  Wire layouts follow protocol/vhost_user.h."""
+from a test: negotiation, a memfd as "guest RAM", split or packed
+virtqueues that the test fills with arbitrary (also hostile) descriptor
+chains, a polled used ring, and the inflight region (split and packed,
+as librte_vhost lays it out) kept across back-end restarts and resets.
+Wire layouts follow protocol/vhost_user.h."""
 
 import mmap
 import os
