@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""splitvm-drive --reconnect against splitvm-blk, split and packed rings:
-a verify run (random reads and writes, a FLUSH every 8 writes, 16 in
+"""splitvm-drive --reconnect against splitvm-blk, split rings on one
+queue and packed rings on two: a verify run (random reads and writes, a FLUSH every 8 writes, 16 in
 flight) while splitvm-blk is SIGKILLed three times and started again on
 the same socket and image.  The driver hands the inflight region back;
 the run must end with status 0, three reconnects, no verify or I/O
@@ -33,23 +33,25 @@ SIZE = 4 << 20
 
 
 def crash_loop(tmp, packed):
-    t = "packed: " if packed else "split: "
+    t = "packed, 2 queues: " if packed else "split: "
+    nq = 2 if packed else 1
     img = os.path.join(tmp, f"disk{int(packed)}.img")
     with open(img, "wb") as f:
         f.truncate(SIZE)
     os.chmod(img, 0o600)
     name = f"rc{int(packed)}"
-    be = splitvm_blk.Backend(blk_exe, tmp, img, name=name)
+    be_args = ["--num-queues", str(nq)]
+    be = splitvm_blk.Backend(blk_exe, tmp, img, args=be_args, name=name)
     logs = []
     args = [drive, "-s", be.sock, "--verify", "--rw", "randrw", "--iodepth", "16",
             "--fsync", "8", "--runtime", "10", "--reconnect", "20000", "--json",
-            "--no-progress"] + (["--packed"] if packed else [])
+            "--no-progress", "--queues", str(nq)] + (["--packed"] if packed else [])
     drv = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
     def serving(be):
         """Wait until the driver's device runs on be, then a moment of I/O."""
         for _ in range(200):
-            if "started 1 queue(s)" in be.text() or drv.poll() is not None:
+            if f"started {nq} queue(s)" in be.text() or drv.poll() is not None:
                 break
             time.sleep(0.1)
         time.sleep(0.7)
@@ -60,7 +62,7 @@ def crash_loop(tmp, packed):
             be.proc.send_signal(signal.SIGKILL)
             be.proc.wait()
             logs.append(be.stop()[1])
-            be = splitvm_blk.Backend(blk_exe, tmp, img, name=name)
+            be = splitvm_blk.Backend(blk_exe, tmp, img, args=be_args, name=name)
         out, err = drv.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         drv.kill()
