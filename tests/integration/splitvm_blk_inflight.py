@@ -28,11 +28,14 @@ running as uid 65534 with the image passed by fd.
    (b) a back-end killed with requests in flight, then the guest resets
    the device (new region, rings from zero, as QEMU does): the new
    back-end resubmits nothing and the old requests stay unanswered.
-4. Bad inflight messages: a SET_INFLIGHT_FD whose range cannot hold
+4. A packed region the front-end corrupted (a free-list link past the
+   ring, which librte_vhost would follow): the device is not started,
+   the back-end says why and stays up.
+5. Bad inflight messages: a SET_INFLIGHT_FD whose range cannot hold
    the regions it names, or whose fd is shorter than its range, and a
    GET_INFLIGHT_FD for more queues than the back-end has are refused
    (connection closed) and the back-end keeps serving.
-5. Kill loop, split and packed: writes (each to its own sector with its
+6. Kill loop, split and packed: writes (each to its own sector with its
    own pattern) and flushes streamed with up to 12 in flight; the
    back-end is SIGKILLed at a random moment, restarted and reconnected,
    CYCLES times.  Every request submitted completes exactly once across
@@ -269,6 +272,28 @@ def reset_cases(tmp, img, packed):
     c.check("resubmitting" not in log, t + "the back-end resubmitted nothing", log[-600:])
 
 
+def corrupt_region(tmp, img):
+    be = splitvm_blk.Backend(blk_exe, tmp, img, name="corrupt-a")
+    q = vu_front.BlkQueue(be.sock, qsize=16, inflight=True, packed=True)
+    used, st, _ = q.request(T_OUT, 6, pattern(6, 1), write_data=True)
+    c.check(used is not None and st == 0, "corrupt region: a write completes first")
+    kill(be)
+    q.hangup()
+    h = q.packed_region()
+    q._pk_put(h["old_free_head"], next=999)
+    be = splitvm_blk.Backend(blk_exe, tmp, img, name="corrupt-b")
+    q = vu_front.BlkQueue(be.sock, resume=q)
+    bufs, st = write_req(q, 7, 1)
+    q.submit_chain(bufs)
+    c.check(q.wait_used(timeout=1.5) is None and q.read(st, 1)[0] == 0xee,
+            "corrupt region: the device is not started, nothing is served")
+    c.check(be.running(), "corrupt region: the back-end stays up")
+    q.close()
+    log = be.stop()[1]
+    c.check("inflight region is inconsistent" in log,
+            "corrupt region: the back-end says why", log[-600:])
+
+
 def bad_inflight(tmp, img):
     be = splitvm_blk.Backend(blk_exe, tmp, img, name="badinfl")
     cases = []
@@ -407,6 +432,7 @@ with tempfile.TemporaryDirectory() as tmp:
             packed_resubmission(tmp, img, mid)
         for packed in (False, True):
             reset_cases(tmp, img, packed)
+        corrupt_region(tmp, img)
         bad_inflight(tmp, img)
         for packed in (False, True):
             kill_loop(tmp, img, packed)
