@@ -311,6 +311,42 @@ struct vhost_user_inflight {
 	uint8_t padding[4];
 };
 
+/*
+ * The shared inflight region of one packed queue (vhost-user spec,
+ * "Inflight I/O tracking", QueueRegionPacked): the back-end's own
+ * bookkeeping, kept by the front-end across back-end restarts.  desc[]
+ * has one entry per ring descriptor, linked into a free list by next;
+ * an in-flight chain is a head entry (inflight 1, num copies, last)
+ * followed by next-linked copies of its ring descriptors.  The old_*
+ * fields are the last committed completion (virtio 1.2 2.8).
+ */
+struct vhost_user_inflight_packed_desc {
+	uint8_t inflight;
+	uint8_t padding;
+	uint16_t next;
+	uint16_t last;
+	uint16_t num;
+	uint64_t counter;
+	uint16_t id;
+	uint16_t flags;
+	uint32_t len;
+	uint64_t addr;
+};
+
+struct vhost_user_inflight_packed {
+	uint64_t features;
+	uint16_t version;
+	uint16_t desc_num;
+	uint16_t free_head;
+	uint16_t old_free_head;
+	uint16_t used_idx;
+	uint16_t old_used_idx;
+	uint8_t used_wrap_counter;
+	uint8_t old_used_wrap_counter;
+	uint8_t padding[7];
+	struct vhost_user_inflight_packed_desc desc[];
+};
+
 /* GET_SHARED_OBJECT and the BACKEND_SHARED_OBJECT_* requests. */
 struct vhost_user_shared_object {
 	uint8_t uuid[16];
@@ -374,6 +410,14 @@ _Static_assert(sizeof(struct vhost_user_vring_area) == 24, "vring area");
 _Static_assert(sizeof(struct vhost_user_inflight) == 24, "inflight");
 _Static_assert(offsetof(struct vhost_user_inflight, queue_size) == 18,
 	       "inflight queue size");
+_Static_assert(sizeof(struct vhost_user_inflight_packed_desc) == 32,
+	       "inflight packed descriptor");
+_Static_assert(offsetof(struct vhost_user_inflight_packed_desc, id) == 16,
+	       "inflight packed descriptor copy");
+_Static_assert(sizeof(struct vhost_user_inflight_packed) == 32,
+	       "inflight packed queue header");
+_Static_assert(offsetof(struct vhost_user_inflight_packed, used_wrap_counter)
+	       == 20, "inflight packed wrap counters");
 _Static_assert(sizeof(struct vhost_user_shared_object) == 16, "UUID");
 _Static_assert(sizeof(struct vhost_user_device_state) == 8, "device state");
 _Static_assert(VHOST_USER_PAYLOAD_MAX_SIZE == 268, "largest payload");

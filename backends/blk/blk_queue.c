@@ -30,6 +30,7 @@ enum blk_tag {
 
 struct blk_slot {
 	uint16_t head;
+	uint16_t entry;		/* what names it in the inflight region */
 	uint16_t next_free;
 	uint8_t status;
 	unsigned pending;	/* SQEs not yet completed */
@@ -209,6 +210,25 @@ static struct io_uring_sqe *blk_queue_sqe(struct blk_queue *q)
 
 /* ---- completion --------------------------------------------------------- */
 
+/*
+ * Hand chain c back with len bytes written.  A packed used descriptor
+ * is visible once stored, so with inflight tracking the region records
+ * the completion around that store (a crash in between is sorted out by
+ * blk_inflight_packed_repair()); split elements wait for publish.
+ */
+static void blk_queue_used(struct blk_queue *q, const struct blk_chain *c,
+			   uint16_t entry, uint32_t len)
+{
+	bool track = q->vr.packed && q->ops->inflight_last;
+
+	if (track)
+		q->ops->inflight_last(q->opaque, entry);
+	blk_vring_push(&q->vr, c, len);
+	if (track && q->ops->inflight_clear)
+		q->ops->inflight_clear(q->opaque, entry, 0);
+	q->batch[q->nbatch++] = c->id;
+}
+
 static void blk_queue_finish(struct blk_queue *q, struct blk_slot *s)
 {
 	const struct blk_req *r = &s->req;
@@ -232,8 +252,7 @@ static void blk_queue_finish(struct blk_queue *q, struct blk_slot *s)
 
 	/* The status byte before the used element that announces it. */
 	__atomic_store_n(s->chain.status, s->status, __ATOMIC_RELAXED);
-	blk_vring_push(&q->vr, &s->chain, len);
-	q->batch[q->nbatch++] = s->chain.id;
+	blk_queue_used(q, &s->chain, s->entry, len);
 
 	q->slot_of_head[s->chain.id] = BLK_SLOT_NONE;
 	s->next_free = q->free_slot;
@@ -254,7 +273,7 @@ static void blk_queue_publish(struct blk_queue *q)
 
 	if (!q->nbatch && !q->notify_pending)
 		return;
-	if (!q->ops->inflight_last) {
+	if (!q->ops->inflight_last || q->vr.packed) {
 		notify = blk_vring_publish(&q->vr);
 	} else {
 		uint16_t end = q->vr.used_idx;
@@ -439,14 +458,36 @@ static const char *blk_chain_error(int ret)
 				"no writable status byte";
 }
 
+/* Give back a slot whose chain stops the queue until the next reset. */
+static bool blk_queue_refuse(struct blk_queue *q, struct blk_slot *s)
+{
+	blk_queue_release(q, s);
+	q->broken = true;
+	return false;
+}
+
+static struct blk_slot *blk_queue_slot(struct blk_queue *q, uint16_t head)
+{
+	struct blk_slot *s = &q->slots[q->free_slot];
+
+	q->free_slot = s->next_free;
+	q->inflight++;
+	s->head = head;
+	s->t_start = blk_now_ns();
+	return s;
+}
+
+static bool blk_queue_begin(struct blk_queue *q, struct blk_slot *s, int ret,
+			    bool track);
+
 /*
  * Walk, decode and start the request at head (packed: ring position);
- * true if it is in flight.
+ * true if it is in flight.  track: record it in the inflight region
+ * (not when it is resubmitted from there).
  */
-static bool blk_queue_take_head(struct blk_queue *q, uint16_t head)
+static bool blk_queue_take_head(struct blk_queue *q, uint16_t head, bool track)
 {
 	struct blk_slot *s;
-	uint16_t idx;
 	int ret;
 
 	if (head >= q->vr.size) {
@@ -455,31 +496,38 @@ static bool blk_queue_take_head(struct blk_queue *q, uint16_t head)
 		q->broken = true;
 		return false;
 	}
-	idx = q->free_slot;
-	s = &q->slots[idx];
-	q->free_slot = s->next_free;
-	q->inflight++;
-	s->head = head;
-	s->t_start = blk_now_ns();
-
+	s = blk_queue_slot(q, head);
 	ret = blk_chain_walk(q->mem, &q->vr, head, &s->chain);
 	if (ret && q->vr.packed) {
 		/* Where the next chain starts is unknown now. */
 		log_err(q->name, "packed chain at %u: %s; queue stopped until "
 			"the device is reset", head, blk_chain_error(ret));
-		blk_queue_release(q, s);
-		q->broken = true;
-		return false;
+		return blk_queue_refuse(q, s);
 	}
 	blk_vring_consume(&q->vr, &s->chain);
+	s->entry = s->chain.id;
+	return blk_queue_begin(q, s, ret, track);
+}
+
+/* The walked chain in s (ret: how the walk went) from here on. */
+static bool blk_queue_begin(struct blk_queue *q, struct blk_slot *s, int ret,
+			    bool track)
+{
+	uint16_t idx = (uint16_t)(s - q->slots);
+
 	/* A buffer id (split: head) the driver made available twice. */
 	if (q->slot_of_head[s->chain.id] != BLK_SLOT_NONE) {
 		log_err(q->name, "driver made buffer %u available while it is "
 			"in flight; queue stopped until the device is reset",
 			s->chain.id);
-		blk_queue_release(q, s);
-		q->broken = true;
-		return false;
+		return blk_queue_refuse(q, s);
+	}
+	if (track && q->ops->inflight_set &&
+	    q->ops->inflight_set(q->opaque, &s->chain, &s->entry)) {
+		log_err(q->name, "buffer %u: cannot record it in the inflight "
+			"region; queue stopped until the device is reset",
+			s->chain.id);
+		return blk_queue_refuse(q, s);
 	}
 	q->slot_of_head[s->chain.id] = idx;
 	if (!ret)
@@ -491,10 +539,9 @@ static bool blk_queue_take_head(struct blk_queue *q, uint16_t head)
 		 */
 		if (q->stats.bad_chains++ < 8)
 			log_warn(q->name, "request at head %u: %s; returned "
-				 "without a status", head,
+				 "without a status", s->head,
 				 blk_chain_error(ret));
-		blk_vring_push(&q->vr, &s->chain, 0);
-		q->batch[q->nbatch++] = s->chain.id;
+		blk_queue_used(q, &s->chain, s->entry, 0);
 		q->slot_of_head[s->chain.id] = BLK_SLOT_NONE;
 		blk_queue_release(q, s);
 		q->stats.errors++;
@@ -526,9 +573,7 @@ static unsigned blk_queue_take(struct blk_queue *q)
 			q->broken = true;
 			break;
 		}
-		if (q->ops->inflight_set && head < q->vr.size)
-			q->ops->inflight_set(q->opaque, head);
-		blk_queue_take_head(q, head);
+		blk_queue_take_head(q, head, true);
 		n++;
 	}
 	return n;
@@ -539,9 +584,28 @@ int blk_queue_resubmit(struct blk_queue *q, const uint16_t *heads, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		if (q->free_slot == BLK_SLOT_NONE)
 			return -ENOSPC;
-		blk_queue_take_head(q, heads[i]);
+		blk_queue_take_head(q, heads[i], false);
 	}
 	return 0;
+}
+
+int blk_queue_resubmit_copy(struct blk_queue *q, uint16_t entry,
+			    const struct vring_packed_desc *descs, unsigned n)
+{
+	struct blk_slot *s;
+	int ret;
+
+	if (q->free_slot == BLK_SLOT_NONE)
+		return -ENOSPC;
+	s = blk_queue_slot(q, 0);
+	ret = blk_chain_walk_copy(q->mem, &q->vr, descs, n, &s->chain);
+	if (ret) {
+		blk_queue_release(q, s);
+		return ret;
+	}
+	s->entry = entry;
+	blk_queue_begin(q, s, 0, false);
+	return q->broken ? -EPROTO : 0;
 }
 
 /* ---- I/O completion ----------------------------------------------------- */

@@ -32,13 +32,18 @@ struct blk_queue_ops {
 	int (*notify)(void *opaque);
 	/*
 	 * Inflight tracking (each may be NULL), in the order the vhost-user
-	 * inflight protocol needs: a head was taken from the avail ring
-	 * (set); a head is in the batch about to be published (last); the
-	 * batch was published and used->idx is now used_idx (clear).
+	 * inflight protocol needs: chain c was taken from the ring (set;
+	 * *entry: what names it in the region, split: its head; non-zero:
+	 * it cannot be recorded and the queue stops); its used element is
+	 * about to be published (last); it was published (clear; split:
+	 * used->idx is now used_idx).  Split publishes one element at a
+	 * time between last and clear; packed calls them around the store
+	 * of the used descriptor's flags.
 	 */
-	void (*inflight_set)(void *opaque, uint16_t head);
-	void (*inflight_last)(void *opaque, uint16_t head);
-	void (*inflight_clear)(void *opaque, uint16_t head, uint16_t used_idx);
+	int (*inflight_set)(void *opaque, const struct blk_chain *c,
+			    uint16_t *entry);
+	void (*inflight_last)(void *opaque, uint16_t entry);
+	void (*inflight_clear)(void *opaque, uint16_t entry, uint16_t used_idx);
 };
 
 struct blk_queue_config {
@@ -82,6 +87,16 @@ int blk_queue_create(const struct blk_queue_config *cfg,
  * region, in submission order).  Call before blk_queue_run().
  */
 int blk_queue_resubmit(struct blk_queue *q, const uint16_t *heads, unsigned n)
+	__attribute__((warn_unused_result));
+
+/*
+ * Packed: one request a crashed predecessor took and never completed,
+ * from the n ring descriptors the inflight region kept of it (entry:
+ * its head there).  Call before blk_queue_run(), oldest first.
+ * -ENOSPC: no free slot; -EINVAL: the copy is not one whole chain.
+ */
+int blk_queue_resubmit_copy(struct blk_queue *q, uint16_t entry,
+			    const struct vring_packed_desc *descs, unsigned n)
 	__attribute__((warn_unused_result));
 
 /*

@@ -9,20 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Ours first: rte_vhost.h defines some of the same names as macros. */
-#include "vhost_user.h"
-#include "virtio.h"
+/* Ours first (in it): rte_vhost.h defines some of the same names. */
+#include "blk_vhost_int.h"
 
 #include <rte_version.h>
-#include <rte_vhost.h>
-
-#include "blk_options.h"
-#include "blk_queue.h"
 #include "be_sandbox.h"
 #include "log.h"
-
-#define TAG	"blk"
-#define BIT(n)	(1ull << (n))
 
 #define BLK_FEATURES	(BIT(VIRTIO_F_VERSION_1) | \
 			 BIT(VIRTIO_RING_F_INDIRECT_DESC) | \
@@ -50,67 +42,6 @@
 	 BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD))
 
 /*
- * What pre_msg_handle receives: DPDK 22.11's struct vhu_msg_context
- * (lib/vhost/vhost_user.h, packed): the message, its payload union
- * (sized by its largest member, the 632-byte crypto session), then the
- * fds that came with it.  Not public API, so it is only trusted when the
- * running DPDK is 22.11 and the fd count matches what the message says.
- */
-#define BLK_DPDK_PAYLOAD_SIZE	632
-struct blk_dpdk_msg {
-	struct vhost_user_header hdr;
-	union {
-		union vhost_user_payload p;
-		uint8_t raw[BLK_DPDK_PAYLOAD_SIZE];
-	};
-	int fds[VHOST_USER_MAX_FDS];
-	int fd_num;
-} __attribute__((packed));
-_Static_assert(sizeof(union vhost_user_payload) <= BLK_DPDK_PAYLOAD_SIZE,
-	       "our payloads fit DPDK's");
-_Static_assert(offsetof(struct blk_dpdk_msg, fds) ==
-	       VHOST_USER_HEADER_SIZE + BLK_DPDK_PAYLOAD_SIZE, "fds offset");
-
-struct blk_dev;
-
-struct blk_vq {
-	struct blk_dev *dev;
-	uint16_t idx;
-	struct blk_queue *q;
-	pthread_t thread;
-	bool running;
-	bool inflight;		/* the front-end gave us an inflight region */
-};
-
-/*
- * One front-end connection.  Two slots: a front-end that reconnects at
- * once may be accepted before librte_vhost has processed the old
- * connection's hang-up (both arrive in one poll round).  Only one
- * device is started at a time: they would share the image.
- */
-#define BLK_MAX_CONNECTIONS	2
-
-struct blk_dev {
-	struct blk_vhost *b;
-	int vid;		/* -1: slot free */
-	bool started;
-	struct blk_mem mem;
-	unsigned nvq;
-	struct blk_vq vq[BLK_OPTIONS_MAX_QUEUES];
-};
-
-struct blk_vhost {
-	struct blk_vhost_config cfg;
-	struct blk_disk disk;	/* queues use this copy: wce changes */
-	/* Queues start and stop (DPDK's thread) while stats are read (main). */
-	pthread_mutex_t lock;
-	char path[108];
-	bool layout_ok;		/* DPDK's message context is as above */
-	struct virtio_blk_config config;
-	struct blk_dev devs[BLK_MAX_CONNECTIONS];
-};
-
-/*
  * DPDK's message hooks get only a vid, no context pointer: the one
  * back-end of this process is found through here.
  */
@@ -118,7 +49,7 @@ static struct blk_vhost *blk_vhost_instance;
 
 /* ---- queue threads ------------------------------------------------------ */
 
-static int blk_vq_notify(void *opaque)
+int blk_vq_notify(void *opaque)
 {
 	struct blk_vq *v = opaque;
 	uint16_t last_avail, used_idx;
@@ -134,42 +65,8 @@ static int blk_vq_notify(void *opaque)
 	       -EAGAIN : 0;
 }
 
-static void blk_vq_inflight_set(void *opaque, uint16_t head)
-{
-	struct blk_vq *v = opaque;
-
-	if (v->inflight)
-		rte_vhost_set_inflight_desc_split(v->dev->vid, v->idx, head);
-}
-
-static void blk_vq_inflight_last(void *opaque, uint16_t head)
-{
-	struct blk_vq *v = opaque;
-
-	if (v->inflight)
-		rte_vhost_set_last_inflight_io_split(v->dev->vid, v->idx, head);
-}
-
-static void blk_vq_inflight_clear(void *opaque, uint16_t head,
-				  uint16_t used_idx)
-{
-	struct blk_vq *v = opaque;
-
-	if (v->inflight)
-		rte_vhost_clr_inflight_desc_split(v->dev->vid, v->idx, used_idx,
-						  head);
-}
-
 static const struct blk_queue_ops blk_vq_ops = {
 	.notify = blk_vq_notify,
-};
-
-/* With an inflight region: every head is tracked in it. */
-static const struct blk_queue_ops blk_vq_inflight_ops = {
-	.notify = blk_vq_notify,
-	.inflight_set = blk_vq_inflight_set,
-	.inflight_last = blk_vq_inflight_last,
-	.inflight_clear = blk_vq_inflight_clear,
 };
 
 static void *blk_vq_thread(void *arg)
@@ -184,34 +81,6 @@ static void *blk_vq_thread(void *arg)
 	if (ret)
 		log_err(TAG, "queue %u stopped: %s", v->idx, strerror(-ret));
 	return NULL;
-}
-
-static int blk_resubmit_cmp(const void *a, const void *b)
-{
-	const struct rte_vhost_resubmit_desc *x = a, *y = b;
-
-	return x->counter < y->counter ? -1 : x->counter > y->counter;
-}
-
-/* Requests a crashed predecessor took but never completed, oldest first. */
-static int blk_vq_resubmit(struct blk_vq *v, struct rte_vhost_ring_inflight *ri)
-{
-	struct rte_vhost_resubmit_info *info = ri->resubmit_inflight;
-	uint16_t heads[BLK_QUEUE_MAX_SLOTS];
-	unsigned n;
-
-	if (!info || !info->resubmit_num || !info->resubmit_list)
-		return 0;
-	n = info->resubmit_num;
-	if (n > BLK_QUEUE_MAX_SLOTS)
-		return -E2BIG;
-	qsort(info->resubmit_list, n, sizeof(*info->resubmit_list),
-	      blk_resubmit_cmp);
-	for (unsigned i = 0; i < n; i++)
-		heads[i] = info->resubmit_list[i].index;
-	log_info(TAG, "queue %u: resubmitting %u request(s) left in flight",
-		 v->idx, n);
-	return blk_queue_resubmit(v->q, heads, n);
 }
 
 static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
@@ -229,6 +98,8 @@ static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 		.opaque = v,
 	};
 	uint16_t last_avail, last_used;
+	uint16_t entries[BLK_QUEUE_MAX_SLOTS];
+	unsigned nresubmit = 0;
 	pthread_attr_t attr;
 	char name[16];
 	bool packed;
@@ -252,42 +123,52 @@ static int blk_vq_start(struct blk_dev *d, struct blk_vq *v,
 	}
 	qc.vring.indirect = features & BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	qc.vring.event_idx = features & BIT(VIRTIO_RING_F_EVENT_IDX);
-	if (packed) {
-		/* Wrap counters in bit 15 (rte_vhost_get_vring_base). */
-		if ((last_avail & 0x7fff) >= vring.size ||
-		    (last_used & 0x7fff) >= vring.size) {
-			log_err(TAG, "queue %u: base past the ring", v->idx);
-			return -EINVAL;
-		}
-		qc.vring.last_avail = last_avail & 0x7fff;
-		qc.vring.avail_wrap = last_avail >> 15;
-		qc.vring.used_idx = last_used & 0x7fff;
-		qc.vring.used_wrap = last_used >> 15;
-		qc.vring.signalled = qc.vring.used_idx;
-		qc.vring.signalled_wrap = qc.vring.used_wrap;
-	} else {
-		qc.vring.last_avail = last_avail;
-		qc.vring.used_idx = last_used;
+	/* Packed: wrap counters in bit 15 (rte_vhost_get_vring_base). */
+	if (packed && ((last_avail & 0x7fff) >= vring.size ||
+		       (last_used & 0x7fff) >= vring.size)) {
+		log_err(TAG, "queue %u: base past the ring", v->idx);
+		return -EINVAL;
 	}
 	qc.kick_fd = vring.kickfd;
 	snprintf(name, sizeof(name), "blk.q%u", v->idx);
 	qc.name = name;
 
-	/* Inflight tracking is implemented for split rings only. */
-	v->inflight = !packed &&
-		      !rte_vhost_get_vhost_ring_inflight(d->vid, v->idx, &ri) &&
-		      ri.inflight_split;
-	if (v->inflight) {
+	v->packed = packed;
+	v->size = (uint16_t)vring.size;
+	/*
+	 * Packed tracking needs the region repaired before librte_vhost
+	 * reads it (blk_pre_msg), which needs DPDK 22.11's message layout.
+	 */
+	v->inflight = !rte_vhost_get_vhost_ring_inflight(d->vid, v->idx, &ri) &&
+		      ri.inflight_split && (!packed || d->b->layout_ok);
+	/* librte_vhost indexes the region by ring slot. */
+	if (v->inflight && (ri.inflight_split->desc_num != vring.size ||
+			    (d->b->layout_ok &&
+			     d->infl_queue_size != vring.size))) {
+		log_err(TAG, "queue %u: inflight region for %u descriptors, "
+			"ring of %u", v->idx, ri.inflight_split->desc_num,
+			vring.size);
+		return -EINVAL;
+	}
+	if (v->inflight && packed) {
+		ret = blk_vq_resume_packed(d, v, &ri, &last_avail, &last_used,
+					   entries, &nresubmit);
+		if (ret)
+			return ret;
+		qc.ops = &blk_vq_inflight_packed_ops;
+	} else if (v->inflight) {
 		qc.ops = &blk_vq_inflight_ops;
 		/* After a restart the used ring itself says where it is. */
-		qc.vring.used_idx = __atomic_load_n(&vring.used->idx,
-						    __ATOMIC_ACQUIRE);
+		last_used = __atomic_load_n(&vring.used->idx, __ATOMIC_ACQUIRE);
 	}
+	blk_vring_set_base(&qc.vring, last_avail, last_used);
 	ret = blk_queue_create(&qc, &v->q);
 	if (ret)
 		return ret;
 	if (v->inflight) {
-		ret = blk_vq_resubmit(v, &ri);
+		ret = packed ? blk_vq_resubmit_packed(v, &ri, entries,
+						      nresubmit) :
+			       blk_vq_resubmit(v, &ri);
 		if (ret) {
 			log_err(TAG, "queue %u: resubmitting inflight "
 				"requests: %s", v->idx, strerror(-ret));
@@ -326,6 +207,13 @@ static void blk_vq_stop(struct blk_dev *d, struct blk_vq *v)
 	/* What GET_VRING_BASE answers: everything taken has completed. */
 	blk_queue_indexes(v->q, &last_avail, &used_idx);
 	rte_vhost_set_vring_base(d->vid, v->idx, last_avail, used_idx);
+	/*
+	 * Nothing is in flight in the region now, and the front-end knows
+	 * where the ring stands (or reset it): the next start on this
+	 * connection goes by SET_VRING_BASE, not by the region.
+	 */
+	if (v->packed && v->inflight)
+		d->seen[v->idx].fresh = true;
 	blk_queue_destroy(v->q);
 	v->q = NULL;
 }
@@ -487,7 +375,7 @@ static void blk_set_config(struct blk_vhost *b, struct blk_dpdk_msg *m)
 		 "writeback" : "writethrough");
 }
 
-static void blk_close_fds(struct blk_dpdk_msg *m)
+void blk_close_fds(struct blk_dpdk_msg *m)
 {
 	for (int i = 0; i < m->fd_num && i < VHOST_USER_MAX_FDS; i++)
 		if (m->fds[i] >= 0)
@@ -574,7 +462,16 @@ static enum rte_vhost_msg_result blk_pre_msg(int vid, void *msg)
 		if (!b->layout_ok)
 			return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 		return blk_check_mem_table(m);
+	case VHOST_USER_GET_INFLIGHT_FD:
+	case VHOST_USER_SET_INFLIGHT_FD:
+		if (!b->layout_ok)
+			return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+		return blk_check_inflight(d, m);
 	default:
+		if (b->layout_ok && !blk_seen_message(d, m)) {
+			blk_close_fds(m);
+			return RTE_VHOST_MSG_RESULT_ERR;
+		}
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	}
 }
@@ -601,6 +498,8 @@ static int blk_new_connection(int vid)
 		return -1;
 	}
 	d->vid = vid;
+	memset(d->seen, 0, sizeof(d->seen));
+	d->infl_queue_size = 0;
 	log_info(TAG, "front-end connected");
 	return 0;
 }

@@ -46,6 +46,22 @@ int blk_vring_init_packed(struct blk_vring *vr, void *desc, void *driver_event,
 	return 0;
 }
 
+void blk_vring_set_base(struct blk_vring *vr, uint16_t last_avail,
+			uint16_t used_idx)
+{
+	if (!vr->packed) {
+		vr->last_avail = last_avail;
+		vr->used_idx = used_idx;
+		return;
+	}
+	vr->last_avail = last_avail & 0x7fff;
+	vr->avail_wrap = last_avail >> 15;
+	vr->used_idx = used_idx & 0x7fff;
+	vr->used_wrap = used_idx >> 15;
+	vr->signalled = vr->used_idx;
+	vr->signalled_wrap = vr->used_wrap;
+}
+
 /* Packed: is the descriptor at pos available in the wrap round `wrap`? */
 static bool blk_packed_avail(const struct blk_vring *vr, uint16_t pos,
 			     bool wrap)
@@ -133,15 +149,20 @@ static void blk_chain_add(const struct blk_mem *m, struct blk_chain *c,
 	}
 }
 
-/* Packed: the chain at ring position head (virtio 1.2 2.8.6, 2.8.7). */
+/*
+ * Packed: the chain at position head of descs[ndescs], the ring or a
+ * copy of one chain (virtio 1.2 2.8.6, 2.8.7).
+ */
 static int blk_chain_walk_packed(const struct blk_mem *m,
-				 const struct blk_vring *vr, uint16_t head,
+				 const struct blk_vring *vr,
+				 const struct vring_packed_desc *descs,
+				 uint32_t ndescs, uint16_t head,
 				 struct blk_chain *c)
 {
 	struct vring_packed_desc d, last = { 0 };
 	uint32_t pos = head, n;
 
-	memcpy(&d, &vr->pdesc[pos], sizeof(d));
+	memcpy(&d, &descs[pos], sizeof(d));
 	if (d.flags & VRING_DESC_F_INDIRECT) {
 		const struct vring_packed_desc *t;
 		uint32_t tsize;
@@ -173,10 +194,10 @@ static int blk_chain_walk_packed(const struct blk_mem *m,
 		for (n = 0;; n++) {
 			struct vring_desc sd;
 
-			if (n >= vr->size)
+			if (n >= ndescs)
 				return -ELOOP;
 			if (n)
-				memcpy(&d, &vr->pdesc[pos], sizeof(d));
+				memcpy(&d, &descs[pos], sizeof(d));
 			if (d.flags & VRING_DESC_F_INDIRECT)
 				return -EINVAL;
 			sd = (struct vring_desc){ d.addr, d.len,
@@ -186,7 +207,7 @@ static int blk_chain_walk_packed(const struct blk_mem *m,
 			last = d;
 			if (!(d.flags & VRING_DESC_F_NEXT))
 				break;
-			pos = (pos + 1) & (vr->size - 1);
+			pos = pos + 1 == ndescs ? 0 : pos + 1;
 		}
 		c->id = last.id;
 		c->ring_descs = (uint16_t)(n + 1);
@@ -199,13 +220,8 @@ static int blk_chain_walk_packed(const struct blk_mem *m,
 	return 0;
 }
 
-int blk_chain_walk(const struct blk_mem *m, const struct blk_vring *vr,
-		   uint16_t head, struct blk_chain *c)
+static void blk_chain_reset(struct blk_chain *c, uint16_t head)
 {
-	const struct vring_desc *table = vr->desc;
-	uint32_t tsize = vr->size, idx = head, n;
-	struct vring_desc d, last;
-
 	c->head = head;
 	c->id = head;
 	c->ring_descs = 0;
@@ -214,10 +230,37 @@ int blk_chain_walk(const struct blk_mem *m, const struct blk_vring *vr,
 	c->nout = c->nin = 0;
 	c->out_len = c->in_len = 0;
 	c->status = NULL;
+}
+
+int blk_chain_walk_copy(const struct blk_mem *m, const struct blk_vring *vr,
+			const struct vring_packed_desc *descs, unsigned n,
+			struct blk_chain *c)
+{
+	int ret;
+
+	blk_chain_reset(c, 0);
+	if (!vr->packed || n == 0 || n > vr->size)
+		return -EINVAL;
+	ret = blk_chain_walk_packed(m, vr, descs, n, 0, c);
+	/* The copy is exactly one chain, as many slots as it took. */
+	if (!ret && c->ring_descs != n)
+		return -EINVAL;
+	return ret;
+}
+
+int blk_chain_walk(const struct blk_mem *m, const struct blk_vring *vr,
+		   uint16_t head, struct blk_chain *c)
+{
+	const struct vring_desc *table = vr->desc;
+	uint32_t tsize = vr->size, idx = head, n;
+	struct vring_desc d, last;
+
+	blk_chain_reset(c, head);
 	if (head >= vr->size)
 		return -EINVAL;
 	if (vr->packed)
-		return blk_chain_walk_packed(m, vr, head, c);
+		return blk_chain_walk_packed(m, vr, vr->pdesc, vr->size, head,
+					     c);
 
 	/* Each descriptor is copied once: the driver may change it under us. */
 	memcpy(&d, &table[head], sizeof(d));

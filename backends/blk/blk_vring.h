@@ -80,6 +80,10 @@ static inline uint16_t blk_vring_packed_index(uint16_t idx, bool wrap)
 	return (uint16_t)((idx & 0x7fff) | (wrap ? 0x8000 : 0));
 }
 
+/* Where the ring starts: as blk_queue_indexes() reports it. */
+void blk_vring_set_base(struct blk_vring *vr, uint16_t last_avail,
+			uint16_t used_idx);
+
 /*
  * Next head from the avail ring: 1 and *head set, 0 when the ring is
  * empty, -EPROTO when avail->idx claims more entries than the ring has.
@@ -105,6 +109,17 @@ void blk_vring_consume(struct blk_vring *vr, const struct blk_chain *c);
  */
 int blk_chain_walk(const struct blk_mem *m, const struct blk_vring *vr,
 		   uint16_t head, struct blk_chain *c)
+	__attribute__((warn_unused_result));
+
+/*
+ * Packed: walk a chain from a copy of its n ring descriptors (the
+ * inflight region's, after a restart: the ring slots may hold used
+ * descriptors by now).  As blk_chain_walk(); -EINVAL too when the chain
+ * does not use exactly the n descriptors.
+ */
+int blk_chain_walk_copy(const struct blk_mem *m, const struct blk_vring *vr,
+			const struct vring_packed_desc *descs, unsigned n,
+			struct blk_chain *c)
 	__attribute__((warn_unused_result));
 
 /*

@@ -19,6 +19,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_log.h>
 
 #include "blk_options.h"
 #include "blk_relay.h"
@@ -215,6 +216,13 @@ int main(int argc, char **argv)
 		close(image_fd);
 		return BLK_EXIT_ERROR;
 	}
+	/*
+	 * EAL's default log stream copies every line to syslog(), whose
+	 * first call reads /etc/localtime: under the seccomp filter the
+	 * first DPDK error (e.g. a refused message) would kill us.
+	 */
+	if (rte_openlog_stream(stderr) < 0)
+		log_warn(TAG, "DPDK's log still goes to syslog");
 	/*
 	 * With --no-shconf EAL leaves its runtime directory empty; removed
 	 * now, it is not left behind by a back-end that is killed.

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """A minimal vhost-user front-end in Python for driving a blk back-end
-from a test: negotiation, a memfd as "guest RAM", one split virtqueue
-that the test fills with arbitrary (also hostile) descriptor chains,
-and a polled used ring.  Wire layouts follow protocol/vhost_user.h."""
+from a test: negotiation, a memfd as "guest RAM", split or packed
+virtqueues that the test fills with arbitrary (also hostile) descriptor
+chains, a polled used ring, and the inflight region (split and packed,
+as librte_vhost lays it out) kept across back-end restarts and resets.
+Wire layouts follow protocol/vhost_user.h."""
 
 import mmap
 import os
@@ -108,13 +110,17 @@ class BlkQueue:
     index, and requests left in flight are the back-end's to resubmit."""
 
     def __init__(self, path, mem_size=1 << 20, qsize=16, features=0,
-                 inflight=False, resume=None, queues=1, packed=False):
+                 inflight=False, resume=None, queues=1, packed=False, reset=False):
+        """reset (with resume): the guest reset the device while its back-end
+        was dead: same guest RAM, but the rings start over and the inflight
+        region is a new one, as QEMU does on a reset."""
         self.v = VhostUser(path)
+        if resume:
+            mem_size, qsize, inflight = resume.mem_size, resume.qsize, resume.inflight
+            packed = resume.packed
         self.packed = packed
         if packed:
             features |= F_RING_PACKED
-        if resume:
-            mem_size, qsize, inflight = resume.mem_size, resume.qsize, resume.inflight
         self.qsize = qsize
         self.queues = queues
         self.cur = 0            # the queue the methods below drive
@@ -133,6 +139,12 @@ class BlkQueue:
             self.data_start = resume.data_start
             self.queues = resume.queues
             resume.owned = False
+            if reset:
+                self._reset_rings()
+                self.infl.close()
+                os.close(self.infl_fd)
+                self.infl = None
+                self._get_inflight(qsize)
         else:
             self.fd = os.memfd_create("guest-ram")
             os.ftruncate(self.fd, mem_size)
@@ -147,11 +159,7 @@ class BlkQueue:
             self.infl_fd = None
             self.infl = None
             if inflight:
-                self.v.send(GET_INFLIGHT_FD, struct.pack("<QQHH4x", 0, 0, 1, qsize))
-                body, fds = self.v.recv_fds(GET_INFLIGHT_FD)
-                self.infl_size, _ = struct.unpack_from("<QQ", body)
-                self.infl_fd = fds[0]
-                self.infl = mmap.mmap(self.infl_fd, self.infl_size)
+                self._get_inflight(qsize)
         self.owned = True
         self.mem_size = mem_size
         # The call fd first: it makes librte_vhost allocate the queue,
@@ -169,6 +177,8 @@ class BlkQueue:
         for i, r in enumerate(self.rings):
             off = RING_STRIDE * i
             base = struct.unpack_from("<H", self.mem, off + USED + 2)[0] if resume else 0
+            if reset:
+                base = 0
             self.v.send(SET_VRING_NUM, struct.pack("<II", i, qsize))
             self.v.send(SET_VRING_ADDR, struct.pack(
                 "<IIQQQQ", i, 0, UADDR + off + DESC, UADDR + off + USED,
@@ -180,6 +190,44 @@ class BlkQueue:
             self.v.send(SET_VRING_ENABLE, struct.pack("<II", i, 1),
                         flags=NEED_REPLY)
             self.v.recv(SET_VRING_ENABLE)
+
+    def _get_inflight(self, qsize):
+        self.v.send(GET_INFLIGHT_FD, struct.pack("<QQHH4x", 0, 0, 1, qsize))
+        body, fds = self.v.recv_fds(GET_INFLIGHT_FD)
+        self.infl_size, _ = struct.unpack_from("<QQ", body)
+        self.infl_fd = fds[0]
+        self.infl = mmap.mmap(self.infl_fd, self.infl_size)
+
+    def _reset_rings(self):
+        """Every queue back to its initial state (a device reset)."""
+        for i, r in enumerate(self.rings):
+            off = RING_STRIDE * i
+            self.mem[off:off + RING_STRIDE] = bytes(RING_STRIDE)
+            r.update({"avail_idx": 0, "used_seen": 0, "next_desc": 0,
+                      "avail_wrap": 1, "used_wrap": 1, "ids": {}})
+
+    def reset_queue(self):
+        """A device reset on a live connection: stop the queue
+        (GET_VRING_BASE, which returns once the back-end finished what it
+        took), then restart it from scratch, keeping the inflight region.
+        Returns what GET_VRING_BASE said."""
+        i = self.cur
+        self.v.send(GET_VRING_BASE, struct.pack("<II", i, 0))
+        _, base = struct.unpack("<II", self.v.recv(GET_VRING_BASE))
+        self._reset_rings()
+        # Everything a start needs again, as QEMU sends it: librte_vhost
+        # forgets the ring addresses at GET_VRING_BASE.
+        off = self.roff
+        self.v.send(SET_VRING_NUM, struct.pack("<II", i, self.qsize))
+        self.v.send(SET_VRING_ADDR, struct.pack(
+            "<IIQQQQ", i, 0, UADDR + off + DESC, UADDR + off + USED,
+            UADDR + off + AVAIL, 0))
+        self.v.send(SET_VRING_BASE, struct.pack("<II", i, 0x8000 if self.packed else 0))
+        self.v.send(SET_VRING_CALL, struct.pack("<Q", i), fds=[self.call])
+        self.v.send(SET_VRING_KICK, struct.pack("<Q", i), fds=[self.kick])
+        self.v.send(SET_VRING_ENABLE, struct.pack("<II", i, 1), flags=NEED_REPLY)
+        self.v.recv(SET_VRING_ENABLE)
+        return base
 
     # ---- the current queue's state ---------------------------------------
     def _ring(self, key):
@@ -216,6 +264,96 @@ class BlkQueue:
         off = INFLIGHT_HDR + INFLIGHT_DESC * i
         struct.pack_into("<Q", self.infl, off + 8, counter)
         self.infl[off] = 1
+
+    # ---- the packed inflight region (queue 0), as librte_vhost keeps it --
+    # Header: features, version, desc_num, free_head, old_free_head,
+    # used_idx, old_used_idx, used_wrap, old_used_wrap; then one 32-byte
+    # entry per descriptor: inflight, next, last, num, counter, and a
+    # copy of a ring descriptor (id, flags, len, addr).
+    PK_HDR = "<QHHHHHHBB"
+    PK_DESC = 32
+
+    def packed_region(self):
+        """The header as a dict."""
+        v = struct.unpack_from(self.PK_HDR, self.infl, 0)
+        keys = ("features", "version", "desc_num", "free_head", "old_free_head",
+                "used_idx", "old_used_idx", "used_wrap", "old_used_wrap")
+        return dict(zip(keys, v))
+
+    def _pk_set(self, **kw):
+        offs = {"free_head": 12, "old_free_head": 14, "used_idx": 16,
+                "old_used_idx": 18}
+        for k, val in kw.items():
+            if k in offs:
+                struct.pack_into("<H", self.infl, offs[k], val)
+            else:
+                self.infl[20 if k == "used_wrap" else 21] = val
+
+    def _pk_entry(self, e):
+        off = 32 + self.PK_DESC * e
+        infl, nxt, last, num, counter, ident, flags, length, addr = struct.unpack_from(
+            "<B1xHHHQHHIQ", self.infl, off)
+        return {"inflight": infl, "next": nxt, "last": last, "num": num,
+                "counter": counter, "id": ident, "flags": flags, "len": length,
+                "addr": addr}
+
+    def _pk_put(self, e, **kw):
+        d = self._pk_entry(e)
+        d.update(kw)
+        struct.pack_into("<B1xHHHQHHIQ", self.infl, 32 + self.PK_DESC * e,
+                         d["inflight"], d["next"], d["last"], d["num"], d["counter"],
+                         d["id"], d["flags"], d["len"], d["addr"])
+
+    def packed_inflight_heads(self):
+        return [e for e in range(self.qsize) if self._pk_entry(e)["inflight"]]
+
+    def packed_take(self, pos, ndesc, counter, torn=False):
+        """Record the chain of ndesc ring descriptors at pos as taken, as
+        rte_vhost_set_inflight_desc_packed does; torn: die after its first
+        copy.  Returns the head entry."""
+        h = self.packed_region()
+        e = free = h["old_free_head"]
+        self._pk_put(e, num=0, counter=counter, inflight=1)
+        for k in range(ndesc):
+            addr, length, ident, flags = struct.unpack_from(
+                "<QIHH", self.mem, self.roff + DESC + 16 * ((pos + k) % self.qsize))
+            self._pk_put(e, num=self._pk_entry(e)["num"] + 1)
+            self._pk_put(free, addr=addr, len=length, id=ident, flags=flags)
+            self._pk_put(e, last=free)
+            free = self._pk_entry(free)["next"]
+            self._pk_set(free_head=free)
+            if torn:
+                return e
+        self._pk_set(old_free_head=free)
+        return e
+
+    def packed_complete(self, e, length, ring=True, clear=True):
+        """Complete head entry e as a back-end does: set_last (free list,
+        used position), the used descriptor into the ring, clr (commit);
+        ring/clear False: die before that step."""
+        h = self.packed_region()
+        pos, wrap = h["used_idx"], h["used_wrap"]
+        ent = self._pk_entry(e)
+        self._pk_put(ent["last"], next=h["free_head"])
+        used, uwrap = pos + ent["num"], wrap
+        if used >= self.qsize:
+            used, uwrap = used - self.qsize, wrap ^ 1
+        self._pk_set(free_head=e, used_idx=used, used_wrap=uwrap)
+        if not ring:
+            return
+        ident = self._pk_entry(ent["last"])["id"]
+        off = self.roff + DESC + 16 * pos
+        struct.pack_into("<IH", self.mem, off + 8, length, ident)
+        struct.pack_into("<H", self.mem, off + 14,
+                         (PACKED_AVAIL | PACKED_USED) if wrap else 0)
+        if not clear:
+            return
+        self._pk_put(e, inflight=0)
+        self._pk_set(old_free_head=e, old_used_idx=used, old_used_wrap=uwrap)
+
+    def packed_avail_pos(self):
+        """Where the driver will put its next chain."""
+        return self.rings[self.cur]["next_desc"]
 
     # ---- guest memory ----------------------------------------------------
     def alloc(self, size, fill=b""):
@@ -291,10 +429,13 @@ class BlkQueue:
     def _used_packed(self):
         r = self.rings[self.cur]
         off = self.roff + DESC + 16 * r["used_seen"]
-        _, length, ident, flags = struct.unpack_from("<QIHH", self.mem, off)
+        # The flags first: the back-end stores them last, so id and len
+        # read after them are the used descriptor's, not what was there.
+        flags = struct.unpack_from("<H", self.mem, off + 14)[0]
         w = r["used_wrap"]
         if bool(flags & PACKED_AVAIL) != bool(w) or bool(flags & PACKED_USED) != bool(w):
             return None
+        length, ident = struct.unpack_from("<IH", self.mem, off + 8)
         n = r["ids"].pop(ident, 1)
         pos = r["used_seen"] + n
         if pos >= self.qsize:

@@ -48,9 +48,11 @@ static int h_notify(void *o)
 	return 0;
 }
 
-static void h_set(void *o, uint16_t head)
+static int h_set(void *o, const struct blk_chain *c, uint16_t *entry)
 {
+	*entry = c->head;
 	hook_set++;
+	return 0;
 }
 
 static void h_last(void *o, uint16_t head)

@@ -220,7 +220,8 @@ static int drive_dev_memory(struct drive_dev *d, const struct drive_dev_opts *o,
 }
 
 static int drive_dev_start_queue(struct drive_dev *d,
-				 const struct drive_dev_opts *o, unsigned q)
+				 const struct drive_dev_opts *o, unsigned q,
+				 bool first)
 {
 	struct vhost_user_client *c = d->client;
 	struct drive_queue *dq = &d->q[q];
@@ -235,8 +236,13 @@ static int drive_dev_start_queue(struct drive_dev *d,
 			(uintptr_t)packed_ring_driver_event(dq->vq.pk);
 		addr.used_user_addr =
 			(uintptr_t)packed_ring_device_event(dq->vq.pk);
-		/* Reconnecting is refused for packed rings: always fresh. */
-		base = packed_ring_initial_base();
+		/*
+		 * Fresh at first; after a restart where we read up to (the
+		 * back-end's inflight region knows better, and splitvm-blk
+		 * goes by it).
+		 */
+		base = first ? packed_ring_initial_base() :
+			       packed_ring_resume_base(dq->vq.pk);
 	} else {
 		addr.desc_user_addr = (uintptr_t)split_ring_desc(dq->vq.split);
 		addr.avail_user_addr = (uintptr_t)split_ring_avail(dq->vq.split);
@@ -304,7 +310,7 @@ static int drive_dev_start(struct drive_dev *d, bool first)
 		return drive_dev_fail(d, "SET_MEM_TABLE", ret);
 	for (unsigned q = 0; q < o->queues; q++) {
 		d->q[q].started = true;
-		ret = drive_dev_start_queue(d, o, q);
+		ret = drive_dev_start_queue(d, o, q, first);
 		if (ret)
 			return drive_dev_fail(d, "starting the vrings", ret);
 	}
@@ -422,11 +428,6 @@ int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
 		if (!(offered & BIT(VIRTIO_F_RING_PACKED))) {
 			log_err(TAG, "--packed: the back-end does not offer "
 				"VIRTIO_F_RING_PACKED");
-			ret = -EOPNOTSUPP;
-			goto fail;
-		}
-		if (o->reconnect_ms > 0) {
-			log_err(TAG, "--reconnect works on split rings only");
 			ret = -EOPNOTSUPP;
 			goto fail;
 		}

@@ -86,11 +86,12 @@ static const char usage_text[] =
 "                         smallest >= 3 * iodepth, at least 64)\n"
 "      --no-event-idx     do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
 "      --packed           packed virtqueues (VIRTIO_F_RING_PACKED), blk and\n"
-"                         net; not with --probe or --reconnect\n"
+"                         net; not with --probe\n"
 "      --reconnect MS     when the back-end hangs up during the job,\n"
 "                         connect again for up to MS ms and go on: the\n"
 "                         restarted back-end resubmits what it had taken\n"
-"                         (needs its INFLIGHT_SHMFD protocol feature)\n"
+"                         (needs INFLIGHT_SHMFD; --packed: and the ring\n"
+"                         resumed from it, as splitvm-blk does)\n"
 "      --cpu N            run on CPU N only: latencies are timed with the\n"
 "                         TSC, which a migration between CPUs can skew\n"
 "      --progress         a progress line every second on stderr (default\n"
@@ -446,9 +447,9 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!a->socket)
 		return usage_error("--socket PATH is required");
-	if (a->packed && (a->probe || a->reconnect_ms))
-		return usage_error("--packed goes with neither --probe nor "
-				   "--reconnect (split rings only)");
+	if (a->packed && a->probe)
+		return usage_error("--packed does not go with --probe (split "
+				   "rings only)");
 	if (a->net && a->probe)
 		return usage_error("--probe is for blk back-ends, not --net");
 	if (a->net && a->blk_only)

@@ -57,6 +57,13 @@ uint32_t packed_ring_initial_base(void)
 	return WRAP_BIT | (WRAP_BIT << 16);
 }
 
+uint32_t packed_ring_resume_base(const struct packed_ring *r)
+{
+	uint32_t pos = r->next_used | (r->used_wrap ? WRAP_BIT : 0);
+
+	return pos | (pos << 16);
+}
+
 int packed_ring_create(void *mem, unsigned num, bool event_idx,
 		       const char *name, struct packed_ring **out)
 {

@@ -34,6 +34,13 @@ void *packed_ring_device_event(const struct packed_ring *r);
 /* SET_VRING_BASE for a fresh ring: avail 0 and used 0, wrap counters 1. */
 uint32_t packed_ring_initial_base(void);
 
+/*
+ * SET_VRING_BASE after a back-end restart: the used position we have
+ * read up to, as avail and used.  A packed ring has no index in memory
+ * to say more; a back-end with an inflight region resumes from that.
+ */
+uint32_t packed_ring_resume_base(const struct packed_ring *r);
+
 int packed_ring_add(struct packed_ring *r, const struct split_ring_buf *bufs,
 		    unsigned n, void *token)
 	__attribute__((warn_unused_result));
