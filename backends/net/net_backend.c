@@ -75,6 +75,14 @@ int net_eal_start(const struct net_options *o)
 		log_err("eal", "rte_eal_init: %s", strerror(-r));
 		return r;
 	}
+	/*
+	 * EAL's default log stream copies every line to syslog(), whose
+	 * first call reads /etc/localtime: under the seccomp filter the
+	 * first DPDK error line (a refused vhost-user message) would kill
+	 * the process.
+	 */
+	if (rte_openlog_stream(stderr) < 0)
+		log_warn("eal", "DPDK's log still goes to syslog");
 	return 0;
 }
 

@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import netbe  # noqa: E402
 import svmtest  # noqa: E402
+import vu_front  # noqa: E402
 
 exe = sys.argv[1]
 c = svmtest.Checker("net_cli")
@@ -130,6 +131,34 @@ with tempfile.TemporaryDirectory() as tmp:
         # Killed before its handler existed, EAL could not clean up.
         for d in netbe.runtime_dirs(f"splitvm-net-{sw.proc.pid}"):
             shutil.rmtree(d, ignore_errors=True)
+
+    # A message librte_vhost refuses makes DPDK log an error line; its
+    # default log stream also calls syslog(), which opens a file the
+    # seccomp filter refuses: the process must survive its own log line.
+    sock = os.path.join(tmp, "logged.sock")
+    sw = netbe.SplitvmNet(exe, ["--port", sock, "--seccomp", "kill"])
+    c.check(netbe.open_sockets(sw.proc, [sock]), "splitvm-net listens")
+    end = time.monotonic() + 30
+    while (netbe.proc_status(sw.proc.pid).get("Seccomp") != "2" and
+           time.monotonic() < end and sw.proc.poll() is None):
+        time.sleep(0.05)
+    c.equal(netbe.proc_status(sw.proc.pid).get("Seccomp"), "2",
+            "  ... under its seccomp filter")
+    vu = vu_front.VhostUser(sock)
+    vu.send(200, b"")                 # no such request
+    try:
+        vu.recv(200)
+        answered = True
+    except (EOFError, OSError, ValueError):
+        answered = False
+    c.check(not answered, "  ... an unknown request is refused")
+    vu.close()
+    time.sleep(0.5)
+    c.check(sw.proc.poll() is None and sw.stats() is not None,
+            "  ... and splitvm-net lives on after DPDK's error line",
+            sw.proc.returncode)
+    status, _ = sw.stop()
+    c.equal(status, 0, "  ... exit 0 on SIGTERM")
 
     r = run(["--fd", "0"], preexec_fn=as_nobody(), stdin=subprocess.DEVNULL)
     c.equal(r.returncode, 1, "--fd on something not a listening socket: exit 1")
