@@ -231,7 +231,7 @@ def print_throughput(title, results, kinds, sizes, max_wait, target):
         verdict = "not decided" if mr is None or cr is None else \
             ("met" if mr >= mt and cr <= ct else "NOT met")
         if waited:
-            verdict += "; not decided: every run of one side waited"
+            verdict = "not decided: every run of one side waited for a CPU"
         print(f"- {size} B: splitvm-net / {blabel}: Mpps "
               f"x{mr:.2f}" if mr is not None else f"- {size} B: Mpps n/a",
               end="")
@@ -247,10 +247,10 @@ def print_idle(results, kinds):
     gaps = [1] + GAPS_US
     head = ["back to back" if g == 1 else f"after {g / 1000:g} ms"
             for g in gaps]
-    print("| forwarder | CPU used | " + " | ".join(
+    print("| forwarder | CPU used | waited for a CPU | " + " | ".join(
         f"RTT {h}, median µs" for h in head) + " |")
-    print("| --------- | -------- | " + " | ".join("---" for _ in head)
-          + " |")
+    print("| --------- | -------- | ---------------- | " +
+          " | ".join("---" for _ in head) + " |")
     for kind, label in kinds:
         rs = results.get(kind, [])
         cells = []
@@ -258,6 +258,7 @@ def print_idle(results, kinds):
             vals = [r["lat"].get(g) for r in rs if r["lat"].get(g)]
             cells.append(fmt([v["p50"] for v in vals], ".1f"))
         print(f"| {label} | {fmt([r['cpu'] for r in rs], '.3f')} | "
+              f"{fmt([r['wait'] for r in rs], '.2f')} | "
               + " | ".join(cells) + " |")
 
 
@@ -281,7 +282,12 @@ def main():
     ap.add_argument("--max-wait", type=float, default=0.10,
                     help="leave out runs whose forwarder waited for a CPU "
                     "more than this share of the window (default 0.10)")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="niceness of the forwarders, the traffic and the "
+                    "probes (e.g. -10 as root on a shared machine; default "
+                    "0)")
     args = ap.parse_args()
+    bp.NICE = args.nice
     compare = set(args.compare.split(","))
     if compare - {"xconnect", "switch", "idle"}:
         sys.exit("bench-switch: --compare takes xconnect, switch, idle")
@@ -309,7 +315,7 @@ def main():
     load0 = os.getloadavg()
     print(f"bench-switch: {host_line(args)}", flush=True)
     print(f"load average at start: {load0[0]:.2f} {load0[1]:.2f} "
-          f"{load0[2]:.2f}", flush=True)
+          f"{load0[2]:.2f}; niceness {args.nice}", flush=True)
     xc = [("splitvm-net-xc", "splitvm-net xconnect"),
           ("testpmd", "testpmd io")]
     sw = [("splitvm-net-sw", "splitvm-net switch"),
@@ -355,7 +361,7 @@ def main():
     load1 = os.getloadavg()
     print(f"\n## Result ({host_line(args)})\n")
     print(f"Load average at start {load0[0]:.2f}, at end {load1[0]:.2f} "
-          f"(1 min); {args.repeat} runs of each, {args.seconds:g} s after "
+          f"(1 min); niceness {args.nice}; {args.repeat} runs of each, {args.seconds:g} s after "
           f"{args.warmup:g} s of warm-up. Median [min-max] of the runs in "
           f"which the forwarder waited for a CPU at most "
           f"{args.max_wait:.0%} of the window.")
