@@ -92,13 +92,28 @@ def stop(proc, sig=signal.SIGINT, timeout=30):
 NICE = 0
 
 
+def renice_self():
+    """In a child before exec: with autogroup scheduling (Debian's
+    default) niceness only orders tasks within one session's group, so
+    the child gets a session, hence a group, of its own and the group the
+    niceness too."""
+    if not NICE:
+        return
+    os.setsid()
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(NICE))
+    except OSError:
+        pass
+    os.nice(NICE)
+
+
 class Proc:
     """A child with its output in a file of the benchmark's directory."""
 
     def __init__(self, argv, logpath, preexec=None, env=None, stdin=None):
         def pre():
-            if NICE:
-                os.nice(NICE)
+            renice_self()
             if preexec:
                 preexec()
 
@@ -426,8 +441,7 @@ def drive_gap(exe, sock, gap_us, count, size, timeout):
     try:
         r = subprocess.run(argv, capture_output=True, text=True,
                            timeout=timeout,
-                           preexec_fn=(lambda: os.nice(NICE)) if NICE
-                           else None)
+                           preexec_fn=renice_self)
     except subprocess.TimeoutExpired:
         return None, "splitvm-drive timed out"
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
