@@ -200,11 +200,13 @@ def host_line(args):
 
 
 def print_throughput(title, results, kinds, sizes, max_wait, target):
-    print(f"\n### {title}\n")
+    print(f"\n#### {title}\n")
     print("| size | forwarder | Mpps | Gbit/s | cycles/packet | "
-          "CPU cycles per packet delivered | CPU | runs (left out) |")
+          "CPU cycles per packet delivered | CPU | waited | "
+          "runs (left out) |")
     print("| ---- | --------- | ---- | ------ | ------------- | "
-          "------------------------------ | --- | --------------- |")
+          "------------------------------- | --- | ------ | "
+          "--------------- |")
     for size in sizes:
         for kind, label in kinds:
             rs = results.get((size, kind), [])
@@ -214,6 +216,7 @@ def print_throughput(title, results, kinds, sizes, max_wait, target):
                   f"{fmt([r['cpp'] for r in ok], '.0f')} | "
                   f"{fmt([r['cpu_cpp'] for r in ok], '.0f')} | "
                   f"{fmt([r['cpu'] for r in ok], '.2f')} | "
+                  f"{fmt([r['wait'] for r in ok], '.2f')} | "
                   f"{runs_cell(rs, ok, max_wait)} |")
     print()
     (a, _), (b, blabel) = kinds
@@ -242,7 +245,7 @@ def print_throughput(title, results, kinds, sizes, max_wait, target):
 
 
 def print_idle(results, kinds):
-    print("\n### Idle: CPU with connected, silent ports; round trip after "
+    print("\n#### Idle: CPU with connected, silent ports; round trip after "
           "silence\n")
     gaps = [1] + GAPS_US
     head = ["back to back" if g == 1 else f"after {g / 1000:g} ms"
@@ -359,7 +362,7 @@ def main():
                     print(f"run {n}: idle {label:22s} cpu {r['cpu']:.3f} "
                           f"waited {r['wait']:.2f} rtt p50 {lat}", flush=True)
     load1 = os.getloadavg()
-    print(f"\n## Result ({host_line(args)})\n")
+    print(f"\n### Result ({host_line(args)})\n")
     print(f"Load average at start {load0[0]:.2f}, at end {load1[0]:.2f} "
           f"(1 min); niceness {args.nice}; {args.repeat} runs of each, {args.seconds:g} s after "
           f"{args.warmup:g} s of warm-up. Median [min-max] of the runs in "
