@@ -99,6 +99,22 @@ def ticks(drv, seconds):
         drv.tick()
 
 
+def check_run(dut, traffic, pps):
+    """Raise when the run did not do what it should."""
+    if not pps:
+        raise RuntimeError("the traffic process received nothing")
+    if traffic != "loop":
+        return
+    # The loop's frames have two known addresses: a switch that learned
+    # them floods only the first few.
+    if isinstance(dut, bp.SplitvmNet) and dut.flood_share > 0.01:
+        raise RuntimeError(f"splitvm-net flooded {dut.flood_share:.1%} of "
+                           "the frames: it did not learn")
+    if isinstance(dut, bp.Ovs) and not getattr(dut, "learned", True):
+        raise RuntimeError("OVS-DPDK's MAC table lacks the traffic's "
+                           "addresses")
+
+
 def run_traffic(args, kind, traffic, size, tmp, n):
     dut = make_dut(args, kind, tmp, n)
     drv = None
@@ -119,6 +135,7 @@ def run_traffic(args, kind, traffic, size, tmp, n):
         window = pairs[skip:skip + int(args.seconds)] or pairs
         pps = statistics.median(window) if window else 0
         whole, win = dut.finish()
+        check_run(dut, traffic, pps)
         cpu = (c1 - c0) / (t1 - t0)
         return {"mpps": pps / 1e6,
                 # What the forwarder spent per frame delivered, counting only
@@ -338,7 +355,13 @@ def main():
                     order = kinds if rep % 2 == 0 else kinds[::-1]
                     for kind, label in order:
                         n += 1
-                        r = run_traffic(args, kind, traffic, size, tmp, n)
+                        try:
+                            r = run_traffic(args, kind, traffic, size, tmp,
+                                            n)
+                        except RuntimeError as e:
+                            print(f"run {n}: {name} {size:5d} B {label:22s} "
+                                  f"FAILED, left out: {e}", flush=True)
+                            continue
                         res.setdefault((size, kind), []).append(r)
                         flag = " (waited: left out)" \
                             if r["wait"] > args.max_wait else ""
@@ -354,7 +377,12 @@ def main():
                 order = idle if rep % 2 == 0 else idle[::-1]
                 for kind, label in order:
                     n += 1
-                    r = run_idle(args, kind, tmp, n)
+                    try:
+                        r = run_idle(args, kind, tmp, n)
+                    except RuntimeError as e:
+                        print(f"run {n}: idle {label:22s} FAILED, left out: "
+                              f"{e}", flush=True)
+                        continue
                     res_idle.setdefault(kind, []).append(r)
                     lat = ", ".join(
                         f"{g}us {v['p50']:.1f}" if v else f"{g}us n/a"
@@ -364,7 +392,8 @@ def main():
     load1 = os.getloadavg()
     print(f"\n### Result ({host_line(args)})\n")
     print(f"Load average at start {load0[0]:.2f}, at end {load1[0]:.2f} "
-          f"(1 min); niceness {args.nice}; {args.repeat} runs of each, {args.seconds:g} s after "
+          f"(1 min); niceness {args.nice}; {args.repeat} runs of each, "
+          f"{args.seconds:g} s after "
           f"{args.warmup:g} s of warm-up. Median [min-max] of the runs in "
           f"which the forwarder waited for a CPU at most "
           f"{args.max_wait:.0%} of the window.")

@@ -167,6 +167,7 @@ class SplitvmNet:
         self.p = Proc(argv, os.path.join(tmp, f"svm{n}.log"), pre)
         self.pid = self.p.pid
         self.mark_lines = 0
+        self.flood_share = 0.0
 
     def ready(self):
         return all(os.path.exists(s) for s in self.socks)
@@ -190,6 +191,10 @@ class SplitvmNet:
         reps = self._reports()
         if not reps:
             return None, None
+        ports = reps[-1].get("ports", [])
+        rx = sum(q["rx_frames"] for p in ports for q in p["queues"])
+        flooded = sum(q["flooded"] for p in ports for q in p["queues"])
+        self.flood_share = flooded / rx if rx else 0.0
         last = reps[-1]["fwd"]
         whole = last["busy_cycles"] / last["frames"] if last["frames"] \
             else None
@@ -338,6 +343,8 @@ class Ovs:
         m = re.search(r"Rx packets:\s+(\d+)\s+\(\d+ Kpps, (\d+) cycles/pkt",
                       text)
         self.win_cpp = float(m.group(2)) if m else None
+        fdb = self.appctl("fdb/show", self.bridge).lower()
+        self.learned = MAC_A in fdb and MAC_B in fdb
 
     def finish(self):
         self.close()
