@@ -188,20 +188,6 @@ def run_idle(args, kind, tmp, n):
         dut.finish()
 
 
-def clean(rs, max_wait):
-    """The runs in which the forwarder was not kept waiting for a CPU;
-    all of them (flagged by the caller) when there is none."""
-    ok = [r for r in rs if r["wait"] <= max_wait]
-    return ok or rs
-
-
-def runs_cell(rs, ok, max_wait):
-    left = len(rs) - len([r for r in rs if r["wait"] <= max_wait])
-    if rs and left == len(rs):
-        return f"{len(rs)} (every run waited: shown anyway)"
-    return f"{len(rs)} ({left})"
-
-
 def host_line(args):
     rev = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(
         __file__)), "describe", "--always", "--dirty"],
@@ -216,6 +202,29 @@ def host_line(args):
             f"\"{cpu}\", splitvm git {rev}")
 
 
+def chosen(results, size, kinds, max_wait):
+    """The runs the table and the ratios use: for both forwarders the runs
+    under --max-wait when each has at least one, else all runs of both
+    (so that a side is never compared on its clean runs against the
+    other's preempted ones). Second value: whether they are all runs."""
+    ra = results.get((size, kinds[0][0]), [])
+    rb = results.get((size, kinds[1][0]), [])
+    ca = [r for r in ra if r["wait"] <= max_wait]
+    cb = [r for r in rb if r["wait"] <= max_wait]
+    if ca and cb:
+        return ca, cb, False
+    return ra, rb, True
+
+
+def pair_ratios(results, size, kinds, key):
+    """splitvm-net / peer for each repetition: its two runs were back to
+    back, so they share the machine's state more than any other two."""
+    ra = {r["rep"]: r for r in results.get((size, kinds[0][0]), [])}
+    rb = {r["rep"]: r for r in results.get((size, kinds[1][0]), [])}
+    return [ra[i][key] / rb[i][key] for i in sorted(set(ra) & set(rb))
+            if ra[i][key] and rb[i][key]]
+
+
 def print_throughput(title, results, kinds, sizes, max_wait, target):
     print(f"\n#### {title}\n")
     print("| size | forwarder | Mpps | Gbit/s | cycles/packet | "
@@ -225,40 +234,44 @@ def print_throughput(title, results, kinds, sizes, max_wait, target):
           "------------------------------- | --- | ------ | "
           "--------------- |")
     for size in sizes:
-        for kind, label in kinds:
+        sets = chosen(results, size, kinds, max_wait)
+        for (kind, label), ok in zip(kinds, sets[:2]):
             rs = results.get((size, kind), [])
-            ok = clean(rs, max_wait)
+            cell = f"{len(rs)} ({len(rs) - len(ok)})" if not sets[2] else \
+                f"{len(rs)} (none: shown all)"
             print(f"| {size} B | {label} | {fmt([r['mpps'] for r in ok], '.2f')}"
                   f" | {fmt([r['gbps'] for r in ok], '.2f')} | "
                   f"{fmt([r['cpp'] for r in ok], '.0f')} | "
                   f"{fmt([r['cpu_cpp'] for r in ok], '.0f')} | "
                   f"{fmt([r['cpu'] for r in ok], '.2f')} | "
-                  f"{fmt([r['wait'] for r in ok], '.2f')} | "
-                  f"{runs_cell(rs, ok, max_wait)} |")
+                  f"{fmt([r['wait'] for r in ok], '.2f')} | {cell} |")
     print()
-    (a, _), (b, blabel) = kinds
+    blabel = kinds[1][1]
+    mt, ct = target
     for size in sizes:
-        ra = clean(results.get((size, a), []), max_wait)
-        rb = clean(results.get((size, b), []), max_wait)
+        ra, rb, everything = chosen(results, size, kinds, max_wait)
         ma, mb = med([r["mpps"] for r in ra]), med([r["mpps"] for r in rb])
         ca, cb = med([r["cpp"] for r in ra]), med([r["cpp"] for r in rb])
         mr = ma / mb if ma is not None and mb else None
         cr = ca / cb if ca is not None and cb else None
-        mt, ct = target
-        waited = not any(r["wait"] <= max_wait for r in
-                         results.get((size, a), [])) or \
-            not any(r["wait"] <= max_wait for r in results.get((size, b), []))
-        verdict = "not decided" if mr is None or cr is None else \
-            ("met" if mr >= mt and cr <= ct else "NOT met")
-        if waited:
-            verdict = "not decided: every run of one side waited for a CPU"
-        print(f"- {size} B: splitvm-net / {blabel}: Mpps "
-              f"x{mr:.2f}" if mr is not None else f"- {size} B: Mpps n/a",
-              end="")
-        print(f", cycles/packet x{cr:.2f}" if cr is not None else
-              ", cycles/packet n/a", end="")
-        print(f" (target: Mpps >= x{mt:.2f}, cycles/packet <= x{ct:.2f}: "
-              f"{verdict})")
+        if mr is None or cr is None:
+            verdict = "not decided"
+        elif everything:
+            verdict = ("not decided: no run of one side was under "
+                       "--max-wait")
+        else:
+            verdict = "met" if mr >= mt and cr <= ct else "NOT met"
+        line = f"- {size} B: splitvm-net / {blabel}: "
+        line += f"Mpps x{mr:.2f}" if mr is not None else "Mpps n/a"
+        line += f", cycles/packet x{cr:.2f}" if cr is not None else \
+            ", cycles/packet n/a"
+        pm = pair_ratios(results, size, kinds, "mpps")
+        pc = pair_ratios(results, size, kinds, "cpp")
+        if pm and pc:
+            line += (f"; per back-to-back pair (all runs): Mpps x"
+                     f"{fmt(pm, '.2f')}, cycles/packet x{fmt(pc, '.2f')}")
+        print(f"{line} (target: Mpps >= x{mt:.2f}, cycles/packet <= "
+              f"x{ct:.2f}: {verdict})")
 
 
 def print_idle(results, kinds):
@@ -362,6 +375,7 @@ def main():
                             print(f"run {n}: {name} {size:5d} B {label:22s} "
                                   f"FAILED, left out: {e}", flush=True)
                             continue
+                        r["rep"] = rep
                         res.setdefault((size, kind), []).append(r)
                         flag = " (waited: left out)" \
                             if r["wait"] > args.max_wait else ""
