@@ -32,7 +32,11 @@ process received (immune to preemption, but idle polls count too, so it
 is a cost only when the forwarder is the bottleneck).
 Cycles/packet count TSC cycles, so a forwarder preempted inside a busy
 round is charged for the time it did not run: runs in which it waited more
-than --max-wait of the window are listed but left out of the medians.
+than --max-wait of the window are listed but left out of the medians, as
+long as each forwarder has a run under it (else both are shown with all
+their runs). The ratios between each repetition's two back-to-back runs
+are printed as well. Runs that moved nothing, or in which a switch did not
+learn the traffic's addresses, are left out with the reason.
 A benchmark program, not a test.
 """
 
@@ -297,21 +301,35 @@ def print_idle(results, kinds):
 
 def main():
     ap = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0].replace("\n", " "))
-    ap.add_argument("--splitvm-net", required=True)
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Needs dpdk-testpmd; the switch and idle comparisons need "
+        "OVS-DPDK (apt-get install openvswitch-switch-dpdk) and root. "
+        "See docs/benchmarks.md.")
+    ap.add_argument("--splitvm-net", required=True,
+                    help="the splitvm-net binary")
     ap.add_argument("--drive", help="splitvm-drive (default: next to "
                     "splitvm-net in the build tree)")
-    ap.add_argument("--testpmd", default=shutil.which("dpdk-testpmd"))
-    ap.add_argument("--ovs-vswitchd", default=bp.OVS_VSWITCHD)
+    ap.add_argument("--testpmd", default=shutil.which("dpdk-testpmd"),
+                    help="dpdk-testpmd (default: from PATH)")
+    ap.add_argument("--ovs-vswitchd", default=bp.OVS_VSWITCHD,
+                    help=f"OVS-DPDK's ovs-vswitchd (default "
+                    f"{bp.OVS_VSWITCHD})")
     ap.add_argument("--ovs-flows", choices=["normal", "inport"],
-                    default="normal")
+                    default="normal", help="OVS bridge: its NORMAL action "
+                    "(L2 learning, default) or in_port flows")
     ap.add_argument("--compare", default="xconnect,switch,idle",
                     help="any of xconnect,switch,idle")
-    ap.add_argument("--sizes", default="64,1518")
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--seconds", type=float, default=5)
-    ap.add_argument("--warmup", type=float, default=2)
-    ap.add_argument("--idle-seconds", type=float, default=5)
+    ap.add_argument("--sizes", default="64,1518",
+                    help="frame sizes, testpmd --txpkts (default 64,1518)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of each forwarder per size (default 3)")
+    ap.add_argument("--seconds", type=float, default=5,
+                    help="measuring window of a run (default 5)")
+    ap.add_argument("--warmup", type=float, default=2,
+                    help="seconds of traffic before the window (default 2)")
+    ap.add_argument("--idle-seconds", type=float, default=5,
+                    help="window of the idle CPU measurement (default 5)")
     ap.add_argument("--max-wait", type=float, default=0.10,
                     help="leave out runs whose forwarder waited for a CPU "
                     "more than this share of the window (default 0.10)")
