@@ -4,7 +4,8 @@
 DPDK's testpmd with its net_vhost PMD in macswap forwarding: every
 numbered, checksummed frame the driver sends must come back intact
 (addresses swapped, which the checksum does not cover), polling and with
-eventfd waits, small and full-size frames; testpmd's own port counters
+eventfd waits, small and full-size frames, one at a time after a silent
+gap (--gap-us); testpmd's own port counters
 must show the frames passing.  Split and packed rings.  Then testpmd killed under
 a running driver: it reports the hang-up (or the stall) with status 1."""
 
@@ -128,6 +129,23 @@ with tempfile.TemporaryDirectory() as tmp:
                 err[-300:])
         if d:
             total += d["sent"]
+        # --gap-us: one frame at a time, each after 20 ms of silence. The
+        # sleeps make 4 gaps between 5 frames a lower bound on the time.
+        rc, d, err = run_drive(["-s", sock, "--gap-us", "20000", "--count",
+                                "5", "--wait", "event"])
+        if c.check(rc == 0 and d and d["error"] is None,
+                   "--gap-us 20000: status 0", err[-300:]):
+            total += d["sent"]
+            c.check(d["sent"] == 5 and d["received"] == 5 and
+                    d["rtt_ns"]["count"] == 5,
+                    "--gap-us: 5 frames sent, all back with a round trip",
+                    json.dumps(d))
+            c.check(d["elapsed_s"] >= 0.08,
+                    "--gap-us: the frames were spaced by the gap",
+                    f"{d['elapsed_s']} s")
+        p = subprocess.run([drive, "-s", sock, "--gap-us", "10"],
+                           capture_output=True, text=True)
+        c.equal(p.returncode, 2, "--gap-us without --net: usage error")
         p = subprocess.run([drive, "--net", "-s", sock, "--verify"],
                            capture_output=True, text=True)
         c.equal(p.returncode, 2, "--net --verify: usage error")

@@ -117,6 +117,10 @@ static const char usage_net[] =
 "                         64 in net mode)\n"
 "      --count N          frames to send; --runtime S: send for S seconds;\n"
 "                         with neither: 1000 frames\n"
+"      --gap-us N         one frame at a time: after each comes back (or\n"
+"                         is given up as lost), sleep N us before the\n"
+"                         next, so every round trip starts after N us of\n"
+"                         silence (--iodepth is ignored)\n"
 "      --queue-size, --wait, --timeout, --seed, --cpu, --progress, --json\n"
 "                         as for blk; --timeout also bounds the wait for\n"
 "                         the last frames to come back (at most 1 s)\n"
@@ -143,7 +147,7 @@ enum {
 	OPT_SIZE, OPT_COUNT, OPT_RUNTIME, OPT_FSYNC, OPT_VERIFY, OPT_SEED, OPT_WAIT,
 	OPT_TIMEOUT, OPT_QSIZE, OPT_NO_EVENT_IDX, OPT_CPU, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_JSON, OPT_VERSION, OPT_NET, OPT_FRAME_SIZE,
-	OPT_PROBE, OPT_RECONNECT, OPT_PACKED,
+	OPT_PROBE, OPT_RECONNECT, OPT_PACKED, OPT_GAP_US,
 };
 
 static const struct option long_opts[] = {
@@ -177,6 +181,7 @@ static const struct option long_opts[] = {
 	{ "reconnect", required_argument, NULL, OPT_RECONNECT },
 	{ "packed", no_argument, NULL, OPT_PACKED },
 	{ "frame-size", required_argument, NULL, OPT_FRAME_SIZE },
+	{ "gap-us", required_argument, NULL, OPT_GAP_US },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -195,6 +200,7 @@ struct drive_args {
 	bool packed;
 	unsigned reconnect_ms;
 	unsigned frame_size;
+	unsigned gap_us;
 	bool iodepth_set;
 	bool blk_only;		/* an option that means nothing for net */
 	int progress;		/* -1: when stderr is a tty */
@@ -428,6 +434,12 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 						   NET_JOB_MIN_FRAME,
 						   NET_JOB_MAX_FRAME);
 			break;
+		case OPT_GAP_US:
+			if (!parse_uint(optarg, 1, NET_JOB_MAX_GAP_US,
+					&a->gap_us))
+				return usage_error("--gap-us: want 1..%u",
+						   NET_JOB_MAX_GAP_US);
+			break;
 		case 'v':
 			a->verbose++;
 			break;
@@ -452,6 +464,8 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 				   "rings only)");
 	if (a->net && a->probe)
 		return usage_error("--probe is for blk back-ends, not --net");
+	if (a->gap_us && !a->net)
+		return usage_error("--gap-us is a --net option");
 	if (a->net && a->blk_only)
 		return usage_error("--rw, --rwmixread, --bs, --offset, --size, "
 				   "--fsync, --verify, --queues and --reconnect "
@@ -557,7 +571,7 @@ int main(int argc, char **argv)
 			.count = a.job.count, .runtime = a.job.runtime,
 			.drain_ms = a.job.timeout_ms < 1000 ?
 				    a.job.timeout_ms : 1000,
-			.event_wait = a.job.event_wait,
+			.event_wait = a.job.event_wait, .gap_us = a.gap_us,
 			.timeout_ms = a.job.timeout_ms,
 			.progress = a.job.progress,
 			.progress_tty = a.job.progress_tty,

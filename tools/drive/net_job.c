@@ -256,6 +256,21 @@ static int net_wait_event(struct net_run *n)
 	return p[2].revents ? net_check_socket(n) : 0;
 }
 
+/*
+ * --gap-us: the frame in flight came back (or was given up as lost after
+ * drain_ns): idle until next_tx, sleeping rather than spinning so that
+ * the back-end sees a silent frontend.
+ */
+static void net_gap_sleep(const struct net_job_opts *o, uint64_t until)
+{
+	struct timespec ts = { (time_t)(until / 1000000000ull),
+			       (long)(until % 1000000000ull) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	       EINTR && !(o->stop && *o->stop))
+		;
+}
+
 static void net_progress(const struct net_run *n, double t, uint64_t dsent,
 			 uint64_t drecv, double dt)
 {
@@ -276,13 +291,17 @@ int net_job_run(struct drive_dev *d, const struct net_job_opts *o,
 	uint64_t drain_ns = (uint64_t)o->drain_ms * 1000000ull;
 	uint64_t timeout_ns = (uint64_t)o->timeout_ms * 1000000ull;
 	unsigned tx_slots = o->tx_depth < d->slots ? o->tx_depth : d->slots;
-	bool stopping = false, printed = false;
+	uint64_t gap_ns = (uint64_t)o->gap_us * 1000ull, gap_sent_at = 0;
+	uint64_t gap_lost = 0, next_tx = 0;
+	bool stopping = false, printed = false, gap_out = false;
 	int ret = 0;
 
 	memset(st, 0, sizeof(*st));
 	lat_hist_init(&st->rtt);
 	if (d->type != DRIVE_DEV_NET || d->nq != 2)
 		return -EINVAL;
+	if (gap_ns)
+		tx_slots = 1;
 	n.tx_free = calloc(tx_slots, sizeof(*n.tx_free));
 	if (!n.tx_free)
 		return -ENOMEM;
@@ -306,6 +325,11 @@ int net_job_run(struct drive_dev *d, const struct net_job_opts *o,
 			vq_notify_disable(&d->q[q].vq);
 	}
 
+	if (gap_ns) {
+		/* The first frame, too, follows a silent gap. */
+		next_tx = now_ns() + gap_ns;
+		net_gap_sleep(o, next_tx);
+	}
 	start = last_tx_done = last_rx = last_check = last_progress = now_ns();
 	end = 0;
 	if (o->runtime > 0)
@@ -321,11 +345,17 @@ int net_job_run(struct drive_dev *d, const struct net_job_opts *o,
 			st->interrupted = o->stop && *o->stop;
 			last_rx = end = now;
 		}
-		if (!stopping) {
+		if (!stopping && !gap_ns) {
 			ret = net_send(&n, limit, now);
-			if (ret)
-				goto out;
+		} else if (!stopping && !gap_out && now >= next_tx) {
+			uint64_t before = st->sent;
+
+			ret = net_send(&n, st->sent + 1, now);
+			gap_out = st->sent > before;
+			gap_sent_at = now;
 		}
+		if (ret)
+			goto out;
 		now = now_ns();
 		ret = net_reap_tx(&n, &tx_any);
 		if (!ret)
@@ -340,6 +370,18 @@ int net_job_run(struct drive_dev *d, const struct net_job_opts *o,
 			last_tx_done = now;
 		if (rx_any)
 			last_rx = end = now;
+		if (gap_out && (st->received + st->bad + gap_lost >= st->sent ||
+				now - gap_sent_at > drain_ns)) {
+			/* Back, or given up on (counted lost at the end). */
+			if (st->received + st->bad + gap_lost < st->sent)
+				gap_lost++;
+			gap_out = false;
+			next_tx = now + gap_ns;
+			if (!stopping && (!limit || st->sent < limit))
+				net_gap_sleep(o, deadline && deadline < next_tx ?
+					      deadline : next_tx);
+			continue;
+		}
 		if (stopping && !vq_in_flight(&d->q[TXQ].vq) &&
 		    (st->received + st->bad >= st->sent ||
 		     now - last_rx > drain_ns))
@@ -353,7 +395,7 @@ int net_job_run(struct drive_dev *d, const struct net_job_opts *o,
 		}
 		if (!tx_any && !rx_any) {
 			if (o->event_wait &&
-			    (stopping || !n.tx_nfree)) {
+			    (stopping || !n.tx_nfree || gap_out)) {
 				ret = net_wait_event(&n);
 				if (ret)
 					goto out;

@@ -24,6 +24,8 @@
 #define NET_JOB_MAX_FRAME	1514
 /* Receive buffer: virtio-net header plus the largest frame, rounded. */
 #define NET_JOB_BUF_SIZE	2048
+/* Longest --gap-us: 60 s. */
+#define NET_JOB_MAX_GAP_US	60000000u
 
 struct net_job_opts {
 	uint32_t frame_size;	/* bytes of Ethernet frame, no FCS */
@@ -32,6 +34,8 @@ struct net_job_opts {
 	double runtime;		/* seconds */
 	int drain_ms;		/* wait this long for the last frames back */
 	bool event_wait;
+	uint32_t gap_us;	/* >0: one frame at a time, idle this long
+				 * after each comes back (tx_depth ignored) */
 	int timeout_ms;		/* longest wait for a transmit completion */
 	bool progress;
 	bool progress_tty;
