@@ -321,7 +321,7 @@ static struct json_object *control_device_json(const struct vhost_user_dev_info 
 	json_object_object_add(o, "socket",
 			       json_object_new_string(d->socket_path));
 	json_object_object_add(o, "backend_state", json_object_new_string(
-		d->broken ? "broken" : "connected"));
+		d->state_name ? d->state_name : "?"));
 	json_object_object_add(o, "queues", json_object_new_int((int)d->queues));
 	json_object_object_add(feat, "backend", control_hex(d->backend_features));
 	json_object_object_add(feat, "offered", control_hex(d->offered_features));

@@ -125,7 +125,7 @@ static void metrics_devices(FILE *f, const struct metrics_snapshot *s)
 		fputs("} 1\n", f);
 	}
 	metrics_family(f, "splitvm_device_backend_up", "gauge",
-		       "1 while the back-end is connected, 0 once it was lost.");
+		       "1 while the back-end is connected, 0 while reconnecting or failed.");
 	for (unsigned i = 0; i < s->nr_devices; i++) {
 		fputs("splitvm_device_backend_up", f);
 		metrics_device_label(f, &s->devices[i]);

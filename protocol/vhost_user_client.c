@@ -113,8 +113,8 @@ static bool connect_retryable(int err)
 	return err == ENOENT || err == ECONNREFUSED || err == EAGAIN;
 }
 
-int vhost_user_client_connect(const char *path, int timeout_ms,
-			      struct vhost_user_client **out)
+static int client_connect(const char *path, int timeout_ms, bool retry,
+			  struct vhost_user_client **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int64_t deadline;
@@ -145,7 +145,7 @@ int vhost_user_client_connect(const char *path, int timeout_ms,
 		close(fd);
 		if (err == EINTR)
 			continue;
-		if (!connect_retryable(err))
+		if (!connect_retryable(err) || !retry)
 			return -err;
 		left = deadline - now_ms();
 		if (left <= 0) {
@@ -159,6 +159,18 @@ int vhost_user_client_connect(const char *path, int timeout_ms,
 	if (err)
 		close(fd);
 	return err;
+}
+
+int vhost_user_client_connect(const char *path, int timeout_ms,
+			      struct vhost_user_client **out)
+{
+	return client_connect(path, timeout_ms, true, out);
+}
+
+int vhost_user_client_connect_once(const char *path, int timeout_ms,
+				   struct vhost_user_client **out)
+{
+	return client_connect(path, timeout_ms, false, out);
 }
 
 void vhost_user_client_close(struct vhost_user_client *c)

@@ -44,6 +44,17 @@ int vhost_user_client_connect(const char *path, int timeout_ms,
 	__attribute__((warn_unused_result));
 
 /*
+ * One attempt, never waiting for the back-end to appear: for a caller
+ * with its own retry schedule (reconnecting to a restarted back-end from
+ * an event loop).  -ENOENT and -ECONNREFUSED (nobody listens yet),
+ * -EAGAIN (backlog full), or the errors above; timeout_ms is the
+ * client's per-call timeout.
+ */
+int vhost_user_client_connect_once(const char *path, int timeout_ms,
+				   struct vhost_user_client **out)
+	__attribute__((warn_unused_result));
+
+/*
  * A client on an already connected SOCK_STREAM unix socket (socketpair,
  * inherited fd).  Takes ownership of fd in every case: it is closed on
  * failure (-EBADF, -ENOTSOCK, -EINVAL for a socket of another kind or

@@ -6,7 +6,7 @@ and keeps beating.  vm.devices names blk0 at the PCI address the guest
 found, with its socket, a connected back-end and the features the
 driver acked; counters and metrics count its DRIVER_OK; a restart
 request is refused with 501 (back-end restart does not exist yet); once
-the daemon is killed the device shows broken while the API and the VM
+the daemon is killed the device shows reconnecting while the API and the VM
 carry on, and shutdown still ends splitvm with status 0."""
 
 import os
@@ -136,8 +136,8 @@ try:
 
     # The back-end dies: the device shows it, the API and the VM go on.
     export.proc.send_signal(signal.SIGKILL)
-    c.check(wait_until(lambda: (device() or {}).get("backend_state") == "broken",
-                       timeout=30), "killed back-end: device shows broken")
+    c.check(wait_until(lambda: (device() or {}).get("backend_state") == "reconnecting",
+                       timeout=30), "killed back-end: device shows reconnecting")
     status, headers, text = ctlapi.curl(sock, "GET", "/metrics")
     c.check('splitvm_device_backend_up{device="blk0"} 0\n' in text,
             "metrics: blk0 back-end down")

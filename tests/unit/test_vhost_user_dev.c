@@ -19,6 +19,9 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +72,13 @@ struct fake {
 	uint32_t stopped_at;		/* what GET_VRING_BASE answers */
 	bool enabled[NVR];
 	uint8_t config[VHOST_USER_MAX_CONFIG_SIZE];
+	/* Requests in the order they came. */
+	uint32_t seq[256];
+	unsigned nseq;
+	/* The inflight region it made (GET) or was given (SET). */
+	struct stat inflight_st;
+	uint64_t inflight_size;
+	uint16_t inflight_nq, inflight_qsize;
 };
 
 static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
@@ -154,6 +164,34 @@ static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
 		if (p->state.index < NVR)
 			f->enabled[p->state.index] = false;
 		break;
+	case VHOST_USER_GET_INFLIGHT_FD: {
+		int fd = memfd_create("inflight", MFD_CLOEXEC);
+
+		vhost_user_reply_init(reply, msg, sizeof(p->inflight));
+		reply->payload.inflight = p->inflight;
+		reply->payload.inflight.mmap_size = 4096;
+		reply->payload.inflight.mmap_offset = 0;
+		if (fd >= 0 && ftruncate(fd, 4096) == 0) {
+			fstat(fd, &f->inflight_st);
+			f->inflight_size = 4096;
+			f->inflight_nq = p->inflight.num_queues;
+			f->inflight_qsize = p->inflight.queue_size;
+			if (vhost_user_msg_add_fd(reply, fd))
+				close(fd);
+		} else {
+			reply->payload.inflight.mmap_size = 0;
+			if (fd >= 0)
+				close(fd);
+		}
+		break;
+	}
+	case VHOST_USER_SET_INFLIGHT_FD:
+		if (msg->nfds == 1)
+			fstat(msg->fds[0], &f->inflight_st);
+		f->inflight_size = p->inflight.mmap_size;
+		f->inflight_nq = p->inflight.num_queues;
+		f->inflight_qsize = p->inflight.queue_size;
+		break;
 	case VHOST_USER_GET_CONFIG:
 		vhost_user_reply_init(reply, msg, msg->hdr.size);
 		reply->payload.config = p->config;
@@ -186,6 +224,8 @@ static void *fake_main(void *arg)
 		}
 		f->nreq++;
 		f->count[msg.hdr.request]++;
+		if (f->nseq < sizeof(f->seq) / sizeof(f->seq[0]))
+			f->seq[f->nseq++] = msg.hdr.request;
 		vhost_user_reply_init(&reply, &msg, 8);
 		reply.payload.u64 = 0;
 		fake_handle(f, &msg, &reply);
@@ -396,7 +436,7 @@ static void test_blk_negotiation(void)
 			   1ull << VIRTIO_F_RING_PACKED);
 	/* Only the protocol features the glue uses were acked. */
 	CU_ASSERT_EQUAL(fake.acked_protocol, PF(MQ) | PF(REPLY_ACK) |
-					     PF(CONFIG));
+					     PF(CONFIG) | PF(INFLIGHT_SHMFD));
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_OWNER], 1);
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_QUEUE_NUM], 1);
 	/* Config from GET_CONFIG. */
@@ -614,18 +654,22 @@ static void two_starts_after_hangup(void)
 {
 	int64_t t0;
 
+	/* The driver sees nothing: the device waits for a new back-end. */
 	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
-	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
-	CU_ASSERT_TRUE(vhost_user_dev_broken(dev));
-	/* Later attempts fail at once without touching the socket. */
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
+	CU_ASSERT_EQUAL(vhost_user_dev_state(dev), VHOST_USER_DEV_RECONNECTING);
+	/* Later starts are recorded at once, the socket never touched. */
 	t0 = test_now_ms();
 	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
-	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(status(), S_RUN);
 	set_status(0);
 	CU_ASSERT_TRUE(test_now_ms() - t0 < 500);
-	/* Config reads keep working from the cache. */
+	/* Config reads keep working from the cache; a write is kept. */
 	CU_ASSERT_EQUAL(rd(DEVCFG(0), 4), (uint32_t)CAPACITY);
-	wr(DEVCFG(offsetof(struct virtio_blk_config, wce)), 1, 0);
+	wr(DEVCFG(offsetof(struct virtio_blk_config, wce)), 1, 1);
+	CU_ASSERT_EQUAL(rd(DEVCFG(offsetof(struct virtio_blk_config, wce)), 1),
+			1);
 }
 
 static void test_backend_hangs_up(void)
@@ -677,30 +721,28 @@ static void hangup_while_running(void)
 	fake.sock = -1;
 
 	run_loop_once(loop);
-	CU_ASSERT_TRUE(vhost_user_dev_broken(dev));
-	/* The driver sees NEEDS_RESET through a config change interrupt. */
-	CU_ASSERT_EQUAL(status(), S_RUN | VIRTIO_CONFIG_S_NEEDS_RESET);
-	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
-			VIRTIO_PCI_ISR_CONFIG);
-	/* Unwatched: another pass sees nothing and logs nothing. */
-	run_loop_once(loop);
+	CU_ASSERT_EQUAL(vhost_user_dev_state(dev), VHOST_USER_DEV_RECONNECTING);
+	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
+	/* The driver sees nothing: no NEEDS_RESET, no interrupt. */
+	CU_ASSERT_EQUAL(status(), S_RUN);
 	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
-	/* Reset and restart fail at once, the socket never used again. */
+	run_loop_once(loop);
+	/* Reset and restart are recorded; the old socket is never used. */
 	set_status(0);
 	CU_ASSERT_EQUAL(status(), 0);
 	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
-	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(status(), S_RUN);
 	CU_ASSERT_EQUAL(fake.nreq, before);
 }
 
-static void test_hangup_sets_needs_reset(void)
+static void test_hangup_reconnects(void)
 {
 	CU_ASSERT_FATAL(event_loop_create(&loop) == 0);
 	CU_ASSERT_FATAL(vhost_user_dev_watch(dev, loop) == 0);
 	CU_ASSERT_EQUAL(count_log_lines(hangup_while_running,
 					"[blk0] vhost-user back-end on /fake/sock"),
 			1);
-	/* That line is the only warning or error. */
+	/* That line ("lost ...; reconnecting") is the only warning. */
 	CU_ASSERT_EQUAL(log_lines_bad, 1);
 	vhost_user_dev_unwatch(dev);
 	event_loop_destroy(loop);
@@ -711,20 +753,18 @@ static void failed_call_then_loop(void)
 {
 	/* The failure is seen on the "vCPU" thread, with the lock held. */
 	driver_start(1ull << VIRTIO_F_VERSION_1, 0x100000);
-	CU_ASSERT_TRUE(vhost_user_dev_broken(dev));
-	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
-	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
-			VIRTIO_PCI_ISR_CONFIG);
+	CU_ASSERT_EQUAL(vhost_user_dev_state(dev), VHOST_USER_DEV_RECONNECTING);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
 	/* The driver resets; the main loop then learns of the loss. */
 	set_status(0);
 	run_loop_once(loop);
-	/* A reset device gets the bit alone: no interrupt. */
-	CU_ASSERT_EQUAL(status(), VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(status(), 0);
 	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
 	run_loop_once(loop);
 }
 
-static void test_failed_call_sets_needs_reset(void)
+static void test_failed_call_reconnects(void)
 {
 	fake.close_on = VHOST_USER_SET_MEM_TABLE;
 	CU_ASSERT_FATAL(event_loop_create(&loop) == 0);
@@ -1006,6 +1046,360 @@ static void test_net_mq(void)
 	teardown();
 }
 
+/* ---- reconnect: a listening socket path and fakes that accept ---------- */
+
+static char rc_path[108];
+static int rc_listen = -1;
+static struct fake fake2;
+static pthread_t rc_thread;
+static bool rc_thread_live;
+
+/* Accept one connection and serve it as f. */
+static void *rc_accept_main(void *arg)
+{
+	struct fake *f = arg;
+	int fd = accept4(rc_listen, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	f->sock = fd;
+	return fake_main(f);
+}
+
+static void rc_serve(struct fake *f)
+{
+	CU_ASSERT_FATAL(pthread_create(&rc_thread, NULL, rc_accept_main,
+				       f) == 0);
+	rc_thread_live = true;
+}
+
+/* The back-end process dies: its connection goes. */
+static void rc_kill(struct fake *f)
+{
+	if (!rc_thread_live)
+		return;
+	if (f->sock >= 0)
+		shutdown(f->sock, SHUT_RDWR);
+	pthread_join(rc_thread, NULL);
+	rc_thread_live = false;
+	if (f->sock >= 0)
+		close(f->sock);
+	f->sock = -1;
+	if (f->map)
+		munmap(f->map, f->map_size);
+	f->map = NULL;
+}
+
+static void rc_setup(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vhost_user_dev_config dc = {
+		.name = "blk0",
+		.spec = { .type = VHOST_USER_DEV_BLK, .queues = 1 },
+		.sock_fd = -1,
+		.timeout_ms = 1000,
+		.mem = mem,
+		.vm_fd = -1,
+	};
+
+	snprintf(rc_path, sizeof(rc_path), "/tmp/splitvm-ut-rc-%d.sock",
+		 (int)getpid());
+	unlink(rc_path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", rc_path);
+	rc_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(rc_listen >= 0);
+	CU_ASSERT_FATAL(bind(rc_listen, (struct sockaddr *)&sa,
+			     sizeof(sa)) == 0);
+	CU_ASSERT_FATAL(listen(rc_listen, 4) == 0);
+	snprintf(dc.spec.socket_path, sizeof(dc.spec.socket_path), "%s",
+		 rc_path);
+	setup_common();
+	dc.mem = mem;
+	fake_setup(BLK_FEATURES);
+	rc_serve(&fake);
+	CU_ASSERT_EQUAL_FATAL(vhost_user_dev_create(&dc, &dev), 0);
+	CU_ASSERT_FATAL(vhost_user_dev_register(dev, root, SLOT) == 0);
+	bar0 = cfg_read(PCI_CFG_BAR0, 4) & ~0xfu;
+	cfg_write(PCI_CFG_COMMAND, 2, PCI_CMD_MEMORY | PCI_CMD_MASTER);
+	CU_ASSERT_FATAL(event_loop_create(&loop) == 0);
+	CU_ASSERT_FATAL(vhost_user_dev_watch(dev, loop) == 0);
+}
+
+static void rc_teardown(void)
+{
+	vhost_user_dev_unwatch(dev);
+	event_loop_destroy(loop);
+	loop = NULL;
+	vhost_user_dev_destroy(dev);
+	dev = NULL;
+	/* Whichever fake serves now ends with the device's socket. */
+	if (rc_thread_live) {
+		pthread_join(rc_thread, NULL);
+		rc_thread_live = false;
+	}
+	if (fake.sock >= 0)
+		close(fake.sock);
+	if (fake2.sock >= 0)
+		close(fake2.sock);
+	fake.sock = fake2.sock = -1;
+	if (fake.map)
+		munmap(fake.map, fake.map_size);
+	if (fake2.map)
+		munmap(fake2.map, fake2.map_size);
+	fake.map = fake2.map = NULL;
+	close(rc_listen);
+	rc_listen = -1;
+	unlink(rc_path);
+	test_pci_machine_destroy(pio, mmio, root);
+	guest_mem_destroy(mem);
+}
+
+static enum vhost_user_dev_state rc_want;
+static int64_t rc_deadline;
+
+static void rc_tick(void *opaque, int fd, uint32_t events)
+{
+	uint64_t v;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0)
+		return;
+	if (vhost_user_dev_state(dev) == rc_want ||
+	    test_now_ms() > rc_deadline)
+		event_loop_stop(opaque);
+}
+
+/* Run the main loop until the device is in state want (10 s at most). */
+static void run_loop_until(enum vhost_user_dev_state want)
+{
+	struct itimerspec its = { .it_interval = { 0, 10000000 },
+				  .it_value = { 0, 10000000 } };
+	int t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	CU_ASSERT_FATAL(t >= 0);
+	CU_ASSERT_FATAL(timerfd_settime(t, 0, &its, NULL) == 0);
+	rc_want = want;
+	rc_deadline = test_now_ms() + 10000;
+	CU_ASSERT_FATAL(event_loop_add(loop, t, EPOLLIN, rc_tick, loop) == 0);
+	CU_ASSERT_EQUAL(event_loop_run(loop), 0);
+	event_loop_del(loop, t);
+	close(t);
+	CU_ASSERT_EQUAL(vhost_user_dev_state(dev), want);
+}
+
+static int seq_pos(const struct fake *f, uint32_t req)
+{
+	for (unsigned i = 0; i < f->nseq; i++)
+		if (f->seq[i] == req)
+			return (int)i;
+	return -1;
+}
+
+static bool kicked(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+static void rc_fake2(uint64_t features)
+{
+	struct fake keep = fake;
+
+	fake_setup(features);
+	fake2 = fake;
+	fake = keep;
+}
+
+#define RC_FEAT	(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_BLK_F_FLUSH)
+
+/*
+ * The back-end dies under a running driver, a new one listens on the
+ * same path: it gets the whole state, in order, each ring at the used
+ * index guest memory holds, the same inflight region and eventfds, and
+ * a kick.  The driver sees nothing.
+ */
+static void test_reconnect_replays(void)
+{
+	const uint64_t ring = 0x100000;
+	uint8_t *ram = guest_mem_ptr(mem, 0, RAM);
+	struct virtio_pci *vp = vhost_user_dev_transport(dev);
+	struct vhost_user_dev_info info;
+	uint16_t used_idx = 5;
+	eventfd_t v;
+
+	driver_start(RC_FEAT, ring);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	/* The first start asks for the inflight region, sized for 256. */
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_INFLIGHT_FD], 1);
+	CU_ASSERT_EQUAL(fake.inflight_nq, 1);
+	CU_ASSERT_EQUAL(fake.inflight_qsize, VHOST_USER_DEV_QUEUE_SIZE);
+	CU_ASSERT(seq_pos(&fake, VHOST_USER_SET_FEATURES) <
+		  seq_pos(&fake, VHOST_USER_GET_INFLIGHT_FD));
+	/* The driver has completed 5 requests on that ring. */
+	memcpy(ram + ring + 0x2000 + offsetof(struct vring_used, idx),
+	       &used_idx, sizeof(used_idx));
+	(void)eventfd_read(virtio_pci_queue_kick_fd(vp, 0), &v);
+
+	rc_fake2(BLK_FEATURES);
+	rc_kill(&fake);
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_CONNECTED);
+
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
+	vhost_user_dev_get_info(dev, &info);
+	CU_ASSERT_EQUAL(info.restarts, 1);
+	CU_ASSERT_STRING_EQUAL(info.state_name, "connected");
+	/* Same agreement, same owner, the driver's features. */
+	CU_ASSERT_EQUAL(fake2.acked_protocol, fake.acked_protocol);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_OWNER], 1);
+	CU_ASSERT_EQUAL(fake2.acked_features, RC_FEAT | F_PROTOCOL);
+	/* The same inflight region handed back, not a new one. */
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_GET_INFLIGHT_FD], 0);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_INFLIGHT_FD], 1);
+	CU_ASSERT_EQUAL(fake2.inflight_st.st_ino, fake.inflight_st.st_ino);
+	CU_ASSERT_EQUAL(fake2.inflight_size, 4096);
+	/* Guest RAM, the ring where it was, resumed at the used index. */
+	CU_ASSERT_FATAL(fake2.map != NULL);
+	CU_ASSERT_EQUAL(memcmp(fake2.map, ram, RAM), 0);
+	CU_ASSERT_EQUAL(fake2.num[0], 128);
+	CU_ASSERT_EQUAL(fake2.base[0], 5);
+	CU_ASSERT_EQUAL(memcmp(&fake2.addr[0], &fake.addr[0],
+			       sizeof(fake.addr[0])), 0);
+	/* KVM's ioeventfd and irqfd: the same eventfds as before. */
+	CU_ASSERT_TRUE(same_file(&fake2.kick_st[0],
+				 virtio_pci_queue_kick_fd(vp, 0)));
+	CU_ASSERT_TRUE(same_file(&fake2.call_st[0],
+				 virtio_pci_queue_call_fd(vp, 0)));
+	CU_ASSERT_TRUE(fake2.enabled[0]);
+	/* In order, as at DRIVER_OK. */
+	CU_ASSERT_EQUAL(seq_pos(&fake2, VHOST_USER_GET_FEATURES), 0);
+	CU_ASSERT(seq_pos(&fake2, VHOST_USER_SET_PROTOCOL_FEATURES) <
+		  seq_pos(&fake2, VHOST_USER_SET_OWNER));
+	CU_ASSERT(seq_pos(&fake2, VHOST_USER_SET_OWNER) <
+		  seq_pos(&fake2, VHOST_USER_SET_FEATURES));
+	CU_ASSERT(seq_pos(&fake2, VHOST_USER_SET_FEATURES) <
+		  seq_pos(&fake2, VHOST_USER_SET_INFLIGHT_FD));
+	CU_ASSERT(seq_pos(&fake2, VHOST_USER_SET_INFLIGHT_FD) <
+		  seq_pos(&fake2, VHOST_USER_SET_MEM_TABLE));
+	CU_ASSERT(seq_pos(&fake2, VHOST_USER_SET_MEM_TABLE) <
+		  seq_pos(&fake2, VHOST_USER_SET_VRING_NUM));
+	CU_ASSERT(seq_pos(&fake2, VHOST_USER_SET_VRING_NUM) <
+		  seq_pos(&fake2, VHOST_USER_SET_VRING_BASE));
+	CU_ASSERT(seq_pos(&fake2, VHOST_USER_SET_VRING_BASE) <
+		  seq_pos(&fake2, VHOST_USER_SET_VRING_KICK));
+	CU_ASSERT(seq_pos(&fake2, VHOST_USER_SET_VRING_CALL) <
+		  seq_pos(&fake2, VHOST_USER_SET_VRING_ENABLE));
+	/* And a kick, for what the driver queued meanwhile. */
+	CU_ASSERT_TRUE(kicked(virtio_pci_queue_kick_fd(vp, 0)));
+
+	/*
+	 * Lost again; meanwhile the driver resets and starts a new ring.
+	 * The next back-end gets that one from 0, a fresh inflight region
+	 * (nothing from before the reset is resubmitted) and no
+	 * GET_VRING_BASE went to anyone for the reset.
+	 */
+	struct fake third;
+
+	fake = fake2;
+	rc_fake2(BLK_FEATURES);
+	third = fake2;
+	rc_kill(&fake);
+	run_loop_until(VHOST_USER_DEV_RECONNECTING);
+	set_status(0);
+	driver_start(RC_FEAT, 0x200000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	fake2 = third;
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_CONNECTED);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 0);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_GET_INFLIGHT_FD], 1);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_INFLIGHT_FD], 0);
+	CU_ASSERT_EQUAL(fake2.base[0], 0);
+	CU_ASSERT_EQUAL(fake2.addr[0].desc_user_addr,
+			(uintptr_t)ram + 0x200000);
+	vhost_user_dev_get_info(dev, &info);
+	CU_ASSERT_EQUAL(info.restarts, 2);
+}
+
+static void lacking_feature(void)
+{
+	driver_start(RC_FEAT, 0x100000);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	/* The new back-end lacks FLUSH, which the driver took. */
+	rc_fake2(BLK_FEATURES & ~(1ull << VIRTIO_BLK_F_FLUSH));
+	rc_kill(&fake);
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_FAILED);
+	CU_ASSERT_TRUE(vhost_user_dev_broken(dev));
+	/* Now the driver is told: NEEDS_RESET with a config interrupt. */
+	CU_ASSERT_EQUAL(status(), S_RUN | VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
+			VIRTIO_PCI_ISR_CONFIG);
+	/* Nothing was replayed to it. */
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_MEM_TABLE], 0);
+	driver_start(RC_FEAT, 0x100000);
+	CU_ASSERT_TRUE(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+static void test_reconnect_lacking_feature(void)
+{
+	CU_ASSERT_EQUAL(count_log_lines(lacking_feature,
+					"no longer offers features 0x200 "),
+			1);
+}
+
+static void nobody_listens(void)
+{
+	/* Nobody listens for a while: retried, logged once. */
+	rc_kill(&fake);
+	close(rc_listen);
+	unlink(rc_path);
+	rc_listen = -1;
+	run_loop_until(VHOST_USER_DEV_RECONNECTING);
+	rc_deadline = 0;
+	for (int i = 0; i < 40; i++) {
+		struct timespec ts = { 0, 10000000 };
+
+		run_loop_once(loop);
+		nanosleep(&ts, NULL);
+	}
+	CU_ASSERT_EQUAL(vhost_user_dev_state(dev), VHOST_USER_DEV_RECONNECTING);
+}
+
+static void test_reconnect_backoff_logged_once(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	driver_start(RC_FEAT, 0x100000);
+	CU_ASSERT_EQUAL(count_log_lines(nobody_listens, "reconnecting to "), 1);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	/* It comes back: connected again. */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", rc_path);
+	rc_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(rc_listen >= 0);
+	CU_ASSERT_FATAL(bind(rc_listen, (struct sockaddr *)&sa,
+			     sizeof(sa)) == 0);
+	CU_ASSERT_FATAL(listen(rc_listen, 4) == 0);
+	rc_fake2(BLK_FEATURES);
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_CONNECTED);
+	CU_ASSERT_EQUAL(fake2.base[0], 0);
+	CU_ASSERT_TRUE(fake2.enabled[0]);
+}
+
+static CU_TestInfo reconnect_tests[] = {
+	{ "replay after a hang-up; reset while reconnecting",
+	  test_reconnect_replays },
+	{ "new back-end lacks a negotiated feature: failed",
+	  test_reconnect_lacking_feature },
+	{ "nobody listens: retried, logged once, then back",
+	  test_reconnect_backoff_logged_once },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo blk_tests[] = {
 	{ "negotiation and config", test_blk_negotiation },
 	{ "start, reset, restart", test_blk_start_reset_restart },
@@ -1013,10 +1407,10 @@ static CU_TestInfo blk_tests[] = {
 	{ "packed ring: event areas", test_packed_event_areas },
 	{ "ring outside RAM", test_ring_outside_ram },
 	{ "back-end hangs up", test_backend_hangs_up },
-	{ "hang-up seen by the watch: NEEDS_RESET",
-	  test_hangup_sets_needs_reset },
-	{ "failed exchange seen by the watch: NEEDS_RESET",
-	  test_failed_call_sets_needs_reset },
+	{ "hang-up seen by the watch: reconnecting, driver sees nothing",
+	  test_hangup_reconnects },
+	{ "failed exchange seen by the watch: reconnecting",
+	  test_failed_call_reconnects },
 	CU_TEST_INFO_NULL,
 };
 
@@ -1042,5 +1436,7 @@ CU_SuiteInfo unit_suites[] = {
 	{ "vhost_user_dev blk", suite_setup, NULL, test_setup, teardown,
 	  blk_tests },
 	{ "vhost_user_dev create", NULL, NULL, NULL, NULL, create_tests },
+	{ "vhost_user_dev reconnect", NULL, NULL, rc_setup, rc_teardown,
+	  reconnect_tests },
 	CU_SUITE_INFO_NULL,
 };
