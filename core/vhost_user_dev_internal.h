@@ -78,6 +78,12 @@ struct vhost_user_dev {
 	int timer_fd;
 	bool sock_watched;		/* the client's fd is in the loop */
 	bool reconnecting;		/* the timer is armed for an attempt */
+	/*
+	 * An attempt waiting for the new back-end's first reply (its
+	 * GET_FEATURES), in the loop so that a slow or stopped back-end
+	 * holds nothing; the timer is its deadline meanwhile.
+	 */
+	struct vhost_user_client *probe;
 	bool failed_reported;		/* NEEDS_RESET set for it */
 	unsigned backoff_ms;
 	int64_t up_since_ms;

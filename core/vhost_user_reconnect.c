@@ -36,9 +36,10 @@
 /* Failed attempts are logged at the first and then at most this often. */
 #define VUD_RETRY_LOG_MS	30000
 /*
- * Per message while reconnecting, from the main loop: a back-end that
- * accepts and then does not answer (stopped, overloaded) holds the loop
- * no longer than this; the next attempt comes after the back-off.
+ * Per message once the new back-end answered its first (GET_FEATURES,
+ * waited for in the loop with the device's full timeout): it is alive,
+ * so this only bounds how long a back-end that stops in the middle of
+ * the replay holds the main loop.
  */
 #define VUD_HANDSHAKE_TIMEOUT_MS 1000
 
@@ -122,6 +123,7 @@ static void vud_timer_arm(struct vhost_user_dev *dev, unsigned ms)
 }
 
 static void vud_on_hangup(void *opaque, int fd, uint32_t events);
+static void vud_probe_drop(struct vhost_user_dev *dev);
 
 static void vud_sock_watch(struct vhost_user_dev *dev, bool on)
 {
@@ -149,6 +151,7 @@ static void vud_sock_watch(struct vhost_user_dev *dev, bool on)
 static void vud_on_lost(struct vhost_user_dev *dev)
 {
 	if (atomic_load(&dev->failed)) {
+		vud_probe_drop(dev);
 		vud_sock_watch(dev, false);
 		vud_timer_arm(dev, 0);
 		dev->reconnecting = false;
@@ -211,14 +214,12 @@ struct vud_attempt {
  * SET_OWNER.
  */
 static int vud_handshake(struct vhost_user_dev *dev,
-			 struct vhost_user_client *c, struct vud_attempt *a)
+			 struct vhost_user_client *c, uint64_t features,
+			 struct vud_attempt *a)
 {
-	uint64_t features, need, pf;
+	uint64_t need, pf;
 	int ret;
 
-	ret = vhost_user_client_get_features(c, &features);
-	if (ret)
-		return ret;
 	need = dev->running ? dev->drv_features & ~dev->core_features : 0;
 	need |= BIT_PROTOCOL(dev->protocol);
 	if (need & ~features) {
@@ -273,6 +274,8 @@ static void vud_log_retry(struct vhost_user_dev *dev, int err)
 	int64_t now = vud_now_ms();
 
 	dev->attempts++;
+	log_debug(dev->name, "reconnect attempt %u: %s", dev->attempts,
+		  strerror(-err));
 	if (dev->attempts_logged && now - dev->last_log_ms < VUD_RETRY_LOG_MS)
 		return;
 	log_warn(dev->name, "reconnecting to %s: %u attempt(s) failed, the "
@@ -282,20 +285,45 @@ static void vud_log_retry(struct vhost_user_dev *dev, int err)
 	dev->attempts_logged = dev->attempts;
 }
 
-/* One attempt: connect, agree, replay, or arm the next attempt. */
-static void vud_attempt(struct vhost_user_dev *dev)
+static void vud_retry(struct vhost_user_dev *dev, int err)
 {
-	int timeout = dev->timeout_ms < VUD_HANDSHAKE_TIMEOUT_MS ?
-		      dev->timeout_ms : VUD_HANDSHAKE_TIMEOUT_MS;
+	vud_log_retry(dev, err);
+	dev->backoff_ms = dev->backoff_ms * 2 > VUD_BACKOFF_MAX_MS ?
+			  VUD_BACKOFF_MAX_MS : dev->backoff_ms * 2;
+	vud_timer_arm(dev, dev->backoff_ms);
+}
+
+/* Main thread: give up the probe connection, if any. */
+static void vud_probe_drop(struct vhost_user_dev *dev)
+{
+	if (!dev->probe)
+		return;
+	if (dev->loop)
+		event_loop_del(dev->loop, vhost_user_client_fd(dev->probe));
+	vhost_user_client_close(dev->probe);
+	dev->probe = NULL;
+}
+
+/*
+ * The new back-end answered: agree, install, replay.  Its first reply
+ * is read now; every later one waits at most VUD_HANDSHAKE_TIMEOUT_MS.
+ */
+static void vud_complete(struct vhost_user_dev *dev,
+			 struct vhost_user_client *c)
+{
 	struct vud_attempt a = { .why = "" };
-	struct vhost_user_client *c = NULL, *old = NULL;
+	struct vhost_user_client *old = NULL;
 	int kick[VUD_MAX_VRINGS], nkick = 0, ret;
 	bool permanent = false;
+	uint64_t features;
 
-	ret = vhost_user_client_connect_once(dev->sock_path, timeout, &c);
+	if (vhost_user_client_set_timeout(c, VUD_HANDSHAKE_TIMEOUT_MS)) {
+		/* Only -EINVAL for a timeout <= 0. */
+	}
+	ret = vhost_user_client_get_features_recv(c, &features);
 	if (!ret) {
 		pthread_mutex_lock(&dev->lock);
-		ret = vud_handshake(dev, c, &a);
+		ret = vud_handshake(dev, c, features, &a);
 		if (!ret) {
 			old = dev->client;
 			dev->client = c;
@@ -320,8 +348,8 @@ static void vud_attempt(struct vhost_user_dev *dev)
 		}
 		pthread_mutex_unlock(&dev->lock);
 		vhost_user_client_close(old);
-		vhost_user_client_close(c);
 	}
+	vhost_user_client_close(c);
 	if (permanent) {
 		dev->reconnecting = false;
 		vud_mark_failed(dev, a.why);
@@ -329,14 +357,12 @@ static void vud_attempt(struct vhost_user_dev *dev)
 		return;
 	}
 	if (ret) {
-		vud_log_retry(dev, ret);
-		dev->backoff_ms = dev->backoff_ms * 2 > VUD_BACKOFF_MAX_MS ?
-				  VUD_BACKOFF_MAX_MS : dev->backoff_ms * 2;
-		vud_timer_arm(dev, dev->backoff_ms);
+		vud_retry(dev, ret);
 		return;
 	}
 
 	/* Back: the full timeout for the vCPU threads' calls. */
+	vhost_user_client_set_quiet(dev->client, false);
 	if (vhost_user_client_set_timeout(dev->client, dev->timeout_ms)) {
 		/* Only -EINVAL for a timeout <= 0. */
 	}
@@ -355,6 +381,47 @@ static void vud_attempt(struct vhost_user_dev *dev)
 		 nkick);
 }
 
+/* The probe's socket turned readable (its reply, or a hang-up). */
+static void vud_on_probe(void *opaque, int fd, uint32_t events)
+{
+	struct vhost_user_dev *dev = opaque;
+	struct vhost_user_client *c = dev->probe;
+
+	(void)fd;
+	(void)events;
+	event_loop_del(dev->loop, vhost_user_client_fd(c));
+	dev->probe = NULL;
+	vud_timer_arm(dev, 0);
+	vud_complete(dev, c);
+}
+
+/*
+ * One attempt: connect and send GET_FEATURES; the reply is waited for in
+ * the loop (vud_on_probe), up to the device's timeout (the timer).
+ */
+static void vud_attempt(struct vhost_user_dev *dev)
+{
+	struct vhost_user_client *c = NULL;
+	int ret;
+
+	ret = vhost_user_client_connect_once(dev->sock_path, dev->timeout_ms,
+					     &c);
+	if (!ret) {
+		vhost_user_client_set_quiet(c, true);
+		ret = vhost_user_client_get_features_send(c);
+	}
+	if (!ret)
+		ret = event_loop_add(dev->loop, vhost_user_client_fd(c),
+				     EPOLLIN | EPOLLRDHUP, vud_on_probe, dev);
+	if (ret) {
+		vhost_user_client_close(c);
+		vud_retry(dev, ret);
+		return;
+	}
+	dev->probe = c;
+	vud_timer_arm(dev, (unsigned)dev->timeout_ms);
+}
+
 static void vud_on_timer(void *opaque, int fd, uint32_t events)
 {
 	struct vhost_user_dev *dev = opaque;
@@ -365,8 +432,15 @@ static void vud_on_timer(void *opaque, int fd, uint32_t events)
 		/* EAGAIN: disarmed meanwhile. */
 		return;
 	}
-	if (dev->reconnecting && !atomic_load(&dev->failed))
-		vud_attempt(dev);
+	if (!dev->reconnecting || atomic_load(&dev->failed))
+		return;
+	if (dev->probe) {
+		/* Connected, but no answer within the timeout. */
+		vud_probe_drop(dev);
+		vud_retry(dev, -ETIMEDOUT);
+		return;
+	}
+	vud_attempt(dev);
 }
 
 int vud_reconnect_watch(struct vhost_user_dev *dev)
@@ -392,6 +466,7 @@ int vud_reconnect_watch(struct vhost_user_dev *dev)
 
 void vud_reconnect_unwatch(struct vhost_user_dev *dev)
 {
+	vud_probe_drop(dev);
 	vud_sock_watch(dev, false);
 	vud_timer_arm(dev, 0);
 	dev->reconnecting = false;

@@ -67,6 +67,12 @@ int vhost_user_client_from_fd(int fd, const char *name, int timeout_ms,
 /* Close the socket and free the client; NULL is fine. */
 void vhost_user_client_close(struct vhost_user_client *c);
 
+/*
+ * quiet: the error that breaks the client is logged at debug level, not
+ * as an error (the caller reports failures itself, rate-limited).
+ */
+void vhost_user_client_set_quiet(struct vhost_user_client *c, bool quiet);
+
 /* Per-call timeout from now on; -EINVAL unless > 0. */
 int vhost_user_client_set_timeout(struct vhost_user_client *c, int timeout_ms)
 	__attribute__((warn_unused_result));
@@ -93,6 +99,18 @@ int vhost_user_client_fd(const struct vhost_user_client *c);
  */
 int vhost_user_client_get_features(struct vhost_user_client *c,
 				   uint64_t *features)
+	__attribute__((warn_unused_result));
+
+/*
+ * GET_FEATURES in two halves, for a caller that waits for the reply in
+ * its own event loop (the socket turns readable): send, then recv, which
+ * waits at most the timeout.  Nothing else may be called in between
+ * (-EPROTO for a second send or a recv without one).
+ */
+int vhost_user_client_get_features_send(struct vhost_user_client *c)
+	__attribute__((warn_unused_result));
+int vhost_user_client_get_features_recv(struct vhost_user_client *c,
+					uint64_t *features)
 	__attribute__((warn_unused_result));
 
 /*

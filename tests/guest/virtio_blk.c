@@ -49,7 +49,9 @@
  *   guest.blk_loop_ms=N  then rounds of write 8 sectors + read + verify on
  *     the loop extent (sector (capacity/8) rounded down to 8; round r,
  *     from 0, writes seed seed+2+r) for N "ms" of TSC at 1 GHz (so N/4 to
- *     N real ms on a 1-4 GHz TSC), each request timing out after 2000.
+ *     N real ms on a 1-4 GHz TSC), each request timing out after 2000
+ *     (guest.blk_loop_timeout_ms=T: after T, for a back-end restarted
+ *     under the loop).
  *       guest: blk 00:<dd>.<f> loop extent sector=<s> count=8
  *       guest: blk loop started
  *       guest: blk 00:<dd>.<f> loop rounds=<n> ok
@@ -565,7 +567,8 @@ static const char *blk_loop(struct blk_test *t, bool *stopped)
 		     t->vd.pci.slot, t->vd.pci.fn, (unsigned long long)sector,
 		     BLK_EXTENT_SECTORS);
 	guest_printf("guest: blk loop started\n");
-	t->timeout_ms = BLK_LOOP_TIMEOUT_MS;
+	t->timeout_ms = t->opt->loop_timeout_ms ? t->opt->loop_timeout_ms :
+			BLK_LOOP_TIMEOUT_MS;
 	deadline = tsc_deadline_ms(t->opt->loop_ms);
 	while (!tsc_expired(deadline)) {
 		r = blk_loop_round(t, sector, t->opt->seed + 2 + (uint32_t)rounds);
