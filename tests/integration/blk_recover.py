@@ -67,7 +67,13 @@ def wait_for(q, lines, pred, timeout):
 
 def start(tmp, img, first):
     if backend == "qsd":
-        return qsd.Export(tmp, fresh=first)
+        # The daemon runs as root; splitvm, sandboxed, as nobody, which
+        # must be able to connect to the new socket.
+        os.chmod(tmp, 0o755)
+        be = qsd.Export(tmp, fresh=first)
+        if os.path.exists(be.sock):
+            os.chmod(be.sock, 0o777)
+        return be
     if first:
         os.chmod(tmp, 0o755)
         with open(img, "wb") as f:
