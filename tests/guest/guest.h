@@ -523,6 +523,7 @@ struct net_options {
 	unsigned int queues;		/* guest.net_queues: pairs wanted */
 	bool irq;			/* guest.net_irq=1: ctrl vq by MSI-X */
 	bool reset;			/* guest.net_reset=1: reset, pass 2 */
+	uint64_t wait_ms;		/* guest.net_wait_ms: idle before traffic */
 };
 
 /*

@@ -23,6 +23,8 @@
  *   guest.net_queues=Q  use up to Q queue pairs (multiqueue, control
  *                   queue; default 1)
  *   guest.net_irq=1  control commands must bring an MSI-X interrupt
+ *   guest.net_wait_ms=W  leave the started device idle W "ms" of TSC
+ *                   before the traffic (a back-end restarted meanwhile)
  *   guest.net_reset=1  then reset it with frames in flight and run the N
  *                   frames again (virtio_net.c; one queue pair only)
  *   guest.net_rtt=N N kick-to-interrupt round trips of one frame each
@@ -169,7 +171,7 @@ static void guest_parse_options(const struct boot_info *bi,
 
 /*
  * guest.net=N, guest.net_expect=N, guest.net_queues=Q, guest.net_irq=1,
- * guest.net_reset=1: the virtio-net test.
+ * guest.net_reset=1, guest.net_wait_ms=W: the virtio-net test.
  */
 static const char *net_test_from_options(const struct boot_info *bi)
 {
@@ -179,6 +181,7 @@ static const char *net_test_from_options(const struct boot_info *bi)
 		.queues = queues > 0xffff ? 0xffff : (unsigned int)queues,
 		.irq = option_flag(bi, "guest.net_irq"),
 		.reset = option_flag(bi, "guest.net_reset"),
+		.wait_ms = option_u64(bi, "guest.net_wait_ms", 0),
 	};
 
 	if (!frames)
