@@ -78,7 +78,7 @@ struct virtio_pci *vhost_user_dev_transport(struct vhost_user_dev *dev);
  * thread) the device goes to RECONNECTING, which the driver does not
  * see: the loop connects to the same socket path again, 50 ms after the
  * loss and then with delays doubling to 5 s (a connection that lasted
- * less than 10 s keeps the delay growing), for as long as it takes, and
+ * less than 1 s keeps the delay growing), for as long as it takes, and
  * replays the driver's state to the new back-end (see
  * vhost_user_reconnect.c).  A back-end that no longer offers what the
  * driver uses makes the device FAILED: DEVICE_NEEDS_RESET and a config

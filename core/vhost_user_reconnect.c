@@ -28,11 +28,12 @@
 #define VUD_BACKOFF_MIN_MS	50
 #define VUD_BACKOFF_MAX_MS	5000
 /*
- * A connection that lasted less than this ends with the delay still
- * growing: a back-end that dies right after each reconnect is retried
- * every 5 s, not at full speed.
+ * A connection that lasted less than this ends with the delay growing
+ * on: a back-end that dies right after each reconnect is soon retried
+ * every 5 s, not at full speed.  One that served longer starts again
+ * from the shortest delay.
  */
-#define VUD_STABLE_MS		10000
+#define VUD_STABLE_MS		1000
 /* Failed attempts are logged at the first and then at most this often. */
 #define VUD_RETRY_LOG_MS	30000
 /*
@@ -123,6 +124,12 @@ static void vud_timer_arm(struct vhost_user_dev *dev, unsigned ms)
 }
 
 static void vud_on_hangup(void *opaque, int fd, uint32_t events);
+
+static void vud_backoff_grow(struct vhost_user_dev *dev)
+{
+	dev->backoff_ms = dev->backoff_ms * 2 > VUD_BACKOFF_MAX_MS ?
+			  VUD_BACKOFF_MAX_MS : dev->backoff_ms * 2;
+}
 static void vud_probe_drop(struct vhost_user_dev *dev);
 
 static void vud_sock_watch(struct vhost_user_dev *dev, bool on)
@@ -171,8 +178,11 @@ static void vud_on_lost(struct vhost_user_dev *dev)
 		vud_on_lost(dev);
 		return;
 	}
+	/* A back-end that died soon after coming up: slower each time. */
 	if (vud_now_ms() - dev->up_since_ms >= VUD_STABLE_MS)
 		dev->backoff_ms = VUD_BACKOFF_MIN_MS;
+	else if (atomic_load(&dev->nr_reconnects))
+		vud_backoff_grow(dev);
 	dev->attempts = dev->attempts_logged = 0;
 	dev->reconnecting = true;
 	vud_timer_arm(dev, dev->backoff_ms);
@@ -288,8 +298,7 @@ static void vud_log_retry(struct vhost_user_dev *dev, int err)
 static void vud_retry(struct vhost_user_dev *dev, int err)
 {
 	vud_log_retry(dev, err);
-	dev->backoff_ms = dev->backoff_ms * 2 > VUD_BACKOFF_MAX_MS ?
-			  VUD_BACKOFF_MAX_MS : dev->backoff_ms * 2;
+	vud_backoff_grow(dev);
 	vud_timer_arm(dev, dev->backoff_ms);
 }
 

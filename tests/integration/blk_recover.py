@@ -110,7 +110,8 @@ with tempfile.TemporaryDirectory() as tmp:
         for i in range(cycles):
             if vm.poll() is not None or any(OK_RE.search(l) for l in out):
                 break
-            time.sleep(rng.uniform(0.2, 0.8))
+            # Up a while (over 1 s): not a crash loop, fast reconnects.
+            time.sleep(rng.uniform(1.1, 1.6))
             be.proc.kill()
             be.proc.wait()
             if os.path.exists(sock):

@@ -1390,6 +1390,73 @@ static void test_reconnect_backoff_logged_once(void)
 	CU_ASSERT_TRUE(fake2.enabled[0]);
 }
 
+static void packed_not_resumed(void)
+{
+	driver_start(PACKED_FEAT, 0x100000);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	rc_fake2(BLK_FEATURES);
+	rc_kill(&fake);
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_FAILED);
+	/* No position to resume from: the driver must reset. */
+	CU_ASSERT_EQUAL(status(), S_RUN | VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_VRING_KICK], 0);
+}
+
+static void test_reconnect_packed_fails(void)
+{
+	CU_ASSERT_EQUAL(count_log_lines(packed_not_resumed,
+					"packed rings cannot be resumed"), 1);
+}
+
+static void rc_relisten(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (rc_listen >= 0)
+		close(rc_listen);
+	unlink(rc_path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", rc_path);
+	rc_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(rc_listen >= 0);
+	CU_ASSERT_FATAL(bind(rc_listen, (struct sockaddr *)&sa,
+			     sizeof(sa)) == 0);
+	CU_ASSERT_FATAL(listen(rc_listen, 4) == 0);
+}
+
+static void stopped_backend(void)
+{
+	/*
+	 * A back-end that accepts (the kernel does, into the backlog) and
+	 * never answers, as a stopped process: the attempt waits in the
+	 * loop, times out with a name, and is retried; nothing blocks.
+	 */
+	rc_kill(&fake);
+	rc_relisten();
+	run_loop_until(VHOST_USER_DEV_RECONNECTING);
+	for (int i = 0; i < 300; i++) {
+		struct timespec ts = { 0, 10000000 };
+
+		run_loop_once(loop);
+		nanosleep(&ts, NULL);
+	}
+	CU_ASSERT_EQUAL(vhost_user_dev_state(dev), VHOST_USER_DEV_RECONNECTING);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+}
+
+static void test_reconnect_stopped_backend(void)
+{
+	driver_start(RC_FEAT, 0x100000);
+	CU_ASSERT_EQUAL(count_log_lines(stopped_backend,
+					"attempt 1: Connection timed out"), 1);
+	/* It comes back (a new one): connected again. */
+	rc_relisten();
+	rc_fake2(BLK_FEATURES);
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_CONNECTED);
+	CU_ASSERT_TRUE(fake2.enabled[0]);
+}
+
 static CU_TestInfo reconnect_tests[] = {
 	{ "replay after a hang-up; reset while reconnecting",
 	  test_reconnect_replays },
@@ -1397,6 +1464,9 @@ static CU_TestInfo reconnect_tests[] = {
 	  test_reconnect_lacking_feature },
 	{ "nobody listens: retried, logged once, then back",
 	  test_reconnect_backoff_logged_once },
+	{ "packed rings: not resumed, failed", test_reconnect_packed_fails },
+	{ "stopped back-end: the attempt times out in the loop",
+	  test_reconnect_stopped_backend },
 	CU_TEST_INFO_NULL,
 };
 
