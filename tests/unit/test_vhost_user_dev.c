@@ -1090,9 +1090,23 @@ static void rc_kill(struct fake *f)
 	f->map = NULL;
 }
 
-static void rc_setup(void)
+static void rc_relisten(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (rc_listen >= 0)
+		close(rc_listen);
+	unlink(rc_path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", rc_path);
+	rc_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(rc_listen >= 0);
+	CU_ASSERT_FATAL(bind(rc_listen, (struct sockaddr *)&sa,
+			     sizeof(sa)) == 0);
+	CU_ASSERT_FATAL(listen(rc_listen, 4) == 0);
+}
+
+static void rc_setup(void)
+{
 	struct vhost_user_dev_config dc = {
 		.name = "blk0",
 		.spec = { .type = VHOST_USER_DEV_BLK, .queues = 1 },
@@ -1104,13 +1118,7 @@ static void rc_setup(void)
 
 	snprintf(rc_path, sizeof(rc_path), "/tmp/splitvm-ut-rc-%d.sock",
 		 (int)getpid());
-	unlink(rc_path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", rc_path);
-	rc_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CU_ASSERT_FATAL(rc_listen >= 0);
-	CU_ASSERT_FATAL(bind(rc_listen, (struct sockaddr *)&sa,
-			     sizeof(sa)) == 0);
-	CU_ASSERT_FATAL(listen(rc_listen, 4) == 0);
+	rc_relisten();
 	snprintf(dc.spec.socket_path, sizeof(dc.spec.socket_path), "%s",
 		 rc_path);
 	setup_common();
@@ -1371,18 +1379,11 @@ static void nobody_listens(void)
 
 static void test_reconnect_backoff_logged_once(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
 	driver_start(RC_FEAT, 0x100000);
 	CU_ASSERT_EQUAL(count_log_lines(nobody_listens, "reconnecting to "), 1);
 	CU_ASSERT_EQUAL(status(), S_RUN);
 	/* It comes back: connected again. */
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", rc_path);
-	rc_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CU_ASSERT_FATAL(rc_listen >= 0);
-	CU_ASSERT_FATAL(bind(rc_listen, (struct sockaddr *)&sa,
-			     sizeof(sa)) == 0);
-	CU_ASSERT_FATAL(listen(rc_listen, 4) == 0);
+	rc_relisten();
 	rc_fake2(BLK_FEATURES);
 	rc_serve(&fake2);
 	run_loop_until(VHOST_USER_DEV_CONNECTED);
@@ -1407,21 +1408,6 @@ static void test_reconnect_packed_fails(void)
 {
 	CU_ASSERT_EQUAL(count_log_lines(packed_not_resumed,
 					"packed rings cannot be resumed"), 1);
-}
-
-static void rc_relisten(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	if (rc_listen >= 0)
-		close(rc_listen);
-	unlink(rc_path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", rc_path);
-	rc_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CU_ASSERT_FATAL(rc_listen >= 0);
-	CU_ASSERT_FATAL(bind(rc_listen, (struct sockaddr *)&sa,
-			     sizeof(sa)) == 0);
-	CU_ASSERT_FATAL(listen(rc_listen, 4) == 0);
 }
 
 static void stopped_backend(void)
