@@ -26,6 +26,16 @@
 
 #define VUD_BIT(n)		(1ull << (n))
 
+/*
+ * Transport features passed through to every device type, when the
+ * back-end offers them.  A packed ring's vring base carries wrap
+ * counters: see vud_ring_base().
+ */
+#define VUD_RING_FEATURES	(VUD_BIT(VIRTIO_F_VERSION_1) | \
+				 VUD_BIT(VIRTIO_RING_F_INDIRECT_DESC) | \
+				 VUD_BIT(VIRTIO_RING_F_EVENT_IDX) | \
+				 VUD_BIT(VIRTIO_F_RING_PACKED))
+
 struct event_loop;
 struct vhost_user_client;
 struct virtio_net_ctrl;
@@ -154,6 +164,30 @@ int vud_check(struct vhost_user_dev *dev, int ret);
  */
 int vud_backend_start(struct vhost_user_dev *dev, bool restore)
 	__attribute__((warn_unused_result));
+
+/* ---- vhost_user_net.c: net's config and the core's control queue ---- */
+
+/* Build time: config space, features offered, rings; logs a refusal. */
+int vud_setup_net(struct vhost_user_dev *dev,
+		  const struct vhost_user_dev_spec *spec,
+		  unsigned backend_queues, uint64_t *features)
+	__attribute__((warn_unused_result));
+/*
+ * Lock held, at DRIVER_OK: data_vrings and the control queue's index
+ * (-1: none) from the features the driver took; then start it (q < 0 or
+ * a disabled queue: nothing), and stop it at a reset.
+ */
+int vud_net_layout(struct vhost_user_dev *dev, uint64_t features,
+		   int *ctrl_q)
+	__attribute__((warn_unused_result));
+int vud_ctrl_start(struct vhost_user_dev *dev, uint64_t features, int q,
+		   const struct virtio_pci_queue_info *qi)
+	__attribute__((warn_unused_result));
+void vud_ctrl_stop(struct vhost_user_dev *dev);
+/* Main thread: watch the control queue's kick while the loop runs. */
+int vud_ctrl_watch(struct vhost_user_dev *dev)
+	__attribute__((warn_unused_result));
+void vud_ctrl_unwatch(struct vhost_user_dev *dev);
 
 /* ---- vhost_user_reconnect.c ---- */
 
