@@ -89,7 +89,7 @@ with tempfile.TemporaryDirectory() as tmp:
     try:
         c.check(be.running(), "the back-end runs")
         # Long enough for every kill; requests wait out a restart.
-        loop_ms = cycles * 8000 + 10000
+        loop_ms = cycles * 16000 + 10000
         argv = [splitvm] + (["-v"] if os.environ.get("RC_VERBOSE") else []) + ["--kernel", guest, "--memory", "64M",
                 "--disk", f"socket={sock}",
                 "--cmdline", "guest.ticks=1 guest.blk=1 guest.ring=split "
