@@ -1105,11 +1105,12 @@ static void rc_relisten(void)
 	CU_ASSERT_FATAL(listen(rc_listen, 4) == 0);
 }
 
-static void rc_setup(void)
+static void rc_setup_dev(enum vhost_user_dev_type type, unsigned queues,
+			 uint64_t features)
 {
 	struct vhost_user_dev_config dc = {
-		.name = "blk0",
-		.spec = { .type = VHOST_USER_DEV_BLK, .queues = 1 },
+		.name = type == VHOST_USER_DEV_BLK ? "blk0" : "net0",
+		.spec = { .type = type, .queues = queues },
 		.sock_fd = -1,
 		.timeout_ms = 1000,
 		.mem = mem,
@@ -1123,7 +1124,7 @@ static void rc_setup(void)
 		 rc_path);
 	setup_common();
 	dc.mem = mem;
-	fake_setup(BLK_FEATURES);
+	fake_setup(features);
 	rc_serve(&fake);
 	CU_ASSERT_EQUAL_FATAL(vhost_user_dev_create(&dc, &dev), 0);
 	CU_ASSERT_FATAL(vhost_user_dev_register(dev, root, SLOT) == 0);
@@ -1131,6 +1132,11 @@ static void rc_setup(void)
 	cfg_write(PCI_CFG_COMMAND, 2, PCI_CMD_MEMORY | PCI_CMD_MASTER);
 	CU_ASSERT_FATAL(event_loop_create(&loop) == 0);
 	CU_ASSERT_FATAL(vhost_user_dev_watch(dev, loop) == 0);
+}
+
+static void rc_setup(void)
+{
+	rc_setup_dev(VHOST_USER_DEV_BLK, 1, BLK_FEATURES);
 }
 
 static void rc_teardown(void)
@@ -1443,6 +1449,57 @@ static void test_reconnect_stopped_backend(void)
 	CU_ASSERT_TRUE(fake2.enabled[0]);
 }
 
+#define RC_NET_FEAT	(1ull << VIRTIO_F_VERSION_1 | \
+			 1ull << VIRTIO_NET_F_MRG_RXBUF | F_PROTOCOL)
+
+/*
+ * Multiqueue net: the control queue is the core's and goes on while the
+ * back-end is away; the pairs the driver enabled meanwhile are what the
+ * new back-end gets enabled.  No inflight region for net.
+ */
+static void test_reconnect_net_mq(void)
+{
+	rc_teardown();
+	rc_setup_dev(VHOST_USER_DEV_NET, MQ_PAIRS, RC_NET_FEAT);
+	mq_driver_start(MQ_FEATURES, 2 * MQ_PAIRS + 1);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_INFLIGHT_FD], 0);
+	CU_ASSERT_TRUE(fake.enabled[0] && !fake.enabled[2]);
+	run_loop_once(loop);
+
+	rc_fake2(RC_NET_FEAT);
+	rc_kill(&fake);
+	run_loop_until(VHOST_USER_DEV_RECONNECTING);
+	/* VQ_PAIRS_SET 2 while nobody listens: answered OK all the same. */
+	mq_command(MQ_CTRL, 0, VIRTIO_NET_CTRL_MQ,
+		   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 2);
+	run_loop_once(loop);
+	CU_ASSERT_EQUAL(mq_ack(), VIRTIO_NET_OK);
+	CU_ASSERT_EQUAL(mq_used_idx(MQ_CTRL), 1);
+
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_CONNECTED);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_VRING_ADDR], 2 * MQ_PAIRS);
+	CU_ASSERT_EQUAL(fake2.num[MQ_CTRL], 0);	/* never the control queue */
+	CU_ASSERT_TRUE(fake2.enabled[0] && fake2.enabled[1] &&
+		       fake2.enabled[2] && fake2.enabled[3]);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_GET_INFLIGHT_FD] +
+			fake2.count[VHOST_USER_SET_INFLIGHT_FD], 0);
+	CU_ASSERT_EQUAL(fake2.acked_features, 1ull << VIRTIO_F_VERSION_1 |
+						F_PROTOCOL);
+
+	/* And back to one pair, on the new back-end. */
+	mq_command(MQ_CTRL, 1, VIRTIO_NET_CTRL_MQ,
+		   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 1);
+	run_loop_once(loop);
+	CU_ASSERT_EQUAL(mq_ack(), VIRTIO_NET_OK);
+	CU_ASSERT_TRUE(fake2.enabled[0] && !fake2.enabled[2] &&
+		       !fake2.enabled[3]);
+	set_status(0);
+	run_loop_once(loop);
+}
+
 static CU_TestInfo reconnect_tests[] = {
 	{ "replay after a hang-up; reset while reconnecting",
 	  test_reconnect_replays },
@@ -1453,6 +1510,8 @@ static CU_TestInfo reconnect_tests[] = {
 	{ "packed rings: not resumed, failed", test_reconnect_packed_fails },
 	{ "stopped back-end: the attempt times out in the loop",
 	  test_reconnect_stopped_backend },
+	{ "multiqueue net: control queue goes on, pairs replayed",
+	  test_reconnect_net_mq },
 	CU_TEST_INFO_NULL,
 };
 
