@@ -105,6 +105,7 @@ with tempfile.TemporaryDirectory() as tmp:
             raise RuntimeError("no loop")
 
         done = 0
+        outage = []     # kill to 'reconnected' seen, restart time included
         rng = random.Random(7)
         t0 = time.monotonic()
         for i in range(cycles):
@@ -112,6 +113,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 break
             # Up a while (over 1 s): not a crash loop, fast reconnects.
             time.sleep(rng.uniform(1.1, 1.6))
+            t_kill = time.monotonic()
             be.proc.kill()
             be.proc.wait()
             if os.path.exists(sock):
@@ -120,12 +122,18 @@ with tempfile.TemporaryDirectory() as tmp:
             time.sleep(rng.uniform(0.0, 0.3))
             be = start(tmp, img, False)
             if not c.check(wait_for(q, err, lambda l, n=i + 1: sum(
-                    1 for x in list(err) if RECONNECTED_RE.search(x)) >= n, 30),
-                    f"kill {i + 1}: splitvm reconnects"):
+                    1 for x in list(err) if RECONNECTED_RE.search(x)) >= n, 60),
+                    f"kill {i + 1}: splitvm reconnects", f"{time.monotonic() - t_kill:.1f}s after the kill"):
                 break
+            outage.append(time.monotonic() - t_kill)
             done += 1
         took = time.monotonic() - t0
         print(f"  info {done} kill/restart cycles in {took:.1f}s")
+        if outage:
+            outage.sort()
+            print(f"  info kill to reconnected (back-end start included, "
+                  f"indicative): median {outage[len(outage) // 2]:.2f}s, "
+                  f"min {outage[0]:.2f}s, max {outage[-1]:.2f}s")
         c.equal(done, cycles, "every kill cycle ran inside the guest's loop")
 
         ok = wait_for(q, out, lambda l: OK_RE.search(l) or STOPPED_RE.search(l),
@@ -155,11 +163,11 @@ with tempfile.TemporaryDirectory() as tmp:
         if vm is not None and vm.poll() is None:
             vm.kill()
             vm.wait()
-        if vm is not None and vm.returncode != svmtest.EXIT_POWEROFF:
+        if vm is not None and (c.failed or vm.returncode != svmtest.EXIT_POWEROFF):
             print("    $ " + " ".join(argv))
             for l in (out[-40:] if vm else []):
                 print("    | " + l)
-            for l in (err[-40:] if vm else []):
+            for l in (err[-int(os.environ.get("RC_ERR_LINES", "40")):] if vm else []):
                 print("    ! " + l)
             if hasattr(be, "logpath"):
                 with open(be.logpath) as f:
