@@ -199,7 +199,7 @@ void options_usage(FILE *out)
 "                        a control queue (multiqueue)\n"
 "A back-end that goes away is looked for again on the same PATH, 50 ms\n"
 "to 5 s apart and for as long as it takes; the guest does not notice\n"
-"(packed rings excepted: the driver gets DEVICE_NEEDS_RESET).\n"
+"(with packed rings the driver gets DEVICE_NEEDS_RESET and must reset).\n"
 "\n"
 "Host:\n"
 "      --kvm PATH        KVM device (default /dev/kvm)\n"

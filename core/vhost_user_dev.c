@@ -204,7 +204,8 @@ static uint32_t vud_ring_base(bool packed)
  * completed are sent again or, on receive, their buffers refilled.
  * Packed rings keep no index in guest memory: a device's position is
  * only in the back-end (and its inflight region, which our back-ends
- * keep for split rings only), so they cannot be restored.
+ * keep for split rings only), so they cannot be restored; the reconnect
+ * makes the driver reset instead and never asks for it.
  */
 static int vud_restore_base(struct vhost_user_dev *dev, unsigned q,
 			    uint32_t *base)
@@ -454,9 +455,17 @@ static void vud_reset(void *opaque)
 					   dev->client, q, &base)))
 			vud_log_stopped(dev, q, base);
 	}
+	vud_forget_rings(dev);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+void vud_forget_rings(struct vhost_user_dev *dev)
+{
+	vud_ctrl_stop(dev);
+	memset(dev->started, 0, sizeof(dev->started));
+	memset(dev->enabled, 0, sizeof(dev->enabled));
 	dev->running = false;
 	vud_inflight_drop(dev);
-	pthread_mutex_unlock(&dev->lock);
 }
 
 static const struct virtio_pci_device_ops vud_ops = {

@@ -83,6 +83,9 @@ struct virtio_pci *vhost_user_dev_transport(struct vhost_user_dev *dev);
  * vhost_user_reconnect.c).  A back-end that no longer offers what the
  * driver uses makes the device FAILED: DEVICE_NEEDS_RESET and a config
  * change interrupt once the driver runs it, and no more attempts.
+ * Packed rings cannot be resumed (no position in guest memory): their
+ * driver gets DEVICE_NEEDS_RESET, the device stays CONNECTED and starts
+ * afresh at the driver's next DRIVER_OK.
  * Unwatch before the loop goes away.  Main thread only.
  */
 int vhost_user_dev_watch(struct vhost_user_dev *dev, struct event_loop *loop)

@@ -165,6 +165,12 @@ int vud_check(struct vhost_user_dev *dev, int ret);
 int vud_backend_start(struct vhost_user_dev *dev, bool restore)
 	__attribute__((warn_unused_result));
 
+/*
+ * Lock held: drop the driver's running state (rings, control queue,
+ * inflight region), as a reset does once the rings are stopped.
+ */
+void vud_forget_rings(struct vhost_user_dev *dev);
+
 /* ---- vhost_user_net.c: net's config and the core's control queue ---- */
 
 /* Build time: config space, features offered, rings; logs a refusal. */

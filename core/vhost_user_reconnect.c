@@ -256,10 +256,16 @@ static int vud_handshake(struct vhost_user_dev *dev,
 	return vhost_user_client_set_owner(c);
 }
 
+/* vud_replay(): the driver's packed rings could not be given over. */
+#define VUD_REPLAY_NEEDS_RESET	1
+
 /*
  * Lock held, the new client installed: what the driver set since the
  * device was built.  wce, then the running state with every ring at the
- * position guest memory says (vud_backend_start()).
+ * position guest memory says (vud_backend_start()).  Packed rings keep
+ * no position in guest memory: their state is dropped, the new back-end
+ * gets none of it, and the caller makes the driver reset the device
+ * (VUD_REPLAY_NEEDS_RESET), after which it starts afresh.
  */
 static int vud_replay(struct vhost_user_dev *dev)
 {
@@ -275,6 +281,10 @@ static int vud_replay(struct vhost_user_dev *dev)
 	}
 	if (!dev->running)
 		return 0;
+	if (dev->packed) {
+		vud_forget_rings(dev);
+		return VUD_REPLAY_NEEDS_RESET;
+	}
 	return vud_backend_start(dev, true);
 }
 
@@ -323,7 +333,7 @@ static void vud_complete(struct vhost_user_dev *dev,
 	struct vud_attempt a = { .why = "" };
 	struct vhost_user_client *old = NULL;
 	int kick[VUD_MAX_VRINGS], nkick = 0, ret;
-	bool permanent = false;
+	bool permanent = false, needs_reset = false;
 	uint64_t features;
 
 	if (vhost_user_client_set_timeout(c, VUD_HANDSHAKE_TIMEOUT_MS)) {
@@ -338,12 +348,12 @@ static void vud_complete(struct vhost_user_dev *dev,
 			dev->client = c;
 			c = NULL;
 			ret = vud_replay(dev);
+			needs_reset = ret == VUD_REPLAY_NEEDS_RESET;
+			if (needs_reset)
+				ret = 0;
 			if (ret && !vhost_user_client_broken(dev->client)) {
 				snprintf(a.why, sizeof(a.why), "refused the "
-					 "driver's state (%s)%s",
-					 strerror(-ret), dev->packed ?
-					 ": packed rings cannot be resumed" :
-					 "");
+					 "driver's state (%s)", strerror(-ret));
 				permanent = true;
 			}
 		}
@@ -388,6 +398,12 @@ static void vud_complete(struct vhost_user_dev *dev,
 		 "(%u failed attempt(s); reconnect %u); %d ring(s) resumed",
 		 dev->path, dev->attempts, atomic_load(&dev->nr_reconnects),
 		 nkick);
+	if (needs_reset) {
+		log_warn(dev->name, "packed rings cannot be resumed (no "
+			 "position in guest memory): the driver must reset "
+			 "the device");
+		virtio_pci_set_needs_reset(dev->vp, "packed rings not resumed");
+	}
 }
 
 /* The probe's socket turned readable (its reply, or a hang-up). */

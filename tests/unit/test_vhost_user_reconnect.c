@@ -395,16 +395,33 @@ static void packed_not_resumed(void)
 	rc_fake2(BLK_FEATURES);
 	rc_kill(&fake);
 	rc_serve(&fake2);
-	run_loop_until(VHOST_USER_DEV_FAILED);
-	/* No position to resume from: the driver must reset. */
+	run_loop_until(VHOST_USER_DEV_CONNECTED);
+	/*
+	 * No position to resume from: the new back-end gets no rings and
+	 * the driver is told to reset (NEEDS_RESET, config interrupt).
+	 */
 	CU_ASSERT_EQUAL(status(), S_RUN | VIRTIO_CONFIG_S_NEEDS_RESET);
-	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_VRING_KICK], 0);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
+			VIRTIO_PCI_ISR_CONFIG);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_VRING_NUM], 0);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_OWNER], 1);
+	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
 }
 
-static void test_reconnect_packed_fails(void)
+/* Packed rings: the driver resets, then runs on with the new back-end. */
+static void test_reconnect_packed_reset(void)
 {
 	CU_ASSERT_EQUAL(count_log_lines(packed_not_resumed,
 					"packed rings cannot be resumed"), 1);
+	/* The reset asks the new back-end nothing: it has no rings. */
+	set_status(0);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_GET_VRING_BASE], 0);
+	driver_start(PACKED_FEAT, 0x200000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake2.num[0], 128);
+	CU_ASSERT_EQUAL(fake2.base[0], 0x80008000u);
+	CU_ASSERT_TRUE(fake2.enabled[0]);
+	CU_ASSERT_EQUAL(vhost_user_dev_state(dev), VHOST_USER_DEV_CONNECTED);
 }
 
 static void stopped_backend(void)
@@ -498,7 +515,8 @@ static CU_TestInfo reconnect_tests[] = {
 	  test_reconnect_lacking_feature },
 	{ "nobody listens: retried, logged once, then back",
 	  test_reconnect_backoff_logged_once },
-	{ "packed rings: not resumed, failed", test_reconnect_packed_fails },
+	{ "packed rings: not resumed, the driver resets and goes on",
+	  test_reconnect_packed_reset },
 	{ "stopped back-end: the attempt times out in the loop",
 	  test_reconnect_stopped_backend },
 	{ "multiqueue net: control queue goes on, pairs replayed",
