@@ -15,6 +15,7 @@
  *   guest.blk_seed=N  seed of the pattern it writes (default 1)
  *   guest.blk_irq=1|intx, guest.blk_reset=1, guest.blk_loop_ms=N,
  *   guest.blk_loop_expect=ok|stop, guest.blk_loop_timeout_ms=N,
+ *   guest.blk_loop_recover=1,
  *   guest.blk_idle_ms=N  variants of it
  *   (virtio_blk.c)
  *   guest.net=N     send N frames through the first virtio-net device and
@@ -104,6 +105,7 @@ struct guest_options {
 	bool blk_irq, blk_intx, blk_reset, blk_loop_expect_stop;
 	uint64_t blk_loop_ms;
 	uint64_t blk_loop_timeout_ms;
+	bool blk_loop_recover;
 	uint64_t blk_idle_ms;
 	enum guest_exit exit;
 };
@@ -151,6 +153,7 @@ static void guest_parse_options(const struct boot_info *bi,
 	o->blk_reset = option_flag(bi, "guest.blk_reset");
 	o->blk_loop_ms = option_u64(bi, "guest.blk_loop_ms", 0);
 	o->blk_loop_timeout_ms = option_u64(bi, "guest.blk_loop_timeout_ms", 0);
+	o->blk_loop_recover = option_flag(bi, "guest.blk_loop_recover");
 	o->blk_idle_ms = option_u64(bi, "guest.blk_idle_ms", 0);
 	v = boot_option(bi, "guest.blk_loop_expect", &len);
 	o->blk_loop_expect_stop = v && str_eq_n(v, len, "stop");
@@ -446,6 +449,7 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 			.reset = opt.blk_reset,
 			.loop_ms = opt.blk_loop_ms,
 			.loop_timeout_ms = opt.blk_loop_timeout_ms,
+			.loop_recover = opt.blk_loop_recover,
 			.loop_expect_stop = opt.blk_loop_expect_stop,
 			.idle_ms = opt.blk_idle_ms,
 			.apic_id = bsp_apic_id,

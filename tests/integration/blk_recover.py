@@ -6,12 +6,18 @@ to the same socket path each time and replays the device state, so the
 guest's loop completes every round with zero verify errors and never
 sees DEVICE_NEEDS_RESET (it would stop the loop and report it).
 
-argv: splitvm guest BACKEND CYCLES [--api-socket]
+argv: splitvm guest BACKEND CYCLES [split|packed]
 BACKEND is the splitvm-blk program (inflight tracking: requests it had
 taken are resubmitted by its successor) or "qsd" (qemu-storage-daemon 7.2,
 no inflight region: a request in flight at the kill is taken again from
 the available ring, at the used index, which holds for its in-order,
-one-request-at-a-time use by this guest)."""
+one-request-at-a-time use by this guest).
+
+With packed rings (splitvm-blk only: qemu-storage-daemon offers none)
+the position of a ring cannot be recovered: after each reconnect the
+guest gets DEVICE_NEEDS_RESET, resets the device and runs the failed
+round again (guest.blk_loop_recover=1); the loop must still verify
+every round, with exactly one reset per kill."""
 
 import os
 import queue
@@ -31,7 +37,8 @@ import svmtest  # noqa: E402
 splitvm, guest = (os.path.abspath(p) for p in sys.argv[1:3])
 backend = sys.argv[3]
 cycles = int(sys.argv[4])
-c = svmtest.Checker(f"blk_recover ({os.path.basename(backend)}, {cycles} kills)")
+ring = sys.argv[5] if len(sys.argv) > 5 else "split"
+c = svmtest.Checker(f"blk_recover ({os.path.basename(backend)}, {cycles} kills, {ring})")
 if backend == "qsd":
     qsd.require()
 else:
@@ -39,7 +46,7 @@ else:
 svmtest.require_kvm()
 
 STARTED = "guest: blk loop started"
-OK_RE = re.compile(r"guest: blk \S+ loop rounds=(\d+) ok")
+OK_RE = re.compile(r"guest: blk \S+ loop rounds=(\d+) ok resets=(\d+)")
 STOPPED_RE = re.compile(r'guest: blk (\S+) loop stopped reason="([^"]*)"')
 RECONNECTED_RE = re.compile(r"\[blk0\] reconnected to the vhost-user back-end")
 
@@ -92,8 +99,9 @@ with tempfile.TemporaryDirectory() as tmp:
         loop_ms = cycles * 16000 + 10000
         argv = [splitvm] + (["-v"] if os.environ.get("RC_VERBOSE") else []) + ["--kernel", guest, "--memory", "64M",
                 "--disk", f"socket={sock}",
-                "--cmdline", "guest.ticks=1 guest.blk=1 guest.ring=split "
-                f"guest.blk_loop_ms={loop_ms} guest.blk_loop_timeout_ms=60000"]
+                "--cmdline", f"guest.ticks=1 guest.blk=1 guest.ring={ring} "
+                f"guest.blk_loop_ms={loop_ms} guest.blk_loop_timeout_ms=60000"
+                + (" guest.blk_loop_recover=1" if ring == "packed" else "")]
         vm = subprocess.Popen(argv, cwd=tmp, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out, err, q = [], [], queue.Queue()
@@ -147,9 +155,14 @@ with tempfile.TemporaryDirectory() as tmp:
         c.check(m is not None, "the guest's loop completed: every round verified",
                 "\n".join(l for l in out if "blk" in l)[-2000:])
         if m:
-            print(f"  info guest loop rounds={m.group(1)}")
+            print(f"  info guest loop rounds={m.group(1)} resets={m.group(2)}")
+            if ring == "packed":
+                c.equal(int(m.group(2)), done,
+                        "packed: one reset after DEVICE_NEEDS_RESET per kill")
+            else:
+                c.equal(int(m.group(2)), 0, "split: the guest never reset")
         c.check(not any(STOPPED_RE.search(l) for l in out),
-                "the guest never saw DEVICE_NEEDS_RESET or a timeout")
+                "the guest's loop never stopped (needs-reset or a timeout)")
         c.check(not any("mismatch" in l or "FAIL" in l for l in out),
                 "no verify error in the guest")
         c.equal(vm.returncode, svmtest.EXIT_POWEROFF, "splitvm exits 0 (guest PASS)")
