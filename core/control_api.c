@@ -340,15 +340,15 @@ static struct json_object *control_device_json(const struct vhost_user_dev_info 
 	json_object_object_add(o, "socket",
 			       json_object_new_string(d->socket_path));
 	json_object_object_add(o, "backend_state", json_object_new_string(
-		d->broken ? "broken" : "connected"));
+		d->state_name ? d->state_name : "?"));
 	json_object_object_add(o, "queues", json_object_new_int((int)d->queues));
 	json_object_object_add(feat, "backend", control_hex(d->backend_features));
 	json_object_object_add(feat, "offered", control_hex(d->offered_features));
 	json_object_object_add(feat, "driver", control_hex(d->driver_features));
 	json_object_object_add(o, "features", feat);
-	/* A spawned back-end's restarts are the supervisor's count. */
-	json_object_object_add(o, "restarts", json_object_new_int(
-		(int)(b->spawned ? b->restarts : d->restarts)));
+	/* Reconnects; a spawned process's restarts are in "backend". */
+	json_object_object_add(o, "restarts",
+			       json_object_new_int((int)d->restarts));
 	json_object_object_add(o, "backend", control_backend_json(b));
 	return o;
 }
@@ -516,14 +516,7 @@ static int control_metrics(struct vm *vm, struct control_reply *reply)
 	for (unsigned i = 0; i < vi.ncpus; i++)
 		vm_get_vcpu_stats(vm, i, &vcpus[i]);
 	for (unsigned i = 0; i < VM_MAX_VHOST_USER_DEVS && (dev = vm_device(vm, i)); i++) {
-		struct backend_status b;
-
 		vhost_user_dev_get_info(dev, &devs[i]);
-		/* As vm.devices: a spawned back-end's restarts are counted
-		 * by its supervisor. */
-		backend_spawn_get(vm_backends(vm), i, &b);
-		if (b.spawned)
-			devs[i].restarts = b.restarts;
 		snap.nr_devices = i + 1;
 	}
 	snap.info = &vi;

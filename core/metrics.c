@@ -125,14 +125,14 @@ static void metrics_devices(FILE *f, const struct metrics_snapshot *s)
 		fputs("} 1\n", f);
 	}
 	metrics_family(f, "splitvm_device_backend_up", "gauge",
-		       "1 while the back-end is connected, 0 once it was lost.");
+		       "1 while the back-end is connected, 0 while reconnecting or failed.");
 	for (unsigned i = 0; i < s->nr_devices; i++) {
 		fputs("splitvm_device_backend_up", f);
 		metrics_device_label(f, &s->devices[i]);
 		fprintf(f, " %d\n", !s->devices[i].broken);
 	}
 	metrics_family(f, "splitvm_device_restarts", "counter",
-		       "Back-end restarts.");
+		       "Times a new back-end took the device over (reconnects).");
 	for (unsigned i = 0; i < s->nr_devices; i++) {
 		fputs("splitvm_device_restarts_total", f);
 		metrics_device_label(f, &s->devices[i]);

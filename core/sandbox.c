@@ -32,8 +32,9 @@
  * loop, signalfd, console, vCPU threads), the vCPU threads (KVM_RUN and
  * the exits they emulate, vhost-user requests on DRIVER_OK and reset),
  * the main loop (hang-ups, INTx forwarding, console), and the teardown.
- * Nothing here opens a file, creates a socket, executes a program or
- * changes an identity: what the VM needs is open already.
+ * Nothing here opens a file, executes a program or changes an identity:
+ * what the VM needs is open already.  The one socket it may create is a
+ * unix socket, to reconnect to a restarted vhost-user back-end.
  *
  * At most one argument condition per entry; nargs 0 allows any arguments.
  */
@@ -101,6 +102,11 @@ static const struct sandbox_syscall sandbox_syscalls[] = {
 	 * host's clocksource has no vDSO support.
 	 */
 	SB_ANY(clock_gettime, "vhost-user and UART time-outs"),
+	/* vhost_user_reconnect.c: a restarted back-end, by its socket path. */
+	SB_ARG(socket, 0, SCMP_CMP_EQ, AF_UNIX, 0,
+	       "reconnect to a vhost-user back-end (unix sockets only)"),
+	SB_ANY(connect, "reconnect: the only sockets it can make are unix"),
+	SB_ANY(timerfd_settime, "reconnect back-off timer; control API time-outs"),
 	SB_ANY(time, "the RTC's time of day"),
 };
 
@@ -121,7 +127,6 @@ static const struct sandbox_syscall sandbox_control_syscalls[] = {
 	SB_ARG(fcntl, 1, SCMP_CMP_EQ, F_GETFD, 0, "libmicrohttpd: FD_CLOEXEC"),
 	SB_ARG(fcntl, 1, SCMP_CMP_EQ, F_SETFD, 0, "libmicrohttpd: FD_CLOEXEC"),
 	SB_ANY(timerfd_create, "control API: connection time-outs"),
-	SB_ANY(timerfd_settime, "control API: connection time-outs"),
 	SB_ANY(newfstatat, "control_unlisten(): is the socket still ours"),
 	SB_ANY(unlink, "control_unlisten(): remove the socket at exit"),
 };

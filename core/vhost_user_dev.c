@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include "vhost_user_dev.h"
+#include "vhost_user_dev_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,32 +18,17 @@
 #include "pci.h"
 #include "vhost_user_client.h"
 #include "virtio.h"
-#include "virtio_net_ctrl.h"
-#include "virtio_pci.h"
 
 /*
- * virtio-blk config up to write_zeroes_may_unmap and its padding: what
- * every back-end we talk to (QEMU 7.x included) answers GET_CONFIG for.
- * Secure erase and zoned fields are beyond it, so their features are
- * not offered.
+ * Secure erase and zoned fields are beyond VUD_BLK_CONFIG_SIZE, so their
+ * features are not offered.
  */
-#define VUD_BLK_CONFIG_SIZE	60
 _Static_assert(offsetof(struct virtio_blk_config, max_secure_erase_sectors) ==
 	       VUD_BLK_CONFIG_SIZE, "blk config up to secure erase");
 _Static_assert(offsetof(struct virtio_blk_config, num_queues) == 34,
 	       "blk num_queues");
 
-#define BIT(n)	(1ull << (n))
-
-/*
- * Transport features passed through to every device type, when the
- * back-end offers them.  A packed ring's vring base carries wrap
- * counters: see vud_ring_base().
- */
-#define VUD_RING_FEATURES	(BIT(VIRTIO_F_VERSION_1) | \
-				 BIT(VIRTIO_RING_F_INDIRECT_DESC) | \
-				 BIT(VIRTIO_RING_F_EVENT_IDX) | \
-				 BIT(VIRTIO_F_RING_PACKED))
+#define BIT(n)	VUD_BIT(n)
 
 #define VUD_BLK_FEATURES	(BIT(VIRTIO_BLK_F_SIZE_MAX) | \
 				 BIT(VIRTIO_BLK_F_SEG_MAX) | \
@@ -57,118 +42,28 @@ _Static_assert(offsetof(struct virtio_blk_config, num_queues) == 34,
 				 BIT(VIRTIO_BLK_F_DISCARD) | \
 				 BIT(VIRTIO_BLK_F_WRITE_ZEROES))
 
-/*
- * Passed through from the back-end.  The control queue is the core's
- * (virtio_net_ctrl.c), which implements MQ's VQ_PAIRS_SET only: nothing
- * else that needs it (CTRL_RX, CTRL_VLAN, GUEST_ANNOUNCE, RSS, ...) is
- * offered.  MTU and speed are left out because the core builds the
- * config and knows neither.
- */
-#define VUD_NET_FEATURES	(BIT(VIRTIO_NET_F_CSUM) | \
-				 BIT(VIRTIO_NET_F_GUEST_CSUM) | \
-				 BIT(VIRTIO_NET_F_GUEST_TSO4) | \
-				 BIT(VIRTIO_NET_F_GUEST_TSO6) | \
-				 BIT(VIRTIO_NET_F_GUEST_ECN) | \
-				 BIT(VIRTIO_NET_F_GUEST_UFO) | \
-				 BIT(VIRTIO_NET_F_HOST_TSO4) | \
-				 BIT(VIRTIO_NET_F_HOST_TSO6) | \
-				 BIT(VIRTIO_NET_F_HOST_ECN) | \
-				 BIT(VIRTIO_NET_F_HOST_UFO) | \
-				 BIT(VIRTIO_NET_F_MRG_RXBUF))
-/* Offered by the core itself with queues > 1; never sent to the back-end. */
-#define VUD_NET_CTRL_FEATURES	(BIT(VIRTIO_NET_F_CTRL_VQ) | \
-				 BIT(VIRTIO_NET_F_MQ))
 /* Protocol features we know how to use. */
 #define VUD_PROTOCOL_FEATURES \
 	(VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_MQ) | \
 	 VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
 	 VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_CONFIG))
 
-#define VUD_CONFIG_MAX		VUD_BLK_CONFIG_SIZE
+/*
+ * blk also asks for INFLIGHT_SHMFD (vud_negotiate): requests a back-end
+ * had taken when it died are resubmitted by its successor.
+ */
 _Static_assert(VIRTIO_NET_CONFIG_SIZE_1_2 <= VUD_CONFIG_MAX, "config buffer");
 
-struct vhost_user_dev {
-	char name[32];
-	char path[VHOST_USER_DEV_PATH_MAX];
-	enum vhost_user_dev_type type;
-	const struct guest_mem *mem;
-	struct vhost_user_client *client;
-	struct virtio_pci *vp;
-	struct event_loop *loop;	/* while watched */
-	/*
-	 * Signalled once when the device breaks, from whatever thread saw
-	 * it: the main loop then sets DEVICE_NEEDS_RESET, which a hook
-	 * (transport lock held) cannot.
-	 */
-	int broken_fd;
-	bool lost;			/* main thread: NEEDS_RESET was set */
-	/* Main thread: INTx mode, the call fds are in the loop. */
-	bool intx_watching;
-	struct vud_call {
-		struct vhost_user_dev *dev;
-		unsigned q;
-	} calls[VHOST_USER_DEV_MAX_QUEUES * 2 + 1];
-
-	/*
-	 * net with queues > 1: the control queue's kick fd is watched by
-	 * the main loop.  Which queue that is depends on the features the
-	 * driver took (2 without MQ, 2N with), so the vCPU thread that
-	 * starts or stops it signals ctrl_event_fd and the loop follows.
-	 */
-	unsigned max_pairs;		/* 0: no control queue offered */
-	int ctrl_event_fd;
-	int ctrl_watched;		/* main thread: queue watched, -1 */
-
-	uint64_t backend_features;	/* GET_FEATURES */
-	uint64_t core_features;		/* offered, implemented here */
-	bool protocol;			/* F_PROTOCOL_FEATURES negotiated */
-	unsigned nvrings;
-
-	/*
-	 * Below, and every use of the client: only under lock.  vCPU
-	 * threads take it inside the transport's lock; the main loop
-	 * (control queue) takes it alone.
-	 */
-	pthread_mutex_t lock;
-	uint8_t config[VUD_CONFIG_MAX];
-	uint32_t config_size;
-	bool started[VHOST_USER_DEV_MAX_QUEUES * 2 + 1];
-	bool enabled[VHOST_USER_DEV_MAX_QUEUES * 2 + 1];
-	uint16_t qsize[VHOST_USER_DEV_MAX_QUEUES * 2 + 1];	/* while started */
-	bool packed;			/* the running rings are packed */
-	unsigned data_vrings;		/* at DRIVER_OK: rings the back-end runs */
-	struct virtio_net_ctrl *ctrl;	/* running control queue, or NULL */
-	int ctrl_q;			/* its index, -1 */
-	unsigned ctrl_size;		/* its size */
-	bool ctrl_reported;		/* its failure went to the transport */
-
-	atomic_bool broken;
-
-	/* For the control API (vud_stats_*); any thread. */
-	uint64_t offered_features;		/* to the driver */
-	_Atomic uint64_t driver_features;	/* at the last DRIVER_OK */
-	_Atomic uint64_t nr_driver_ok;		/* queues started */
-	_Atomic uint64_t nr_resets;		/* queues stopped by a reset */
-};
+/* Per message while the VM is torn down: shutdown waits on no back-end. */
+#define VUD_TEARDOWN_TIMEOUT_MS	500
 
 static const char *vud_type_name(enum vhost_user_dev_type type)
 {
 	return type == VHOST_USER_DEV_BLK ? "virtio-blk" : "virtio-net";
 }
 
-static void vud_mark_broken(struct vhost_user_dev *dev, const char *why)
-{
-	if (atomic_exchange(&dev->broken, true))
-		return;
-	log_err(dev->name, "vhost-user back-end on %s failed (%s); device "
-		"stopped, the VM keeps running", dev->path, why);
-	if (eventfd_write(dev->broken_fd, 1) < 0) {
-		/* Only EAGAIN at 2^64-1: it is signalled already. */
-	}
-}
-
-/* After a failed client call: a broken client breaks the device. */
-static int vud_check(struct vhost_user_dev *dev, int ret)
+/* After a failed client call: a broken client loses the connection. */
+int vud_check(struct vhost_user_dev *dev, int ret)
 {
 	const char *req = NULL;
 	char why[96];
@@ -178,14 +73,22 @@ static int vud_check(struct vhost_user_dev *dev, int ret)
 		err = vhost_user_client_error(dev->client, &req);
 		snprintf(why, sizeof(why), "%s: %s", req ? req : "?",
 			 strerror(-err));
-		vud_mark_broken(dev, why);
+		vud_mark_lost(dev, why);
 	}
 	return ret;
 }
 
 bool vhost_user_dev_broken(const struct vhost_user_dev *dev)
 {
-	return atomic_load(&dev->broken);
+	return atomic_load(&dev->failed);
+}
+
+enum vhost_user_dev_state vhost_user_dev_state(const struct vhost_user_dev *dev)
+{
+	if (atomic_load(&dev->failed))
+		return VHOST_USER_DEV_FAILED;
+	return atomic_load(&dev->lost) ? VHOST_USER_DEV_RECONNECTING :
+					 VHOST_USER_DEV_CONNECTED;
 }
 
 /* ---- the transport's hooks (vCPU thread, transport lock held) ----------- */
@@ -205,19 +108,28 @@ static void vud_config_write(void *opaque, uint32_t offset, uint32_t value,
 {
 	struct vhost_user_dev *dev = opaque;
 	uint8_t old[4];
+	int ret = 0;
 
 	/* Only blk has a writable field (wce); net's config is read-only. */
 	if (dev->type != VHOST_USER_DEV_BLK || vhost_user_dev_broken(dev) ||
-	    !(vhost_user_client_protocol_features(dev->client) &
+	    !(dev->protocol_features &
 	      VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_CONFIG)))
 		return;
 	pthread_mutex_lock(&dev->lock);
 	memcpy(old, dev->config + offset, size);
 	memcpy(dev->config + offset, &value, size);
-	/* A refusal (-EREMOTEIO) leaves the old value, as the device would. */
-	if (vud_check(dev, vhost_user_client_set_config(dev->client, offset,
-							 size, &value)))
+	/*
+	 * A refusal (-EREMOTEIO) leaves the old value, as the device
+	 * would.  Without a back-end (or losing it now) the value stays
+	 * and goes to the next one with the rest of the state.
+	 */
+	if (vud_online(dev))
+		ret = vud_check(dev, vhost_user_client_set_config(
+					dev->client, offset, size, &value));
+	if (ret == -EREMOTEIO)
 		memcpy(dev->config + offset, old, size);
+	else
+		dev->config_written = true;
 	pthread_mutex_unlock(&dev->lock);
 }
 
@@ -270,18 +182,45 @@ static int vud_translate(struct vhost_user_dev *dev, unsigned q,
 }
 
 /*
- * The base for SET_VRING_BASE.  The core starts rings only at DRIVER_OK,
- * after a reset or at the first start, and the driver then set the ring
- * up from scratch (virtio 1.2 2.7, 2.8.1): position 0, and for a packed
- * ring both wrap counters 1.  What GET_VRING_BASE returned at the reset is
- * therefore never sent back: restoring it belongs to a back-end reconnect
- * under a running driver, which the core does not do (a lost back-end
- * sets DEVICE_NEEDS_RESET instead).
+ * The base for SET_VRING_BASE at DRIVER_OK: the driver set the ring up
+ * from scratch (virtio 1.2 2.7, 2.8.1), so position 0, and for a packed
+ * ring both wrap counters 1.  What GET_VRING_BASE returned at a reset is
+ * never sent back; a reconnect under a running driver restores the
+ * position from guest memory instead (vud_restore_base()).
  */
 static uint32_t vud_ring_base(bool packed)
 {
 	return packed ? VHOST_USER_PACKED_BASE_INITIAL :
 			VHOST_USER_SPLIT_BASE_INITIAL;
+}
+
+/*
+ * Where a new back-end resumes ring q of a running driver.  Split: the
+ * used index in guest memory.  What lies between it and the available
+ * index is what the dead back-end had not completed; the new one takes
+ * it again from the available ring.  A blk back-end with the inflight
+ * region resubmits what it had taken out of order and moves past it
+ * itself; a net back-end works in order, so frames it had taken and not
+ * completed are sent again or, on receive, their buffers refilled.
+ * Packed rings keep no index in guest memory: a device's position is
+ * only in the back-end (and its inflight region, which our back-ends
+ * keep for split rings only), so they cannot be restored; the reconnect
+ * makes the driver reset instead and never asks for it.
+ */
+static int vud_restore_base(struct vhost_user_dev *dev, unsigned q,
+			    uint32_t *base)
+{
+	const volatile uint16_t *used_idx;
+
+	if (dev->packed)
+		return -EOPNOTSUPP;
+	/* Checked at DRIVER_OK: the used ring lies in guest RAM. */
+	used_idx = (const volatile uint16_t *)(uintptr_t)
+		   (dev->addrs[q].used_user_addr +
+		    offsetof(struct vring_used, idx));
+	*base = *used_idx;
+	log_debug(dev->name, "queue %u resumes at used index %u", q, *base);
+	return 0;
 }
 
 static int vud_set_mem_table(struct vhost_user_dev *dev)
@@ -301,150 +240,101 @@ static int vud_set_mem_table(struct vhost_user_dev *dev)
 	return vhost_user_client_set_mem_table(dev->client, regions, n);
 }
 
-/* Lock held; enable: also SET_VRING_ENABLE (with protocol features). */
+/* Lock held; enabled[q]: also SET_VRING_ENABLE (with protocol features). */
 static int vud_start_queue(struct vhost_user_dev *dev, unsigned q,
-			   const struct virtio_pci_queue_info *qi,
-			   const struct vhost_user_vring_addr *addr,
-			   bool enable)
+			   uint32_t base)
 {
+	const struct virtio_pci_queue_info *qi = &dev->qi[q];
 	struct vhost_user_client *c = dev->client;
 	int ret;
 
 	ret = vhost_user_client_set_vring_num(c, q, qi->size);
-	if (ret)
-		return ret;
-	dev->started[q] = true;
-	dev->qsize[q] = qi->size;
-	ret = vhost_user_client_set_vring_base(c, q, vud_ring_base(dev->packed));
 	if (!ret)
-		ret = vhost_user_client_set_vring_addr(c, addr);
+		ret = vhost_user_client_set_vring_base(c, q, base);
+	if (!ret)
+		ret = vhost_user_client_set_vring_addr(c, &dev->addrs[q]);
 	if (!ret)
 		ret = vhost_user_client_set_vring_kick(c, q, qi->kick_fd);
 	if (!ret)
 		ret = vhost_user_client_set_vring_call(c, q, qi->call_fd);
 	/* With protocol features rings start disabled (vhost-user.rst). */
-	if (!ret && dev->protocol && enable) {
+	if (!ret && dev->protocol && dev->enabled[q])
 		ret = vhost_user_client_set_vring_enable(c, q, true);
-		dev->enabled[q] = !ret;
-	}
 	return ret;
 }
 
 /*
- * VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET from the control queue (main thread,
- * lock held): enable the rings of pairs [0, pairs), disable the others
- * (virtio 1.2 5.1.6.5.5).  Every ring of the requested pairs must have
- * been set up by the driver, else the command fails and nothing moves.
+ * Lock held.  The inflight region (blk with INFLIGHT_SHMFD): asked for at
+ * the first start after a reset, handed back to every later back-end.
+ * A reset drops it, so requests from before a reset are never
+ * resubmitted.  It is sized for the rings the driver programmed (the
+ * largest, where they differ): a back-end indexes it by ring slot, and
+ * ours refuse a region that does not match the ring.
  */
-static int vud_set_queue_pairs(void *opaque, unsigned pairs)
+static int vud_inflight(struct vhost_user_dev *dev)
 {
-	struct vhost_user_dev *dev = opaque;
-	int ret = 0;
-
-	if (2 * pairs > dev->data_vrings || vhost_user_dev_broken(dev))
-		return -EINVAL;
-	for (unsigned q = 0; q < 2 * pairs; q++)
-		if (!dev->started[q]) {
-			log_info(dev->name, "VQ_PAIRS_SET %u: queue %u was "
-				 "not set up", pairs, q);
-			return -EINVAL;
-		}
-	for (unsigned q = 0; q < dev->data_vrings && !ret; q++) {
-		bool want = q < 2 * pairs;
-
-		if (!dev->started[q] || dev->enabled[q] == want)
-			continue;
-		ret = vhost_user_client_set_vring_enable(dev->client, q, want);
-		if (!ret)
-			dev->enabled[q] = want;
-	}
-	if (ret && !vhost_user_client_broken(dev->client))
-		log_warn(dev->name, "VQ_PAIRS_SET %u: %s", pairs,
-			 strerror(-ret));
-	return vud_check(dev, ret);
-}
-
-static const struct virtio_net_ctrl_ops vud_ctrl_ops = {
-	.set_queue_pairs = vud_set_queue_pairs,
-};
-
-/* The main loop must look at which control queue to watch. */
-static void vud_ctrl_changed(struct vhost_user_dev *dev)
-{
-	if (dev->max_pairs && eventfd_write(dev->ctrl_event_fd, 1) < 0) {
-		/* Only EAGAIN at 2^64-1: it is signalled already. */
-	}
-}
-
-/*
- * Which rings go to the back-end and which one is the control queue,
- * from the features the driver took (virtio 1.2 5.1.2): without MQ one
- * pair and the control queue at 2, with MQ N pairs and it at 2N.
- */
-static int vud_net_layout(struct vhost_user_dev *dev, uint64_t features,
-			  int *ctrl_q)
-{
-	bool mq = features & BIT(VIRTIO_NET_F_MQ);
-
-	*ctrl_q = -1;
-	if (!dev->max_pairs) {
-		dev->data_vrings = dev->nvrings;
-		return 0;
-	}
-	/* virtio 1.2 5.1.3.1: MQ requires CTRL_VQ. */
-	if (mq && !(features & BIT(VIRTIO_NET_F_CTRL_VQ))) {
-		log_warn(dev->name, "driver took MQ without CTRL_VQ");
-		return -EINVAL;
-	}
-	dev->data_vrings = 2 * (mq ? dev->max_pairs : 1);
-	if (features & BIT(VIRTIO_NET_F_CTRL_VQ))
-		*ctrl_q = (int)dev->data_vrings;
-	return 0;
-}
-
-/* Lock held: the control queue runs from DRIVER_OK to the reset. */
-static int vud_ctrl_start(struct vhost_user_dev *dev, uint64_t features,
-			  int q, const struct virtio_pci_queue_info *qi)
-{
-	struct virtio_net_ctrl_config cfg;
+	struct vhost_user_client *c = dev->client;
+	uint16_t size = 0;
 	int ret;
 
-	if (q < 0 || !qi->enabled)
-		return 0;	/* the driver does not use it */
-	cfg = (struct virtio_net_ctrl_config){
-		.name = dev->name,
-		.mem = dev->mem,
-		.size = qi->size,
-		.desc = qi->desc,
-		.driver = qi->driver,
-		.device = qi->device,
-		.event_idx = features & BIT(VIRTIO_RING_F_EVENT_IDX),
-		.indirect = features & BIT(VIRTIO_RING_F_INDIRECT_DESC),
-		.max_pairs = features & BIT(VIRTIO_NET_F_MQ) ?
-			     (uint16_t)dev->max_pairs : 0,
-	};
-	ret = virtio_net_ctrl_start(&cfg, &vud_ctrl_ops, dev, &dev->ctrl);
-	if (ret) {
-		log_warn(dev->name, "control queue %d not started: %s", q,
-			 strerror(-ret));
-		return ret;
+	if (dev->type != VHOST_USER_DEV_BLK ||
+	    !(dev->protocol_features &
+	      VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)))
+		return 0;
+	if (dev->inflight_fd >= 0)
+		return vhost_user_client_set_inflight_fd(
+			c, dev->inflight_fd, dev->inflight_size,
+			dev->inflight_offset, (uint16_t)dev->nvrings,
+			dev->inflight_queue_size);
+	for (unsigned q = 0; q < dev->data_vrings; q++)
+		if (dev->started[q] && dev->qi[q].size > size)
+			size = dev->qi[q].size;
+	if (!size)
+		size = VHOST_USER_DEV_QUEUE_SIZE;
+	ret = vhost_user_client_get_inflight_fd(c, (uint16_t)dev->nvrings,
+						size, &dev->inflight_fd,
+						&dev->inflight_size,
+						&dev->inflight_offset);
+	if (!ret) {
+		dev->inflight_queue_size = size;
+		log_debug(dev->name, "inflight region: %llu bytes for rings of %u",
+			  (unsigned long long)dev->inflight_size, size);
 	}
-	dev->ctrl_q = q;
-	dev->ctrl_size = qi->size;
-	dev->ctrl_reported = false;
-	vud_ctrl_changed(dev);
-	return 0;
+	return ret;
 }
 
-/* Lock held. */
-static void vud_ctrl_stop(struct vhost_user_dev *dev)
+/* Lock held.  Drop the inflight region: a reset. */
+static void vud_inflight_drop(struct vhost_user_dev *dev)
 {
-	if (!dev->ctrl)
-		return;
-	virtio_net_ctrl_stop(dev->ctrl);
-	dev->ctrl = NULL;
-	dev->ctrl_q = -1;
-	vud_ctrl_changed(dev);
+	if (dev->inflight_fd >= 0)
+		close(dev->inflight_fd);
+	dev->inflight_fd = -1;
+	dev->inflight_size = dev->inflight_offset = 0;
+}
+
+int vud_backend_start(struct vhost_user_dev *dev, bool restore)
+{
+	uint64_t backend = dev->drv_features & ~dev->core_features;
+	uint32_t base;
+	int ret;
+
+	if (dev->protocol)
+		backend |= BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+	ret = vhost_user_client_set_features(dev->client, backend);
+	if (!ret)
+		ret = vud_inflight(dev);
+	if (!ret)
+		ret = vud_set_mem_table(dev);
+	for (unsigned q = 0; q < dev->data_vrings && !ret; q++) {
+		if (!dev->started[q])
+			continue;
+		base = vud_ring_base(dev->packed);
+		if (restore)
+			ret = vud_restore_base(dev, q, &base);
+		if (!ret)
+			ret = vud_start_queue(dev, q, base);
+	}
+	return ret;
 }
 
 /*
@@ -452,15 +342,16 @@ static void vud_ctrl_stop(struct vhost_user_dev *dev)
  * and blocks on the back-end for up to the client's timeout per message.
  * A hung back-end stalls that vCPU (not the VM's other vCPUs) for a
  * bounded time; moving the exchange to a device thread is future work.
+ *
+ * The driver's state is recorded first, whether a back-end is there or
+ * not: while reconnecting, DRIVER_OK succeeds and the new back-end gets
+ * the rings with the rest of the replay.
  */
 static int vud_driver_ok(void *opaque, uint64_t features,
 			 const struct virtio_pci_queue_info *queues,
 			 unsigned nr)
 {
 	struct vhost_user_dev *dev = opaque;
-	struct vhost_user_vring_addr addrs[VHOST_USER_DEV_MAX_QUEUES * 2];
-	uint64_t backend = features & ~dev->core_features;
-	bool packed = features & BIT(VIRTIO_F_RING_PACKED);
 	int ret, ctrl_q;
 
 	if (vhost_user_dev_broken(dev))
@@ -474,9 +365,13 @@ static int vud_driver_ok(void *opaque, uint64_t features,
 
 	/* Validate every ring before the back-end hears anything. */
 	for (unsigned q = 0; q < dev->data_vrings; q++) {
+		dev->qi[q] = queues[q];
+		dev->started[q] = dev->enabled[q] = false;
 		if (!queues[q].enabled)
 			continue;
-		ret = vud_translate(dev, q, &queues[q], packed, &addrs[q]);
+		ret = vud_translate(dev, q, &queues[q],
+				    features & BIT(VIRTIO_F_RING_PACKED),
+				    &dev->addrs[q]);
 		if (ret)
 			goto out;
 	}
@@ -486,28 +381,29 @@ static int vud_driver_ok(void *opaque, uint64_t features,
 	if (ret)
 		goto out;
 
-	if (dev->protocol)
-		backend |= BIT(VHOST_USER_F_PROTOCOL_FEATURES);
-	dev->packed = packed;
-	ret = vhost_user_client_set_features(dev->client, backend);
-	if (!ret)
-		ret = vud_set_mem_table(dev);
+	dev->drv_features = features;
+	dev->packed = features & BIT(VIRTIO_F_RING_PACKED);
 	/* With a control queue, only the first pair runs until VQ_PAIRS_SET. */
-	for (unsigned q = 0; q < dev->data_vrings && !ret; q++)
-		if (queues[q].enabled)
-			ret = vud_start_queue(dev, q, &queues[q], &addrs[q],
-					      ctrl_q < 0 || q < 2);
-	if (ret)
-		vud_ctrl_stop(dev);
-	/* A broken back-end gets its one line from vud_check(). */
-	if (ret && !vhost_user_client_broken(dev->client))
+	for (unsigned q = 0; q < dev->data_vrings; q++) {
+		dev->started[q] = queues[q].enabled;
+		dev->enabled[q] = queues[q].enabled && (ctrl_q < 0 || q < 2);
+	}
+	dev->running = true;
+	/* A back-end lost now gets its one line from vud_check(). */
+	if (vud_online(dev))
+		ret = vud_check(dev, vud_backend_start(dev, false));
+	if (ret && !vhost_user_client_broken(dev->client)) {
 		log_warn(dev->name, "starting the queues failed: %s",
 			 strerror(-ret));
-	ret = vud_check(dev, ret);
-	if (!ret) {
-		atomic_store(&dev->driver_features, features);
-		atomic_fetch_add(&dev->nr_driver_ok, 1);
+		vud_ctrl_stop(dev);
+		dev->running = false;
+		memset(dev->started, 0, sizeof(dev->started));
+		goto out;
 	}
+	/* Lost: the reconnect replays all of it; the driver sees nothing. */
+	ret = 0;
+	atomic_store(&dev->driver_features, features);
+	atomic_fetch_add(&dev->nr_driver_ok, 1);
 out:
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
@@ -530,10 +426,10 @@ static void vud_log_stopped(struct vhost_user_dev *dev, unsigned q,
 			  base & 0xffff);
 		return;
 	}
-	if (avail >= dev->qsize[q] || used >= dev->qsize[q])
+	if (avail >= dev->qi[q].size || used >= dev->qi[q].size)
 		log_warn(dev->name, "queue %u: GET_VRING_BASE 0x%08x names a "
 			 "position outside the packed ring of %u; ignored",
-			 q, base, dev->qsize[q]);
+			 q, base, dev->qi[q].size);
 	else
 		log_debug(dev->name, "queue %u stopped at packed avail %u "
 			  "wrap %u, used %u wrap %u", q, avail,
@@ -541,6 +437,12 @@ static void vud_log_stopped(struct vhost_user_dev *dev, unsigned q,
 			  !!(base & VHOST_USER_PACKED_USED_WRAP));
 }
 
+/*
+ * Stop every ring the back-end runs (it answers GET_VRING_BASE once it
+ * stopped using them) and forget the driver's state, inflight region
+ * included: whatever the back-end had not completed is dropped, as a
+ * reset wants.  Without a back-end only the state goes.
+ */
 static void vud_reset(void *opaque)
 {
 	struct vhost_user_dev *dev = opaque;
@@ -549,19 +451,30 @@ static void vud_reset(void *opaque)
 	pthread_mutex_lock(&dev->lock);
 	vud_ctrl_stop(dev);
 	for (unsigned q = 0; q < dev->nvrings; q++) {
-		dev->enabled[q] = false;
-		if (!dev->started[q])
+		bool started = dev->started[q];
+
+		dev->started[q] = dev->enabled[q] = false;
+		if (!started)
 			continue;
 		if (q == 0)
 			atomic_fetch_add(&dev->nr_resets, 1);
-		dev->started[q] = false;
-		/* A broken client answers -EPIPE without touching the socket. */
-		if (!vhost_user_dev_broken(dev) &&
+		/* A lost client is not asked; it never runs the rings again. */
+		if (vud_online(dev) &&
 		    !vud_check(dev, vhost_user_client_get_vring_base(
 					   dev->client, q, &base)))
 			vud_log_stopped(dev, q, base);
 	}
+	vud_forget_rings(dev);
 	pthread_mutex_unlock(&dev->lock);
+}
+
+void vud_forget_rings(struct vhost_user_dev *dev)
+{
+	vud_ctrl_stop(dev);
+	memset(dev->started, 0, sizeof(dev->started));
+	memset(dev->enabled, 0, sizeof(dev->enabled));
+	dev->running = false;
+	vud_inflight_drop(dev);
 }
 
 static const struct virtio_pci_device_ops vud_ops = {
@@ -592,8 +505,14 @@ static int vud_negotiate(struct vhost_user_dev *dev, unsigned *backend_queues)
 			BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 	if (dev->protocol) {
 		ret = vhost_user_client_get_protocol_features(c, &offered);
+		dev->protocol_features = offered;
 		if (!ret) {
 			offered &= VUD_PROTOCOL_FEATURES;
+			/* blk: requests in flight survive a back-end. */
+			if (dev->type == VHOST_USER_DEV_BLK)
+				offered |= VHOST_USER_PROTOCOL_F_BIT(
+					VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) &
+					dev->protocol_features;
 			/* net's config is the core's own. */
 			if (dev->type == VHOST_USER_DEV_NET)
 				offered &= ~VHOST_USER_PROTOCOL_F_BIT(
@@ -604,6 +523,7 @@ static int vud_negotiate(struct vhost_user_dev *dev, unsigned *backend_queues)
 		if (ret)
 			return ret;
 	}
+	dev->protocol_features = vhost_user_client_protocol_features(c);
 	ret = vhost_user_client_set_owner(c);
 	if (ret)
 		return ret;
@@ -657,64 +577,6 @@ static int vud_setup_blk(struct vhost_user_dev *dev, unsigned queues,
 	return 0;
 }
 
-/*
- * The core builds net's config space (mac, status, queue pairs).  More
- * than one pair needs MQ, hence the control queue, which the core runs
- * itself: the back-end only has to run that many pairs (PROTOCOL_F_MQ
- * and GET_QUEUE_NUM, which counts queue pairs for net as QEMU and DPDK
- * read it).
- */
-static int vud_setup_net(struct vhost_user_dev *dev,
-			 const struct vhost_user_dev_spec *spec,
-			 unsigned backend_queues, uint64_t *features)
-{
-	struct virtio_net_config *nc = (struct virtio_net_config *)dev->config;
-	unsigned pairs = spec->queues ? spec->queues : 1;
-	uint64_t core = BIT(VIRTIO_NET_F_STATUS);
-
-	if (pairs > 1 && !(vhost_user_client_protocol_features(dev->client) &
-			   VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_MQ))) {
-		log_err(dev->name, "vhost-user back-end on %s: %u queue pairs "
-			"asked for, it does not offer the MQ protocol feature",
-			dev->path, pairs);
-		return -EOPNOTSUPP;
-	}
-	if (pairs > 1 && backend_queues < pairs) {
-		log_err(dev->name, "vhost-user back-end on %s: %u queue pairs "
-			"asked for, it has %u", dev->path, pairs,
-			backend_queues);
-		return -EOPNOTSUPP;
-	}
-
-	memset(dev->config, 0, sizeof(dev->config));
-	nc->status = VIRTIO_NET_S_LINK_UP;
-	nc->max_virtqueue_pairs = (uint16_t)pairs;
-	/* No --net mac: no F_MAC, the driver picks a random address. */
-	if (spec->has_mac) {
-		memcpy(nc->mac, spec->mac, sizeof(nc->mac));
-		core |= BIT(VIRTIO_NET_F_MAC);
-	}
-	dev->config_size = VIRTIO_NET_CONFIG_SIZE_1_2;
-	*features = (dev->backend_features & (VUD_RING_FEATURES |
-					      VUD_NET_FEATURES)) | core;
-	/* What the back-end offers too goes to it in SET_FEATURES. */
-	dev->core_features = core & ~dev->backend_features;
-	dev->nvrings = 2;
-	if (pairs > 1) {
-		/*
-		 * The control queue is the core's and split only
-		 * (virtio_net_ctrl.c): no packed rings for this device,
-		 * whatever the back-end offers.
-		 */
-		*features = (*features & ~BIT(VIRTIO_F_RING_PACKED)) |
-			    VUD_NET_CTRL_FEATURES;
-		dev->core_features |= VUD_NET_CTRL_FEATURES;
-		dev->max_pairs = pairs;
-		dev->nvrings = 2 * pairs + 1;
-	}
-	return 0;
-}
-
 int vhost_user_dev_create(const struct vhost_user_dev_config *cfg,
 			  struct vhost_user_dev **out)
 {
@@ -749,19 +611,27 @@ int vhost_user_dev_create(const struct vhost_user_dev_config *cfg,
 	snprintf(dev->name, sizeof(dev->name), "%s", cfg->name);
 	snprintf(dev->path, sizeof(dev->path), "%s",
 		 spec->socket_path[0] ? spec->socket_path : "(socket)");
+	snprintf(dev->sock_path, sizeof(dev->sock_path), "%s",
+		 spec->socket_path);
 	dev->type = spec->type;
 	dev->mem = cfg->mem;
+	dev->timeout_ms = timeout;
 	dev->ctrl_q = dev->ctrl_watched = -1;
+	dev->inflight_fd = dev->timer_fd = -1;
 	pthread_mutex_init(&dev->lock, NULL);
-	atomic_init(&dev->broken, false);
-	dev->broken_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	atomic_init(&dev->lost, false);
+	atomic_init(&dev->failed, false);
+	dev->lost_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	dev->ctrl_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (dev->broken_fd < 0 || dev->ctrl_event_fd < 0) {
-		ret = -errno;
+	ret = dev->lost_fd < 0 || dev->ctrl_event_fd < 0 ? -errno :
+	      vud_reconnect_init(dev);
+	if (ret) {
 		if (cfg->sock_fd >= 0)
 			close(cfg->sock_fd);
-		if (dev->broken_fd >= 0)
-			close(dev->broken_fd);
+		if (dev->lost_fd >= 0)
+			close(dev->lost_fd);
+		if (dev->ctrl_event_fd >= 0)
+			close(dev->ctrl_event_fd);
 		pthread_mutex_destroy(&dev->lock);
 		free(dev);
 		return ret;
@@ -819,10 +689,22 @@ void vhost_user_dev_destroy(struct vhost_user_dev *dev)
 	if (!dev)
 		return;
 	vhost_user_dev_unwatch(dev);
-	/* May call vud_reset(), which still needs the client. */
+	/*
+	 * virtio_pci_destroy() may call vud_reset(), which still needs the
+	 * client: a back-end that stopped answering (SIGSTOP) holds the
+	 * teardown for one short timeout, then the client is broken and
+	 * asked nothing more.
+	 */
+	if (dev->client && dev->timeout_ms > VUD_TEARDOWN_TIMEOUT_MS &&
+	    vhost_user_client_set_timeout(dev->client,
+					  VUD_TEARDOWN_TIMEOUT_MS)) {
+		/* Only -EINVAL for a timeout <= 0. */
+	}
 	virtio_pci_destroy(dev->vp);
 	vhost_user_client_close(dev->client);
-	close(dev->broken_fd);
+	vud_inflight_drop(dev);
+	vud_reconnect_fini(dev);
+	close(dev->lost_fd);
 	close(dev->ctrl_event_fd);
 	pthread_mutex_destroy(&dev->lock);
 	free(dev);
@@ -837,37 +719,6 @@ int vhost_user_dev_register(struct vhost_user_dev *dev, struct pci_root *root,
 struct virtio_pci *vhost_user_dev_transport(struct vhost_user_dev *dev)
 {
 	return dev->vp;
-}
-
-/* ---- hang-up watch (main thread) ---------------------------------------- */
-
-/*
- * The back-end is gone for good: tell the driver (DEVICE_NEEDS_RESET and
- * a config interrupt once it runs the device, virtio 1.2 2.1.2) and stop
- * watching.  The socket stays open, unused, until destroy.
- */
-static void vud_lost(struct vhost_user_dev *dev)
-{
-	if (dev->lost)
-		return;
-	dev->lost = true;
-	virtio_pci_set_needs_reset(dev->vp, "vhost-user back-end lost");
-	vhost_user_dev_unwatch(dev);
-}
-
-static void vud_on_hangup(void *opaque, int fd, uint32_t events)
-{
-	struct vhost_user_dev *dev = opaque;
-
-	(void)fd;
-	(void)events;
-	/*
-	 * Only the flag for the client, which belongs to the vCPU threads:
-	 * their next call is never made.  A hang-up in the middle of one
-	 * fails that call on its own.
-	 */
-	vud_mark_broken(dev, "it hung up");
-	vud_lost(dev);
 }
 
 /* ---- INTx (main thread) ---- */
@@ -918,152 +769,31 @@ static void vud_on_intx_mode(void *opaque, int fd, uint32_t events)
 	vud_intx_watch_calls(dev, virtio_pci_intx_poll_mode(dev->vp));
 }
 
-/* ---- the control queue (main thread) ---- */
-
-/*
- * Answer what the driver queued.  A malformed ring gets the device
- * DEVICE_NEEDS_RESET, set after the lock is dropped (the transport's
- * lock comes first): a reset racing with it may see the bit once more,
- * which only a driver that broke its own ring can cause.
- */
-static void vud_ctrl_run(struct vhost_user_dev *dev)
-{
-	bool notify = false, failed = false, more = false;
-	int n, q;
-
-	pthread_mutex_lock(&dev->lock);
-	q = dev->ctrl_q;
-	if (dev->ctrl) {
-		n = virtio_net_ctrl_process(dev->ctrl, &notify);
-		if (n < 0 && !dev->ctrl_reported)
-			failed = dev->ctrl_reported = true;
-		/* A full ring's worth: let other events run, then go on. */
-		more = n > 0 && (unsigned)n == dev->ctrl_size;
-	}
-	pthread_mutex_unlock(&dev->lock);
-	if (more && eventfd_write(virtio_pci_queue_kick_fd(dev->vp,
-							   (unsigned)q), 1) < 0)
-		log_warn(dev->name, "control queue re-kick: %s",
-			 strerror(errno));
-	/* The call fd is an irqfd of the queue's vector, or watched (INTx). */
-	if (notify && eventfd_write(virtio_pci_queue_call_fd(dev->vp,
-							     (unsigned)q), 1) < 0)
-		log_warn(dev->name, "control queue interrupt: %s",
-			 strerror(errno));
-	if (failed)
-		virtio_pci_set_needs_reset(dev->vp, "malformed control queue");
-}
-
-static void vud_ctrl_follow(struct vhost_user_dev *dev);
-
-static void vud_on_ctrl_kick(void *opaque, int fd, uint32_t events)
-{
-	struct vhost_user_dev *dev = opaque;
-	eventfd_t v;
-	int cur;
-
-	(void)events;
-	pthread_mutex_lock(&dev->lock);
-	cur = dev->ctrl ? dev->ctrl_q : -1;
-	pthread_mutex_unlock(&dev->lock);
-	/*
-	 * The driver moved the control queue (reset, other features) and
-	 * the change is not followed yet: this fd may be a data queue's
-	 * now, whose kicks are the back-end's.  Leave it alone.
-	 */
-	if (cur != dev->ctrl_watched) {
-		vud_ctrl_follow(dev);
-		return;
-	}
-	(void)eventfd_read(fd, &v);
-	vud_ctrl_run(dev);
-}
-
-/* Watch the kick fd of the control queue the driver runs now, if any. */
-static void vud_ctrl_follow(struct vhost_user_dev *dev)
-{
-	int want;
-
-	pthread_mutex_lock(&dev->lock);
-	want = dev->ctrl ? dev->ctrl_q : -1;
-	pthread_mutex_unlock(&dev->lock);
-	if (want == dev->ctrl_watched)
-		goto run;
-	if (dev->ctrl_watched >= 0)
-		event_loop_del(dev->loop, virtio_pci_queue_kick_fd(
-				       dev->vp, (unsigned)dev->ctrl_watched));
-	dev->ctrl_watched = -1;
-	if (want >= 0) {
-		if (event_loop_add(dev->loop, virtio_pci_queue_kick_fd(
-					   dev->vp, (unsigned)want),
-				   EPOLLIN, vud_on_ctrl_kick, dev)) {
-			log_err(dev->name, "cannot watch the control queue");
-			return;
-		}
-		dev->ctrl_watched = want;
-	}
-run:
-	/* Kicks that came before the watch. */
-	if (dev->ctrl_watched >= 0)
-		vud_ctrl_run(dev);
-}
-
-static void vud_on_ctrl_event(void *opaque, int fd, uint32_t events)
-{
-	eventfd_t v;
-
-	(void)events;
-	(void)eventfd_read(fd, &v);
-	vud_ctrl_follow(opaque);
-}
-
-static void vud_on_broken(void *opaque, int fd, uint32_t events)
-{
-	eventfd_t v;
-
-	(void)events;
-	(void)eventfd_read(fd, &v);
-	vud_lost(opaque);
-}
-
 int vhost_user_dev_watch(struct vhost_user_dev *dev, struct event_loop *loop)
 {
-	int fd = vhost_user_client_fd(dev->client);
 	int ret;
 
-	/* No EPOLLIN: replies are read by the thread that asked. */
-	ret = event_loop_add(loop, fd, EPOLLRDHUP, vud_on_hangup, dev);
-	if (ret)
+	dev->loop = loop;
+	ret = event_loop_add(loop, virtio_pci_intx_event_fd(dev->vp), EPOLLIN,
+			     vud_on_intx_mode, dev);
+	if (ret) {
+		dev->loop = NULL;
 		return ret;
-	ret = event_loop_add(loop, dev->broken_fd, EPOLLIN, vud_on_broken,
-			     dev);
-	if (!ret) {
-		ret = event_loop_add(loop, virtio_pci_intx_event_fd(dev->vp),
-				     EPOLLIN, vud_on_intx_mode, dev);
-		if (ret)
-			event_loop_del(loop, dev->broken_fd);
 	}
-	if (!ret && dev->max_pairs) {
-		ret = event_loop_add(loop, dev->ctrl_event_fd, EPOLLIN,
-				     vud_on_ctrl_event, dev);
-		if (ret) {
-			event_loop_del(loop, virtio_pci_intx_event_fd(dev->vp));
-			event_loop_del(loop, dev->broken_fd);
-		}
+	ret = vud_ctrl_watch(dev);
+	/* Also catches a loss from before the loop ran (a first DRIVER_OK). */
+	if (!ret) {
+		ret = vud_reconnect_watch(dev);
+		if (ret)
+			vud_ctrl_unwatch(dev);
 	}
 	if (ret) {
-		event_loop_del(loop, fd);
+		event_loop_del(loop, virtio_pci_intx_event_fd(dev->vp));
+		dev->loop = NULL;
 		return ret;
 	}
-	dev->loop = loop;
-	/* A control queue started before the loop ran. */
-	if (dev->max_pairs)
-		vud_ctrl_follow(dev);
 	/* INTx mode entered before the loop ran. */
 	vud_on_intx_mode(dev, -1, 0);
-	/* Broken before the loop ran (at the first DRIVER_OK, say). */
-	if (vhost_user_dev_broken(dev))
-		vud_lost(dev);
 	return 0;
 }
 
@@ -1071,18 +801,10 @@ void vhost_user_dev_unwatch(struct vhost_user_dev *dev)
 {
 	if (!dev->loop)
 		return;
-	event_loop_del(dev->loop, vhost_user_client_fd(dev->client));
-	event_loop_del(dev->loop, dev->broken_fd);
+	vud_reconnect_unwatch(dev);
 	vud_intx_watch_calls(dev, false);
 	event_loop_del(dev->loop, virtio_pci_intx_event_fd(dev->vp));
-	if (dev->max_pairs) {
-		event_loop_del(dev->loop, dev->ctrl_event_fd);
-		if (dev->ctrl_watched >= 0)
-			event_loop_del(dev->loop, virtio_pci_queue_kick_fd(
-					       dev->vp,
-					       (unsigned)dev->ctrl_watched));
-		dev->ctrl_watched = -1;
-	}
+	vud_ctrl_unwatch(dev);
 	dev->loop = NULL;
 }
 
@@ -1096,7 +818,9 @@ void vhost_user_dev_get_info(struct vhost_user_dev *dev,
 	out->type = vud_type_name(dev->type);
 	out->socket_path = dev->path;
 	out->devfn = pci_device_devfn(virtio_pci_device(dev->vp));
-	out->broken = vhost_user_dev_broken(dev);
+	out->state = vhost_user_dev_state(dev);
+	out->state_name = vhost_user_dev_state_name(out->state);
+	out->broken = out->state != VHOST_USER_DEV_CONNECTED;
 	out->queues = dev->type == VHOST_USER_DEV_NET ? dev->nvrings / 2
 						      : dev->nvrings;
 	out->backend_features = dev->backend_features;
@@ -1104,5 +828,5 @@ void vhost_user_dev_get_info(struct vhost_user_dev *dev,
 	out->driver_features = atomic_load(&dev->driver_features);
 	out->driver_ok_count = atomic_load(&dev->nr_driver_ok);
 	out->reset_count = atomic_load(&dev->nr_resets);
-	out->restarts = 0;	/* back-end restart is not implemented yet */
+	out->restarts = atomic_load(&dev->nr_reconnects);
 }

@@ -44,6 +44,7 @@ struct vhost_user_dev_config {
 	/*
 	 * -1: connect to spec.socket_path; else an already connected
 	 * socket (tests), owned by the device from now on in every case.
+	 * Reconnects always go to spec.socket_path ("": never).
 	 */
 	int sock_fd;
 	int timeout_ms;			/* per call; 0: the client's default */
@@ -72,21 +73,40 @@ int vhost_user_dev_register(struct vhost_user_dev *dev, struct pci_root *root,
 struct virtio_pci *vhost_user_dev_transport(struct vhost_user_dev *dev);
 
 /*
- * Watch the back-end from the main loop.  When it is lost (the socket
- * hangs up, or any exchange failed on a vCPU thread) the device is marked
- * broken, the transport gets DEVICE_NEEDS_RESET and, if the driver runs
- * the device, a config change interrupt; the socket is never used again.
+ * Watch the back-end from the main loop.  When the connection is lost
+ * (the socket hangs up, or an exchange failed or timed out on a vCPU
+ * thread) the device goes to RECONNECTING, which the driver does not
+ * see: the loop connects to the same socket path again, 50 ms after the
+ * loss and then with delays doubling to 5 s (a connection that lasted
+ * less than 1 s keeps the delay growing), for as long as it takes, and
+ * replays the driver's state to the new back-end (see
+ * vhost_user_reconnect.c).  A back-end that no longer offers what the
+ * driver uses makes the device FAILED: DEVICE_NEEDS_RESET and a config
+ * change interrupt once the driver runs it, and no more attempts.
+ * Packed rings cannot be resumed (no position in guest memory): their
+ * driver gets DEVICE_NEEDS_RESET, the device stays CONNECTED and starts
+ * afresh at the driver's next DRIVER_OK.
  * Unwatch before the loop goes away.  Main thread only.
  */
 int vhost_user_dev_watch(struct vhost_user_dev *dev, struct event_loop *loop)
 	__attribute__((warn_unused_result));
 void vhost_user_dev_unwatch(struct vhost_user_dev *dev);
 
+enum vhost_user_dev_state {
+	VHOST_USER_DEV_CONNECTED,	/* the back-end runs the device */
+	VHOST_USER_DEV_RECONNECTING,	/* lost; looking for a new one */
+	VHOST_USER_DEV_FAILED,		/* for good: DEVICE_NEEDS_RESET */
+};
+
+/* Thread safe. */
+enum vhost_user_dev_state vhost_user_dev_state(const struct vhost_user_dev *dev);
+/* "connected", "reconnecting", "failed". */
+const char *vhost_user_dev_state_name(enum vhost_user_dev_state state);
+
 /*
- * The back-end failed (hung up, timed out, sent garbage): logged once,
- * in one line naming the device and the socket; every later DRIVER_OK
- * fails at once (DEVICE_NEEDS_RESET) and the socket is never used
- * again.  Thread safe.
+ * The device failed for good (FAILED above): logged once, in one line
+ * naming the device and the socket; every later DRIVER_OK fails at once
+ * (DEVICE_NEEDS_RESET).  Thread safe.
  */
 bool vhost_user_dev_broken(const struct vhost_user_dev *dev);
 
@@ -96,14 +116,16 @@ struct vhost_user_dev_info {
 	const char *type;		/* "virtio-blk", "virtio-net" */
 	const char *socket_path;
 	int devfn;			/* PCI device/function, -1 if none */
-	bool broken;			/* the back-end was lost */
+	enum vhost_user_dev_state state;
+	const char *state_name;		/* vhost_user_dev_state_name() */
+	bool broken;			/* not CONNECTED now */
 	unsigned queues;		/* blk: request queues; net: pairs */
 	uint64_t backend_features;	/* GET_FEATURES */
 	uint64_t offered_features;	/* what the driver was offered */
 	uint64_t driver_features;	/* acked at the last DRIVER_OK, or 0 */
 	uint64_t driver_ok_count;	/* times the queues were started */
 	uint64_t reset_count;		/* times running queues were stopped */
-	unsigned restarts;		/* back-end restarts (none yet) */
+	unsigned restarts;		/* reconnects to a new back-end */
 };
 
 void vhost_user_dev_get_info(struct vhost_user_dev *dev,

@@ -27,6 +27,8 @@ struct vhost_user_client {
 	int timeout_ms;
 	char name[64];			/* for log lines: path or "fd 5" */
 
+	bool quiet;			/* breaking logs at debug level */
+	bool features_sent;		/* GET_FEATURES sent, reply not read */
 	bool have_features;		/* GET_FEATURES answered */
 	uint64_t features_offered;
 	uint64_t features_acked;
@@ -113,8 +115,8 @@ static bool connect_retryable(int err)
 	return err == ENOENT || err == ECONNREFUSED || err == EAGAIN;
 }
 
-int vhost_user_client_connect(const char *path, int timeout_ms,
-			      struct vhost_user_client **out)
+static int client_connect(const char *path, int timeout_ms, bool retry,
+			  struct vhost_user_client **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int64_t deadline;
@@ -145,7 +147,7 @@ int vhost_user_client_connect(const char *path, int timeout_ms,
 		close(fd);
 		if (err == EINTR)
 			continue;
-		if (!connect_retryable(err))
+		if (!connect_retryable(err) || !retry)
 			return -err;
 		left = deadline - now_ms();
 		if (left <= 0) {
@@ -161,6 +163,18 @@ int vhost_user_client_connect(const char *path, int timeout_ms,
 	return err;
 }
 
+int vhost_user_client_connect(const char *path, int timeout_ms,
+			      struct vhost_user_client **out)
+{
+	return client_connect(path, timeout_ms, true, out);
+}
+
+int vhost_user_client_connect_once(const char *path, int timeout_ms,
+				   struct vhost_user_client **out)
+{
+	return client_connect(path, timeout_ms, false, out);
+}
+
 void vhost_user_client_close(struct vhost_user_client *c)
 {
 	if (!c)
@@ -168,6 +182,11 @@ void vhost_user_client_close(struct vhost_user_client *c)
 	if (c->sock >= 0)
 		close(c->sock);
 	free(c);
+}
+
+void vhost_user_client_set_quiet(struct vhost_user_client *c, bool quiet)
+{
+	c->quiet = quiet;
 }
 
 int vhost_user_client_set_timeout(struct vhost_user_client *c, int timeout_ms)
@@ -217,7 +236,8 @@ static int client_break(struct vhost_user_client *c, uint32_t request,
 	if (!c->error) {
 		c->error = err;
 		c->error_request = request;
-		log_err(TAG, "%s: %s: %s; connection unusable", c->name,
+		log_msg(c->quiet ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERR, TAG,
+			"%s: %s: %s; connection unusable", c->name,
 			vhost_user_request_name(VHOST_USER_CHANNEL_FRONTEND,
 						request), strerror(-err));
 	}
@@ -345,13 +365,55 @@ static int call_state(struct vhost_user_client *c, uint32_t request,
 int vhost_user_client_get_features(struct vhost_user_client *c,
 				   uint64_t *features)
 {
-	int ret = call_get_u64(c, VHOST_USER_GET_FEATURES, features);
+	int ret = vhost_user_client_get_features_send(c);
 
-	if (!ret) {
-		c->have_features = true;
-		c->features_offered = *features;
-	}
+	if (!ret)
+		ret = vhost_user_client_get_features_recv(c, features);
 	return ret;
+}
+
+int vhost_user_client_get_features_send(struct vhost_user_client *c)
+{
+	struct vhost_user_msg req;
+	int ret;
+
+	if (c->error)
+		return -EPIPE;
+	if (c->features_sent)
+		return -EPROTO;
+	vhost_user_msg_init(&req, VHOST_USER_GET_FEATURES, 0);
+	ret = vhost_user_send(c->sock, &req, c->timeout_ms);
+	if (ret)
+		return client_break(c, VHOST_USER_GET_FEATURES, ret);
+	c->features_sent = true;
+	return 0;
+}
+
+int vhost_user_client_get_features_recv(struct vhost_user_client *c,
+					uint64_t *features)
+{
+	struct vhost_user_msg req, reply;
+	int ret;
+
+	if (c->error)
+		return -EPIPE;
+	if (!c->features_sent)
+		return -EPROTO;
+	c->features_sent = false;
+	vhost_user_msg_init(&req, VHOST_USER_GET_FEATURES, 0);
+	ret = vhost_user_recv(c->sock, &reply, c->timeout_ms);
+	if (!ret)
+		ret = vhost_user_reply_check(&req, &reply,
+					     VHOST_USER_CHANNEL_FRONTEND);
+	if (ret) {
+		vhost_user_msg_close_fds(&reply);
+		return client_break(c, VHOST_USER_GET_FEATURES,
+				    ret == -EREMOTEIO ? -EPROTO : ret);
+	}
+	*features = reply.payload.u64;
+	c->have_features = true;
+	c->features_offered = *features;
+	return 0;
 }
 
 int vhost_user_client_set_features(struct vhost_user_client *c,

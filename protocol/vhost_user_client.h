@@ -44,6 +44,17 @@ int vhost_user_client_connect(const char *path, int timeout_ms,
 	__attribute__((warn_unused_result));
 
 /*
+ * One attempt, never waiting for the back-end to appear: for a caller
+ * with its own retry schedule (reconnecting to a restarted back-end from
+ * an event loop).  -ENOENT and -ECONNREFUSED (nobody listens yet),
+ * -EAGAIN (backlog full), or the errors above; timeout_ms is the
+ * client's per-call timeout.
+ */
+int vhost_user_client_connect_once(const char *path, int timeout_ms,
+				   struct vhost_user_client **out)
+	__attribute__((warn_unused_result));
+
+/*
  * A client on an already connected SOCK_STREAM unix socket (socketpair,
  * inherited fd).  Takes ownership of fd in every case: it is closed on
  * failure (-EBADF, -ENOTSOCK, -EINVAL for a socket of another kind or
@@ -55,6 +66,12 @@ int vhost_user_client_from_fd(int fd, const char *name, int timeout_ms,
 
 /* Close the socket and free the client; NULL is fine. */
 void vhost_user_client_close(struct vhost_user_client *c);
+
+/*
+ * quiet: the error that breaks the client is logged at debug level, not
+ * as an error (the caller reports failures itself, rate-limited).
+ */
+void vhost_user_client_set_quiet(struct vhost_user_client *c, bool quiet);
 
 /* Per-call timeout from now on; -EINVAL unless > 0. */
 int vhost_user_client_set_timeout(struct vhost_user_client *c, int timeout_ms)
@@ -82,6 +99,18 @@ int vhost_user_client_fd(const struct vhost_user_client *c);
  */
 int vhost_user_client_get_features(struct vhost_user_client *c,
 				   uint64_t *features)
+	__attribute__((warn_unused_result));
+
+/*
+ * GET_FEATURES in two halves, for a caller that waits for the reply in
+ * its own event loop (the socket turns readable): send, then recv, which
+ * waits at most the timeout.  Nothing else may be called in between
+ * (-EPROTO for a second send or a recv without one).
+ */
+int vhost_user_client_get_features_send(struct vhost_user_client *c)
+	__attribute__((warn_unused_result));
+int vhost_user_client_get_features_recv(struct vhost_user_client *c,
+					uint64_t *features)
 	__attribute__((warn_unused_result));
 
 /*

@@ -420,6 +420,8 @@ struct blk_options {
 	bool intx;			/* guest.blk_irq=intx: INTx, not MSI-X */
 	bool reset;			/* guest.blk_reset=1: reset, pass 2 */
 	uint64_t loop_ms;		/* guest.blk_loop_ms: timed loop */
+	uint64_t loop_timeout_ms;	/* guest.blk_loop_timeout_ms, 0: 2000 */
+	bool loop_recover;		/* guest.blk_loop_recover=1 */
 	bool loop_expect_stop;		/* guest.blk_loop_expect=stop */
 	uint64_t idle_ms;		/* guest.blk_idle_ms: device left idle */
 	uint32_t apic_id;		/* the BSP's, for MSI-X */
@@ -528,6 +530,7 @@ struct net_options {
 	unsigned int queues;		/* guest.net_queues: pairs wanted */
 	bool irq;			/* guest.net_irq=1: ctrl vq by MSI-X */
 	bool reset;			/* guest.net_reset=1: reset, pass 2 */
+	uint64_t wait_ms;		/* guest.net_wait_ms: idle before traffic */
 };
 
 /*

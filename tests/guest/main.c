@@ -14,7 +14,9 @@
  *                   writes to the disk
  *   guest.blk_seed=N  seed of the pattern it writes (default 1)
  *   guest.blk_irq=1|intx, guest.blk_reset=1, guest.blk_loop_ms=N,
- *   guest.blk_loop_expect=ok|stop, guest.blk_idle_ms=N  variants of it
+ *   guest.blk_loop_expect=ok|stop, guest.blk_loop_timeout_ms=N,
+ *   guest.blk_loop_recover=1,
+ *   guest.blk_idle_ms=N  variants of it
  *   (virtio_blk.c)
  *   guest.net=N     send N frames through the first virtio-net device and
  *                   check what comes back (virtio_net.c); 0: no test
@@ -22,6 +24,8 @@
  *   guest.net_queues=Q  use up to Q queue pairs (multiqueue, control
  *                   queue; default 1)
  *   guest.net_irq=1  control commands must bring an MSI-X interrupt
+ *   guest.net_wait_ms=W  leave the started device idle W "ms" of TSC
+ *                   before the traffic (a back-end restarted meanwhile)
  *   guest.net_reset=1  then reset it with frames in flight and run the N
  *                   frames again (virtio_net.c; one queue pair only)
  *   guest.net_rtt=N N kick-to-interrupt round trips of one frame each
@@ -100,6 +104,8 @@ struct guest_options {
 	uint64_t blk_seed;
 	bool blk_irq, blk_intx, blk_reset, blk_loop_expect_stop;
 	uint64_t blk_loop_ms;
+	uint64_t blk_loop_timeout_ms;
+	bool blk_loop_recover;
 	uint64_t blk_idle_ms;
 	enum guest_exit exit;
 };
@@ -146,6 +152,8 @@ static void guest_parse_options(const struct boot_info *bi,
 	o->blk_intx = v && str_eq_n(v, len, "intx");
 	o->blk_reset = option_flag(bi, "guest.blk_reset");
 	o->blk_loop_ms = option_u64(bi, "guest.blk_loop_ms", 0);
+	o->blk_loop_timeout_ms = option_u64(bi, "guest.blk_loop_timeout_ms", 0);
+	o->blk_loop_recover = option_flag(bi, "guest.blk_loop_recover");
 	o->blk_idle_ms = option_u64(bi, "guest.blk_idle_ms", 0);
 	v = boot_option(bi, "guest.blk_loop_expect", &len);
 	o->blk_loop_expect_stop = v && str_eq_n(v, len, "stop");
@@ -166,7 +174,7 @@ static void guest_parse_options(const struct boot_info *bi,
 
 /*
  * guest.net=N, guest.net_expect=N, guest.net_queues=Q, guest.net_irq=1,
- * guest.net_reset=1: the virtio-net test.
+ * guest.net_reset=1, guest.net_wait_ms=W: the virtio-net test.
  */
 static const char *net_test_from_options(const struct boot_info *bi)
 {
@@ -176,6 +184,7 @@ static const char *net_test_from_options(const struct boot_info *bi)
 		.queues = queues > 0xffff ? 0xffff : (unsigned int)queues,
 		.irq = option_flag(bi, "guest.net_irq"),
 		.reset = option_flag(bi, "guest.net_reset"),
+		.wait_ms = option_u64(bi, "guest.net_wait_ms", 0),
 	};
 
 	if (!frames)
@@ -428,6 +437,8 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 			.intx = opt.blk_intx,
 			.reset = opt.blk_reset,
 			.loop_ms = opt.blk_loop_ms,
+			.loop_timeout_ms = opt.blk_loop_timeout_ms,
+			.loop_recover = opt.blk_loop_recover,
 			.loop_expect_stop = opt.blk_loop_expect_stop,
 			.idle_ms = opt.blk_idle_ms,
 			.apic_id = bsp_apic_id,

@@ -49,7 +49,14 @@
  *   guest.blk_loop_ms=N  then rounds of write 8 sectors + read + verify on
  *     the loop extent (sector (capacity/8) rounded down to 8; round r,
  *     from 0, writes seed seed+2+r) for N "ms" of TSC at 1 GHz (so N/4 to
- *     N real ms on a 1-4 GHz TSC), each request timing out after 2000.
+ *     N real ms on a 1-4 GHz TSC), each request timing out after 2000
+ *     (guest.blk_loop_timeout_ms=T: after T, for a back-end restarted
+ *     under the loop).  guest.blk_loop_recover=1: a round that fails
+ *     with DEVICE_NEEDS_RESET set resets the device, sets it up again
+ *     and runs again (at most BLK_LOOP_RESETS times; each takes a
+ *     virtqueue page of the pool):
+ *       guest: blk 00:<dd>.<f> loop reset after needs-reset round=<n>
+ *     and the ok line ends with resets=<k>.
  *       guest: blk 00:<dd>.<f> loop extent sector=<s> count=8
  *       guest: blk loop started
  *       guest: blk 00:<dd>.<f> loop rounds=<n> ok
@@ -78,6 +85,7 @@
 #define BLK_INFLIGHT		(VIRTQ_SIZE_MAX / 3)
 #define BLK_TIMEOUT_MS		20000
 #define BLK_LOOP_TIMEOUT_MS	2000
+#define BLK_LOOP_RESETS		16
 #define BLK_PASS2_SHIFT		8
 /* Spins on the interrupt count between looks at device_status. */
 #define BLK_IRQ_STATUS_EVERY	(1u << 16)
@@ -555,7 +563,7 @@ static const char *blk_loop_round(struct blk_test *t, uint64_t sector,
 static const char *blk_loop(struct blk_test *t, bool *stopped)
 {
 	uint64_t sector = (t->capacity / 8) & ~(uint64_t)(BLK_EXTENT_SECTORS - 1);
-	uint64_t deadline, rounds = 0;
+	uint64_t deadline, rounds = 0, resets = 0;
 	const char *r = NULL, *why = NULL;
 
 	*stopped = false;
@@ -565,10 +573,24 @@ static const char *blk_loop(struct blk_test *t, bool *stopped)
 		     t->vd.pci.slot, t->vd.pci.fn, (unsigned long long)sector,
 		     BLK_EXTENT_SECTORS);
 	guest_printf("guest: blk loop started\n");
-	t->timeout_ms = BLK_LOOP_TIMEOUT_MS;
+	t->timeout_ms = t->opt->loop_timeout_ms ? t->opt->loop_timeout_ms :
+			BLK_LOOP_TIMEOUT_MS;
 	deadline = tsc_deadline_ms(t->opt->loop_ms);
 	while (!tsc_expired(deadline)) {
 		r = blk_loop_round(t, sector, t->opt->seed + 2 + (uint32_t)rounds);
+		if (r && t->opt->loop_recover && resets < BLK_LOOP_RESETS &&
+		    virtio_status(&t->vd) & VIRTIO_CONFIG_S_NEEDS_RESET) {
+			guest_printf("guest: blk 00:%02x.%x loop reset after needs-reset round=%llu\n",
+				     t->vd.pci.slot, t->vd.pci.fn,
+				     (unsigned long long)rounds);
+			resets++;
+			r = virtio_reset(&t->vd);
+			if (!r)
+				r = blk_start(t);
+			if (r)
+				break;
+			continue;	/* the same round again */
+		}
 		if (r)
 			break;
 		rounds++;
@@ -583,9 +605,10 @@ static const char *blk_loop(struct blk_test *t, bool *stopped)
 	if (!why) {
 		if (r)
 			return r;
-		guest_printf("guest: blk 00:%02x.%x loop rounds=%llu ok\n",
+		guest_printf("guest: blk 00:%02x.%x loop rounds=%llu ok resets=%llu\n",
 			     t->vd.pci.slot, t->vd.pci.fn,
-			     (unsigned long long)rounds);
+			     (unsigned long long)rounds,
+			     (unsigned long long)resets);
 		return NULL;
 	}
 	guest_printf("guest: blk 00:%02x.%x loop stopped reason=\"%s\" rounds=%llu\n",

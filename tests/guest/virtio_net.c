@@ -124,6 +124,7 @@ struct net_test {
 	unsigned int npairs, max_pairs;
 	struct virtq ctrlq;
 	bool irq;			/* guest.net_irq=1 */
+	uint64_t wait_ms;		/* guest.net_wait_ms */
 	uint64_t ctrl_irqs;		/* commands that brought an interrupt */
 	uint8_t mac[6];
 	uint64_t frames;		/* N */
@@ -656,6 +657,14 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd,
 		r = virtio_msix_enable(&t->vd, lapic_id());
 	if (!r)
 		r = net_start(t);
+	if (!r && t->wait_ms) {
+		uint64_t until = tsc_deadline_ms(t->wait_ms);
+
+		guest_printf("guest: net 00:%02x.%x started, idle for %llu ms\n",
+			     pd->slot, pd->fn, (unsigned long long)t->wait_ms);
+		while (!tsc_expired(until))
+			cpu_relax();
+	}
 	if (!r)
 		r = net_timed_traffic(t);
 	if (!r)
@@ -683,6 +692,7 @@ const char *virtio_net_test(uint64_t frames, uint64_t expect,
 	t->expect = expect;
 	t->queues = o->queues;
 	t->irq = o->irq;
+	t->wait_ms = o->wait_ms;
 	if (!pci_find(VIRTIO_PCI_VENDOR_ID,
 		      VIRTIO_PCI_DEVICE_ID_MODERN(VIRTIO_ID_NET), 0, &pd)) {
 		guest_printf("guest: net none\n");

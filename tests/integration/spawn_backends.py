@@ -332,8 +332,12 @@ def main():
     now = backend(a, "blk0")
     c.check(ok and now.get("pid") not in (0, old),
             "kill -9 of splitvm-blk: a new one runs, restarts 1", str(now))
-    c.equal(devices(a).get("blk0", {}).get("restarts"), 1,
-            "vm.devices: blk0 restarts 1")
+    # The device reconnects to the new process on the same path.
+    ok = wait_until(lambda: devices(a).get("blk0", {}).get("restarts") == 1
+                    and devices(a)["blk0"].get("backend_state") ==
+                    "connected", 30)
+    c.check(ok, "vm.devices: blk0 reconnected to it, restarts 1",
+            str(devices(a).get("blk0")))
     if now.get("pid"):
         check_jailed(now["pid"], "restarted splitvm-blk A")
 

@@ -22,11 +22,13 @@ class Export:
     unless told otherwise, with num_queues virtqueues)."""
 
     def __init__(self, tmp, size=64 << 20, num_queues=1, writable=True,
-                 name="disk"):
+                 name="disk", fresh=True):
+        """fresh=False: export the image a previous daemon left (a restart)."""
         self.img = os.path.join(tmp, f"{name}.img")
         self.sock = os.path.join(tmp, f"{name}.sock" if name != "disk" else "blk.sock")
-        with open(self.img, "wb") as f:
-            f.truncate(size)
+        if fresh:
+            with open(self.img, "wb") as f:
+                f.truncate(size)
         self.log = open(os.path.join(tmp, f"qsd-{name}.log"
                                      if name != "disk" else "qsd.log"), "w+")
         self.proc = subprocess.Popen(
