@@ -125,6 +125,7 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 	struct backend_spec *be;
 	char buf[512], *save = NULL, *item;
 	unsigned sources = 0;
+	bool ring_given = false;
 
 	if (opts->vm.nr_vhost_user >= VM_MAX_VHOST_USER_DEVS)
 		return options_error("%s %s: at most %u --disk and --net devices",
@@ -185,6 +186,17 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 						     opt, value,
 						     VHOST_USER_DEV_MAX_QUEUES);
 			spec->queues = v;
+		} else if (!strcmp(item, "ring")) {
+			if (!strcmp(value, "split"))
+				spec->ring = VHOST_USER_DEV_RING_SPLIT;
+			else if (!strcmp(value, "packed"))
+				spec->ring = VHOST_USER_DEV_RING_PACKED;
+			else if (!strcmp(value, "auto"))
+				spec->ring = VHOST_USER_DEV_RING_AUTO;
+			else
+				return options_error("%s ring=%s: split, packed or auto",
+						     opt, value);
+			ring_given = true;
 		} else if (!strcmp(item, "mac") && !blk) {
 			if (!options_parse_mac(value, spec->mac))
 				return options_error("--net mac=%s: not a MAC address (xx:xx:xx:xx:xx:xx)",
@@ -205,6 +217,12 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 	if (be->readonly && be->kind != BACKEND_BLK)
 		return options_error("--disk '%s': readonly goes with path=IMG (a socket= back-end decides itself)",
 				     arg);
+	/*
+	 * A back-end splitvm spawns is restarted under the guest: split
+	 * rings unless asked, so the restart stays invisible to it.
+	 */
+	if (!ring_given && be->kind != BACKEND_EXTERNAL)
+		spec->ring = VHOST_USER_DEV_RING_SPLIT;
 	if (be->kind == BACKEND_SWITCH && spec->queues > 1)
 		return options_error("--net '%s': a switch port has one queue pair (queues=1)",
 				     arg);
@@ -249,9 +267,13 @@ void options_usage(FILE *out)
 "                        without mac the guest picks a random address;\n"
 "                        N queue pairs, 1 to %u (default 1); N > 1 adds\n"
 "                        a control queue (multiqueue)\n"
+"Every --disk and --net also takes ring=split|packed|auto: the virtqueue\n"
+"layouts offered (auto: packed when the back-end offers it; the default\n"
+"for socket=, while path= and switch= default to split).\n"
 "A back-end that goes away is looked for again on the same PATH, 50 ms\n"
 "to 5 s apart and for as long as it takes; the guest does not notice\n"
-"(with packed rings the driver gets DEVICE_NEEDS_RESET and must reset).\n"
+"with split rings (with packed rings the driver gets DEVICE_NEEDS_RESET\n"
+"and must reset: a packed ring's position is only in the back-end).\n"
 "\n"
 "Spawned back-ends (path=, switch=):\n"
 "      --backend-dir DIR where splitvm-blk and splitvm-net are (default:\n"

@@ -662,6 +662,17 @@ int vhost_user_dev_create(const struct vhost_user_dev_config *cfg,
 		goto err;
 	}
 
+	if (spec->ring == VHOST_USER_DEV_RING_SPLIT) {
+		features &= ~BIT(VIRTIO_F_RING_PACKED);
+	} else if (spec->ring == VHOST_USER_DEV_RING_PACKED &&
+		   !(features & BIT(VIRTIO_F_RING_PACKED))) {
+		log_err(dev->name, "ring=packed: the vhost-user back-end on %s "
+			"does not offer packed rings%s", dev->path,
+			spec->type == VHOST_USER_DEV_NET && spec->queues > 1 ?
+			" (or the device has queues > 1, whose control queue is split only)" : "");
+		ret = -EOPNOTSUPP;
+		goto err;
+	}
 	vc.device_id = spec->type == VHOST_USER_DEV_BLK ? VIRTIO_ID_BLOCK :
 							   VIRTIO_ID_NET;
 	vc.features = features;

@@ -30,12 +30,26 @@ enum vhost_user_dev_type {
 #define VHOST_USER_DEV_QUEUE_SIZE	256
 
 /* What the user asked for (--disk / --net). */
+/*
+ * Ring layouts offered to the driver.  AUTO: packed when the back-end
+ * offers it.  A packed ring's position lives only in the back-end, so a
+ * restarted back-end cannot resume it unnoticed (the driver gets
+ * DEVICE_NEEDS_RESET); split rings resume at the used index in guest
+ * memory.
+ */
+enum vhost_user_dev_ring {
+	VHOST_USER_DEV_RING_AUTO,
+	VHOST_USER_DEV_RING_SPLIT,
+	VHOST_USER_DEV_RING_PACKED,
+};
+
 struct vhost_user_dev_spec {
 	enum vhost_user_dev_type type;
 	char socket_path[VHOST_USER_DEV_PATH_MAX];
 	unsigned queues;		/* 0 means 1 */
 	bool has_mac;			/* net: offer VIRTIO_NET_F_MAC */
 	uint8_t mac[6];
+	enum vhost_user_dev_ring ring;	/* which ring layouts to offer */
 };
 
 struct vhost_user_dev_config {

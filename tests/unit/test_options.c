@@ -217,6 +217,8 @@ static void test_spawned_backends(void)
 		{ "--backend-user", "0" },		/* never root */
 		{ "--backend-user", "0:0" },
 		{ "--backend-dir", "" },
+		{ "--disk", "socket=/s,ring=" },
+		{ "--disk", "socket=/s,ring=wide" },
 	};
 	const struct backend_spec *b = o.backends.specs;
 
@@ -236,6 +238,10 @@ static void test_spawned_backends(void)
 	CU_ASSERT_TRUE(o.backends.has_user);
 	CU_ASSERT(o.backends.uid == 4242 && o.backends.gid == 17);
 	CU_ASSERT_TRUE(backend_spawn_needed(&o.backends, &o.vm));
+	/* Spawned back-ends are restarted unnoticed: split rings. */
+	CU_ASSERT_EQUAL(o.vm.vhost_user[0].ring, VHOST_USER_DEV_RING_SPLIT);
+	CU_ASSERT_EQUAL(o.vm.vhost_user[1].ring, VHOST_USER_DEV_RING_SPLIT);
+	CU_ASSERT_EQUAL(o.vm.vhost_user[2].ring, VHOST_USER_DEV_RING_AUTO);
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *argv[] = { "splitvm", "-k", "k", bad[i][0],
@@ -249,6 +255,20 @@ static void test_spawned_backends(void)
 
 		CU_ASSERT_EQUAL_FATAL(parse(&o, 5, argv), OPTIONS_RUN);
 		CU_ASSERT_FALSE(backend_spawn_needed(&o.backends, &o.vm));
+	}
+	{
+		const char *argv[] = { "splitvm", "-k", "k",
+				       "--disk", "path=/i,ring=packed",
+				       "--net", "socket=/s,ring=split",
+				       "--net", "switch=x,ring=auto" };
+
+		CU_ASSERT_EQUAL_FATAL(parse(&o, 9, argv), OPTIONS_RUN);
+		CU_ASSERT_EQUAL(o.vm.vhost_user[0].ring,
+				VHOST_USER_DEV_RING_PACKED);
+		CU_ASSERT_EQUAL(o.vm.vhost_user[1].ring,
+				VHOST_USER_DEV_RING_SPLIT);
+		CU_ASSERT_EQUAL(o.vm.vhost_user[2].ring,
+				VHOST_USER_DEV_RING_AUTO);
 	}
 }
 
