@@ -127,13 +127,22 @@ static int net_new_device(int vid)
 	}
 	if (rte_vhost_get_negotiated_features(vid, &features))
 		log_warn(p->tag, "cannot read the negotiated features");
-	if (getenv(BE_SANDBOX_PROBE_ENV)) {
-		struct rte_vhost_memory *mem = NULL;
-
-		if (!rte_vhost_get_mem_table(vid, &mem) && mem->nregions)
-			be_sandbox_probe_memfd(mem->regions[0].fd);
-		free(mem);
+	/* The guard checks chains against this copy of the table; a new
+	 * table comes with a destroy_device and a new_device. */
+	free(p->mem);
+	p->mem = NULL;
+	if (rte_vhost_get_mem_table(vid, &p->mem)) {
+		log_err(p->tag, "cannot read the guest memory table");
+		return -1;
 	}
+	if (getenv(BE_SANDBOX_PROBE_ENV) && p->mem->nregions)
+		be_sandbox_probe_memfd(p->mem->regions[0].fd);
+	p->packed = features & (1ull << VIRTIO_F_RING_PACKED);
+	p->mergeable = features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
+	p->hdr_len = (features & (1ull << VIRTIO_F_VERSION_1 |
+				  1ull << VIRTIO_NET_F_MRG_RXBUF)) ?
+		     sizeof(struct virtio_net_hdr_mrg_rxbuf) :
+		     sizeof(struct virtio_net_hdr);
 	/* Interrupts are the frontend's choice; kicks we suppress ourselves. */
 	atomic_store(&p->vid, vid);
 	atomic_store(&p->ready, true);
@@ -156,6 +165,8 @@ static void net_destroy_device(int vid)
 	 * vring_state_changed whenever a ring's readiness changes, and would
 	 * not repeat an enable this forgot. */
 	atomic_store(&p->vid, -1);
+	free(p->mem);
+	p->mem = NULL;
 	log_info(p->tag, "frontend gone");
 	port_event(be);
 }
@@ -402,6 +413,8 @@ void net_backend_destroy(struct net_backend *be)
 	}
 	if (net_active == be)
 		net_active = NULL;
+	for (unsigned i = 0; i < be->nports; i++)
+		free(be->ports[i].mem);
 	if (be->pool)
 		rte_mempool_free(be->pool);
 	net_switch_destroy(be->sw);

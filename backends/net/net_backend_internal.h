@@ -11,16 +11,24 @@
 #include <stdint.h>
 
 #include "net_backend.h"
+#include "net_guard.h"
 #include "net_stats.h"
 #include "net_switch.h"
 
 struct rte_mempool;
+struct rte_vhost_memory;
 
 /* librte_vhost's vring numbering for one queue pair. */
 #define NET_VRING_RX 0	/* the frontend receives: splitvm-net enqueues */
 #define NET_VRING_TX 1	/* the frontend transmits: splitvm-net dequeues */
 
 #define NET_BURST 32
+
+/*
+ * The largest frame forwarded: no MTU, TSO or UFO feature is offered, so
+ * a frontend sends at most a 1514-byte frame, 1518 with an 802.1Q tag.
+ */
+#define NET_FRAME_MAX 1518
 
 struct net_port {
 	struct net_port_config cfg;
@@ -31,8 +39,14 @@ struct net_port {
 	_Atomic int vid;		/* -1: no device */
 	_Atomic bool ready;		/* new_device done, not destroyed */
 	_Atomic bool vring_enabled[2];
+	/* Set by new_device before ready, freed after destroy_device. */
+	struct rte_vhost_memory *mem;	/* guest memory, for net_guard */
+	uint32_t hdr_len;		/* virtio-net header the frontend uses */
+	bool mergeable;			/* VIRTIO_NET_F_MRG_RXBUF */
+	bool packed;			/* VIRTIO_F_RING_PACKED: no guard */
 	/* Forwarder only. */
 	struct net_queue_stats stats;	/* one queue pair */
+	struct net_vring_guard guard[2];
 };
 
 struct net_backend {

@@ -64,8 +64,12 @@ struct net_fwd {
 	struct net_backend *be;
 	uint64_t now;
 	uint64_t seen_events;
+	unsigned guard_work;	/* chains and buffers handed back this round */
 	struct net_out out[NET_SWITCH_MAX_PORTS];
 };
+
+/* Malformed receive buffers handed back per flush at most. */
+#define NET_GUARD_RX_SKIPS 8
 
 /*
  * Only the store that opens a round needs to be sequentially consistent
@@ -94,6 +98,53 @@ static void out_add(struct net_fwd *f, uint16_t port, struct rte_mbuf *m)
 	o->pkts[o->n++] = m;
 }
 
+static uint16_t ring_avail_idx(const struct rte_vhost_vring *vr)
+{
+	return __atomic_load_n(&vr->avail->idx, __ATOMIC_ACQUIRE);
+}
+
+static bool ring_get(int vid, uint16_t vring, struct rte_vhost_vring *vr)
+{
+	return !rte_vhost_get_vhost_vring(vid, vring, vr) && vr->desc &&
+	       vr->avail && vr->used && vr->size;
+}
+
+/*
+ * The destination took fewer frames than it has buffers for: librte_vhost
+ * stops at a receive buffer it cannot use and would stop there forever.
+ * Hand such buffers back (used, length 0) and offer the frames again.
+ */
+static uint16_t rx_guard(struct net_fwd *f, struct net_port *p, int vid,
+			 struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent = 0;
+
+	for (unsigned k = 0; k < NET_GUARD_RX_SKIPS && sent < n; k++) {
+		struct rte_vhost_vring vr;
+		uint16_t last_avail, last_used;
+		uint64_t total = 0;
+		enum net_chain_verdict v;
+
+		if (!ring_get(vid, NET_VRING_RX, &vr) ||
+		    rte_vhost_get_vring_base(vid, NET_VRING_RX, &last_avail,
+					     &last_used) ||
+		    ring_avail_idx(&vr) == last_avail)
+			break;	/* no buffer: the ring is full, not broken */
+		v = net_guard_check_split(p->mem, &vr, last_avail, &total);
+		/* Without mergeable buffers one buffer takes a whole frame. */
+		if (v == NET_CHAIN_OK && (p->mergeable || total >=
+		    p->hdr_len + rte_pktmbuf_pkt_len(pkts[sent])))
+			break;
+		if (net_guard_skip_head(vid, NET_VRING_RX, &vr))
+			break;
+		p->stats.drops[NET_DROP_BAD_RX_BUF]++;
+		f->guard_work++;
+		sent += rte_vhost_enqueue_burst(vid, NET_VRING_RX, pkts + sent,
+						(uint16_t)(n - sent));
+	}
+	return sent;
+}
+
 static void out_flush(struct net_fwd *f)
 {
 	struct net_backend *be = f->be;
@@ -102,11 +153,15 @@ static void out_flush(struct net_fwd *f)
 		struct net_out *o = &f->out[i];
 		struct net_port *p = &be->ports[i];
 		uint16_t sent;
+		int vid;
 
 		if (!o->n)
 			continue;
-		sent = rte_vhost_enqueue_burst(atomic_load(&p->vid),
-					       NET_VRING_RX, o->pkts, o->n);
+		vid = atomic_load(&p->vid);
+		sent = rte_vhost_enqueue_burst(vid, NET_VRING_RX, o->pkts, o->n);
+		if (sent < o->n && !p->packed)
+			sent += rx_guard(f, p, vid, o->pkts + sent,
+					 (uint16_t)(o->n - sent));
 		p->stats.tx_frames += sent;
 		for (uint16_t k = 0; k < sent; k++)
 			p->stats.tx_bytes += rte_pktmbuf_pkt_len(o->pkts[k]);
@@ -154,18 +209,82 @@ static void switch_frame(struct net_fwd *f, struct net_port *src,
 		src->stats.drops[NET_DROP_NO_DEST]++;
 }
 
+/*
+ * After a dequeue of n frames from a split transmit ring: count the chains
+ * librte_vhost took and dropped (no longer than the virtio-net header),
+ * and hand back a malformed chain it left at the head. A chain is judged
+ * only when a second poll found it still there, so a frame published
+ * between a dequeue and the look at the ring is never taken for one.
+ */
+static void tx_guard(struct net_fwd *f, struct net_port *src, int vid,
+		     uint16_t n)
+{
+	struct net_vring_guard *g = &src->guard[NET_VRING_TX];
+	struct rte_vhost_vring vr;
+	uint16_t last_avail, last_used, taken;
+	uint64_t total;
+
+	if (rte_vhost_get_vring_base(vid, NET_VRING_TX, &last_avail,
+				     &last_used)) {
+		g->valid = false;
+		return;
+	}
+	taken = (uint16_t)(last_avail - g->last_avail);
+	g->last_avail = last_avail;
+	if (taken > n)
+		src->stats.drops[NET_DROP_SHORT_CHAIN] += taken - n;
+	if (n || taken || !ring_get(vid, NET_VRING_TX, &vr) ||
+	    ring_avail_idx(&vr) == last_avail) {
+		g->stall_seen = false;
+		return;
+	}
+	if (!g->stall_seen || g->stall_at != last_avail) {
+		g->stall_seen = true;
+		g->stall_at = last_avail;
+		return;
+	}
+	if (net_guard_check_split(src->mem, &vr, last_avail, &total) ==
+	    NET_CHAIN_OK) {
+		/* Out of mbufs, or a chain this guard misjudges. */
+		if (!g->warned)
+			log_warn(src->tag, "transmit ring stalls at a chain "
+				 "that looks valid (avail index %u)",
+				 last_avail);
+		g->warned = true;
+		return;
+	}
+	if (net_guard_skip_head(vid, NET_VRING_TX, &vr))
+		return;
+	src->stats.drops[NET_DROP_BAD_CHAIN]++;
+	g->last_avail++;
+	g->stall_seen = false;
+	f->guard_work++;
+}
+
 /* Frames dequeued from src this round (0 when its ring was empty). */
 static unsigned port_poll(struct net_fwd *f, struct net_port *src)
 {
 	struct net_backend *be = f->be;
+	struct net_vring_guard *g = &src->guard[NET_VRING_TX];
 	struct rte_mbuf *pkts[NET_BURST];
 	uint16_t n, peer = NET_SWITCH_NO_PORT;
+	int vid;
 
 	if (!atomic_load(&src->ready) ||
 	    !atomic_load(&src->vring_enabled[NET_VRING_TX]))
 		return 0;
-	n = rte_vhost_dequeue_burst(atomic_load(&src->vid), NET_VRING_TX,
-				    be->pool, pkts, NET_BURST);
+	vid = atomic_load(&src->vid);
+	if (!src->packed && !g->valid) {
+		uint16_t last_used;
+
+		g->valid = !rte_vhost_get_vring_base(vid, NET_VRING_TX,
+						     &g->last_avail, &last_used);
+		g->stall_seen = false;
+	}
+	n = rte_vhost_dequeue_burst(vid, NET_VRING_TX, be->pool, pkts,
+				    NET_BURST);
+	if (!src->packed && g->valid)
+		tx_guard(f, src, vid, n);
 	if (!n)
 		return 0;
 	if (be->opts->mode == NET_MODE_XCONNECT)
@@ -178,6 +297,11 @@ static unsigned port_poll(struct net_fwd *f, struct net_port *src)
 		if (rte_pktmbuf_pkt_len(m) < RTE_ETHER_HDR_LEN ||
 		    rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN) {
 			src->stats.drops[NET_DROP_RUNT]++;
+			continue;
+		}
+		/* librte_vhost chains mbufs for a long chain: refuse it. */
+		if (rte_pktmbuf_pkt_len(m) > NET_FRAME_MAX) {
+			src->stats.drops[NET_DROP_OVERSIZE]++;
 			continue;
 		}
 		if (be->opts->mode == NET_MODE_SWITCH)
@@ -202,9 +326,14 @@ static void ports_changed(struct net_fwd *f)
 	if (ev == f->seen_events)
 		return;
 	f->seen_events = ev;
-	for (unsigned i = 0; i < be->nports; i++)
-		if (!atomic_load(&be->ports[i].ready))
+	for (unsigned i = 0; i < be->nports; i++) {
+		struct net_port *p = &be->ports[i];
+
+		/* A ring may have been set up again: read its index anew. */
+		memset(p->guard, 0, sizeof(p->guard));
+		if (!atomic_load(&p->ready))
 			net_switch_flush_port(be->sw, (uint16_t)i);
+	}
 }
 
 static unsigned fwd_round(struct net_fwd *f)
@@ -215,6 +344,7 @@ static unsigned fwd_round(struct net_fwd *f)
 
 	atomic_store(&be->in_round, true);
 	f->now = now_ns();
+	f->guard_work = 0;
 	ports_changed(f);
 	for (unsigned i = 0; i < be->nports; i++)
 		n += port_poll(f, &be->ports[i]);
@@ -223,7 +353,8 @@ static unsigned fwd_round(struct net_fwd *f)
 		be->fwd_frames += n;
 	}
 	round_end(be);
-	return n;
+	/* A chain handed back may have had frames queued behind it. */
+	return n + f->guard_work;
 }
 
 /* Ask (or stop asking) every connected frontend to kick its TX ring. */

@@ -250,12 +250,14 @@ static void test_stats_formats(void)
 		"\"role\":\"server\",\"connected\":true,\"queues\":[{\"queue\":0,"
 		"\"rx_frames\":10,\"rx_bytes\":640,\"tx_frames\":3,\"tx_bytes\":192,"
 		"\"flooded\":4,\"drops\":{\"runt\":1,\"bad_src\":0,\"hairpin\":0,"
-		"\"no_dest\":0,\"rx_full\":2}}]},"
+		"\"no_dest\":0,\"rx_full\":2,\"oversize\":0,"
+		"\"short_chain\":0,\"bad_chain\":0,\"bad_rx_buf\":0}}]},"
 		"{\"port\":1,\"name\":\"up\",\"socket\":\"/u\",\"role\":\"client\","
 		"\"connected\":false,\"queues\":[{\"queue\":0,\"rx_frames\":0,"
 		"\"rx_bytes\":0,\"tx_frames\":0,\"tx_bytes\":0,\"flooded\":0,"
 		"\"drops\":{\"runt\":0,\"bad_src\":0,\"hairpin\":0,\"no_dest\":0,"
-		"\"rx_full\":0}}]}]}\n");
+		"\"rx_full\":0,\"oversize\":0,\"short_chain\":0,"
+		"\"bad_chain\":0,\"bad_rx_buf\":0}}]}]}\n");
 	free(s);
 	s = print(0, &r);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "mode switch, 2 ports, 5 MAC entries"));
@@ -266,6 +268,7 @@ static void test_stats_formats(void)
 					 "cycles (234.5 cycles/frame), TSC 2000000000 Hz"));
 	free(s);
 	CU_ASSERT_STRING_EQUAL(net_drop_reason_name(NET_DROP_HAIRPIN), "hairpin");
+	CU_ASSERT_STRING_EQUAL(net_drop_reason_name(NET_DROP_BAD_CHAIN), "bad_chain");
 	CU_ASSERT_STRING_EQUAL(net_drop_reason_name(NET_DROP_COUNT), "?");
 }
 
