@@ -32,11 +32,16 @@ enum net_stats_format {
 	NET_STATS_JSON,
 };
 
+/* Queue pairs per port and forwarding threads, at most. */
+#define NET_MAX_QUEUES 16
+#define NET_MAX_THREADS 16
+
 struct net_port_config {
 	char path[108];		/* sun_path */
 	char name[32];
 	bool client;		/* connect (and reconnect) instead of listen */
 	int listen_fd;		/* --fd: inherited listening socket, else -1 */
+	unsigned queues;	/* queue pairs served (queues=, else --queues) */
 };
 
 struct net_options {
@@ -53,6 +58,10 @@ struct net_options {
 	unsigned mac_age_s;
 	unsigned memory_mb;
 	int cpu;		/* pin the forwarding thread, or -1 */
+	unsigned queues;	/* --queues: default queue pairs per port */
+	unsigned threads;	/* forwarding threads (--threads, --cpus) */
+	int cpus[NET_MAX_THREADS];	/* --cpus: thread i on cpus[i] */
+	unsigned ncpus;		/* 0: not pinned (or --cpu) */
 	int verbosity;		/* -1 quiet, 0 normal, 1 verbose */
 };
 
@@ -79,8 +88,9 @@ int net_cpuset_format(const cpu_set_t *set, char *buf, size_t len)
 
 /*
  * EAL arguments: no hugepages, no shared config, IOVA as VA, no PCI scan,
- * no telemetry socket, a per-process file prefix (pid), one lcore pinned
- * to o->cpu or allowed on every CPU in cpus ("0,1").
+ * no telemetry socket, a per-process file prefix (pid), one lcore per
+ * forwarding thread: pinned to o->cpu or o->cpus[i], or allowed on every
+ * CPU in cpus ("0,1").
  */
 int net_eal_args_build(const struct net_options *o, pid_t pid,
 		       const char *cpus, struct net_eal_args *out)

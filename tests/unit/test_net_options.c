@@ -19,6 +19,8 @@ static int parse(int argc, char *const argv[])
 	return net_options_parse(argc, argv, &opts);
 }
 
+static int has_arg(const struct net_eal_args *a, const char *s);
+
 static void test_ports(void)
 {
 	char *const argv[] = { "splitvm-net", "--port", "/tmp/a.sock",
@@ -48,6 +50,35 @@ static void test_ports(void)
 	CU_ASSERT_FALSE(opts.allow_root);
 	CU_ASSERT_EQUAL(opts.stats_format, NET_STATS_TEXT);
 	CU_ASSERT_EQUAL(opts.seccomp, BE_SECCOMP_KILL);
+	CU_ASSERT_EQUAL(opts.threads, 1);
+	CU_ASSERT_EQUAL(opts.ncpus, 0);
+	CU_ASSERT_EQUAL(opts.ports[0].queues, 1);
+}
+
+static void test_queues_threads(void)
+{
+	char *const argv[] = { "splitvm-net", "--port", "/a,queues=4",
+		"--port", "/b", "--queues", "2", "--cpus", "3,0-1", NULL };
+	char *const threads[] = { "splitvm-net", "--port", "/a", "--threads",
+		"3", NULL };
+	struct net_eal_args a;
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(argv), argv), 0);
+	/* queues= wins; --queues (even given later) is the default. */
+	CU_ASSERT_EQUAL(opts.ports[0].queues, 4);
+	CU_ASSERT_EQUAL(opts.ports[1].queues, 2);
+	CU_ASSERT_EQUAL(opts.threads, 3);
+	CU_ASSERT_EQUAL(opts.ncpus, 3);
+	CU_ASSERT_EQUAL(opts.cpus[0], 3);
+	CU_ASSERT_EQUAL(opts.cpus[1], 0);
+	CU_ASSERT_EQUAL(opts.cpus[2], 1);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", &a), 0);
+	CU_ASSERT_TRUE(has_arg(&a, "--lcores=0@3,1@0,2@1"));
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(threads), threads), 0);
+	CU_ASSERT_EQUAL(opts.threads, 3);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", &a), 0);
+	CU_ASSERT_TRUE(has_arg(&a, "--lcores=(0-2)@(0,1)"));
 }
 
 static void test_seccomp(void)
@@ -109,7 +140,7 @@ static void test_actions(void)
 static void test_rejects(void)
 {
 	char long_path[200];
-	char *const bad[][6] = {
+	char *const bad[][8] = {
 		{ "splitvm-net", NULL },				/* no port */
 		{ "splitvm-net", "--port", "/a", "--mode", "xconnect", NULL },
 		{ "splitvm-net", "--port", "/a", "--port", "/a", NULL },
@@ -124,6 +155,25 @@ static void test_rejects(void)
 		{ "splitvm-net", "--port", "/a", "stray", NULL },
 		{ "splitvm-net", "--port", "/a", "--stats-format", "xml", NULL },
 		{ "splitvm-net", "--port", "/a", "--cpu", NULL },
+		{ "splitvm-net", "--port", "/a", "--queues", "0", NULL },
+		{ "splitvm-net", "--port", "/a", "--queues", "17", NULL },
+		{ "splitvm-net", "--port", "/a,queues=", NULL },
+		{ "splitvm-net", "--port", "/a,queues=0", NULL },
+		{ "splitvm-net", "--port", "/a,queues=2x", NULL },
+		{ "splitvm-net", "--port", "/a", "--threads", "0", NULL },
+		{ "splitvm-net", "--port", "/a", "--threads", "17", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "1,", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "2-1", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "1,1", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "a", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "0-16", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "0,1", "--threads",
+		  "3", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "0", "--cpu", "0",
+		  NULL },
+		{ "splitvm-net", "--port", "/a", "--threads", "2", "--cpu", "0",
+		  NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -280,6 +330,7 @@ static CU_TestInfo options_tests[] = {
 	{ "bad command lines are refused", test_rejects },
 	{ "at most 64 ports", test_too_many_ports },
 	{ "EAL arguments for unprivileged runs", test_eal_args },
+	{ "--queues, queues=, --threads, --cpus", test_queues_threads },
 	{ "stats as text and JSON", test_stats_formats },
 	CU_TEST_INFO_NULL,
 };
