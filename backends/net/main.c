@@ -122,9 +122,11 @@ int main(int argc, char **argv)
 		net_backend_request_stop(be);
 	if (pending_stats)
 		net_backend_request_stats(be);
-	log_info("main", "forwarding: %u ports, mode %s, %s", opts.nports,
+	log_info("main", "forwarding: %u ports, mode %s, %s, %u thread%s",
+		 opts.nports,
 		 opts.mode == NET_MODE_XCONNECT ? "xconnect" : "switch",
-		 opts.busy_poll ? "busy polling" : "sleeping when idle");
+		 opts.busy_poll ? "busy polling" : "sleeping when idle",
+		 opts.threads, opts.threads == 1 ? "" : "s");
 	r = net_backend_run(be);
 	if (r)
 		status = EXIT_RUNTIME;

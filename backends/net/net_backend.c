@@ -102,16 +102,19 @@ static void port_event(struct net_backend *be)
 	net_fwd_wake(be);
 }
 
-/* Wait until the forwarder can no longer be using a port it saw ready. */
+/* Wait until no worker can still be using a port it saw ready. */
 static void wait_quiescent(struct net_backend *be)
 {
-	uint64_t gen = atomic_load(&be->round_gen);
+	for (unsigned i = 0; i < be->nworkers; i++) {
+		struct net_worker *w = &be->workers[i];
+		uint64_t gen = atomic_load(&w->round_gen);
 
-	while (atomic_load(&be->in_round) &&
-	       atomic_load(&be->round_gen) == gen) {
-		struct timespec ts = { 0, 20000 };
+		while (atomic_load(&w->in_round) &&
+		       atomic_load(&w->round_gen) == gen) {
+			struct timespec ts = { 0, 20000 };
 
-		nanosleep(&ts, NULL);
+			nanosleep(&ts, NULL);
+		}
 	}
 }
 
@@ -178,10 +181,12 @@ static int net_vring_state_changed(int vid, uint16_t queue_id, int enable)
 
 	if (!p)
 		return 0;
-	if (queue_id > NET_VRING_TX) {
-		/* MQ is not offered; a frontend enabling more is ignored. */
-		log_warn(p->tag, "vring %u %s: only one queue pair is served",
-			 queue_id, enable ? "enabled" : "disabled");
+	if (queue_id >= 2 * p->nq) {
+		/* librte_vhost 22.11 tells every frontend it may use 128
+		 * queue pairs (GET_QUEUE_NUM): more than --queues is ignored. */
+		log_warn(p->tag, "vring %u %s: only %u queue pair%s served "
+			 "(--queues)", queue_id, enable ? "enabled" : "disabled",
+			 p->nq, p->nq == 1 ? " is" : "s are");
 		return 0;
 	}
 	/*
@@ -206,8 +211,9 @@ static const struct rte_vhost_device_ops net_vhost_ops = {
 
 /*
  * Offloads are not passed through yet, so the frontend must send complete
- * frames with checksums; one queue pair, so no MQ and no control queue
- * (and what needs it).
+ * frames with checksums. The control queue is the frontend's own (QEMU
+ * and virtio-user run it); only MQ needs it, and only the queue-pair
+ * command is of use to splitvm-net, so RX mode and announce stay off.
  */
 static const uint64_t net_disabled_features =
 	1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
@@ -215,8 +221,10 @@ static const uint64_t net_disabled_features =
 	1ull << VIRTIO_NET_F_GUEST_ECN | 1ull << VIRTIO_NET_F_GUEST_UFO |
 	1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 |
 	1ull << VIRTIO_NET_F_HOST_ECN | 1ull << VIRTIO_NET_F_HOST_UFO |
-	1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_CTRL_RX |
-	1ull << VIRTIO_NET_F_GUEST_ANNOUNCE | 1ull << VIRTIO_NET_F_MQ;
+	1ull << VIRTIO_NET_F_CTRL_RX | 1ull << VIRTIO_NET_F_GUEST_ANNOUNCE;
+/* One queue pair: no MQ, and no control queue either. */
+static const uint64_t net_single_queue_features =
+	1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ;
 
 /*
  * --fd: a listening unix socket handed over by a manager. librte_vhost
@@ -325,7 +333,8 @@ static int port_register(struct net_port *p)
 		return -EINVAL;
 	}
 	p->registered = true;
-	if (rte_vhost_driver_disable_features(path, net_disabled_features) ||
+	if (rte_vhost_driver_disable_features(path, net_disabled_features |
+			(p->nq > 1 ? 0 : net_single_queue_features)) ||
 	    rte_vhost_driver_callback_register(path, &net_vhost_ops)) {
 		log_err(p->tag, "cannot configure %s", path);
 		return -EINVAL;
@@ -341,6 +350,59 @@ static int port_register(struct net_port *p)
 	return 0;
 }
 
+/* The forwarding threads: worker 0 on the main lcore, then the others. */
+static int workers_create(struct net_backend *be)
+{
+	unsigned lcore = rte_get_main_lcore(), want = be->opts->threads;
+
+	if (!want)
+		want = 1;
+	if (rte_lcore_count() < want) {
+		log_err(TAG, "%u forwarding threads, but DPDK has %u lcores",
+			want, rte_lcore_count());
+		return -EINVAL;
+	}
+	be->shared_rx = want > 1;
+	for (unsigned i = 0; i < want; i++) {
+		struct net_worker *w = &be->workers[i];
+
+		if (i)
+			lcore = rte_get_next_lcore(lcore, 1, 0);
+		w->be = be;
+		w->id = i;
+		w->lcore = lcore;
+		w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		be->nworkers = i + 1;
+		if (w->wake_fd < 0)
+			return -errno;
+		w->stats = calloc((size_t)be->nports * NET_MAX_QUEUES,
+				  sizeof(*w->stats));
+		if (!w->stats)
+			return -ENOMEM;
+	}
+	/* Dealing the queue pairs out needs the number of workers. */
+	for (unsigned i = 0; i < want; i++) {
+		int r = net_fwd_create(&be->workers[i]);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static void workers_destroy(struct net_backend *be)
+{
+	for (unsigned i = 0; i < be->nworkers; i++) {
+		struct net_worker *w = &be->workers[i];
+
+		net_fwd_destroy(w);
+		free(w->stats);
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
+	}
+	be->nworkers = 0;
+}
+
 int net_backend_create(const struct net_options *o, struct net_backend **out)
 {
 	struct net_backend *be;
@@ -353,19 +415,16 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 	if (!be)
 		return -ENOMEM;
 	be->opts = o;
-	be->wake_fd = -1;
 	be->mac_age_ns = (uint64_t)o->mac_age_s * 1000000000ull;
-	be->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (be->wake_fd < 0) {
-		r = -errno;
-		goto err;
-	}
+	rte_spinlock_init(&be->sw_lock);
 	r = net_switch_create(o->mac_table_size, be->mac_age_ns, &be->sw);
 	if (r)
 		goto err;
 	/* Frames live in an mbuf only between a dequeue and the enqueues that
-	 * copy them out: a burst per port, plus the per-lcore cache. */
-	nb_mbufs = 2048 + o->nports * NET_BURST * 2;
+	 * copy them out: a burst per worker, plus the per-lcore caches (a
+	 * 64 KiB frame takes 32 mbufs until it is dropped as oversize). */
+	nb_mbufs = 2048 + o->nports * NET_BURST * 2 +
+		   o->threads * (128 + NET_BURST * 32);
 	be->pool = rte_pktmbuf_pool_create("splitvm-net", nb_mbufs, 128, 0,
 					   RTE_MBUF_DEFAULT_BUF_SIZE,
 					   rte_socket_id());
@@ -380,9 +439,15 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 
 		p->cfg = o->ports[i];
 		p->index = (uint16_t)i;
+		p->nq = (uint16_t)(p->cfg.queues ? p->cfg.queues : 1);
+		for (unsigned q = 0; q < NET_MAX_QUEUES; q++)
+			rte_spinlock_init(&p->rx_lock[q]);
 		atomic_init(&p->vid, -1);
 		snprintf(p->tag, sizeof(p->tag), "%s", p->cfg.name);
 	}
+	r = workers_create(be);
+	if (r)
+		goto err;
 	net_active = be;
 	for (unsigned i = 0; i < be->nports; i++) {
 		r = port_register(&be->ports[i]);
@@ -418,28 +483,51 @@ void net_backend_destroy(struct net_backend *be)
 	if (be->pool)
 		rte_mempool_free(be->pool);
 	net_switch_destroy(be->sw);
-	if (be->wake_fd >= 0)
-		close(be->wake_fd);
+	workers_destroy(be);
 	free(be);
 }
 
 int net_backend_print_stats(struct net_backend *be)
 {
 	struct net_port_report ports[NET_SWITCH_MAX_PORTS];
+	struct net_queue_stats *sum;
 	struct timespec ts;
 	struct net_report rep = {
 		.mode = be->opts->mode == NET_MODE_XCONNECT ? "xconnect"
 							    : "switch",
 		.nports = be->nports,
 		.ports = ports,
-		.fwd_frames = be->fwd_frames,
-		.fwd_busy_cycles = be->fwd_busy_cycles,
 		.tsc_hz = rte_get_tsc_hz(),
 	};
+	int r;
 
+	/* Each worker counts what it did; a queue's numbers are the sum. */
+	sum = calloc((size_t)be->nports * NET_MAX_QUEUES, sizeof(*sum));
+	if (!sum)
+		return -ENOMEM;
+	for (unsigned i = 0; i < be->nworkers; i++) {
+		struct net_worker *w = &be->workers[i];
+
+		rep.fwd_frames += w->fwd_frames;
+		rep.fwd_busy_cycles += w->fwd_busy_cycles;
+		for (unsigned k = 0; k < be->nports * NET_MAX_QUEUES; k++) {
+			const struct net_queue_stats *a = &w->stats[k];
+			struct net_queue_stats *t = &sum[k];
+
+			t->rx_frames += a->rx_frames;
+			t->rx_bytes += a->rx_bytes;
+			t->tx_frames += a->tx_frames;
+			t->tx_bytes += a->tx_bytes;
+			t->flooded += a->flooded;
+			for (unsigned d = 0; d < NET_DROP_COUNT; d++)
+				t->drops[d] += a->drops[d];
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	rte_spinlock_lock(&be->sw_lock);
 	rep.mac_entries = net_switch_count(be->sw,
 		(uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+	rte_spinlock_unlock(&be->sw_lock);
 	for (unsigned i = 0; i < be->nports; i++) {
 		const struct net_port *p = &be->ports[i];
 
@@ -448,11 +536,14 @@ int net_backend_print_stats(struct net_backend *be)
 			.path = p->cfg.path,
 			.client = p->cfg.client,
 			.connected = atomic_load(&p->ready),
-			.nqueues = 1,
-			.queues = &p->stats,
+			.nqueues = p->nq,
+			.queues = &sum[(size_t)i * NET_MAX_QUEUES],
 		};
 	}
 	if (be->opts->stats_format == NET_STATS_JSON)
-		return net_report_print_json(stdout, &rep);
-	return net_report_print_text(stdout, &rep);
+		r = net_report_print_json(stdout, &rep);
+	else
+		r = net_report_print_text(stdout, &rep);
+	free(sum);
+	return r;
 }

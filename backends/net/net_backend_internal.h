@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * State shared by the control side (net_backend.c, librte_vhost's event
- * thread) and the forwarding loop (net_fwd.c, the main lcore).
+ * thread) and the forwarding loops (net_fwd.c, one per worker lcore).
  */
 #ifndef SPLITVM_NET_BACKEND_INTERNAL_H
 #define SPLITVM_NET_BACKEND_INTERNAL_H
@@ -9,6 +9,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <rte_spinlock.h>
 
 #include "net_backend.h"
 #include "net_guard.h"
@@ -18,9 +20,12 @@
 struct rte_mempool;
 struct rte_vhost_memory;
 
-/* librte_vhost's vring numbering for one queue pair. */
+/* librte_vhost's vring numbering: queue pair q has rings 2q and 2q + 1. */
 #define NET_VRING_RX 0	/* the frontend receives: splitvm-net enqueues */
 #define NET_VRING_TX 1	/* the frontend transmits: splitvm-net dequeues */
+#define NET_RXQ(q) ((uint16_t)(2 * (q) + NET_VRING_RX))
+#define NET_TXQ(q) ((uint16_t)(2 * (q) + NET_VRING_TX))
+#define NET_MAX_VRINGS (2 * NET_MAX_QUEUES)
 
 #define NET_BURST 32
 
@@ -33,20 +38,49 @@ struct rte_vhost_memory;
 struct net_port {
 	struct net_port_config cfg;
 	uint16_t index;
+	uint16_t nq;			/* queue pairs served */
 	char tag[40];
 	bool registered;
-	/* Written by the vhost event thread, read by the forwarder. */
+	/* Written by the vhost event thread, read by the forwarders. */
 	_Atomic int vid;		/* -1: no device */
 	_Atomic bool ready;		/* new_device done, not destroyed */
-	_Atomic bool vring_enabled[2];
+	_Atomic bool vring_enabled[NET_MAX_VRINGS];
 	/* Set by new_device before ready, freed after destroy_device. */
 	struct rte_vhost_memory *mem;	/* guest memory, for net_guard */
 	uint32_t hdr_len;		/* virtio-net header the frontend uses */
 	bool mergeable;			/* VIRTIO_NET_F_MRG_RXBUF */
 	bool packed;			/* VIRTIO_F_RING_PACKED: no guard */
-	/* Forwarder only. */
-	struct net_queue_stats stats;	/* one queue pair */
-	struct net_vring_guard guard[2];
+	/*
+	 * With several threads two may put frames on one receive ring: the
+	 * guard's hand-back must not run beside another's enqueue.
+	 */
+	rte_spinlock_t rx_lock[NET_MAX_QUEUES];
+	/* The forwarder polling transmit queue q owns guard[NET_TXQ(q)]. */
+	struct net_vring_guard guard[NET_MAX_VRINGS];
+};
+
+struct net_fwd;
+
+/* One forwarding thread: an lcore, the queue pairs dealt to it. */
+struct net_worker {
+	struct net_backend *be;
+	unsigned id;
+	unsigned lcore;
+	int wake_fd;			/* eventfd: port change, signal, stop */
+	/*
+	 * Quiescence: the worker sets in_round while it may touch any
+	 * port's vrings and bumps round_gen after each round; destroy_device
+	 * clears ready, then waits until no round that could have seen it
+	 * set is still running (seq_cst on both sides, Dekker style).
+	 */
+	_Atomic bool in_round;
+	_Atomic uint64_t round_gen;
+	/* Written by this worker only, summed for reports. */
+	uint64_t fwd_frames;
+	uint64_t fwd_busy_cycles;
+	struct net_queue_stats *stats;	/* [port * NET_MAX_QUEUES + queue] */
+	struct net_fwd *fwd;		/* the loop's private state */
+	int status;			/* what its loop returned */
 };
 
 struct net_backend {
@@ -54,29 +88,29 @@ struct net_backend {
 	struct net_port ports[NET_SWITCH_MAX_PORTS];
 	unsigned nports;
 	struct rte_mempool *pool;
-	struct net_switch *sw;		/* forwarder only */
+	struct net_switch *sw;		/* under sw_lock */
+	rte_spinlock_t sw_lock;
 	uint64_t mac_age_ns;
-	int wake_fd;			/* eventfd: port change, signal */
-
-	/*
-	 * Quiescence: the forwarder sets in_round while it may touch any
-	 * port's vrings and bumps round_gen after each round; destroy_device
-	 * clears ready, then waits until no round that could have seen it
-	 * set is still running (seq_cst on both sides, Dekker style).
-	 */
-	_Atomic bool in_round;
-	_Atomic uint64_t round_gen;
+	struct net_worker workers[NET_MAX_THREADS];
+	unsigned nworkers;
+	bool shared_rx;			/* several workers: take rx_lock */
 	_Atomic uint64_t port_events;	/* bumped on every port change */
-
-	/* Forwarder only: see struct net_report. */
-	uint64_t fwd_frames;
-	uint64_t fwd_busy_cycles;
 
 	_Atomic bool stop;
 	_Atomic bool stats_wanted;
 };
 
+static inline struct net_queue_stats *net_worker_stats(struct net_worker *w,
+						       uint16_t port,
+						       uint16_t queue)
+{
+	return &w->stats[(unsigned)port * NET_MAX_QUEUES + queue];
+}
+
 /* net_fwd.c */
 void net_fwd_wake(struct net_backend *be);
+int net_fwd_create(struct net_worker *w)
+	__attribute__((warn_unused_result));
+void net_fwd_destroy(struct net_worker *w);
 
 #endif

@@ -186,9 +186,11 @@ class Testpmd:
 
     PROMPT = "testpmd> "
 
-    def __init__(self, exe, sockets, macs, prefix, logpath, servers=()):
+    def __init__(self, exe, sockets, macs, prefix, logpath, servers=(),
+                 queues=1):
         """servers: indexes of ports where testpmd listens (virtio-user
-        server=1) and splitvm-net is the client."""
+        server=1) and splitvm-net is the client; queues: queue pairs of
+        every port (virtio-user queues=, testpmd --rxq/--txq)."""
         self.prefix = prefix
         eal = ["-l", "0,1", "--no-huge", "-m", "1024", "--no-pci",
                f"--file-prefix={prefix}"]
@@ -196,13 +198,16 @@ class Testpmd:
             eal += ["--no-shconf", "--iova-mode=va"]
         for i, (sock, mac) in enumerate(zip(sockets, macs)):
             extra = ",server=1" if i in servers else ""
+            if queues > 1:
+                extra += f",queues={queues}"
             eal += ["--vdev",
                     f"net_virtio_user{i},path={sock},mac={mac}{extra}"]
         # stdio to a pipe is block buffered: line buffering puts each
         # command's output before the next prompt (written unbuffered).
         self.argv = [shutil.which("stdbuf") or "stdbuf", "-oL", exe] + eal + [
             "--", "-i", "--total-num-mbufs=16384", "--no-mlockall",
-            "--nb-cores=1"]
+            "--nb-cores=1"] + ([f"--rxq={queues}", f"--txq={queues}"]
+                               if queues > 1 else [])
         self.log = open(logpath, "w+")
         self.out = ""
         self.lock = threading.Lock()
