@@ -161,6 +161,32 @@ with tempfile.TemporaryDirectory() as tmp:
         c.equal(status, 0, "splitvm-net exits 0 on SIGTERM")
         if c.failed:
             sw.dump()
+
+        # Again through the switch, two threads and two queue pairs per
+        # port: the guard beside the receive-ring locks and the MAC table
+        # lock (the good frames flood to port 1).
+        sw = netbe.SplitvmNet(exe, ["--threads", "2", "--queues", "2",
+                                    "--port", socks[0], "--port", socks[1]])
+        if c.check(sw.wait_log("forwarding: 2 ports, mode switch"),
+                   "splitvm-net started as a two-thread switch"):
+            p = subprocess.run(
+                [drive, "--net", "--probe", "--json", "-s", socks[0],
+                 "--peer", socks[1]], capture_output=True, text=True,
+                timeout=300)
+            c.equal(p.returncode, 0, "switch: every probe passed")
+            st = sw.stats()
+            if c.check(st is not None, "switch: statistics answered"):
+                q0, q1 = netbe.port(st, 0), netbe.port(st, 1)
+                for reason, probes in EXPECT.items():
+                    c.equal(q0["drops"][reason], len(probes),
+                            f"switch: port 0 {reason}")
+                for reason, probes in EXPECT_RX.items():
+                    c.equal(q1["drops"][reason], len(probes),
+                            f"switch: port 1 {reason}")
+            status, final = sw.stop()
+            c.equal(status, 0, "switch: exits 0 on SIGTERM")
+        if c.failed:
+            sw.dump()
     finally:
         if probe and probe.poll() is None:
             probe.kill()
