@@ -118,6 +118,51 @@ static void wait_quiescent(struct net_backend *be)
 	}
 }
 
+/*
+ * Around every vhost-user message of a running device: the guard must not
+ * read rings or guest memory a message is changing. Held from before the
+ * handler to after it (post is skipped when a handler fails: the locks are
+ * then kept until the next message's post, and the guard waits).
+ */
+static enum rte_vhost_msg_result net_msg_pre(int vid, void *msg)
+{
+	struct net_backend *be = net_active;
+	struct net_port *p = be ? port_by_vid(be, vid) : NULL;
+
+	(void)msg;
+	if (p && !p->guard_held) {
+		for (unsigned v = 0; v < NET_MAX_VRINGS; v++)
+			rte_spinlock_lock(&p->guard_lock[v]);
+		p->guard_held = true;
+	}
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static enum rte_vhost_msg_result net_msg_post(int vid, void *msg)
+{
+	struct net_backend *be = net_active;
+	struct net_port *p = be ? port_by_vid(be, vid) : NULL;
+	struct rte_vhost_memory *mem = NULL;
+
+	(void)msg;
+	if (!p || !p->guard_held)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	/* The message may have brought a new memory table. */
+	if (atomic_load(&p->vid) == vid && !rte_vhost_get_mem_table(vid, &mem)) {
+		free(p->mem);
+		p->mem = mem;
+	}
+	p->guard_held = false;
+	for (unsigned v = 0; v < NET_MAX_VRINGS; v++)
+		rte_spinlock_unlock(&p->guard_lock[v]);
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static const struct rte_vhost_user_extern_ops net_extern_ops = {
+	.pre_msg_handle = net_msg_pre,
+	.post_msg_handle = net_msg_post,
+};
+
 static int net_new_device(int vid)
 {
 	struct net_backend *be = net_active;
@@ -146,6 +191,10 @@ static int net_new_device(int vid)
 				  1ull << VIRTIO_NET_F_MRG_RXBUF)) ?
 		     sizeof(struct virtio_net_hdr_mrg_rxbuf) :
 		     sizeof(struct virtio_net_hdr);
+	if (rte_vhost_extern_callback_register(vid, &net_extern_ops, NULL)) {
+		log_err(p->tag, "cannot watch the vhost-user messages");
+		return -1;
+	}
 	/* Interrupts are the frontend's choice; kicks we suppress ourselves. */
 	atomic_store(&p->vid, vid);
 	atomic_store(&p->ready, true);
@@ -442,6 +491,8 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 		p->nq = (uint16_t)(p->cfg.queues ? p->cfg.queues : 1);
 		for (unsigned q = 0; q < NET_MAX_QUEUES; q++)
 			rte_spinlock_init(&p->rx_lock[q]);
+		for (unsigned v = 0; v < NET_MAX_VRINGS; v++)
+			rte_spinlock_init(&p->guard_lock[v]);
 		atomic_init(&p->vid, -1);
 		snprintf(p->tag, sizeof(p->tag), "%s", p->cfg.name);
 	}

@@ -57,6 +57,15 @@ struct net_port {
 	rte_spinlock_t rx_lock[NET_MAX_QUEUES];
 	/* The forwarder polling transmit queue q owns guard[NET_TXQ(q)]. */
 	struct net_vring_guard guard[NET_MAX_VRINGS];
+	/*
+	 * The guard reads rings and guest memory without librte_vhost's
+	 * locks: it only tries guard_lock[vring], which the vhost event
+	 * thread holds from before to after every vhost-user message
+	 * (extern ops), so no message remaps memory or moves a ring under
+	 * it. guard_held is the event thread's own.
+	 */
+	rte_spinlock_t guard_lock[NET_MAX_VRINGS];
+	bool guard_held;
 };
 
 struct net_fwd;

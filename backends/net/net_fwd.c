@@ -147,20 +147,27 @@ static uint16_t rx_guard(struct net_fwd *f, struct net_port *p,
 		struct rte_vhost_vring vr;
 		uint16_t last_avail, last_used;
 		uint64_t total = 0;
-		enum net_chain_verdict v;
+		bool skip = false;
 
-		if (!ring_get(vid, vring, &vr) ||
-		    rte_vhost_get_vring_base(vid, vring, &last_avail,
-					     &last_used) ||
-		    ring_avail_idx(&vr) == last_avail)
-			break;	/* no buffer: the ring is full, not broken */
-		v = net_guard_check_split(p->mem, &vr, last_avail, &total);
-		/* Without mergeable buffers one buffer takes a whole frame. */
-		if (v == NET_CHAIN_OK && (p->mergeable || total >=
-		    p->hdr_len + rte_pktmbuf_pkt_len(pkts[sent])))
+		if (!rte_spinlock_trylock(&p->guard_lock[vring]))
+			break;	/* a vhost-user message is being handled */
+		if (ring_get(vid, vring, &vr) &&
+		    !rte_vhost_get_vring_base(vid, vring, &last_avail,
+					      &last_used) &&
+		    ring_avail_idx(&vr) != last_avail) {
+			enum net_chain_verdict v = net_guard_check_split(
+				p->mem, &vr, last_avail, &total);
+
+			/* Without mergeable buffers one buffer takes a whole
+			 * frame; none posted: the ring is full, not broken. */
+			skip = (v != NET_CHAIN_OK || (!p->mergeable && total <
+				p->hdr_len + rte_pktmbuf_pkt_len(pkts[sent]))) &&
+			       !net_guard_skip_head(vid, vring, &vr);
+		}
+		rte_spinlock_unlock(&p->guard_lock[vring]);
+		if (!skip)
 			break;
-		if (net_guard_skip_head(vid, vring, &vr))
-			break;
+		(void)rte_vhost_vring_call(vid, vring);
 		st->drops[NET_DROP_BAD_RX_BUF]++;
 		f->guard_work++;
 		sent += rte_vhost_enqueue_burst(vid, vring, pkts + sent,
@@ -249,32 +256,21 @@ static void switch_frame(struct net_fwd *f, struct net_port *src,
  * only when a second poll found it still there, so a frame published
  * between a dequeue and the look at the ring is never taken for one.
  */
-static void tx_guard(struct net_fwd *f, struct net_port *src,
-		     struct net_queue_stats *st, int vid, uint16_t vring,
-		     uint16_t n)
+/* Under guard_lock: hand back the head chain if it stalls the ring. */
+static bool tx_guard_stall(struct net_port *src, struct net_vring_guard *g,
+			   int vid, uint16_t vring, uint16_t last_avail)
 {
-	struct net_vring_guard *g = &src->guard[vring];
 	struct rte_vhost_vring vr;
-	uint16_t last_avail, last_used, taken;
 	uint64_t total;
 
-	if (rte_vhost_get_vring_base(vid, vring, &last_avail, &last_used)) {
-		g->valid = false;
-		return;
-	}
-	taken = (uint16_t)(last_avail - g->last_avail);
-	g->last_avail = last_avail;
-	if (taken > n)
-		st->drops[NET_DROP_SHORT_CHAIN] += taken - n;
-	if (n || taken || !ring_get(vid, vring, &vr) ||
-	    ring_avail_idx(&vr) == last_avail) {
+	if (!ring_get(vid, vring, &vr) || ring_avail_idx(&vr) == last_avail) {
 		g->stall_seen = false;
-		return;
+		return false;
 	}
 	if (!g->stall_seen || g->stall_at != last_avail) {
 		g->stall_seen = true;
 		g->stall_at = last_avail;
-		return;
+		return false;
 	}
 	if (net_guard_check_split(src->mem, &vr, last_avail, &total) ==
 	    NET_CHAIN_OK) {
@@ -284,10 +280,40 @@ static void tx_guard(struct net_fwd *f, struct net_port *src,
 				 "that looks valid (avail index %u)", vring,
 				 last_avail);
 		g->warned = true;
+		return false;
+	}
+	return !net_guard_skip_head(vid, vring, &vr);
+}
+
+static void tx_guard(struct net_fwd *f, struct net_port *src,
+		     struct net_queue_stats *st, int vid, uint16_t vring,
+		     uint16_t n)
+{
+	struct net_vring_guard *g = &src->guard[vring];
+	uint16_t last_avail, last_used, taken;
+	bool skipped;
+
+	if (rte_vhost_get_vring_base(vid, vring, &last_avail, &last_used)) {
+		g->valid = false;
 		return;
 	}
-	if (net_guard_skip_head(vid, vring, &vr))
+	taken = (uint16_t)(last_avail - g->last_avail);
+	g->last_avail = last_avail;
+	if (taken > n)
+		st->drops[NET_DROP_SHORT_CHAIN] += taken - n;
+	if (n || taken) {
+		g->stall_seen = false;
 		return;
+	}
+	/* The ring and guest memory are read only while no vhost-user
+	 * message can change them; a message in progress: next time. */
+	if (!rte_spinlock_trylock(&src->guard_lock[vring]))
+		return;
+	skipped = tx_guard_stall(src, g, vid, vring, last_avail);
+	rte_spinlock_unlock(&src->guard_lock[vring]);
+	if (!skipped)
+		return;
+	(void)rte_vhost_vring_call(vid, vring);
 	st->drops[NET_DROP_BAD_CHAIN]++;
 	g->last_avail++;
 	g->stall_seen = false;

@@ -127,6 +127,5 @@ int net_guard_skip_head(int vid, uint16_t vring,
 		(uint64_t)(last_used & mask) * sizeof(*e), sizeof(*e));
 	rte_vhost_log_used_vring(vid, vring, offsetof(struct vring_used, idx),
 				 sizeof(vr->used->idx));
-	(void)rte_vhost_vring_call(vid, vring);
 	return 0;
 }

@@ -38,7 +38,8 @@ bool net_guard_mapped(const struct rte_vhost_memory *mem, uint64_t gpa,
 		      uint64_t len);
 
 /*
- * The chain whose head sits at avail index avail_idx of a split ring:
+ * The chain whose head sits at avail index avail_idx of a split ring
+ * (read from guest memory: under the same lock as net_guard_skip_head):
  * NET_CHAIN_BAD where librte_vhost 22.11's parser gives up, else OK with
  * *total the sum of its descriptors' lengths.
  */
@@ -48,9 +49,11 @@ enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *mem,
 
 /*
  * Hand the chain at the head of a split vring back to the frontend as
- * used with length 0 and move librte_vhost past it. Only between bursts
- * on that vring, by its one poller. 0, -ENOENT (nothing pending) or
- * -EBUSY (librte_vhost's indexes are not at rest).
+ * used with length 0 and move librte_vhost past it; the caller notifies
+ * (rte_vhost_vring_call, which takes the ring's lock). Only between
+ * bursts on that vring, by its one poller, while no vhost-user message
+ * can change the rings or the memory (net_port.guard_lock). 0, -ENOENT
+ * (nothing pending) or -EBUSY (librte_vhost's indexes are not at rest).
  */
 int net_guard_skip_head(int vid, uint16_t vring,
 			const struct rte_vhost_vring *vr)
