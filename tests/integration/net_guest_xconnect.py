@@ -106,11 +106,9 @@ with tempfile.TemporaryDirectory() as tmp:
             ok &= c.check(m is not None and int(m.group(1)) == QUEUES,
                           f"the guest set {QUEUES} pairs through the core's "
                           "control queue", r.stdout[-800:])
-            pairs = {int(k): tuple(map(int, v)) for k, *v in re.findall(
-                r"guest: net \S+ pair=(\d+) sent=(\d+) received=(\d+) "
-                r"verified=(\d+)", r.stdout)}
             per = FRAMES // QUEUES
-            ok &= c.equal(pairs, {k: (per, per, per) for k in range(QUEUES)},
+            ok &= c.equal(svmtest.guest_net_pairs(r.stdout),
+                          {k: (per, per, per) for k in range(QUEUES)},
                           "every pair sent, received and verified its share")
         ok &= c.check("guest: result=PASS" in r.stdout, "the guest passes")
         if not ok:
