@@ -29,8 +29,15 @@
 
 #include "be_sandbox.h"
 #include "log.h"
+#include "net_msg.h"
 
 #define TAG "net"
+
+/*
+ * librte_vhost hands the hooks its message context, which starts with the
+ * message buffer (header and the largest payload): at least this much.
+ */
+#define NET_MSG_MIN_CONTEXT 256
 
 /*
  * librte_vhost's callbacks carry only a vid: the one backend of this
@@ -119,23 +126,28 @@ static void wait_quiescent(struct net_backend *be)
 }
 
 /*
- * Around every vhost-user message of a running device: the guard must not
- * read rings or guest memory a message is changing. Held from before the
- * handler to after it (post is skipped when a handler fails: the locks are
- * then kept until the next message's post, and the guard waits).
+ * Before every vhost-user message (msg: its wire form, header then
+ * payload). The guard must not read rings or guest memory a message is
+ * changing: its locks are held from here to after the handler (post is
+ * skipped when a handler fails: the locks are then kept until the next
+ * message's post, and the guard waits). And librte_vhost 22.11 answers
+ * GET_QUEUE_NUM with 128 whatever is served: the port's --queues instead.
  */
 static enum rte_vhost_msg_result net_msg_pre(int vid, void *msg)
 {
 	struct net_backend *be = net_active;
 	struct net_port *p = be ? port_by_vid(be, vid) : NULL;
 
-	(void)msg;
-	if (p && !p->guard_held) {
+	if (!p)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	if (!p->guard_held) {
 		for (unsigned v = 0; v < NET_MAX_VRINGS; v++)
 			rte_spinlock_lock(&p->guard_lock[v]);
 		p->guard_held = true;
 	}
-	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	/* msg leads librte_vhost's message context: header and payload. */
+	return net_msg_answer_queue_num(msg, NET_MSG_MIN_CONTEXT, p->nq) ?
+	       RTE_VHOST_MSG_RESULT_REPLY : RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
 static enum rte_vhost_msg_result net_msg_post(int vid, void *msg)
@@ -162,6 +174,23 @@ static const struct rte_vhost_user_extern_ops net_extern_ops = {
 	.pre_msg_handle = net_msg_pre,
 	.post_msg_handle = net_msg_post,
 };
+
+/* A frontend connected: watch its messages from the first one on. */
+static int net_new_connection(int vid)
+{
+	struct net_backend *be = net_active;
+	struct net_port *p = be ? port_by_vid(be, vid) : NULL;
+
+	if (!p) {
+		log_err(TAG, "connection %d on an unknown socket", vid);
+		return -1;
+	}
+	if (rte_vhost_extern_callback_register(vid, &net_extern_ops, NULL)) {
+		log_err(p->tag, "cannot watch the vhost-user messages");
+		return -1;
+	}
+	return 0;
+}
 
 static int net_new_device(int vid)
 {
@@ -191,10 +220,6 @@ static int net_new_device(int vid)
 				  1ull << VIRTIO_NET_F_MRG_RXBUF)) ?
 		     sizeof(struct virtio_net_hdr_mrg_rxbuf) :
 		     sizeof(struct virtio_net_hdr);
-	if (rte_vhost_extern_callback_register(vid, &net_extern_ops, NULL)) {
-		log_err(p->tag, "cannot watch the vhost-user messages");
-		return -1;
-	}
 	/* Interrupts are the frontend's choice; kicks we suppress ourselves. */
 	atomic_store(&p->vid, vid);
 	atomic_store(&p->ready, true);
@@ -256,6 +281,7 @@ static const struct rte_vhost_device_ops net_vhost_ops = {
 	.new_device = net_new_device,
 	.destroy_device = net_destroy_device,
 	.vring_state_changed = net_vring_state_changed,
+	.new_connection = net_new_connection,
 };
 
 /*

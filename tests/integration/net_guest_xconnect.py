@@ -13,7 +13,8 @@ With "mq" as the fourth argument: four queue pairs end to end (splitvm-net
 control queue, testpmd with four queues): the guest sends VQ_PAIRS_SET 4
 and spreads its frames over the pairs, splitvm-net keeps queue k on queue
 k both ways, so every pair gets its share back and splitvm-net's
-statistics show FRAMES / 4 on every queue of both ports."""
+statistics show FRAMES / 4 on every queue of both ports; then the core,
+told GET_QUEUE_NUM = 4, refuses a device with 8 pairs on that port."""
 
 import os
 import re
@@ -117,6 +118,17 @@ with tempfile.TemporaryDirectory() as tmp:
 
         st, ok = sw.wait_stats(lambda s: not s["ports"][0]["connected"])
         c.check(ok, "splitvm-net saw the VM's device go away")
+        if QUEUES > 1:
+            # GET_QUEUE_NUM says how many pairs the port serves.
+            r2 = svmtest.run([splitvm, "--kernel", guest, "--memory", "64M",
+                              "--net", f"socket={gsock},mac={MAC},"
+                              f"queues={2 * QUEUES}", "--cmdline",
+                              "guest.ticks=1 guest.exit=poweroff"],
+                             timeout=120)
+            c.check(r2.status != 0 and f"{2 * QUEUES} queue pairs asked for, "
+                    f"it has {QUEUES}" in r2.stderr,
+                    f"the core refuses {2 * QUEUES} pairs on a port serving "
+                    f"{QUEUES}", r2.stderr[-500:])
         if st and QUEUES > 1:
             per = FRAMES // QUEUES
             for i in (0, 1):

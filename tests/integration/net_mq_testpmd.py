@@ -7,8 +7,10 @@ a second one (B) a single-queue port on port 3, so port 3 has four queue
 pairs served but only one enabled.  A burst from every transmit queue:
 queue k arrives on queue k of a two-queue destination, and on queue
 k mod 1 = 0 of port 3; the statistics show each queue apart, the
-frontends get every frame.  MQ is negotiated on the two-queue ports, both
-forwarding threads exist, and the idle process sleeps."""
+frontends get every frame.  Before that, a frontend built on protocol/
+(vu_front) reads what each port offers: MQ, the control queue and
+GET_QUEUE_NUM = the pairs served.  MQ is negotiated on the two-queue
+ports, both forwarding threads exist, and the idle process sleeps."""
 
 import os
 import shutil
@@ -19,6 +21,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import netbe  # noqa: E402
 import svmtest  # noqa: E402
+import vu_front  # noqa: E402
 
 exe = sys.argv[1]
 c = svmtest.Checker("net_mq_testpmd")
@@ -30,6 +33,22 @@ MACS = ["02:00:00:00:00:40", "02:00:00:00:00:41", "02:00:00:00:00:42",
         "02:00:00:00:00:43"]
 BURST = 32
 VIRTIO_NET_F_MQ = 22
+VIRTIO_NET_F_CTRL_VQ = 17
+
+
+def offer(path):
+    """What a port offers a frontend: (MQ, CTRL_VQ, GET_QUEUE_NUM)."""
+    vu = vu_front.VhostUser(path)
+    try:
+        feats = vu.get_u64(vu_front.GET_FEATURES)
+        pf = vu.get_u64(vu_front.GET_PROTOCOL_FEATURES)
+        vu.set_u64(vu_front.SET_FEATURES,
+                   vu_front.F_PROTOCOL_FEATURES | vu_front.F_VERSION_1)
+        vu.set_u64(vu_front.SET_PROTOCOL_FEATURES, pf & vu_front.PF_MQ)
+        return (feats >> VIRTIO_NET_F_MQ & 1, feats >> VIRTIO_NET_F_CTRL_VQ & 1,
+                vu.get_u64(vu_front.GET_QUEUE_NUM))
+    finally:
+        vu.close()
 
 
 def per_queue(st, port, key):
@@ -62,6 +81,15 @@ with tempfile.TemporaryDirectory() as tmp:
                        "splitvm-net started with two threads"):
             sw.dump()
             c.finish()
+        # The queue pairs served, as the frontend learns them.
+        c.equal(offer(socks[0]), (1, 1, 2),
+                "port 0 offers MQ and the control queue, 2 pairs")
+        c.equal(offer(socks[3]), (1, 1, 4), "port 3 offers 4 pairs")
+        sw1 = netbe.SplitvmNet(exe, ["--port", os.path.join(tmp, "one.sock")])
+        if sw1.wait_log("forwarding: 1 ports"):
+            c.equal(offer(os.path.join(tmp, "one.sock")), (0, 0, 1),
+                    "a one-queue port offers neither MQ nor CTRL_VQ")
+        sw1.stop()
         tpa = netbe.Testpmd(TESTPMD, socks[:3], MACS[:3],
                             f"splitvm-net-mqa-{os.getpid()}",
                             os.path.join(tmp, "tpa.log"), queues=2)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net_msg.h"
 #include "net_options.h"
 #include "net_stats.h"
 #include "unit.h"
@@ -322,7 +323,29 @@ static void test_stats_formats(void)
 	CU_ASSERT_STRING_EQUAL(net_drop_reason_name(NET_DROP_COUNT), "?");
 }
 
+static void test_queue_num_answer(void)
+{
+	uint8_t msg[64];
+	uint32_t hdr[3] = { 17 /* GET_QUEUE_NUM */, 1, 0 };
+	uint64_t n = 0;
+
+	memset(msg, 0xee, sizeof(msg));
+	memcpy(msg, hdr, sizeof(hdr));
+	CU_ASSERT_TRUE(net_msg_answer_queue_num(msg, sizeof(msg), 3));
+	memcpy(hdr, msg, sizeof(hdr));
+	memcpy(&n, msg + 12, sizeof(n));
+	CU_ASSERT_EQUAL(hdr[0], 17);
+	CU_ASSERT_EQUAL(hdr[2], 8);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_FALSE(net_msg_answer_queue_num(msg, 19, 3));	/* short */
+	hdr[0] = 1;						/* GET_FEATURES */
+	memcpy(msg, hdr, sizeof(hdr));
+	CU_ASSERT_FALSE(net_msg_answer_queue_num(msg, sizeof(msg), 3));
+}
+
 static CU_TestInfo options_tests[] = {
+	{ "GET_QUEUE_NUM answered with the queue pairs served",
+	  test_queue_num_answer },
 	{ "ports: server, client, name, --socket-path", test_ports },
 	{ "every setting", test_settings },
 	{ "--seccomp kill, log, off", test_seccomp },
