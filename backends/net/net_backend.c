@@ -204,8 +204,8 @@ static int net_new_device(int vid)
 	}
 	if (rte_vhost_get_negotiated_features(vid, &features))
 		log_warn(p->tag, "cannot read the negotiated features");
-	/* The guard checks chains against this copy of the table; a new
-	 * table comes with a destroy_device and a new_device. */
+	/* The guard checks chains against this copy of the table (the
+	 * message hooks refresh it after every message). */
 	free(p->mem);
 	p->mem = NULL;
 	if (rte_vhost_get_mem_table(vid, &p->mem)) {
@@ -256,8 +256,9 @@ static int net_vring_state_changed(int vid, uint16_t queue_id, int enable)
 	if (!p)
 		return 0;
 	if (queue_id >= 2 * p->nq) {
-		/* librte_vhost 22.11 tells every frontend it may use 128
-		 * queue pairs (GET_QUEUE_NUM): more than --queues is ignored. */
+		/* GET_QUEUE_NUM said how many pairs there are, but a
+		 * frontend that does not ask (virtio-user) may use more:
+		 * those rings are not served. */
 		log_warn(p->tag, "vring %u %s: only %u queue pair%s served "
 			 "(--queues)", queue_id, enable ? "enabled" : "disabled",
 			 p->nq, p->nq == 1 ? " is" : "s are");
