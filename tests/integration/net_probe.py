@@ -4,12 +4,14 @@
 carry good traffic.  splitvm-net (unprivileged, default sleeping idle
 mode) cross-connects four ports: 0<->1 take splitvm-drive --net --probe
 (bad chains into port 0, good frames out of port 1, broken receive
-buffers on port 1); 2<->3 belong to one dpdk-testpmd whose virtio-user
-ports send bursts both ways while the probe runs.  Checked: every probe
-passes (nothing but the good frame comes out, the same connection and a
-new one still forward), each kind of bad chain is counted under its own
-reason on the port it came from, testpmd's frames all arrive with no
-drop on ports 2 and 3, and splitvm-net stays up and exits 0."""
+buffers on port 1); 2<->3 belong to one dpdk-testpmd whose two
+virtio-user ports keep a loop of frames going through them (io
+forwarding) while the probe runs.  Checked: every probe passes (nothing
+but the good frame comes out, the same connection and a new one still
+forward), each kind of bad chain is counted under its own reason on the
+port it came from, the loop still runs afterwards with no drop on ports
+2 and 3 and a burst each way then arrives whole, and splitvm-net stays up
+and exits 0.  Then the same probe through a two-thread, two-queue switch."""
 
 import json
 import os
