@@ -133,6 +133,39 @@ static bool ring_get(int vid, uint16_t vring, struct rte_vhost_vring *vr)
 }
 
 /*
+ * Under guard_lock: is the receive buffer at the head one librte_vhost
+ * refuses (or, without mergeable buffers, too small for a frame of len)?
+ * Then hand it back; true when it did.
+ */
+static bool rx_skip_bad(struct net_port *p, int vid, uint16_t vring,
+			uint32_t len)
+{
+	struct rte_vhost_vring vr;
+	uint16_t last_avail, last_used;
+	enum net_chain_verdict v;
+	uint64_t total = 0;
+
+	/* Packed rings: desc, driver and device event areas in the same
+	 * three pointers. */
+	if (!ring_get(vid, vring, &vr) ||
+	    rte_vhost_get_vring_base(vid, vring, &last_avail, &last_used))
+		return false;
+	if (p->packed) {
+		if (!net_guard_packed_pending(&vr, last_avail))
+			return false;	/* no buffer: full, not broken */
+		v = net_guard_check_packed(p->mem, &vr, last_avail, &total);
+	} else {
+		if (ring_avail_idx(&vr) == last_avail)
+			return false;
+		v = net_guard_check_split(p->mem, &vr, last_avail, &total);
+	}
+	if (v == NET_CHAIN_OK && (p->mergeable || total >= p->hdr_len + len))
+		return false;
+	return p->packed ? !net_guard_skip_head_packed(vid, vring, &vr) :
+			   !net_guard_skip_head(vid, vring, &vr);
+}
+
+/*
  * The destination took fewer frames than it has buffers for: librte_vhost
  * stops at a receive buffer it cannot use and would stop there forever.
  * Hand such buffers back (used, length 0) and offer the frames again.
@@ -144,26 +177,12 @@ static uint16_t rx_guard(struct net_fwd *f, struct net_port *p,
 	uint16_t sent = 0;
 
 	for (unsigned k = 0; k < NET_GUARD_RX_SKIPS && sent < n; k++) {
-		struct rte_vhost_vring vr;
-		uint16_t last_avail, last_used;
-		uint64_t total = 0;
-		bool skip = false;
+		bool skip;
 
 		if (!rte_spinlock_trylock(&p->guard_lock[vring]))
 			break;	/* a vhost-user message is being handled */
-		if (ring_get(vid, vring, &vr) &&
-		    !rte_vhost_get_vring_base(vid, vring, &last_avail,
-					      &last_used) &&
-		    ring_avail_idx(&vr) != last_avail) {
-			enum net_chain_verdict v = net_guard_check_split(
-				p->mem, &vr, last_avail, &total);
-
-			/* Without mergeable buffers one buffer takes a whole
-			 * frame; none posted: the ring is full, not broken. */
-			skip = (v != NET_CHAIN_OK || (!p->mergeable && total <
-				p->hdr_len + rte_pktmbuf_pkt_len(pkts[sent]))) &&
-			       !net_guard_skip_head(vid, vring, &vr);
-		}
+		skip = rx_skip_bad(p, vid, vring,
+				   rte_pktmbuf_pkt_len(pkts[sent]));
 		rte_spinlock_unlock(&p->guard_lock[vring]);
 		if (!skip)
 			break;
@@ -197,7 +216,7 @@ static void out_flush(struct net_fwd *f, uint16_t k)
 		if (be->shared_rx)
 			rte_spinlock_lock(&p->rx_lock[q]);
 		sent = rte_vhost_enqueue_burst(vid, vring, o->pkts, o->n);
-		if (sent < o->n && !p->packed)
+		if (sent < o->n)
 			sent += rx_guard(f, p, st, vid, vring, o->pkts + sent,
 					 (uint16_t)(o->n - sent));
 		if (be->shared_rx)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What librte_vhost does not do for a malformed split-ring chain: count
- * it and get it out of the way. librte_vhost 22.11 leaves a chain it
+ * What librte_vhost does not do for a malformed split-ring chain (and a
+ * packed-ring receive buffer): count it and get it out of the way. librte_vhost 22.11 leaves a chain it
  * cannot parse (loop, next or head outside the table, address outside
  * guest memory, bad indirect table) at the head of the ring, so the queue
  * stalls for good, and drops a transmit chain no longer than the
@@ -46,6 +46,26 @@ bool net_guard_mapped(const struct rte_vhost_memory *mem, uint64_t gpa,
 enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *mem,
 					     const struct rte_vhost_vring *vr,
 					     uint16_t avail_idx, uint64_t *total);
+
+/*
+ * The same for the chain at the head of a packed ring, at librte_vhost's
+ * index last_avail (wrap counter in bit 15, as rte_vhost_get_vring_base
+ * gives it): NET_CHAIN_BAD where librte_vhost's packed parser gives up;
+ * the caller has checked that a chain is there (net_guard_packed_pending).
+ */
+enum net_chain_verdict net_guard_check_packed(const struct rte_vhost_memory *mem,
+					      const struct rte_vhost_vring *vr,
+					      uint16_t last_avail,
+					      uint64_t *total);
+
+/* Whether the frontend made the descriptor at last_avail available. */
+bool net_guard_packed_pending(const struct rte_vhost_vring *vr,
+			      uint16_t last_avail);
+
+/* net_guard_skip_head for a packed ring. */
+int net_guard_skip_head_packed(int vid, uint16_t vring,
+			       const struct rte_vhost_vring *vr)
+	__attribute__((warn_unused_result));
 
 /*
  * Hand the chain at the head of a split vring back to the frontend as

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * splitvm-net's chain guard: which split-ring chains it takes for ones
- * librte_vhost 22.11 refuses, against a fake guest memory of two adjacent
- * regions and a ring in plain memory (DPDK headers only, no EAL).
+ * splitvm-net's chain guard: which split- and packed-ring chains it takes
+ * for ones librte_vhost 22.11 refuses, against a fake guest memory of two
+ * adjacent regions and rings in plain memory (DPDK headers only, no EAL).
  */
 #include <CUnit/CUnit.h>
 #include <stdint.h>
@@ -148,7 +148,58 @@ static void test_indirect(void)
 	CU_ASSERT_EQUAL(check(2, &total), NET_CHAIN_BAD);	/* empty */
 }
 
+#define AV (1u << VRING_PACKED_DESC_F_AVAIL)
+#define US (1u << VRING_PACKED_DESC_F_USED)
+#define WRAP (1u << 15)
+
+static void test_packed(void)
+{
+	struct vring_packed_desc pd[QSZ];
+	struct vring_packed_desc *t = (struct vring_packed_desc *)(guest + 0x2000);
+	struct rte_vhost_vring pv = { .desc_packed = pd, .size = QSZ };
+	uint64_t total;
+
+	memset(pd, 0, sizeof(pd));
+	/* Wrap counter 1: available is AVAIL set, USED clear. */
+	pd[6] = (struct vring_packed_desc){ R0, 12, 7, AV | VRING_DESC_F_NEXT };
+	pd[7] = (struct vring_packed_desc){ R1 + 8, 60, 7, AV };
+	CU_ASSERT_TRUE(net_guard_packed_pending(&pv, WRAP | 6));
+	CU_ASSERT_FALSE(net_guard_packed_pending(&pv, 6));	/* other lap */
+	CU_ASSERT_FALSE(net_guard_packed_pending(&pv, WRAP | QSZ));
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 6, &total),
+			NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(total, 72);
+	pd[6].flags = AV | US;			/* used: nothing pending */
+	CU_ASSERT_FALSE(net_guard_packed_pending(&pv, WRAP | 6));
+	pd[6].flags = AV | VRING_DESC_F_NEXT;
+	pd[7].addr = END;			/* unmapped second buffer */
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 6, &total),
+			NET_CHAIN_BAD);
+	/* A chain that never ends runs the whole ring round. */
+	for (unsigned i = 0; i < QSZ; i++)
+		pd[i] = (struct vring_packed_desc){ R0, 16, 1,
+						    AV | VRING_DESC_F_NEXT };
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 2, &total),
+			NET_CHAIN_BAD);
+	/* Indirect: two entries, then too long, then unmapped. */
+	t[0] = (struct vring_packed_desc){ R0, 12, 0, 0 };
+	t[1] = (struct vring_packed_desc){ R0 + 12, 60, 0, 0 };
+	pd[0] = (struct vring_packed_desc){ R0 + 0x2000, 2 * sizeof(*t), 3,
+					    AV | VRING_DESC_F_INDIRECT };
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 0, &total),
+			NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(total, 72);
+	pd[0].len = QSZ * sizeof(*t);		/* librte_vhost: < size */
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 0, &total),
+			NET_CHAIN_BAD);
+	pd[0] = (struct vring_packed_desc){ 0x7f0000000000ull, 32, 3,
+					    AV | VRING_DESC_F_INDIRECT };
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 0, &total),
+			NET_CHAIN_BAD);
+}
+
 static CU_TestInfo guard_tests[] = {
+	{ "packed rings: pending, chains, indirect tables", test_packed },
 	{ "guest address ranges over adjacent regions", test_mapped },
 	{ "valid chains: one, two, zero-length, across regions",
 	  test_good_chains },

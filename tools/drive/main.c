@@ -88,7 +88,7 @@ static const char usage_text[] =
 "                         smallest >= 3 * iodepth, at least 64)\n"
 "      --no-event-idx     do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
 "      --packed           packed virtqueues (VIRTIO_F_RING_PACKED), blk and\n"
-"                         net; not with --probe or --reconnect\n"
+"                         net; not with blk --probe/--reconnect\n"
 "      --reconnect MS     when the back-end hangs up during the job,\n"
 "                         connect again for up to MS ms and go on: the\n"
 "                         restarted back-end resubmits what it had taken\n"
@@ -466,9 +466,9 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!a->socket)
 		return usage_error("--socket PATH is required");
-	if (a->packed && (a->probe || a->reconnect_ms))
-		return usage_error("--packed goes with neither --probe nor "
-				   "--reconnect (split rings only)");
+	if (a->packed && ((a->probe && !a->net) || a->reconnect_ms))
+		return usage_error("--packed goes with neither the blk --probe "
+				   "nor --reconnect (split rings only)");
 	if (a->peer && !(a->net && a->probe))
 		return usage_error("--peer goes with --net --probe");
 	if (a->net && a->blk_only)
@@ -573,7 +573,7 @@ int main(int argc, char **argv)
 	if (a.net && a.probe) {
 		dopts = (struct drive_dev_opts){
 			.type = DRIVE_DEV_NET, .socket = a.socket,
-			.event_idx = a.event_idx,
+			.event_idx = a.event_idx, .packed = a.packed,
 			.timeout_ms = a.job.timeout_ms,
 		};
 		return drive_net_probe_main(&dopts, a.peer,

@@ -22,6 +22,7 @@ struct net_probe_result {
 	bool forwarded;		/* something but the good frame arrived */
 	bool served_after;	/* the good frame behind it got through */
 	bool alive_after;	/* a new connection forwards a good frame */
+	bool skipped;		/* not expressible on this ring layout */
 	bool pass;
 };
 
@@ -33,6 +34,8 @@ unsigned net_probe_count(void);
  * peer, when not NULL, the port frames sent there come out of (a switch
  * or cross-connect), else they must come back on the same connection (a
  * reflector such as testpmd in macswap mode).  probe_ms bounds each wait.
+ * dopts->packed: packed rings, where the probes that need a next index or
+ * an indirect table are skipped.
  * 0 when every probe ran (see pass), -ENOTCONN when not even the first
  * connection came up.
  */
