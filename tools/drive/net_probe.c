@@ -178,13 +178,18 @@ static int conn_open(const struct drive_dev_opts *o, const char *peer,
 	return 0;
 }
 
-/* Good receive buffers on every connection of c, from slot `first`. */
-static int conn_post_rx(struct conn *c, unsigned first)
+/*
+ * Good receive buffers: slots [first, end) on c->rx, and all but slot 0
+ * on c->tx when that is another connection.
+ */
+static int conn_post_rx(struct conn *c, unsigned first, unsigned end)
 {
 	struct drive_dev *devs[2] = { c->rx, c->tx };
 
 	for (unsigned i = 0; i < (c->rx == c->tx ? 1u : 2u); i++) {
-		for (unsigned s = devs[i] == c->rx ? first : 1; s < SLOTS; s++) {
+		unsigned e = devs[i] == c->rx ? end : SLOTS;
+
+		for (unsigned s = devs[i] == c->rx ? first : 1; s < e; s++) {
 			int ret = post_rx(devs[i], s);
 
 			if (ret)
@@ -336,9 +341,12 @@ static int send_good(struct drive_dev *d, uint64_t seq, uint64_t seed)
 	return ret ? ret : kick(d, TXQ);
 }
 
-/* What came back on d's rings; false when the ring broke. */
+/*
+ * What came back on d's rings; false when the ring broke.  repost: give
+ * receive buffers back to the ring as they are used.
+ */
 static bool reap(struct drive_dev *d, bool rx_probe, uint64_t seq,
-		 uint64_t seed, bool *good, bool *sent,
+		 uint64_t seed, bool repost, bool *good, bool *sent,
 		 struct net_probe_result *r)
 {
 	void *token;
@@ -368,36 +376,39 @@ static bool reap(struct drive_dev *d, bool rx_probe, uint64_t seq,
 			*good = true;
 		else if (len > 0)
 			r->forwarded = true;
-		if (post_rx(d, slot) || kick(d, RXQ))
+		if (repost && (post_rx(d, slot) || kick(d, RXQ)))
 			return false;
 	}
 	return ret == 0;
 }
 
 /*
- * Wait up to ms for the good frame seq on c->rx.  A frame the back-end
- * took but did not deliver is sent again every RESEND_NS: the back-end
- * may learn of the peer's rings only after this side's connection is up.
+ * Wait up to ms for the good frame seq on c->rx.  With resend, a frame
+ * the back-end took but did not deliver is sent again every RESEND_NS:
+ * the back-end may learn of the peer's rings only after this side's
+ * connection is up (a warm-up frame, before any probe, sees to that).
  */
 #define RESEND_NS 100000000ull
 static bool wait_good(struct conn *c, bool rx_probe, uint64_t seq,
-		      uint64_t seed, int ms, struct net_probe_result *r)
+		      uint64_t seed, int ms, bool resend, bool repost,
+		      struct net_probe_result *r)
 {
 	uint64_t start = now_ns(), last = start;
 	uint64_t end = start + (uint64_t)ms * 1000000ull;
 	bool good = false, sent = false, dummy = false;
 
 	for (;;) {
-		if (!reap(c->rx, rx_probe, seq, seed, &good,
+		if (!reap(c->rx, rx_probe, seq, seed, repost, &good,
 			  c->tx == c->rx ? &sent : &dummy, r) ||
 		    (c->tx != c->rx &&
-		     !reap(c->tx, rx_probe, seq, seed, &good, &sent, r))) {
+		     !reap(c->tx, rx_probe, seq, seed, true, &good, &sent,
+			   r))) {
 			r->ring_broken = true;
 			return false;
 		}
 		if (good)
 			return true;
-		if (sent && now_ns() - last >= RESEND_NS) {
+		if (resend && sent && now_ns() - last >= RESEND_NS) {
 			if (send_good(c->tx, seq, seed))
 				return false;
 			sent = false;
@@ -423,8 +434,8 @@ static bool alive(const struct drive_dev_opts *o, const char *peer, int ms,
 
 	if (conn_open(o, peer, &c))
 		return false;
-	ok = !conn_post_rx(&c, 1) && !send_good(c.tx, seq, seed) &&
-	     wait_good(&c, false, seq, seed, ms, &scratch);
+	ok = !conn_post_rx(&c, 1, SLOTS) && !send_good(c.tx, seq, seed) &&
+	     wait_good(&c, false, seq, seed, ms, true, true, &scratch);
 	conn_close(&c);
 	return ok;
 }
@@ -444,21 +455,37 @@ static void run_one(const struct drive_dev_opts *o, const char *peer,
 	}
 	if (conn_open(o, peer, &c))
 		return;
-	r->setup_ok = true;
-	ret = rx ? add_rx_bad(c.rx, p->layout) : 0;
+	/*
+	 * A warm-up frame first, sent again until it gets through: then the
+	 * path is up and the probe's own good frame has one chance.  An rx
+	 * probe's receiver has one buffer for it, then the bad one, then
+	 * the rest.
+	 */
+	ret = conn_post_rx(&c, rx ? 1 : 0, rx ? 2 : SLOTS);
 	if (!ret)
-		ret = conn_post_rx(&c, rx ? 1 : 0);
+		ret = send_good(c.tx, ++*seq, seed);
+	if (!ret && !wait_good(&c, false, *seq, seed, ms, true, !rx, r))
+		ret = -ENOTCONN;
+	if (!ret && rx) {
+		ret = add_rx_bad(c.rx, p->layout);
+		for (unsigned s = 1; s < SLOTS && !ret; s++)
+			ret = post_rx(c.rx, s);
+		if (!ret)
+			ret = kick(c.rx, RXQ);
+	}
 	if (!ret && !rx)
 		ret = add_tx_bad(c.tx, p->layout, seed);
 	/* The good frame right behind the bad chain, in one kick. */
 	if (!ret)
 		ret = send_good(c.tx, ++*seq, seed);
 	if (ret) {
-		log_err(TAG, "%s: cannot queue the probe: %s", p->name,
-			strerror(-ret));
-		r->setup_ok = false;
+		log_err(TAG, "%s: %s: %s", p->name, ret == -ENOTCONN ?
+			"the warm-up frame did not get through" :
+			"cannot queue the probe", strerror(-ret));
 	} else {
-		r->served_after = wait_good(&c, rx, *seq, seed, ms, r);
+		r->setup_ok = true;
+		r->served_after = wait_good(&c, rx, *seq, seed, ms, false,
+					    true, r);
 	}
 	conn_close(&c);
 	r->alive_after = alive(o, peer, ms, seed, ++*seq);
