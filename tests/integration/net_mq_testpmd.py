@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""splitvm-net multiqueue: --queues 2 --threads 2 in cross-connect mode,
+"""splitvm-net multiqueue: --queues 2 and two forwarding threads (--cpus
+0,1, the second checked to sit on CPU 1) in cross-connect mode,
 0<->1 and 2<->3, port 3 configured with queues=4.  One dpdk-testpmd
 (A) has three virtio-user ports with two queue pairs each on ports 0-2;
 a second one (B) a single-queue port on port 3, so port 3 has four queue
@@ -69,11 +70,15 @@ def wait_rx(tp, port, want):
 with tempfile.TemporaryDirectory() as tmp:
     os.chmod(tmp, 0o777)
     socks = [os.path.join(tmp, f"m{i}.sock") for i in range(4)]
-    sw = netbe.SplitvmNet(exe, ["--mode", "xconnect", "--queues", "2",
-                                "--threads", "2",
-                                "--port", socks[0], "--port", socks[1],
-                                "--port", socks[2],
-                                "--port", socks[3] + ",queues=4"])
+    # Two threads pinned one per CPU when the machine has the two CPUs the
+    # project's hosts have (HOST.md), else two floating threads.
+    cpus = sorted(os.sched_getaffinity(0))
+    pinned = cpus[:2] == [0, 1]
+    threads = ["--cpus", "0,1"] if pinned else ["--threads", "2"]
+    sw = netbe.SplitvmNet(exe, ["--mode", "xconnect", "--queues", "2"] +
+                          threads + ["--port", socks[0], "--port", socks[1],
+                                     "--port", socks[2],
+                                     "--port", socks[3] + ",queues=4"])
     tpa = tpb = None
     try:
         if not c.check(sw.wait_log("forwarding: 4 ports, mode xconnect, "
@@ -152,12 +157,16 @@ with tempfile.TemporaryDirectory() as tmp:
         for tp in (tpa, tpb):
             tp.cmd("stop")
 
-        names = []
+        names, workers = [], []
         for tid in os.listdir(f"/proc/{sw.proc.pid}/task"):
             with open(f"/proc/{sw.proc.pid}/task/{tid}/comm") as f:
                 names.append(f.read().strip())
-        c.check(any("worker" in n for n in names),
+            if "worker" in names[-1]:
+                workers.append(os.sched_getaffinity(int(tid)))
+        c.check(len(workers) == 1,
                 f"a second forwarding thread runs ({', '.join(names)})")
+        if pinned and workers:
+            c.equal(workers[0], {1}, "--cpus 0,1: the second one on CPU 1")
         time.sleep(1)
         cpu0 = netbe.cpu_seconds(sw.proc.pid)
         time.sleep(3)
