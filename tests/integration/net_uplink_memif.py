@@ -23,7 +23,6 @@ the memif and vhost connections closed."""
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,13 +44,7 @@ SW_VHOST, SW_UPLINK = 0, 1          # splitvm-net port numbers
 
 exe = sys.argv[1]
 c = svmtest.Checker("net_uplink_memif")
-TESTPMD = shutil.which("dpdk-testpmd")
-if TESTPMD is None:
-    svmtest.skip("dpdk-testpmd is not installed (Debian package dpdk-dev)")
-PMDS = "/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0"
-if not os.path.exists(os.path.join(PMDS, "librte_net_memif.so.23")):
-    svmtest.skip("DPDK's memif driver is not installed "
-                 "(Debian package librte-net-memif23)")
+TESTPMD = netbe.testpmd_with("memif", "librte-net-memif23")
 
 
 def counts(st, key):
