@@ -74,6 +74,7 @@ int main(int argc, char **argv)
 	switch (opts.action) {
 	case NET_ACTION_HELP:
 		fputs(net_options_usage, stdout);
+		fputs(net_options_usage_more, stdout);
 		return 0;
 	case NET_ACTION_VERSION:
 		puts("splitvm-net " SPLITVM_VERSION);
@@ -147,10 +148,11 @@ int main(int argc, char **argv)
 		net_backend_request_stop(be);
 	if (pending_stats)
 		net_backend_request_stats(be);
-	log_info("main", "forwarding: %u ports%s, mode %s, %s", opts.nports,
-		 ctl ? " and those added through --control" : "",
+	log_info("main", "forwarding: %u ports%s, mode %s, %s, %u thread%s",
+		 opts.nports, ctl ? " and those added through --control" : "",
 		 opts.mode == NET_MODE_XCONNECT ? "xconnect" : "switch",
-		 opts.busy_poll ? "busy polling" : "sleeping when idle");
+		 opts.busy_poll ? "busy polling" : "sleeping when idle",
+		 opts.threads, opts.threads == 1 ? "" : "s");
 	r = net_backend_run(be);
 	if (r)
 		status = EXIT_RUNTIME;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * EAL start-up and the control side of the vhost-user ports: registration
- * with librte_vhost and its device callbacks, which run on librte_vhost's
- * own event thread while the forwarder runs on the main lcore.
+ * with librte_vhost, its device callbacks and message hooks, which run on
+ * librte_vhost's own event thread while the workers forward (net_fwd.c).
+ * What --control adds and removes is in net_backend_ctl.c.
  */
 #include "net_backend_internal.h"
 
@@ -30,9 +31,16 @@
 
 #include "be_sandbox.h"
 #include "log.h"
+#include "net_msg.h"
 #include "net_uplink_args.h"
 
 #define TAG "net"
+
+/*
+ * librte_vhost hands the hooks its message context, which starts with the
+ * message buffer (header and the largest payload): at least this much.
+ */
+#define NET_MSG_MIN_CONTEXT 256
 
 /*
  * librte_vhost's callbacks carry only a vid: the one backend of this
@@ -132,17 +140,87 @@ static void port_event(struct net_backend *be)
 	net_fwd_wake(be);
 }
 
-/* Wait until the forwarder can no longer be using a port it saw ready. */
+/* Wait until no worker can still be using a port it saw ready. */
 static void wait_quiescent(struct net_backend *be)
 {
-	uint64_t gen = atomic_load(&be->round_gen);
+	for (unsigned i = 0; i < be->nworkers; i++) {
+		struct net_worker *w = &be->workers[i];
+		uint64_t gen = atomic_load(&w->round_gen);
 
-	while (atomic_load(&be->in_round) &&
-	       atomic_load(&be->round_gen) == gen) {
-		struct timespec ts = { 0, 20000 };
+		while (atomic_load(&w->in_round) &&
+		       atomic_load(&w->round_gen) == gen) {
+			struct timespec ts = { 0, 20000 };
 
-		nanosleep(&ts, NULL);
+			nanosleep(&ts, NULL);
+		}
 	}
+}
+
+/*
+ * Before every vhost-user message (msg: its wire form, header then
+ * payload). The guard must not read rings or guest memory a message is
+ * changing: its locks are held from here to after the handler (post is
+ * skipped when a handler fails: the locks are then kept until the next
+ * message's post, and the guard waits). And librte_vhost 22.11 answers
+ * GET_QUEUE_NUM with 128 whatever is served: the port's --queues instead.
+ */
+static enum rte_vhost_msg_result net_msg_pre(int vid, void *msg)
+{
+	struct net_backend *be = net_active;
+	struct net_port *p = be ? port_by_vid(be, vid) : NULL;
+
+	if (!p)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	if (!p->guard_held) {
+		for (unsigned v = 0; v < NET_MAX_VRINGS; v++)
+			rte_spinlock_lock(&p->guard_lock[v]);
+		p->guard_held = true;
+	}
+	/* msg leads librte_vhost's message context: header and payload. */
+	return net_msg_answer_queue_num(msg, NET_MSG_MIN_CONTEXT, p->nq) ?
+	       RTE_VHOST_MSG_RESULT_REPLY : RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static enum rte_vhost_msg_result net_msg_post(int vid, void *msg)
+{
+	struct net_backend *be = net_active;
+	struct net_port *p = be ? port_by_vid(be, vid) : NULL;
+	struct rte_vhost_memory *mem = NULL;
+
+	(void)msg;
+	if (!p || !p->guard_held)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	/* The message may have brought a new memory table. */
+	if (atomic_load(&p->vid) == vid && !rte_vhost_get_mem_table(vid, &mem)) {
+		free(p->mem);
+		p->mem = mem;
+	}
+	p->guard_held = false;
+	for (unsigned v = 0; v < NET_MAX_VRINGS; v++)
+		rte_spinlock_unlock(&p->guard_lock[v]);
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static const struct rte_vhost_user_extern_ops net_extern_ops = {
+	.pre_msg_handle = net_msg_pre,
+	.post_msg_handle = net_msg_post,
+};
+
+/* A frontend connected: watch its messages from the first one on. */
+static int net_new_connection(int vid)
+{
+	struct net_backend *be = net_active;
+	struct net_port *p = be ? port_by_vid(be, vid) : NULL;
+
+	if (!p) {
+		log_err(TAG, "connection %d on an unknown socket", vid);
+		return -1;
+	}
+	if (rte_vhost_extern_callback_register(vid, &net_extern_ops, NULL)) {
+		log_err(p->tag, "cannot watch the vhost-user messages");
+		return -1;
+	}
+	return 0;
 }
 
 static int net_new_device(int vid)
@@ -157,13 +235,22 @@ static int net_new_device(int vid)
 	}
 	if (rte_vhost_get_negotiated_features(vid, &features))
 		log_warn(p->tag, "cannot read the negotiated features");
-	if (getenv(BE_SANDBOX_PROBE_ENV)) {
-		struct rte_vhost_memory *mem = NULL;
-
-		if (!rte_vhost_get_mem_table(vid, &mem) && mem->nregions)
-			be_sandbox_probe_memfd(mem->regions[0].fd);
-		free(mem);
+	/* The guard checks chains against this copy of the table (the
+	 * message hooks refresh it after every message). */
+	free(p->mem);
+	p->mem = NULL;
+	if (rte_vhost_get_mem_table(vid, &p->mem)) {
+		log_err(p->tag, "cannot read the guest memory table");
+		return -1;
 	}
+	if (getenv(BE_SANDBOX_PROBE_ENV) && p->mem->nregions)
+		be_sandbox_probe_memfd(p->mem->regions[0].fd);
+	p->packed = features & (1ull << VIRTIO_F_RING_PACKED);
+	p->mergeable = features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
+	p->hdr_len = (features & (1ull << VIRTIO_F_VERSION_1 |
+				  1ull << VIRTIO_NET_F_MRG_RXBUF)) ?
+		     sizeof(struct virtio_net_hdr_mrg_rxbuf) :
+		     sizeof(struct virtio_net_hdr);
 	/* Interrupts are the frontend's choice; kicks we suppress ourselves. */
 	atomic_store(&p->vid, vid);
 	atomic_store(&p->ready, true);
@@ -186,6 +273,8 @@ static void net_destroy_device(int vid)
 	 * vring_state_changed whenever a ring's readiness changes, and would
 	 * not repeat an enable this forgot. */
 	atomic_store(&p->vid, -1);
+	free(p->mem);
+	p->mem = NULL;
 	log_info(p->tag, "frontend gone");
 	port_event(be);
 }
@@ -197,10 +286,13 @@ static int net_vring_state_changed(int vid, uint16_t queue_id, int enable)
 
 	if (!p)
 		return 0;
-	if (queue_id > NET_VRING_TX) {
-		/* MQ is not offered; a frontend enabling more is ignored. */
-		log_warn(p->tag, "vring %u %s: only one queue pair is served",
-			 queue_id, enable ? "enabled" : "disabled");
+	if (queue_id >= 2 * p->nq) {
+		/* GET_QUEUE_NUM said how many pairs there are, but a
+		 * frontend that does not ask (virtio-user) may use more:
+		 * those rings are not served. */
+		log_warn(p->tag, "vring %u %s: only %u queue pair%s served "
+			 "(--queues)", queue_id, enable ? "enabled" : "disabled",
+			 p->nq, p->nq == 1 ? " is" : "s are");
 		return 0;
 	}
 	/*
@@ -221,12 +313,14 @@ static const struct rte_vhost_device_ops net_vhost_ops = {
 	.new_device = net_new_device,
 	.destroy_device = net_destroy_device,
 	.vring_state_changed = net_vring_state_changed,
+	.new_connection = net_new_connection,
 };
 
 /*
  * Offloads are not passed through yet, so the frontend must send complete
- * frames with checksums; one queue pair, so no MQ and no control queue
- * (and what needs it).
+ * frames with checksums. The control queue is the frontend's own (QEMU
+ * and virtio-user run it); only MQ needs it, and only the queue-pair
+ * command is of use to splitvm-net, so RX mode and announce stay off.
  */
 static const uint64_t net_disabled_features =
 	1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
@@ -234,8 +328,10 @@ static const uint64_t net_disabled_features =
 	1ull << VIRTIO_NET_F_GUEST_ECN | 1ull << VIRTIO_NET_F_GUEST_UFO |
 	1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 |
 	1ull << VIRTIO_NET_F_HOST_ECN | 1ull << VIRTIO_NET_F_HOST_UFO |
-	1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_CTRL_RX |
-	1ull << VIRTIO_NET_F_GUEST_ANNOUNCE | 1ull << VIRTIO_NET_F_MQ;
+	1ull << VIRTIO_NET_F_CTRL_RX | 1ull << VIRTIO_NET_F_GUEST_ANNOUNCE;
+/* One queue pair: no MQ, and no control queue either. */
+static const uint64_t net_single_queue_features =
+	1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ;
 
 /*
  * --fd: a listening unix socket handed over by a manager. librte_vhost
@@ -304,8 +400,19 @@ static int port_clear_stale_socket(struct net_port *p)
 	return r;
 }
 
-/* fresh: the path was just cleared (--control), no stale check. */
-static int port_register(struct net_port *p, bool fresh)
+void net_port_reset(struct net_port *p)
+{
+	for (unsigned q = 0; q < NET_MAX_QUEUES; q++)
+		rte_spinlock_init(&p->rx_lock[q]);
+	for (unsigned v = 0; v < NET_MAX_VRINGS; v++) {
+		rte_spinlock_init(&p->guard_lock[v]);
+		atomic_store(&p->vring_enabled[v], false);
+	}
+	memset(p->guard, 0, sizeof(p->guard));
+	p->guard_held = false;
+}
+
+int net_port_register(struct net_port *p, bool fresh)
 {
 	uint64_t flags = RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
 	const char *path = p->cfg.path;
@@ -332,7 +439,8 @@ static int port_register(struct net_port *p, bool fresh)
 	pthread_mutex_lock(&p->be->ports_lock);
 	p->registered = true;
 	pthread_mutex_unlock(&p->be->ports_lock);
-	if (rte_vhost_driver_disable_features(path, net_disabled_features) ||
+	if (rte_vhost_driver_disable_features(path, net_disabled_features |
+			(p->nq > 1 ? 0 : net_single_queue_features)) ||
 	    rte_vhost_driver_callback_register(path, &net_vhost_ops)) {
 		log_err(p->tag, "cannot configure %s", path);
 		return -EINVAL;
@@ -348,6 +456,59 @@ static int port_register(struct net_port *p, bool fresh)
 	return 0;
 }
 
+/* The forwarding threads: worker 0 on the main lcore, then the others. */
+static int workers_create(struct net_backend *be)
+{
+	unsigned lcore = rte_get_main_lcore(), want = be->opts->threads;
+
+	if (!want)
+		want = 1;
+	if (rte_lcore_count() < want) {
+		log_err(TAG, "%u forwarding threads, but DPDK has %u lcores",
+			want, rte_lcore_count());
+		return -EINVAL;
+	}
+	be->shared_rx = want > 1;
+	for (unsigned i = 0; i < want; i++) {
+		struct net_worker *w = &be->workers[i];
+
+		if (i)
+			lcore = rte_get_next_lcore(lcore, 1, 0);
+		w->be = be;
+		w->id = i;
+		w->lcore = lcore;
+		w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		be->nworkers = i + 1;
+		if (w->wake_fd < 0)
+			return -errno;
+		w->stats = calloc((size_t)be->nports * NET_MAX_QUEUES,
+				  sizeof(*w->stats));
+		if (!w->stats)
+			return -ENOMEM;
+	}
+	/* Dealing the queue pairs out needs the number of workers. */
+	for (unsigned i = 0; i < want; i++) {
+		int r = net_fwd_create(&be->workers[i]);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static void workers_destroy(struct net_backend *be)
+{
+	for (unsigned i = 0; i < be->nworkers; i++) {
+		struct net_worker *w = &be->workers[i];
+
+		net_fwd_destroy(w);
+		free(w->stats);
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
+	}
+	be->nworkers = 0;
+}
+
 int net_backend_create(const struct net_options *o, struct net_backend **out)
 {
 	struct net_backend *be;
@@ -360,21 +521,19 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 	if (!be)
 		return -ENOMEM;
 	be->opts = o;
-	be->wake_fd = -1;
 	be->mac_age_ns = (uint64_t)o->mac_age_s * 1000000000ull;
-	be->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (be->wake_fd < 0) {
-		r = -errno;
-		goto err;
-	}
+	rte_spinlock_init(&be->sw_lock);
 	r = net_switch_create(o->mac_table_size, be->mac_age_ns, &be->sw);
 	if (r)
 		goto err;
 	/* Frames live in an mbuf only between a dequeue and the enqueues that
-	 * copy them out: a burst per port, plus the per-lcore cache; an
-	 * uplink's driver also holds mbufs in its rx and tx rings. */
+	 * copy them out: a burst per port and per worker, plus the per-lcore
+	 * caches (a 64 KiB frame takes 32 mbufs until it is dropped as
+	 * oversize); an uplink's driver also holds mbufs in its rx and tx
+	 * rings. */
 	nb_mbufs = 2048 + (o->control_path[0] ? NET_SWITCH_MAX_PORTS :
-			   o->nports) * NET_BURST * 2;
+			   o->nports) * NET_BURST * 2 +
+		   o->threads * (128 + NET_BURST * 32);
 	for (unsigned i = 0; i < o->nports; i++)
 		if (o->ports[i].kind == NET_PORT_UPLINK)
 			nb_mbufs += NET_UPLINK_MBUFS;
@@ -397,9 +556,17 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 		p->be = be;
 		p->index = (uint16_t)i;
 		p->eth_rx_fd = -1;
+		/* A slot for --control gets --queues pairs. */
+		p->nq = (uint16_t)(i < o->nports ? p->cfg.queues : o->queues);
+		if (!p->nq)
+			p->nq = 1;
+		net_port_reset(p);
 		atomic_init(&p->vid, -1);
 		snprintf(p->tag, sizeof(p->tag), "%s", p->cfg.name);
 	}
+	r = workers_create(be);
+	if (r)
+		goto err;
 	net_active = be;
 	/* Uplinks first: they may need the capabilities main() still holds,
 	 * and librte_vhost's threads need not inherit them meanwhile.  An
@@ -415,7 +582,7 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 	for (unsigned i = 0; i < o->nports; i++) {
 		if (net_port_is_uplink(&be->ports[i]))
 			continue;
-		r = port_register(&be->ports[i], false);
+		r = net_port_register(&be->ports[i], false);
 		if (r)
 			goto err;
 	}
@@ -447,33 +614,60 @@ void net_backend_destroy(struct net_backend *be)
 	}
 	if (net_active == be)
 		net_active = NULL;
+	for (unsigned i = 0; i < be->nports; i++)
+		free(be->ports[i].mem);
 	pthread_mutex_destroy(&be->ports_lock);
 	if (be->pool)
 		rte_mempool_free(be->pool);
 	net_switch_destroy(be->sw);
-	if (be->wake_fd >= 0)
-		close(be->wake_fd);
+	workers_destroy(be);
 	free(be);
 }
 
 int net_backend_print_stats(struct net_backend *be)
 {
 	struct net_port_report ports[NET_SWITCH_MAX_PORTS];
+	struct net_queue_stats *sum;
 	struct timespec ts;
 	struct net_report rep = {
 		.mode = be->opts->mode == NET_MODE_XCONNECT ? "xconnect"
 							    : "switch",
 		.nports = be->nports,
 		.ports = ports,
-		.fwd_frames = be->fwd_frames,
-		.fwd_busy_cycles = be->fwd_busy_cycles,
 		.tsc_hz = rte_get_tsc_hz(),
 	};
+	int r;
 
+	/* Each worker counts what it did; a queue's numbers are the sum. */
+	sum = calloc((size_t)be->nports * NET_MAX_QUEUES, sizeof(*sum));
+	if (!sum)
+		return -ENOMEM;
+	for (unsigned i = 0; i < be->nworkers; i++) {
+		struct net_worker *w = &be->workers[i];
+
+		rep.fwd_frames += w->fwd_frames;
+		rep.fwd_busy_cycles += w->fwd_busy_cycles;
+		for (unsigned k = 0; k < be->nports * NET_MAX_QUEUES; k++) {
+			const struct net_queue_stats *a = &w->stats[k];
+			struct net_queue_stats *t = &sum[k];
+
+			t->rx_frames += a->rx_frames;
+			t->rx_bytes += a->rx_bytes;
+			t->tx_frames += a->tx_frames;
+			t->tx_bytes += a->tx_bytes;
+			t->flooded += a->flooded;
+			for (unsigned d = 0; d < NET_DROP_COUNT; d++)
+				t->drops[d] += a->drops[d];
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	rte_spinlock_lock(&be->sw_lock);
 	rep.mac_entries = net_switch_count(be->sw,
 		(uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+	rte_spinlock_unlock(&be->sw_lock);
 	rep.nports = 0;
+	/* Names and slots in use: --control changes them under the lock. */
+	pthread_mutex_lock(&be->ports_lock);
 	for (unsigned i = 0; i < be->nports; i++) {
 		const struct net_port *p = &be->ports[i];
 
@@ -487,164 +681,15 @@ int net_backend_print_stats(struct net_backend *be)
 							 : NULL,
 			.client = p->cfg.client,
 			.connected = atomic_load(&p->ready),
-			.nqueues = 1,
-			.queues = &p->stats,
+			.nqueues = p->nq,
+			.queues = &sum[(size_t)i * NET_MAX_QUEUES],
 		};
 	}
 	if (be->opts->stats_format == NET_STATS_JSON)
-		return net_report_print_json(stdout, &rep);
-	return net_report_print_text(stdout, &rep);
-}
-
-/* ---- ports added and removed through --control (net_ctl.c) ---- */
-
-static int net_ctl_add(void *ctx, const char *name, const char *path)
-{
-	struct net_backend *be = ctx;
-	struct net_port *p = NULL;
-	int r;
-
-	pthread_mutex_lock(&be->ports_lock);
-	for (unsigned i = 0; i < be->nports; i++) {
-		struct net_port *q = &be->ports[i];
-
-		if (q->registered && !strcmp(q->cfg.name, name)) {
-			pthread_mutex_unlock(&be->ports_lock);
-			return -EEXIST;
-		}
-		if (!q->registered && !q->busy && !p)
-			p = q;
-	}
-	if (p)
-		p->busy = true;		/* ours until registered or given up */
+		r = net_report_print_json(stdout, &rep);
+	else
+		r = net_report_print_text(stdout, &rep);
 	pthread_mutex_unlock(&be->ports_lock);
-	if (!p)
-		return -ENOSPC;
-	memset(&p->cfg, 0, sizeof(p->cfg));
-	p->cfg.listen_fd = -1;
-	snprintf(p->cfg.name, sizeof(p->cfg.name), "%s", name);
-	snprintf(p->cfg.path, sizeof(p->cfg.path), "%s", path);
-	snprintf(p->tag, sizeof(p->tag), "%s", name);
-	memset(&p->stats, 0, sizeof(p->stats));
-	atomic_store(&p->vring_enabled[0], false);
-	atomic_store(&p->vring_enabled[1], false);
-	/*
-	 * The switch's directory is its own: whatever a dead predecessor
-	 * left at this path goes (a path call the filter allows for that).
-	 */
-	if (unlink(path) && errno != ENOENT)
-		log_warn(p->tag, "unlink %s: %s", path, strerror(errno));
-	r = port_register(p, true);
-	if (r && p->registered) {
-		rte_vhost_driver_unregister(path);
-		pthread_mutex_lock(&be->ports_lock);
-		p->registered = false;
-		pthread_mutex_unlock(&be->ports_lock);
-	}
-	pthread_mutex_lock(&be->ports_lock);
-	p->busy = false;
-	pthread_mutex_unlock(&be->ports_lock);
+	free(sum);
 	return r;
 }
-
-static int net_ctl_count(struct net_backend *be)
-{
-	int n = 0;
-
-	for (unsigned i = 0; i < be->nports; i++)
-		n += be->ports[i].registered || be->ports[i].busy;
-	return n;
-}
-
-static int net_ctl_remove(void *ctx, const char *name)
-{
-	struct net_backend *be = ctx;
-	struct net_port *p = NULL;
-	int left;
-
-	pthread_mutex_lock(&be->ports_lock);
-	for (unsigned i = 0; i < be->nports && !p; i++)
-		if (be->ports[i].registered && !be->ports[i].busy &&
-		    !net_port_is_uplink(&be->ports[i]) &&
-		    !strcmp(be->ports[i].cfg.name, name))
-			p = &be->ports[i];
-	if (p)
-		p->busy = true;
-	pthread_mutex_unlock(&be->ports_lock);
-	if (!p)
-		return -ENOENT;
-	/* Closes the connection (destroy_device waits for the forwarder)
-	 * and removes the socket. */
-	if (rte_vhost_driver_unregister(p->cfg.path))
-		log_warn(p->tag, "cannot unregister %s", p->cfg.path);
-	log_info(p->tag, "port removed");
-	pthread_mutex_lock(&be->ports_lock);
-	p->registered = false;
-	p->busy = false;
-	left = net_ctl_count(be);
-	pthread_mutex_unlock(&be->ports_lock);
-	atomic_fetch_add(&be->port_events, 1);
-	return left;
-}
-
-static int net_ctl_list(void *ctx, char *buf, size_t len)
-{
-	struct net_backend *be = ctx;
-	size_t used = 0;
-	int n;
-
-	buf[0] = '\0';
-	pthread_mutex_lock(&be->ports_lock);
-	for (unsigned i = 0; i < be->nports; i++) {
-		const struct net_port *p = &be->ports[i];
-		int w;
-
-		if (!p->registered)
-			continue;
-		/* Names are [A-Za-z0-9_-] (net_ctl.c) or from the command
-		 * line, which the operator wrote. */
-		w = snprintf(buf + used, len - used, "%s\"%s\"",
-			     used ? "," : "", p->cfg.name);
-		if (w > 0 && (size_t)w < len - used)
-			used += (size_t)w;
-	}
-	n = net_ctl_count(be);
-	pthread_mutex_unlock(&be->ports_lock);
-	return n;
-}
-
-int net_backend_ctl_prepare(struct net_backend *be, const char *control_path)
-{
-	char path[sizeof(be->ports[0].cfg.path)];
-	int r;
-
-	/*
-	 * librte_vhost starts its event thread (pipe, thread, NUMA lookups
-	 * in /sys) with the first socket: start one now, before the filter,
-	 * so adding a port later needs only socket, bind and listen.  The
-	 * name cannot clash: port names do not start with a dot.
-	 */
-	r = net_ctl_port_path(control_path, ".start", path, sizeof(path));
-	if (r)
-		return r;
-	if (unlink(path) && errno != ENOENT)
-		return -errno;
-	if (rte_vhost_driver_register(path, 0))
-		return -EINVAL;
-	r = rte_vhost_driver_start(path) ? -EADDRNOTAVAIL : 0;
-	rte_vhost_driver_unregister(path);
-	(void)be;
-	return r;
-}
-
-static void net_ctl_quit(void *ctx)
-{
-	net_backend_request_stop(ctx);
-}
-
-const struct net_ctl_ops net_backend_ctl_ops = {
-	.add = net_ctl_add,
-	.remove = net_ctl_remove,
-	.list = net_ctl_list,
-	.quit = net_ctl_quit,
-};

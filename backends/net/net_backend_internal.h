@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * State shared by the control side (net_backend.c, librte_vhost's event
- * thread) and the forwarding loop (net_fwd.c, the main lcore).
+ * thread) and the forwarding loops (net_fwd.c, one per worker lcore).
  */
 #ifndef SPLITVM_NET_BACKEND_INTERNAL_H
 #define SPLITVM_NET_BACKEND_INTERNAL_H
@@ -11,38 +11,80 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_spinlock.h>
+
 #include "net_backend.h"
+#include "net_guard.h"
 #include "net_stats.h"
 #include "net_switch.h"
 
 struct rte_mbuf;
 struct rte_mempool;
+struct rte_vhost_memory;
 
-/* librte_vhost's vring numbering for one queue pair. */
+/* librte_vhost's vring numbering: queue pair q has rings 2q and 2q + 1. */
 #define NET_VRING_RX 0	/* the frontend receives: splitvm-net enqueues */
 #define NET_VRING_TX 1	/* the frontend transmits: splitvm-net dequeues */
+#define NET_RXQ(q) ((uint16_t)(2 * (q) + NET_VRING_RX))
+#define NET_TXQ(q) ((uint16_t)(2 * (q) + NET_VRING_TX))
+#define NET_MAX_VRINGS (2 * NET_MAX_QUEUES)
 
 #define NET_BURST 32
+
+/*
+ * The largest frame forwarded: no MTU, TSO or UFO feature is offered, so
+ * a frontend sends at most a 1514-byte frame, 1518 with an 802.1Q tag.
+ */
+#define NET_FRAME_MAX 1518
 
 struct net_port {
 	struct net_backend *be;
 	struct net_port_config cfg;
 	uint16_t index;
+	uint16_t nq;			/* queue pairs served */
 	char tag[40];
 	/* Under be->ports_lock: registered with librte_vhost; busy: the
 	 * control thread is adding or removing it. */
 	bool registered;
 	bool busy;
-	/* Written by the vhost event thread, read by the forwarder. */
+	/* Written by the vhost event thread, read by the forwarders. */
 	_Atomic int vid;		/* -1: no device */
 	_Atomic bool ready;		/* new_device done, not destroyed */
-	_Atomic bool vring_enabled[2];
-	/* Forwarder only. */
-	struct net_queue_stats stats;	/* one queue pair */
-	/* An uplink (cfg.kind NET_PORT_UPLINK): set up before forwarding
+	_Atomic bool vring_enabled[NET_MAX_VRINGS];
+	/* Set by new_device before ready, freed after destroy_device. */
+	struct rte_vhost_memory *mem;	/* guest memory, for net_guard */
+	uint32_t hdr_len;		/* virtio-net header the frontend uses */
+	bool mergeable;			/* VIRTIO_NET_F_MRG_RXBUF */
+	bool packed;			/* VIRTIO_F_RING_PACKED: no guard */
+	/*
+	 * With several threads two may put frames on one receive ring (an
+	 * uplink: its one transmit queue): the guard's hand-back must not
+	 * run beside another's enqueue, nor an uplink's restart beside a
+	 * transmit.
+	 */
+	rte_spinlock_t rx_lock[NET_MAX_QUEUES];
+	/* The forwarder polling transmit queue q owns guard[NET_TXQ(q)]. */
+	struct net_vring_guard guard[NET_MAX_VRINGS];
+	/*
+	 * The guard reads rings and guest memory without librte_vhost's
+	 * locks: it only tries guard_lock[vring], which the vhost event
+	 * thread holds from before to after every vhost-user message
+	 * (extern ops), so no message remaps memory or moves a ring under
+	 * it. guard_held is the event thread's own. A slot --control adds
+	 * a port to gets all of these afresh (net_port_reset).
+	 */
+	rte_spinlock_t guard_lock[NET_MAX_VRINGS];
+	bool guard_held;
+	/*
+	 * An uplink (cfg.kind NET_PORT_UPLINK): set up before forwarding
 	 * starts, torn down after it ends; never touched by librte_vhost's
-	 * thread. vring_enabled[] stay true; ready is its link state where
-	 * that can be read (memif, ring), else true while it runs. */
+	 * thread. Its one queue pair is dealt to a worker like any other:
+	 * that worker alone receives from it, arms its interrupt and checks
+	 * and restarts its link; every worker may transmit to it, under
+	 * rx_lock[0] when there are several. vring_enabled[0..1] stay true;
+	 * ready is its link state where that can be read (memif, ring),
+	 * else true while it runs.
+	 */
 	bool eth_probed;
 	bool eth_started;
 	uint16_t eth_port;
@@ -52,7 +94,31 @@ struct net_port {
 	bool eth_link_known;	/* link state readable without a system call */
 	bool eth_reconnect;	/* memif client: restart while the link is down */
 	unsigned eth_down_checks;	/* link checks in a row that saw it down */
-	uint64_t eth_next_check;	/* ns: next link check (forwarder) */
+	uint64_t eth_next_check;	/* ns: next link check (its worker) */
+};
+
+struct net_fwd;
+
+/* One forwarding thread: an lcore, the queue pairs dealt to it. */
+struct net_worker {
+	struct net_backend *be;
+	unsigned id;
+	unsigned lcore;
+	int wake_fd;			/* eventfd: port change, signal, stop */
+	/*
+	 * Quiescence: the worker sets in_round while it may touch any
+	 * port's vrings and bumps round_gen after each round; destroy_device
+	 * clears ready, then waits until no round that could have seen it
+	 * set is still running (seq_cst on both sides, Dekker style).
+	 */
+	_Atomic bool in_round;
+	_Atomic uint64_t round_gen;
+	/* Written by this worker only, summed for reports. */
+	uint64_t fwd_frames;
+	uint64_t fwd_busy_cycles;
+	struct net_queue_stats *stats;	/* [port * NET_MAX_QUEUES + queue] */
+	struct net_fwd *fwd;		/* the loop's private state */
+	int status;			/* what its loop returned */
 };
 
 struct net_backend {
@@ -61,30 +127,44 @@ struct net_backend {
 	unsigned nports;		/* slots: NET_SWITCH_MAX_PORTS with --control */
 	pthread_mutex_t ports_lock;	/* slots' cfg, registered, busy */
 	struct rte_mempool *pool;
-	struct net_switch *sw;		/* forwarder only */
+	struct net_switch *sw;		/* under sw_lock */
+	rte_spinlock_t sw_lock;
 	uint64_t mac_age_ns;
-	int wake_fd;			/* eventfd: port change, signal */
-
-	/*
-	 * Quiescence: the forwarder sets in_round while it may touch any
-	 * port's vrings and bumps round_gen after each round; destroy_device
-	 * clears ready, then waits until no round that could have seen it
-	 * set is still running (seq_cst on both sides, Dekker style).
-	 */
-	_Atomic bool in_round;
-	_Atomic uint64_t round_gen;
+	struct net_worker workers[NET_MAX_THREADS];
+	unsigned nworkers;
+	bool shared_rx;			/* several workers: take rx_lock */
 	_Atomic uint64_t port_events;	/* bumped on every port change */
-
-	/* Forwarder only: see struct net_report. */
-	uint64_t fwd_frames;
-	uint64_t fwd_busy_cycles;
 
 	_Atomic bool stop;
 	_Atomic bool stats_wanted;
 };
 
+static inline struct net_queue_stats *net_worker_stats(struct net_worker *w,
+						       uint16_t port,
+						       uint16_t queue)
+{
+	return &w->stats[(unsigned)port * NET_MAX_QUEUES + queue];
+}
+
+/* net_backend.c */
+/*
+ * A slot's locks, guard state and rings' enabled flags as new: at start,
+ * and when --control puts a port in a slot no worker uses (not ready) and
+ * no vhost-user connection can reach (not registered).
+ */
+void net_port_reset(struct net_port *p);
+/* Register p's socket with librte_vhost and start it; fresh: the path
+ * was just cleared (--control), no stale-socket check. */
+int net_port_register(struct net_port *p, bool fresh)
+	__attribute__((warn_unused_result));
+
 /* net_fwd.c */
 void net_fwd_wake(struct net_backend *be);
+int net_fwd_create(struct net_worker *w)
+	__attribute__((warn_unused_result));
+void net_fwd_destroy(struct net_worker *w);
+/* Every worker's counters of port's queues to zero (a slot reused). */
+void net_fwd_clear_stats(struct net_backend *be, uint16_t port);
 
 static inline bool net_port_is_uplink(const struct net_port *p)
 {

@@ -1,17 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The forwarding loop on the main lcore: dequeue a burst from each port's
- * transmit ring (an uplink's rx queue), decide (switch or cross-connect),
- * enqueue copies on the destination ports' receive rings (an uplink's tx
- * queue). When no frame has arrived for --idle-spin-us it asks the
- * frontends to kick again and sleeps on their kick eventfds and the
- * uplinks' rx interrupts, so silent ports cost no CPU; uplinks without an
- * interrupt are polled every --uplink-poll-us meanwhile.
+ * The forwarding loops, one per worker lcore: dequeue a burst from each
+ * transmit queue dealt to the worker (an uplink's rx queue), decide
+ * (switch or cross-connect), enqueue copies on the destination ports'
+ * receive queues (an uplink's tx queue; queue k goes to queue k mod the
+ * destination's enabled queues). When no frame has arrived for
+ * --idle-spin-us a worker asks its frontends to kick again and sleeps on
+ * their kick eventfds and its uplinks' rx interrupts, so silent ports cost
+ * no CPU; its uplinks without an interrupt are polled every
+ * --uplink-poll-us meanwhile.
+ *
+ * An uplink has one queue pair, dealt to a worker like a vhost port's:
+ * that worker alone receives from it, arms its interrupt and checks (and
+ * restarts) its link; any worker may transmit to it, under its rx_lock[0]
+ * when there are several, which a restart takes too.
  */
 #include "net_backend_internal.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +30,7 @@
 #include <rte_mbuf.h>
 #include <rte_pause.h>
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 #include <rte_vhost.h>
 
 #include "log.h"
@@ -32,9 +41,10 @@ void net_fwd_wake(struct net_backend *be)
 {
 	uint64_t one = 1;
 
-	/* Nonblocking eventfd: a full counter already means "wake". */
-	if (write(be->wake_fd, &one, sizeof(one)) < 0) {
-	}
+	/* Nonblocking eventfds: a full counter already means "wake". */
+	for (unsigned i = 0; i < be->nworkers; i++)
+		if (write(be->workers[i].wake_fd, &one, sizeof(one)) < 0) {
+		}
 }
 
 void net_backend_request_stop(struct net_backend *be)
@@ -57,37 +67,60 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* A queue pair a worker polls. */
+struct net_item {
+	uint16_t port;
+	uint16_t queue;
+};
+
 /* Frames headed for one port in this burst. */
 struct net_out {
 	uint16_t n;
 	struct rte_mbuf *pkts[NET_BURST];
 };
 
+#define NET_MAX_ITEMS (NET_SWITCH_MAX_PORTS * NET_MAX_QUEUES)
+
 struct net_fwd {
+	struct net_worker *w;
 	struct net_backend *be;
 	uint64_t now;
 	uint64_t seen_events;
+	unsigned guard_work;	/* chains and buffers handed back this round */
+	unsigned nitems;
+	struct net_item items[NET_MAX_ITEMS];
+	/* Each port's enabled receive queues, as of the last port event. */
+	uint8_t nrxq[NET_SWITCH_MAX_PORTS];
+	uint8_t rxq[NET_SWITCH_MAX_PORTS][NET_MAX_QUEUES];
 	struct net_out out[NET_SWITCH_MAX_PORTS];
+	struct pollfd pfds[NET_MAX_ITEMS + 1];
 };
+
+/* Malformed receive buffers handed back per flush at most. */
+#define NET_GUARD_RX_SKIPS 8
 
 /*
  * Only the store that opens a round needs to be sequentially consistent
  * (against destroy_device's clear of ready, Dekker style); closing it is
- * a release, and the forwarder is round_gen's only writer.
+ * a release, and the worker is its round_gen's only writer.
  */
-static void round_end(struct net_backend *be)
+static void round_begin(struct net_worker *w)
 {
-	atomic_store_explicit(&be->in_round, false, memory_order_release);
-	atomic_store_explicit(&be->round_gen,
-			      atomic_load_explicit(&be->round_gen,
+	atomic_store(&w->in_round, true);
+}
+
+static void round_end(struct net_worker *w)
+{
+	atomic_store_explicit(&w->in_round, false, memory_order_release);
+	atomic_store_explicit(&w->round_gen,
+			      atomic_load_explicit(&w->round_gen,
 						   memory_order_relaxed) + 1,
 			      memory_order_release);
 }
 
-static bool port_can_receive(const struct net_port *p)
+static bool port_can_receive(const struct net_fwd *f, uint16_t port)
 {
-	return atomic_load(&p->ready) &&
-	       atomic_load(&p->vring_enabled[NET_VRING_RX]);
+	return atomic_load(&f->be->ports[port].ready) && f->nrxq[port];
 }
 
 static void out_add(struct net_fwd *f, uint16_t port, struct rte_mbuf *m)
@@ -97,33 +130,121 @@ static void out_add(struct net_fwd *f, uint16_t port, struct rte_mbuf *m)
 	o->pkts[o->n++] = m;
 }
 
-static void out_flush(struct net_fwd *f)
+static uint16_t ring_avail_idx(const struct rte_vhost_vring *vr)
+{
+	return __atomic_load_n(&vr->avail->idx, __ATOMIC_ACQUIRE);
+}
+
+static bool ring_get(int vid, uint16_t vring, struct rte_vhost_vring *vr)
+{
+	return !rte_vhost_get_vhost_vring(vid, vring, vr) && vr->desc &&
+	       vr->avail && vr->used && vr->size;
+}
+
+/*
+ * Under guard_lock: is the receive buffer at the head one librte_vhost
+ * refuses (or, without mergeable buffers, too small for a frame of len)?
+ * Then hand it back; true when it did.
+ */
+static bool rx_skip_bad(struct net_port *p, int vid, uint16_t vring,
+			uint32_t len)
+{
+	struct rte_vhost_vring vr;
+	uint16_t last_avail, last_used;
+	enum net_chain_verdict v;
+	uint64_t total = 0;
+
+	/* Packed rings: desc, driver and device event areas in the same
+	 * three pointers. */
+	if (!ring_get(vid, vring, &vr) ||
+	    rte_vhost_get_vring_base(vid, vring, &last_avail, &last_used))
+		return false;
+	if (p->packed) {
+		if (!net_guard_packed_pending(&vr, last_avail))
+			return false;	/* no buffer: full, not broken */
+		v = net_guard_check_packed(p->mem, &vr, last_avail, &total);
+	} else {
+		if (ring_avail_idx(&vr) == last_avail)
+			return false;
+		v = net_guard_check_split(p->mem, &vr, last_avail, &total);
+	}
+	if (v == NET_CHAIN_OK && (p->mergeable || total >= p->hdr_len + len))
+		return false;
+	return p->packed ? !net_guard_skip_head_packed(vid, vring, &vr) :
+			   !net_guard_skip_head(vid, vring, &vr);
+}
+
+/*
+ * The destination took fewer frames than it has buffers for: librte_vhost
+ * stops at a receive buffer it cannot use and would stop there forever.
+ * Hand such buffers back (used, length 0) and offer the frames again.
+ */
+static uint16_t rx_guard(struct net_fwd *f, struct net_port *p,
+			 struct net_queue_stats *st, int vid, uint16_t vring,
+			 struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent = 0;
+
+	for (unsigned k = 0; k < NET_GUARD_RX_SKIPS && sent < n; k++) {
+		bool skip;
+
+		if (!rte_spinlock_trylock(&p->guard_lock[vring]))
+			break;	/* a vhost-user message is being handled */
+		skip = rx_skip_bad(p, vid, vring,
+				   rte_pktmbuf_pkt_len(pkts[sent]));
+		rte_spinlock_unlock(&p->guard_lock[vring]);
+		if (!skip)
+			break;
+		(void)rte_vhost_vring_call(vid, vring);
+		st->drops[NET_DROP_BAD_RX_BUF]++;
+		f->guard_work++;
+		sent += rte_vhost_enqueue_burst(vid, vring, pkts + sent,
+						(uint16_t)(n - sent));
+	}
+	return sent;
+}
+
+/* Frames from transmit queue k: receive queue k mod enabled queues. */
+static void out_flush(struct net_fwd *f, uint16_t k)
 {
 	struct net_backend *be = f->be;
 
 	for (unsigned i = 0; i < be->nports; i++) {
 		struct net_out *o = &f->out[i];
 		struct net_port *p = &be->ports[i];
-		uint16_t sent;
+		struct net_queue_stats *st;
+		uint16_t sent, q, vring;
+		int vid;
 
 		if (!o->n)
 			continue;
-		if (net_port_is_uplink(p))
+		q = f->rxq[i][k % f->nrxq[i]];
+		vring = NET_RXQ(q);
+		st = net_worker_stats(f->w, (uint16_t)i, q);
+		vid = atomic_load(&p->vid);
+		if (be->shared_rx)
+			rte_spinlock_lock(&p->rx_lock[q]);
+		if (net_port_is_uplink(p)) {
 			sent = net_uplink_tx(p, o->pkts, o->n);
-		else
-			sent = rte_vhost_enqueue_burst(atomic_load(&p->vid),
-						       NET_VRING_RX, o->pkts,
-						       o->n);
-		p->stats.tx_frames += sent;
-		for (uint16_t k = 0; k < sent; k++)
-			p->stats.tx_bytes += rte_pktmbuf_pkt_len(o->pkts[k]);
-		p->stats.drops[NET_DROP_RX_FULL] += (uint64_t)(o->n - sent);
+		} else {
+			sent = rte_vhost_enqueue_burst(vid, vring, o->pkts, o->n);
+			if (sent < o->n)
+				sent += rx_guard(f, p, st, vid, vring,
+						 o->pkts + sent,
+						 (uint16_t)(o->n - sent));
+		}
+		if (be->shared_rx)
+			rte_spinlock_unlock(&p->rx_lock[q]);
+		st->tx_frames += sent;
+		for (uint16_t j = 0; j < sent; j++)
+			st->tx_bytes += rte_pktmbuf_pkt_len(o->pkts[j]);
+		st->drops[NET_DROP_RX_FULL] += (uint64_t)(o->n - sent);
 		o->n = 0;
 	}
 }
 
 static void switch_frame(struct net_fwd *f, struct net_port *src,
-			 struct rte_mbuf *m)
+			 struct net_queue_stats *st, struct rte_mbuf *m)
 {
 	struct net_backend *be = f->be;
 	const struct rte_ether_hdr *eth =
@@ -135,15 +256,15 @@ static void switch_frame(struct net_fwd *f, struct net_port *src,
 
 	if (net_switch_learn(be->sw, smac, src->index, f->now) ==
 	    NET_LEARN_INVALID) {
-		src->stats.drops[NET_DROP_BAD_SRC]++;
+		st->drops[NET_DROP_BAD_SRC]++;
 		return;
 	}
 	dst = net_switch_lookup(be->sw, dmac, f->now);
 	if (dst != NET_SWITCH_NO_PORT) {
 		if (dst == src->index)
-			src->stats.drops[NET_DROP_HAIRPIN]++;
-		else if (!port_can_receive(&be->ports[dst]))
-			src->stats.drops[NET_DROP_NO_DEST]++;
+			st->drops[NET_DROP_HAIRPIN]++;
+		else if (!port_can_receive(f, dst))
+			st->drops[NET_DROP_NO_DEST]++;
 		else
 			out_add(f, dst, m);
 		return;
@@ -151,61 +272,164 @@ static void switch_frame(struct net_fwd *f, struct net_port *src,
 	/* enqueue copies the frame out (and an uplink takes a reference of
 	 * its own), so one mbuf serves every port. */
 	for (unsigned i = 0; i < be->nports; i++) {
-		if (i == src->index || !port_can_receive(&be->ports[i]))
+		if (i == src->index || !port_can_receive(f, (uint16_t)i))
 			continue;
 		out_add(f, (uint16_t)i, m);
 		copies++;
 	}
 	if (copies)
-		src->stats.flooded++;
+		st->flooded++;
 	else
-		src->stats.drops[NET_DROP_NO_DEST]++;
+		st->drops[NET_DROP_NO_DEST]++;
 }
 
-/* Frames dequeued from src this round (0 when its ring was empty). */
-static unsigned port_poll(struct net_fwd *f, struct net_port *src)
+/*
+ * After a dequeue of n frames from a split transmit ring: count the chains
+ * librte_vhost took and dropped (no longer than the virtio-net header),
+ * and hand back a malformed chain it left at the head. A chain is judged
+ * only when a second poll found it still there, so a frame published
+ * between a dequeue and the look at the ring is never taken for one.
+ */
+/* Under guard_lock: hand back the head chain if it stalls the ring. */
+static bool tx_guard_stall(struct net_port *src, struct net_vring_guard *g,
+			   int vid, uint16_t vring, uint16_t last_avail)
+{
+	struct rte_vhost_vring vr;
+	uint64_t total;
+
+	if (!ring_get(vid, vring, &vr) || ring_avail_idx(&vr) == last_avail) {
+		g->stall_seen = false;
+		return false;
+	}
+	if (!g->stall_seen || g->stall_at != last_avail) {
+		g->stall_seen = true;
+		g->stall_at = last_avail;
+		return false;
+	}
+	if (net_guard_check_split(src->mem, &vr, last_avail, &total) ==
+	    NET_CHAIN_OK) {
+		/* Out of mbufs, or a chain this guard misjudges. */
+		if (!g->warned)
+			log_warn(src->tag, "transmit ring %u stalls at a chain "
+				 "that looks valid (avail index %u)", vring,
+				 last_avail);
+		g->warned = true;
+		return false;
+	}
+	return !net_guard_skip_head(vid, vring, &vr);
+}
+
+static void tx_guard(struct net_fwd *f, struct net_port *src,
+		     struct net_queue_stats *st, int vid, uint16_t vring,
+		     uint16_t n)
+{
+	struct net_vring_guard *g = &src->guard[vring];
+	uint16_t last_avail, last_used, taken;
+	bool skipped;
+
+	if (rte_vhost_get_vring_base(vid, vring, &last_avail, &last_used)) {
+		g->valid = false;
+		return;
+	}
+	taken = (uint16_t)(last_avail - g->last_avail);
+	g->last_avail = last_avail;
+	if (taken > n)
+		st->drops[NET_DROP_SHORT_CHAIN] += taken - n;
+	if (n || taken) {
+		g->stall_seen = false;
+		return;
+	}
+	/* The ring and guest memory are read only while no vhost-user
+	 * message can change them; a message in progress: next time. */
+	if (!rte_spinlock_trylock(&src->guard_lock[vring]))
+		return;
+	skipped = tx_guard_stall(src, g, vid, vring, last_avail);
+	rte_spinlock_unlock(&src->guard_lock[vring]);
+	if (!skipped)
+		return;
+	(void)rte_vhost_vring_call(vid, vring);
+	st->drops[NET_DROP_BAD_CHAIN]++;
+	g->last_avail++;
+	g->stall_seen = false;
+	f->guard_work++;
+}
+
+/* Frames dequeued from one transmit queue this round (0: it was empty). */
+static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 {
 	struct net_backend *be = f->be;
+	struct net_port *src = &be->ports[it->port];
+	uint16_t k = it->queue, vring = NET_TXQ(k);
+	struct net_vring_guard *g = &src->guard[vring];
+	struct net_queue_stats *st = net_worker_stats(f->w, it->port, k);
 	struct rte_mbuf *pkts[NET_BURST];
 	uint16_t n, peer = NET_SWITCH_NO_PORT;
+	bool locked = false;
+	int vid;
 
 	if (!atomic_load(&src->ready) ||
-	    !atomic_load(&src->vring_enabled[NET_VRING_TX]))
+	    !atomic_load(&src->vring_enabled[vring]))
 		return 0;
-	if (net_port_is_uplink(src))
+	vid = atomic_load(&src->vid);
+	if (net_port_is_uplink(src)) {
 		n = net_uplink_rx(src, pkts, NET_BURST);
-	else
-		n = rte_vhost_dequeue_burst(atomic_load(&src->vid),
-					    NET_VRING_TX, be->pool, pkts,
+	} else {
+		if (!src->packed && !g->valid) {
+			uint16_t last_used;
+
+			g->valid = !rte_vhost_get_vring_base(vid, vring,
+							     &g->last_avail,
+							     &last_used);
+			g->stall_seen = false;
+		}
+		n = rte_vhost_dequeue_burst(vid, vring, be->pool, pkts,
 					    NET_BURST);
+		if (!src->packed && g->valid)
+			tx_guard(f, src, st, vid, vring, n);
+	}
 	if (!n)
 		return 0;
-	if (be->opts->mode == NET_MODE_XCONNECT)
+	if (be->opts->mode == NET_MODE_XCONNECT) {
 		peer = net_xconnect_peer(src->index, (uint16_t)be->nports);
+	} else if (be->nworkers > 1) {
+		rte_spinlock_lock(&be->sw_lock);
+		locked = true;
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
-		src->stats.rx_frames++;
-		src->stats.rx_bytes += rte_pktmbuf_pkt_len(m);
+		st->rx_frames++;
+		st->rx_bytes += rte_pktmbuf_pkt_len(m);
 		if (rte_pktmbuf_pkt_len(m) < RTE_ETHER_HDR_LEN ||
 		    rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN) {
-			src->stats.drops[NET_DROP_RUNT]++;
+			st->drops[NET_DROP_RUNT]++;
+			continue;
+		}
+		/* librte_vhost chains mbufs for a long chain: refuse it. */
+		if (rte_pktmbuf_pkt_len(m) > NET_FRAME_MAX) {
+			st->drops[NET_DROP_OVERSIZE]++;
 			continue;
 		}
 		if (be->opts->mode == NET_MODE_SWITCH)
-			switch_frame(f, src, m);
+			switch_frame(f, src, st, m);
 		else if (peer != NET_SWITCH_NO_PORT &&
-			 port_can_receive(&be->ports[peer]))
+			 port_can_receive(f, peer))
 			out_add(f, peer, m);
 		else
-			src->stats.drops[NET_DROP_NO_DEST]++;
+			st->drops[NET_DROP_NO_DEST]++;
 	}
-	out_flush(f);
+	if (locked)
+		rte_spinlock_unlock(&be->sw_lock);
+	out_flush(f, k);
 	rte_pktmbuf_free_bulk(pkts, n);
 	return n;
 }
 
-/* Ports went up or down: forget what was learned on the ones now down. */
+/*
+ * Ports or rings went up or down: which receive queues each port has
+ * enabled now, the guards of this worker's rings read anew, and what was
+ * learned on ports now down forgotten.
+ */
 static void ports_changed(struct net_fwd *f)
 {
 	struct net_backend *be = f->be;
@@ -214,51 +438,111 @@ static void ports_changed(struct net_fwd *f)
 	if (ev == f->seen_events)
 		return;
 	f->seen_events = ev;
-	for (unsigned i = 0; i < be->nports; i++)
-		if (!atomic_load(&be->ports[i].ready))
+	for (unsigned i = 0; i < be->nports; i++) {
+		struct net_port *p = &be->ports[i];
+		uint8_t n = 0;
+
+		for (uint16_t q = 0; q < p->nq; q++)
+			if (atomic_load(&p->vring_enabled[NET_RXQ(q)]))
+				f->rxq[i][n++] = (uint8_t)q;
+		f->nrxq[i] = n;
+		if (!atomic_load(&p->ready)) {
+			rte_spinlock_lock(&be->sw_lock);
 			net_switch_flush_port(be->sw, (uint16_t)i);
+			rte_spinlock_unlock(&be->sw_lock);
+		}
+	}
+	/* Only ready ports: a slot --control is filling is reset there. */
+	for (unsigned i = 0; i < f->nitems; i++) {
+		const struct net_item *it = &f->items[i];
+		struct net_port *p = &be->ports[it->port];
+
+		if (!net_port_is_uplink(p) && atomic_load(&p->ready))
+			memset(&p->guard[NET_TXQ(it->queue)], 0,
+			       sizeof(struct net_vring_guard));
+	}
+}
+
+/*
+ * This worker's uplinks: link checks and memif client restarts, the
+ * latter never beside another worker's transmit to the same uplink.
+ */
+static void uplinks_maintain(struct net_fwd *f)
+{
+	struct net_backend *be = f->be;
+
+	for (unsigned i = 0; i < f->nitems; i++) {
+		struct net_port *p = &be->ports[f->items[i].port];
+		bool down;
+
+		/* Due at most once a second (eth_next_check is ours): the
+		 * lock is not taken every round. */
+		if (!net_port_is_uplink(p) || !p->eth_link_known ||
+		    f->now < p->eth_next_check)
+			continue;
+		if (be->shared_rx)
+			rte_spinlock_lock(&p->rx_lock[0]);
+		down = net_uplink_maintain(p, f->now);
+		if (be->shared_rx)
+			rte_spinlock_unlock(&p->rx_lock[0]);
+		if (down) {
+			rte_spinlock_lock(&be->sw_lock);
+			net_switch_flush_port(be->sw, p->index);
+			rte_spinlock_unlock(&be->sw_lock);
+		}
+	}
 }
 
 static unsigned fwd_round(struct net_fwd *f)
 {
-	struct net_backend *be = f->be;
+	struct net_worker *w = f->w;
 	uint64_t start = rte_rdtsc();
 	unsigned n = 0;
 
-	atomic_store(&be->in_round, true);
+	round_begin(w);
 	f->now = now_ns();
+	f->guard_work = 0;
 	ports_changed(f);
-	for (unsigned i = 0; i < be->nports; i++)
-		if (net_port_is_uplink(&be->ports[i]) &&
-		    net_uplink_maintain(&be->ports[i], f->now))
-			net_switch_flush_port(be->sw, (uint16_t)i);
-	for (unsigned i = 0; i < be->nports; i++)
-		n += port_poll(f, &be->ports[i]);
+	uplinks_maintain(f);
+	for (unsigned i = 0; i < f->nitems; i++)
+		n += queue_poll(f, &f->items[i]);
 	if (n) {
-		be->fwd_busy_cycles += rte_rdtsc() - start;
-		be->fwd_frames += n;
+		w->fwd_busy_cycles += rte_rdtsc() - start;
+		w->fwd_frames += n;
 	}
-	round_end(be);
-	return n;
+	round_end(w);
+	/* A chain handed back may have had frames queued behind it. */
+	return n + f->guard_work;
 }
 
-/* Ask (or stop asking) every connected frontend to kick its TX ring. */
+/* This worker's transmit vring of item i, if its port is up. */
+static bool item_vring(struct net_fwd *f, unsigned i, bool need_enabled,
+		       int *vid, uint16_t *vring)
+{
+	const struct net_item *it = &f->items[i];
+	struct net_port *p = &f->be->ports[it->port];
+
+	*vring = NET_TXQ(it->queue);
+	*vid = atomic_load(&p->vid);
+	return atomic_load(&p->ready) &&
+	       (!need_enabled || atomic_load(&p->vring_enabled[*vring]));
+}
+
+/* Ask (or stop asking) this worker's frontends to kick their TX rings. */
 static void set_notify(struct net_fwd *f, bool on)
 {
-	struct net_backend *be = f->be;
-
-	atomic_store(&be->in_round, true);
-	for (unsigned i = 0; i < be->nports; i++) {
-		struct net_port *p = &be->ports[i];
+	round_begin(f->w);
+	for (unsigned i = 0; i < f->nitems; i++) {
+		struct net_port *p = &f->be->ports[f->items[i].port];
+		uint16_t vring;
+		int vid;
 
 		if (net_port_is_uplink(p))
 			net_uplink_notify(p, on);
-		else if (atomic_load(&p->ready) &&
-			 atomic_load(&p->vring_enabled[NET_VRING_TX]))
-			rte_vhost_enable_guest_notification(
-				atomic_load(&p->vid), NET_VRING_TX, on);
+		else if (item_vring(f, i, true, &vid, &vring))
+			rte_vhost_enable_guest_notification(vid, vring, on);
 	}
-	round_end(be);
+	round_end(f->w);
 }
 
 static void drain(int fd)
@@ -280,18 +564,20 @@ static void drain(int fd)
  */
 static void fwd_sleep(struct net_fwd *f)
 {
-	struct net_backend *be = f->be;
-	struct pollfd pfds[NET_SWITCH_MAX_PORTS + 1];
+	struct net_worker *w = f->w;
+	struct pollfd *pfds = f->pfds;
 	uint64_t nap_ns = UINT64_MAX;	/* none: sleep until woken */
 	struct timespec nap;
 	unsigned n = 0;
 	uint64_t v;
 
-	pfds[n++] = (struct pollfd){ .fd = be->wake_fd, .events = POLLIN };
-	atomic_store(&be->in_round, true);
-	for (unsigned i = 0; i < be->nports; i++) {
-		struct net_port *p = &be->ports[i];
+	pfds[n++] = (struct pollfd){ .fd = w->wake_fd, .events = POLLIN };
+	round_begin(w);
+	for (unsigned i = 0; i < f->nitems; i++) {
+		struct net_port *p = &f->be->ports[f->items[i].port];
 		struct rte_vhost_vring vr;
+		uint16_t vring;
+		int vid;
 
 		if (net_port_is_uplink(p)) {
 			/* A link that is down is checked on the timer too. */
@@ -301,14 +587,12 @@ static void fwd_sleep(struct net_fwd *f)
 			} else {
 				/* No interrupt: look again after a nap. */
 				nap_ns = RTE_MIN(nap_ns, (uint64_t)
-					be->opts->uplink_poll_us * 1000);
+					f->be->opts->uplink_poll_us * 1000);
 			}
 			continue;
 		}
-		if (!atomic_load(&p->ready) ||
-		    !atomic_load(&p->vring_enabled[NET_VRING_TX]) ||
-		    rte_vhost_get_vhost_vring(atomic_load(&p->vid),
-					      NET_VRING_TX, &vr))
+		if (!item_vring(f, i, true, &vid, &vring) ||
+		    rte_vhost_get_vhost_vring(vid, vring, &vr))
 			continue;
 		if (vr.kickfd < 0) {
 			/* A frontend that never kicks (no kick fd given):
@@ -318,21 +602,23 @@ static void fwd_sleep(struct net_fwd *f)
 		}
 		pfds[n++] = (struct pollfd){ .fd = vr.kickfd, .events = POLLIN };
 	}
-	round_end(be);
+	round_end(w);
 
 	nap.tv_sec = (time_t)(nap_ns / 1000000000ull);
 	nap.tv_nsec = (long)(nap_ns % 1000000000ull);
 	if (ppoll(pfds, n, nap_ns != UINT64_MAX ? &nap : NULL, NULL) < 0 &&
 	    errno != EINTR)
 		log_warn(TAG, "poll: %s", strerror(errno));
-	if (read(be->wake_fd, &v, sizeof(v)) < 0) {
+	if (read(w->wake_fd, &v, sizeof(v)) < 0) {
 	}
 
 	/* Drain only kick fds that still belong to a connected port. */
-	atomic_store(&be->in_round, true);
-	for (unsigned i = 0; i < be->nports; i++) {
-		struct net_port *p = &be->ports[i];
+	round_begin(w);
+	for (unsigned i = 0; i < f->nitems; i++) {
+		struct net_port *p = &f->be->ports[f->items[i].port];
 		struct rte_vhost_vring vr;
+		uint16_t vring;
+		int vid;
 
 		if (net_port_is_uplink(p)) {
 			/* An unarmed fd is the queue: the burst reads it. */
@@ -340,40 +626,76 @@ static void fwd_sleep(struct net_fwd *f)
 				drain(p->eth_rx_fd);
 			continue;
 		}
-		if (atomic_load(&p->ready) &&
-		    !rte_vhost_get_vhost_vring(atomic_load(&p->vid),
-					       NET_VRING_TX, &vr) &&
+		if (item_vring(f, i, false, &vid, &vring) &&
+		    !rte_vhost_get_vhost_vring(vid, vring, &vr) &&
 		    vr.kickfd >= 0)
 			drain(vr.kickfd);
 	}
-	round_end(be);
+	round_end(w);
 }
 
-int net_backend_run(struct net_backend *be)
+int net_fwd_create(struct net_worker *w)
 {
-	static struct net_fwd f;	/* out[] is 16 KiB: keep it off the stack */
+	struct net_backend *be = w->be;
+	struct net_fwd *f = calloc(1, sizeof(*f));
+	unsigned j = 0;
+
+	if (!f)
+		return -ENOMEM;
+	f->w = w;
+	f->be = be;
+	/*
+	 * Queue pairs dealt out in turn, port by port, an uplink's one pair
+	 * too. With --control every slot is dealt, used or not, so a port
+	 * added later is polled by the workers its slot's pairs went to.
+	 */
+	for (unsigned p = 0; p < be->nports; p++)
+		for (uint16_t q = 0; q < be->ports[p].nq; q++, j++)
+			if (j % be->nworkers == w->id)
+				f->items[f->nitems++] = (struct net_item){
+					.port = (uint16_t)p, .queue = q };
+	f->seen_events = UINT64_MAX;
+	w->fwd = f;
+	return 0;
+}
+
+void net_fwd_destroy(struct net_worker *w)
+{
+	free(w->fwd);
+	w->fwd = NULL;
+}
+
+void net_fwd_clear_stats(struct net_backend *be, uint16_t port)
+{
+	for (unsigned i = 0; i < be->nworkers; i++)
+		memset(net_worker_stats(&be->workers[i], port, 0), 0,
+		       NET_MAX_QUEUES * sizeof(struct net_queue_stats));
+}
+
+static int worker_loop(struct net_worker *w)
+{
+	struct net_fwd *f = w->fwd;
+	struct net_backend *be = w->be;
 	uint64_t spin_ns = (uint64_t)be->opts->idle_spin_us * 1000;
 	uint64_t last_busy = now_ns();
 	bool notify_on = false;		/* frontends asked to kick */
 	bool checked = false;		/* a round ran after asking */
 
-	memset(&f, 0, sizeof(f));
-	f.be = be;
 	while (!atomic_load(&be->stop)) {
-		if (atomic_exchange(&be->stats_wanted, false) &&
+		if (w->id == 0 && atomic_exchange(&be->stats_wanted, false) &&
 		    net_backend_print_stats(be))
 			log_warn(TAG, "cannot print statistics");
-		if (fwd_round(&f)) {
-			last_busy = f.now;
+		if (fwd_round(f)) {
+			last_busy = f->now;
 			checked = false;
 			if (notify_on) {
 				/* Polling now: spare the frontends the kicks. */
-				set_notify(&f, false);
+				set_notify(f, false);
 				notify_on = false;
 			}
 			continue;
 		}
-		if (be->opts->busy_poll || f.now - last_busy < spin_ns) {
+		if (be->opts->busy_poll || f->now - last_busy < spin_ns) {
 			rte_pause();
 			continue;
 		}
@@ -384,14 +706,45 @@ int net_backend_run(struct net_backend *be)
 			 * one more round catches frames queued before the frontend
 			 * could see it.
 			 */
-			set_notify(&f, true);
+			set_notify(f, true);
 			notify_on = true;
 			checked = true;
 			continue;
 		}
-		fwd_sleep(&f);
+		fwd_sleep(f);
 		checked = false;
 		last_busy = now_ns() - spin_ns;
 	}
 	return 0;
+}
+
+static int worker_main(void *arg)
+{
+	struct net_worker *w = arg;
+
+	w->status = worker_loop(w);
+	return w->status;
+}
+
+int net_backend_run(struct net_backend *be)
+{
+	int r = 0;
+
+	for (unsigned i = 1; i < be->nworkers; i++) {
+		struct net_worker *w = &be->workers[i];
+
+		if (rte_eal_remote_launch(worker_main, w, w->lcore)) {
+			log_err(TAG, "cannot start forwarding thread %u on lcore "
+				"%u", i, w->lcore);
+			net_backend_request_stop(be);
+			r = -EBUSY;
+			break;
+		}
+	}
+	if (!r)
+		r = worker_loop(&be->workers[0]);
+	rte_eal_mp_wait_lcore();
+	for (unsigned i = 1; i < be->nworkers && !r; i++)
+		r = be->workers[i].status;
+	return r;
 }

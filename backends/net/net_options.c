@@ -22,11 +22,12 @@ const char net_options_usage[] =
 "\n"
 "Ports (at least one, at most 64 with the uplinks; numbered in the order\n"
 "given):\n"
-"  --port PATH[,client][,name=NAME]\n"
+"  --port PATH[,client][,name=NAME][,queues=N]\n"
 "                        a vhost-user port on the unix socket PATH; without\n"
 "                        'client' splitvm-net creates the socket and listens,\n"
 "                        with 'client' it connects to a frontend's socket and\n"
-"                        reconnects whenever that connection ends\n"
+"                        reconnects whenever that connection ends; queues:\n"
+"                        queue pairs of this port (default --queues)\n"
 "  --socket-path PATH    the same as --port PATH (vhost-user convention)\n"
 "  --fd N                a listening unix socket bound to a path, inherited\n"
 "                        as file descriptor N; splitvm-net takes over its path\n"
@@ -46,7 +47,9 @@ const char net_options_usage[] =
 "                        address 0000:01:00.0 a NIC bound\n"
 "                        to vfio-pci). Numbered with the --port ports, in\n"
 "                        the order given\n"
-"\n"
+"\n";
+
+const char net_options_usage_more[] =
 "Forwarding:\n"
 "  --mode switch|xconnect\n"
 "                        switch (default): learn source MAC addresses, send\n"
@@ -64,8 +67,19 @@ const char net_options_usage[] =
 "  --uplink-poll-us N    while sleeping, poll uplinks whose driver cannot\n"
 "                        wake splitvm-net (memif, af_packet) this often\n"
 "                        (default 1000)\n"
-"  --cpu N               pin the forwarding thread to CPU N (default: float\n"
-"                        over the CPUs splitvm-net may run on)\n"
+"  --queues N            queue pairs per port, 1 to 16 (default 1); more\n"
+"                        than one offers VIRTIO_NET_F_MQ and the control\n"
+"                        queue (the frontend runs it); a frame received on\n"
+"                        queue k leaves on queue k mod (the destination's\n"
+"                        enabled queues); an uplink has one\n"
+"  --threads N           forwarding threads, 1 to 16 (default 1); the\n"
+"                        queue pairs of all ports are dealt out to them in\n"
+"                        turn, port by port (an uplink's one pair too;\n"
+"                        with --control every port slot, used or not)\n"
+"  --cpu N               pin the (one) forwarding thread to CPU N (default:\n"
+"                        float over the CPUs splitvm-net may run on)\n"
+"  --cpus LIST           one forwarding thread per CPU of LIST (\"0,2-3\"),\n"
+"                        thread i pinned to the i-th CPU\n"
 "  --memory MB           DPDK memory, no hugepages needed (default 256)\n"
 "\n"
 "Process:\n"
@@ -105,6 +119,9 @@ enum {
 	OPT_CONTROL,
 	OPT_UPLINK,
 	OPT_UPLINK_POLL,
+	OPT_QUEUES,
+	OPT_THREADS,
+	OPT_CPUS,
 };
 
 static const struct option net_long_options[] = {
@@ -125,6 +142,9 @@ static const struct option net_long_options[] = {
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "uplink", required_argument, NULL, OPT_UPLINK },
 	{ "uplink-poll-us", required_argument, NULL, OPT_UPLINK_POLL },
+	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -215,6 +235,21 @@ static int parse_port(struct net_options *o, const char *arg)
 		len = comma ? (size_t)(comma - s) : strlen(s);
 		if (len == 6 && !strncmp(s, "client", 6)) {
 			p->client = true;
+		} else if (len > 7 && !strncmp(s, "queues=", 7)) {
+			char num[16];
+			unsigned long v;
+
+			if (len - 7 >= sizeof(num)) {
+				log_err(TAG, "--port: queues= is not a number");
+				return -EINVAL;
+			}
+			memcpy(num, s + 7, len - 7);
+			num[len - 7] = '\0';
+			r = parse_uint("--port queues=", num, 1, NET_MAX_QUEUES,
+				       &v);
+			if (r)
+				return r;
+			p->queues = (unsigned)v;
 		} else if (len > 5 && !strncmp(s, "name=", 5)) {
 			r = net_port_set_name(p, "--port", s + 5, len - 5);
 			if (r)
@@ -225,6 +260,86 @@ static int parse_port(struct net_options *o, const char *arg)
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+/* "0,2-3": CPU numbers and ranges, one forwarding thread each. */
+static int parse_cpus(struct net_options *o, const char *arg)
+{
+	const char *s = arg;
+
+	o->ncpus = 0;
+	while (*s) {
+		char *end;
+		unsigned long a, b;
+
+		errno = 0;
+		if (*s < '0' || *s > '9')
+			goto bad;
+		a = strtoul(s, &end, 10);
+		b = a;
+		if (*end == '-') {
+			if (end[1] < '0' || end[1] > '9')
+				goto bad;
+			b = strtoul(end + 1, &end, 10);
+		}
+		if (errno || a > b || b >= CPU_SETSIZE ||
+		    (*end && *end != ','))
+			goto bad;
+		for (unsigned long c = a; c <= b; c++) {
+			if (o->ncpus >= NET_MAX_THREADS) {
+				log_err(TAG, "--cpus: at most %d CPUs",
+					NET_MAX_THREADS);
+				return -EINVAL;
+			}
+			for (unsigned i = 0; i < o->ncpus; i++)
+				if (o->cpus[i] == (int)c) {
+					log_err(TAG, "--cpus: CPU %lu given twice",
+						c);
+					return -EINVAL;
+				}
+			o->cpus[o->ncpus++] = (int)c;
+		}
+		s = *end ? end + 1 : end;
+		if (*end && !*s)
+			goto bad;
+	}
+	if (o->ncpus)
+		return 0;
+bad:
+	log_err(TAG, "--cpus: '%s' is not a list of CPUs such as 0,2-3", arg);
+	return -EINVAL;
+}
+
+/*
+ * --threads, --cpus and --cpu agree; vhost ports without queues= get
+ * --queues, an uplink one queue pair (net_uplink.c configures one).
+ */
+static int check_threads(struct net_options *o)
+{
+	if (o->ncpus && o->cpu >= 0) {
+		log_err(TAG, "--cpu and --cpus exclude each other");
+		return -EINVAL;
+	}
+	if (o->ncpus && o->threads && o->threads != o->ncpus) {
+		log_err(TAG, "--threads %u but --cpus lists %u CPUs",
+			o->threads, o->ncpus);
+		return -EINVAL;
+	}
+	if (o->ncpus)
+		o->threads = o->ncpus;
+	if (!o->threads)
+		o->threads = 1;
+	if (o->threads > 1 && o->cpu >= 0) {
+		log_err(TAG, "--cpu pins one thread: use --cpus for %u",
+			o->threads);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < o->nports; i++)
+		if (o->ports[i].kind == NET_PORT_UPLINK)
+			o->ports[i].queues = 1;
+		else if (!o->ports[i].queues)
+			o->ports[i].queues = o->queues;
 	return 0;
 }
 
@@ -289,6 +404,7 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 	o->memory_mb = 256;
 	o->uplink_poll_us = 1000;
 	o->cpu = -1;
+	o->queues = 1;
 
 	optind = 0;	/* full reset: tests parse several command lines */
 	opterr = 0;
@@ -374,6 +490,18 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 			r = parse_uint("--cpu", optarg, 0, CPU_SETSIZE - 1, &v);
 			o->cpu = (int)v;
 			break;
+		case OPT_QUEUES:
+			r = parse_uint("--queues", optarg, 1, NET_MAX_QUEUES, &v);
+			o->queues = (unsigned)v;
+			break;
+		case OPT_THREADS:
+			r = parse_uint("--threads", optarg, 1, NET_MAX_THREADS,
+				       &v);
+			o->threads = (unsigned)v;
+			break;
+		case OPT_CPUS:
+			r = parse_cpus(o, optarg);
+			break;
 		case OPT_MEMORY:
 			r = parse_uint("--memory", optarg, 64, 1u << 20, &v);
 			o->memory_mb = (unsigned)v;
@@ -429,7 +557,8 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 	}
 	if (o->action == NET_ACTION_CAPABILITIES)
 		return 0;
-	return check_ports(o);
+	r = check_threads(o);
+	return r ? r : check_ports(o);
 }
 
 int net_cpuset_format(const cpu_set_t *set, char *buf, size_t len)
@@ -492,12 +621,24 @@ int net_eal_args_build(const struct net_options *o, pid_t pid,
 
 	memset(out, 0, sizeof(*out));
 	eal_add(&b, "splitvm-net");
-	if (o->cpu >= 0)
+	if (o->ncpus) {
+		/* lcore i on the i-th CPU of --cpus. */
+		char map[NET_MAX_THREADS * 16];
+		size_t n = 0;
+
+		for (unsigned i = 0; i < o->ncpus; i++)
+			n += (size_t)snprintf(map + n, sizeof(map) - n, "%s%u@%d",
+					      i ? "," : "", i, o->cpus[i]);
+		eal_add(&b, "--lcores=%s", map);
+	} else if (o->cpu >= 0) {
 		eal_add(&b, "--lcores=0@%d", o->cpu);
-	else if (cpus && cpus[0])
-		eal_add(&b, "--lcores=0@(%s)", cpus);
-	else
+	} else if (!cpus || !cpus[0]) {
 		return -EINVAL;
+	} else if (o->threads > 1) {
+		eal_add(&b, "--lcores=(0-%u)@(%s)", o->threads - 1, cpus);
+	} else {
+		eal_add(&b, "--lcores=0@(%s)", cpus);
+	}
 	/* No hugepages, no root: memory from anonymous mappings, addressed
 	 * by virtual address; no multi-process config or PCI to scan. */
 	eal_add(&b, "--no-huge");

@@ -39,6 +39,10 @@ enum net_port_kind {
 
 #define NET_DEVARGS_MAX 256
 
+/* Queue pairs per port and forwarding threads, at most. */
+#define NET_MAX_QUEUES 16
+#define NET_MAX_THREADS 16
+
 struct net_port_config {
 	enum net_port_kind kind;
 	char path[108];		/* sun_path (vhost) */
@@ -46,6 +50,7 @@ struct net_port_config {
 	bool client;		/* connect (and reconnect) instead of listen */
 	int listen_fd;		/* --fd: inherited listening socket, else -1 */
 	char devargs[NET_DEVARGS_MAX];	/* uplink, without our name= */
+	unsigned queues;	/* queue pairs served (queues=, else --queues) */
 };
 
 struct net_options {
@@ -64,6 +69,10 @@ struct net_options {
 	unsigned memory_mb;
 	unsigned uplink_poll_us;	/* idle nap for uplinks without interrupts */
 	int cpu;		/* pin the forwarding thread, or -1 */
+	unsigned queues;	/* --queues: default queue pairs per port */
+	unsigned threads;	/* forwarding threads (--threads, --cpus) */
+	int cpus[NET_MAX_THREADS];	/* --cpus: thread i on cpus[i] */
+	unsigned ncpus;		/* 0: not pinned (or --cpu) */
 	int verbosity;		/* -1 quiet, 0 normal, 1 verbose */
 };
 
@@ -76,7 +85,10 @@ int net_port_set_name(struct net_port_config *p, const char *opt,
 		      const char *name, size_t len)
 	__attribute__((warn_unused_result));
 
+/* --help: the ports, then forwarding and process options (two strings:
+ * C99 promises only 4095 bytes for one literal). */
 extern const char net_options_usage[];
+extern const char net_options_usage_more[];
 
 /* --print-capabilities output (vhost-user backend program conventions). */
 extern const char net_capabilities_json[];
@@ -95,9 +107,10 @@ int net_cpuset_format(const cpu_set_t *set, char *buf, size_t len)
 
 /*
  * EAL arguments: no hugepages, no shared config, IOVA as VA, no telemetry
- * socket, a per-process file prefix (pid), one lcore pinned to o->cpu or
- * allowed on every CPU in cpus ("0,1"). No PCI scan, unless an uplink is
- * a PCI device: then only those are allowed (-a).
+ * socket, a per-process file prefix (pid), one lcore per forwarding
+ * thread: pinned to o->cpu or o->cpus[i], or allowed on every CPU in cpus
+ * ("0,1"). No PCI scan, unless an uplink is a PCI device: then only those
+ * are allowed (-a).
  */
 int net_eal_args_build(const struct net_options *o, pid_t pid,
 		       const char *cpus, struct net_eal_args *out)

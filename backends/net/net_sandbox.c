@@ -16,7 +16,14 @@
  * that kind is configured; the lists come from running the uplink tests
  * with --seccomp=log.  Probe, configure and start (socket, bind, ioctl,
  * netlink, opening /dev/net/tun) all happen before the filter.  --control
- * adds what a port created at run time needs.
+ * adds what a port created at run time needs.  More forwarding threads
+ * (--threads, --cpus), more queue pairs and the chain guard add nothing:
+ * the EAL's lcore threads and each worker's wake-up eventfd exist before
+ * the filter, launching a worker after it needs only calls on the common
+ * list (the EAL wakes its lcore), the guard reads memory librte_vhost
+ * mapped and writes used rings, and its message hooks run on
+ * librte_vhost's event thread (net_control_mq_uplink and net_mq_testpmd
+ * run all of it under the kill filter).
  */
 
 /*

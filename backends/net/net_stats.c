@@ -10,6 +10,10 @@ static const char *const net_drop_names[NET_DROP_COUNT] = {
 	[NET_DROP_HAIRPIN] = "hairpin",
 	[NET_DROP_NO_DEST] = "no_dest",
 	[NET_DROP_RX_FULL] = "rx_full",
+	[NET_DROP_OVERSIZE] = "oversize",
+	[NET_DROP_SHORT_CHAIN] = "short_chain",
+	[NET_DROP_BAD_CHAIN] = "bad_chain",
+	[NET_DROP_BAD_RX_BUF] = "bad_rx_buf",
 };
 
 const char *net_drop_reason_name(enum net_drop_reason r)

@@ -12,7 +12,9 @@
 
 /*
  * Why a frame was dropped. Counted on the queue the frame came from, except
- * NET_DROP_RX_FULL, which is counted on the queue it could not be put on.
+ * NET_DROP_RX_FULL, which is counted on the queue it could not be put on,
+ * and NET_DROP_BAD_RX_BUF, which counts receive buffers (not frames) on
+ * the queue they were posted to.
  */
 enum net_drop_reason {
 	NET_DROP_RUNT,		/* shorter than an Ethernet header */
@@ -21,6 +23,10 @@ enum net_drop_reason {
 	NET_DROP_NO_DEST,	/* destination port not connected */
 	NET_DROP_RX_FULL,	/* destination had no free receive buffer (an
 				 * uplink: its transmit queue was full) */
+	NET_DROP_OVERSIZE,	/* longer than NET_FRAME_MAX (1518 bytes) */
+	NET_DROP_SHORT_CHAIN,	/* chain no longer than the virtio-net header */
+	NET_DROP_BAD_CHAIN,	/* malformed transmit chain, handed back */
+	NET_DROP_BAD_RX_BUF,	/* malformed receive buffer, handed back */
 	NET_DROP_COUNT,
 };
 

@@ -19,11 +19,11 @@ splitvm-net must stay well under a busy CPU.  Then a second splitvm-net
 in xconnect mode pairs the vhost port with the uplink: frames cross
 whatever their destination.  Last, splitvm-net is the memif server
 (role=server) and testpmd's memif port the client.  SIGTERM: exit 0,
-the memif and vhost connections closed."""
+the memif and vhost connections closed.  With NET_UPLINK_THREADS=N all of
+it runs with N forwarding threads."""
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +36,12 @@ import svmtest  # noqa: E402
 BURST = 32
 SECCOMP = os.environ.get("NET_UPLINK_SECCOMP", "kill").split(",")
 SECCOMP = ["--seccomp", SECCOMP[0]]
+# NET_UPLINK_THREADS=2 (net_uplink_memif_threads): the vhost port's pair
+# and the uplink's on different forwarding threads, so every frame
+# crosses threads and the memif client restart runs beside the other
+# thread's transmits.
+THREADS = os.environ.get("NET_UPLINK_THREADS")
+THREADS = ["--threads", THREADS] if THREADS else []
 MEMIF_MAC = "02:00:00:00:00:20"     # testpmd port 0: the uplink's far end
 VIRTIO_MAC = "02:00:00:00:00:21"    # testpmd port 1: the vhost port's frontend
 OTHER_MAC = "02:00:00:00:00:99"
@@ -45,13 +51,7 @@ SW_VHOST, SW_UPLINK = 0, 1          # splitvm-net port numbers
 
 exe = sys.argv[1]
 c = svmtest.Checker("net_uplink_memif")
-TESTPMD = shutil.which("dpdk-testpmd")
-if TESTPMD is None:
-    svmtest.skip("dpdk-testpmd is not installed (Debian package dpdk-dev)")
-PMDS = "/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0"
-if not os.path.exists(os.path.join(PMDS, "librte_net_memif.so.23")):
-    svmtest.skip("DPDK's memif driver is not installed "
-                 "(Debian package librte-net-memif23)")
+TESTPMD = netbe.testpmd_with("memif", "librte-net-memif23")
 
 
 def counts(st, key):
@@ -145,9 +145,12 @@ def memif_up(tp, timeout=20):
 
 
 def start_switch(args, what):
-    sw = netbe.SplitvmNet(exe, args + SECCOMP)
+    sw = netbe.SplitvmNet(exe, args + SECCOMP + THREADS)
     if not c.check(sw.wait_log(what), f"splitvm-net started: {what}"):
         sw.dump()
+    if THREADS:
+        c.check(sw.wait_log(f"{THREADS[1]} threads", timeout=5),
+                f"... with {THREADS[1]} forwarding threads")
     return sw
 
 

@@ -10,7 +10,10 @@ ICMP echo on a virtio-user port of splitvm-net's vhost port; from the
 namespace, echo requests with a payload of their own are sent to its
 address through the kernel (ARP resolution included) and every reply
 must come back with the same identifier, sequence and payload.
-splitvm-net's counters must agree, and after SIGTERM (exit 0) the tap
+splitvm-net runs two forwarding threads (--threads 2): the tap's queue
+pair and the vhost port's are dealt one to each, so the echo crosses
+threads, and the second thread (an EAL lcore) must have dropped its
+capabilities too.  splitvm-net's counters must agree, and after SIGTERM (exit 0) the tap
 interface is gone.  Needs root (network namespaces), /dev/net/tun and
 DPDK's tap driver; otherwise SKIP."""
 
@@ -43,9 +46,11 @@ try:
         vsock = os.path.join(tmp, "vhost.sock")
         uplink = f"net_tap0,iface={IFACE},name=tap"
         sw = netbe.SplitvmNet(
-            exe, ["--port", vsock, "--uplink", uplink], unprivileged=False,
+            exe, ["--threads", "2", "--port", vsock, "--uplink", uplink],
+            unprivileged=False,
             wrapper=ns.prefix() + netns.unprivileged_with("net_admin"))
-        if not c.check(sw.wait_log("forwarding: 2 ports, mode switch"),
+        if not c.check(sw.wait_log("forwarding: 2 ports, mode switch, "
+                                   "sleeping when idle, 2 threads"),
                        "splitvm-net started in the namespace with a tap "
                        "uplink"):
             sw.dump()

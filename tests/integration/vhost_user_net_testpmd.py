@@ -232,11 +232,9 @@ with tempfile.TemporaryDirectory() as tmp:
                               "commands answered with an MSI-X interrupt")
             else:
                 ok = False
-            pairs = {int(k): tuple(map(int, v)) for k, *v in re.findall(
-                r"guest: net \S+ pair=(\d+) sent=(\d+) received=(\d+) "
-                r"verified=(\d+)", r.stdout)}
             per = FRAMES // QUEUES
-            ok &= c.equal(pairs, {k: (per, per, per) for k in range(QUEUES)},
+            ok &= c.equal(svmtest.guest_net_pairs(r.stdout),
+                          {k: (per, per, per) for k in range(QUEUES)},
                           "every pair sent, received and verified its share")
         ok &= c.check("guest: result=PASS" in r.stdout, "the guest passes")
         ok &= c.check(tp.poll() is None, "testpmd survives splitvm's exit")

@@ -195,6 +195,22 @@ def open_sockets(proc, socks, timeout=60):
     return len(done) == len(socks)
 
 
+PMDS = "/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0"
+
+
+def testpmd_with(driver, package):
+    """The path of dpdk-testpmd, or SKIP (exit 77) unless it and DPDK's
+    driver (librte_net_<driver>.so.23, Debian package) are installed."""
+    import svmtest
+    testpmd = shutil.which("dpdk-testpmd")
+    if testpmd is None:
+        svmtest.skip("dpdk-testpmd is not installed (Debian package dpdk-dev)")
+    if not os.path.exists(os.path.join(PMDS, f"librte_net_{driver}.so.23")):
+        svmtest.skip(f"DPDK's {driver} driver is not installed "
+                     f"(Debian package {package})")
+    return testpmd
+
+
 def port(st, i):
     return st["ports"][i]["queues"][0] | {
         "connected": st["ports"][i]["connected"]}
@@ -207,11 +223,12 @@ class Testpmd:
     PROMPT = "testpmd> "
 
     def __init__(self, exe, sockets, macs, prefix, logpath, servers=(),
-                 vdevs=()):
+                 vdevs=(), queues=1):
         """servers: indexes of ports where testpmd listens (virtio-user
         server=1) and splitvm-net is the client.  vdevs: devargs of other
         ports, probed first (so they are testpmd's ports 0, 1, ...; the
-        virtio-user ports come after them)."""
+        virtio-user ports come after them).  queues: queue pairs of every
+        virtio-user port (virtio-user queues=, testpmd --rxq/--txq)."""
         self.prefix = prefix
         eal = ["-l", "0,1", "--no-huge", "-m", "1024", "--no-pci",
                f"--file-prefix={prefix}"]
@@ -221,13 +238,16 @@ class Testpmd:
             eal += ["--vdev", v]
         for i, (sock, mac) in enumerate(zip(sockets, macs)):
             extra = ",server=1" if i in servers else ""
+            if queues > 1:
+                extra += f",queues={queues}"
             eal += ["--vdev",
                     f"net_virtio_user{i},path={sock},mac={mac}{extra}"]
         # stdio to a pipe is block buffered: line buffering puts each
         # command's output before the next prompt (written unbuffered).
         self.argv = [shutil.which("stdbuf") or "stdbuf", "-oL", exe] + eal + [
             "--", "-i", "--total-num-mbufs=16384", "--no-mlockall",
-            "--nb-cores=1"]
+            "--nb-cores=1"] + ([f"--rxq={queues}", f"--txq={queues}"]
+                               if queues > 1 else [])
         self.log = open(logpath, "w+")
         self.out = ""
         self.lock = threading.Lock()

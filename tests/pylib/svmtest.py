@@ -139,6 +139,14 @@ def _run_and_signal(proc, timeout, signal_after, signal_on):
 REPORT_RE = re.compile(r"^guest: (.*)$", re.M)
 
 
+def guest_net_pairs(stdout):
+    """The test guest's per queue pair counts of its network test:
+    {pair: (sent, received, verified)}."""
+    return {int(k): tuple(map(int, v)) for k, *v in re.findall(
+        r"guest: net \S+ pair=(\d+) sent=(\d+) received=(\d+) "
+        r"verified=(\d+)", stdout)}
+
+
 def guest_report(stdout):
     """The test guest's 'guest: ...' lines, parsed into a dict of lists."""
     report = {"memmap": [], "cpu_up": [], "pci_functions": {}, "lines": []}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net_msg.h"
 #include "net_options.h"
 #include "net_stats.h"
 #include "unit.h"
@@ -18,6 +19,8 @@ static int parse(int argc, char *const argv[])
 {
 	return net_options_parse(argc, argv, &opts);
 }
+
+static int has_arg(const struct net_eal_args *a, const char *s);
 
 static void test_ports(void)
 {
@@ -48,6 +51,56 @@ static void test_ports(void)
 	CU_ASSERT_FALSE(opts.allow_root);
 	CU_ASSERT_EQUAL(opts.stats_format, NET_STATS_TEXT);
 	CU_ASSERT_EQUAL(opts.seccomp, BE_SECCOMP_KILL);
+	CU_ASSERT_EQUAL(opts.threads, 1);
+	CU_ASSERT_EQUAL(opts.ncpus, 0);
+	CU_ASSERT_EQUAL(opts.ports[0].queues, 1);
+}
+
+static void test_queues_threads(void)
+{
+	char *const argv[] = { "splitvm-net", "--port", "/a,queues=4",
+		"--port", "/b", "--queues", "2", "--cpus", "3,0-1", NULL };
+	char *const threads[] = { "splitvm-net", "--port", "/a", "--threads",
+		"3", NULL };
+	struct net_eal_args a;
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(argv), argv), 0);
+	/* queues= wins; --queues (even given later) is the default. */
+	CU_ASSERT_EQUAL(opts.ports[0].queues, 4);
+	CU_ASSERT_EQUAL(opts.ports[1].queues, 2);
+	CU_ASSERT_EQUAL(opts.threads, 3);
+	CU_ASSERT_EQUAL(opts.ncpus, 3);
+	CU_ASSERT_EQUAL(opts.cpus[0], 3);
+	CU_ASSERT_EQUAL(opts.cpus[1], 0);
+	CU_ASSERT_EQUAL(opts.cpus[2], 1);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", &a), 0);
+	CU_ASSERT_TRUE(has_arg(&a, "--lcores=0@3,1@0,2@1"));
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(threads), threads), 0);
+	CU_ASSERT_EQUAL(opts.threads, 3);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", &a), 0);
+	CU_ASSERT_TRUE(has_arg(&a, "--lcores=(0-2)@(0,1)"));
+}
+
+/* An uplink has one queue pair whatever --queues says; a PCI uplink with
+ * --cpus: both the lcore map and the device allowed. */
+static void test_uplink_queues_threads(void)
+{
+	char *const argv[] = { "splitvm-net", "--queues", "4", "--port", "/a",
+		"--uplink", "net_memif0,socket=/m,name=up", "--uplink",
+		"0000:01:00.0", "--cpus", "0,1", NULL };
+	struct net_eal_args a;
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(argv), argv), 0);
+	CU_ASSERT_EQUAL(opts.ports[0].queues, 4);
+	CU_ASSERT_EQUAL(opts.ports[1].kind, NET_PORT_UPLINK);
+	CU_ASSERT_EQUAL(opts.ports[1].queues, 1);
+	CU_ASSERT_EQUAL(opts.ports[2].queues, 1);
+	CU_ASSERT_EQUAL(opts.threads, 2);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", &a), 0);
+	CU_ASSERT_TRUE(has_arg(&a, "--lcores=0@0,1@1"));
+	CU_ASSERT_TRUE(has_arg(&a, "0000:01:00.0"));
+	CU_ASSERT_FALSE(has_arg(&a, "--no-pci"));
 }
 
 static void test_seccomp(void)
@@ -109,7 +162,7 @@ static void test_actions(void)
 static void test_rejects(void)
 {
 	char long_path[200];
-	char *const bad[][6] = {
+	char *const bad[][8] = {
 		{ "splitvm-net", NULL },				/* no port */
 		{ "splitvm-net", "--port", "/a", "--mode", "xconnect", NULL },
 		{ "splitvm-net", "--port", "/a", "--port", "/a", NULL },
@@ -124,6 +177,25 @@ static void test_rejects(void)
 		{ "splitvm-net", "--port", "/a", "stray", NULL },
 		{ "splitvm-net", "--port", "/a", "--stats-format", "xml", NULL },
 		{ "splitvm-net", "--port", "/a", "--cpu", NULL },
+		{ "splitvm-net", "--port", "/a", "--queues", "0", NULL },
+		{ "splitvm-net", "--port", "/a", "--queues", "17", NULL },
+		{ "splitvm-net", "--port", "/a,queues=", NULL },
+		{ "splitvm-net", "--port", "/a,queues=0", NULL },
+		{ "splitvm-net", "--port", "/a,queues=2x", NULL },
+		{ "splitvm-net", "--port", "/a", "--threads", "0", NULL },
+		{ "splitvm-net", "--port", "/a", "--threads", "17", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "1,", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "2-1", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "1,1", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "a", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "0-16", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "0,1", "--threads",
+		  "3", NULL },
+		{ "splitvm-net", "--port", "/a", "--cpus", "0", "--cpu", "0",
+		  NULL },
+		{ "splitvm-net", "--port", "/a", "--threads", "2", "--cpu", "0",
+		  NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -250,12 +322,14 @@ static void test_stats_formats(void)
 		"\"role\":\"server\",\"connected\":true,\"queues\":[{\"queue\":0,"
 		"\"rx_frames\":10,\"rx_bytes\":640,\"tx_frames\":3,\"tx_bytes\":192,"
 		"\"flooded\":4,\"drops\":{\"runt\":1,\"bad_src\":0,\"hairpin\":0,"
-		"\"no_dest\":0,\"rx_full\":2}}]},"
+		"\"no_dest\":0,\"rx_full\":2,\"oversize\":0,"
+		"\"short_chain\":0,\"bad_chain\":0,\"bad_rx_buf\":0}}]},"
 		"{\"port\":1,\"name\":\"up\",\"socket\":\"/u\",\"role\":\"client\","
 		"\"connected\":false,\"queues\":[{\"queue\":0,\"rx_frames\":0,"
 		"\"rx_bytes\":0,\"tx_frames\":0,\"tx_bytes\":0,\"flooded\":0,"
 		"\"drops\":{\"runt\":0,\"bad_src\":0,\"hairpin\":0,\"no_dest\":0,"
-		"\"rx_full\":0}}]}]}\n");
+		"\"rx_full\":0,\"oversize\":0,\"short_chain\":0,"
+		"\"bad_chain\":0,\"bad_rx_buf\":0}}]}]}\n");
 	free(s);
 	s = print(0, &r);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "mode switch, 2 ports, 5 MAC entries"));
@@ -266,10 +340,33 @@ static void test_stats_formats(void)
 					 "cycles (234.5 cycles/frame), TSC 2000000000 Hz"));
 	free(s);
 	CU_ASSERT_STRING_EQUAL(net_drop_reason_name(NET_DROP_HAIRPIN), "hairpin");
+	CU_ASSERT_STRING_EQUAL(net_drop_reason_name(NET_DROP_BAD_CHAIN), "bad_chain");
 	CU_ASSERT_STRING_EQUAL(net_drop_reason_name(NET_DROP_COUNT), "?");
 }
 
+static void test_queue_num_answer(void)
+{
+	uint8_t msg[64];
+	uint32_t hdr[3] = { 17 /* GET_QUEUE_NUM */, 1, 0 };
+	uint64_t n = 0;
+
+	memset(msg, 0xee, sizeof(msg));
+	memcpy(msg, hdr, sizeof(hdr));
+	CU_ASSERT_TRUE(net_msg_answer_queue_num(msg, sizeof(msg), 3));
+	memcpy(hdr, msg, sizeof(hdr));
+	memcpy(&n, msg + 12, sizeof(n));
+	CU_ASSERT_EQUAL(hdr[0], 17);
+	CU_ASSERT_EQUAL(hdr[2], 8);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_FALSE(net_msg_answer_queue_num(msg, 19, 3));	/* short */
+	hdr[0] = 1;						/* GET_FEATURES */
+	memcpy(msg, hdr, sizeof(hdr));
+	CU_ASSERT_FALSE(net_msg_answer_queue_num(msg, sizeof(msg), 3));
+}
+
 static CU_TestInfo options_tests[] = {
+	{ "GET_QUEUE_NUM answered with the queue pairs served",
+	  test_queue_num_answer },
 	{ "ports: server, client, name, --socket-path", test_ports },
 	{ "every setting", test_settings },
 	{ "--seccomp kill, log, off", test_seccomp },
@@ -277,6 +374,8 @@ static CU_TestInfo options_tests[] = {
 	{ "bad command lines are refused", test_rejects },
 	{ "at most 64 ports", test_too_many_ports },
 	{ "EAL arguments for unprivileged runs", test_eal_args },
+	{ "--queues, queues=, --threads, --cpus", test_queues_threads },
+	{ "uplinks: one queue pair, with --cpus", test_uplink_queues_threads },
 	{ "stats as text and JSON", test_stats_formats },
 	CU_TEST_INFO_NULL,
 };

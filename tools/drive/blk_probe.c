@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include "log.h"
@@ -126,18 +125,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static bool peer_gone(struct drive_dev *d)
-{
-	struct pollfd p = { .fd = vhost_user_client_fd(d->client),
-			    .events = POLLIN };
-	char c;
-
-	if (poll(&p, 1, 0) <= 0)
-		return false;
-	return recv(p.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0 ||
-	       (p.revents & (POLLHUP | POLLERR));
-}
-
 /*
  * Wait for the chain with `token`: 1 done, 0 timeout, -ECONNRESET hung
  * up, -EPROTO ring broken.  Completions of other tokens are skipped.
@@ -156,10 +143,8 @@ static int wait_token(struct drive_dev *d, void *token, int ms)
 				return 1;
 		if (ret < 0)
 			return -EPROTO;
-		if (peer_gone(d)) {
-			d->gone = true;
+		if (drive_dev_hung_up(d))
 			return -ECONNRESET;
-		}
 		if (now_ms() >= end)
 			return 0;
 		if (!split_ring_notify_enable(r))

@@ -2,11 +2,13 @@
 #include "drive_dev.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -15,8 +17,6 @@
 #define TAG		"drive"
 #define PAGE		4096u
 #define BIT(n)		(1ull << (n))
-/* Guest-physical base of the memfd: not 0, so a GPA/HVA mix-up shows. */
-#define DRIVE_GPA_BASE	0x40000000ull
 /* Header and status byte of a slot live in one 32-byte cell. */
 #define SLOT_CELL	32u
 
@@ -469,6 +469,20 @@ int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
 fail:
 	drive_dev_close(d);
 	return ret;
+}
+
+bool drive_dev_hung_up(struct drive_dev *d)
+{
+	struct pollfd p = { .fd = vhost_user_client_fd(d->client),
+			    .events = POLLIN };
+	char c;
+
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	if (recv(p.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0 ||
+	    (p.revents & (POLLHUP | POLLERR)))
+		d->gone = true;
+	return d->gone;
 }
 
 void drive_dev_close(struct drive_dev *d)

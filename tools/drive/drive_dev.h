@@ -17,6 +17,9 @@
 
 struct vhost_user_client;
 
+/* Guest-physical base of the memfd: not 0, so a GPA/HVA mix-up shows. */
+#define DRIVE_GPA_BASE	0x40000000ull
+
 enum drive_dev_type {
 	DRIVE_DEV_BLK,
 	DRIVE_DEV_NET,
@@ -93,6 +96,12 @@ int drive_dev_open(const struct drive_dev_opts *o, struct drive_dev **out)
  */
 int drive_dev_reconnect(struct drive_dev *d)
 	__attribute__((warn_unused_result));
+
+/*
+ * Whether the back-end closed the connection (or sent something nobody
+ * asked for); sets d->gone.  Never blocks.
+ */
+bool drive_dev_hung_up(struct drive_dev *d);
 
 /* Stop the vrings (GET_VRING_BASE) when the client is healthy, free all. */
 void drive_dev_close(struct drive_dev *d);

@@ -19,6 +19,7 @@
 
 #include "drive_dev.h"
 #include "blk_probe.h"
+#include "net_probe.h"
 #include "blk_report.h"
 #include "drive_job.h"
 #include "log.h"
@@ -51,7 +52,8 @@ static const char usage_text[] =
 "With --net it sends numbered frames to a vhost-user net back-end and\n"
 "counts what comes back (a back-end that returns them, e.g. testpmd\n"
 "--forward-mode=macswap).  With --probe it checks how a blk back-end\n"
-"answers requests it must refuse.\n"
+"answers requests it must refuse (with --net: how a net back-end copes\n"
+"with malformed descriptor chains).\n"
 "\n"
 "  -s, --socket PATH      the back-end's vhost-user unix socket (required)\n"
 "      --rw MODE          read, write, randread, randwrite, rw (sequential\n"
@@ -86,7 +88,7 @@ static const char usage_text[] =
 "                         smallest >= 3 * iodepth, at least 64)\n"
 "      --no-event-idx     do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
 "      --packed           packed virtqueues (VIRTIO_F_RING_PACKED), blk and\n"
-"                         net; not with --probe\n"
+"                         net; not with the blk --probe\n"
 "      --reconnect MS     when the back-end hangs up during the job,\n"
 "                         connect again for up to MS ms and go on: the\n"
 "                         restarted back-end resubmits what it had taken\n"
@@ -97,6 +99,9 @@ static const char usage_text[] =
 "      --progress         a progress line every second on stderr (default\n"
 "                         when stderr is a terminal); --no-progress: none\n"
 "      --json             print the results as one JSON object instead\n"
+"";
+
+static const char usage_blk_probe[] =
 "      --probe            instead of a job: send requests a back-end must\n"
 "                         refuse (past the end, unknown type, bad\n"
 "                         descriptor layouts, a descriptor loop, discard\n"
@@ -126,6 +131,19 @@ static const char usage_net[] =
 "                         the last frames to come back (at most 1 s)\n"
 "                         The blk options (--rw, --bs, --verify, ...) are\n"
 "                         refused in net mode.\n"
+"      --probe            with --net: instead of a job, feed the back-end\n"
+"                         malformed transmit chains (loops, addresses\n"
+"                         outside memory, zero and huge lengths, chains\n"
+"                         shorter than the virtio-net header, runt and\n"
+"                         oversize frames, bad indirect tables) and\n"
+"                         malformed receive buffers, each on a new\n"
+"                         connection with a good frame right behind it;\n"
+"                         a probe passes when nothing but the good frame\n"
+"                         comes out, it does so on the same connection and\n"
+"                         a new connection still forwards a frame\n"
+"      --peer PATH        with --net --probe: frames sent to --socket come\n"
+"                         out of this port (a switch or cross-connect);\n"
+"                         default: they come back on --socket (reflector)\n"
 "\n";
 
 static const char usage_tail[] =
@@ -147,7 +165,7 @@ enum {
 	OPT_SIZE, OPT_COUNT, OPT_RUNTIME, OPT_FSYNC, OPT_VERIFY, OPT_SEED, OPT_WAIT,
 	OPT_TIMEOUT, OPT_QSIZE, OPT_NO_EVENT_IDX, OPT_CPU, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_JSON, OPT_VERSION, OPT_NET, OPT_FRAME_SIZE,
-	OPT_PROBE, OPT_RECONNECT, OPT_PACKED, OPT_GAP_US,
+	OPT_PROBE, OPT_RECONNECT, OPT_PACKED, OPT_GAP_US, OPT_PEER,
 };
 
 static const struct option long_opts[] = {
@@ -178,6 +196,7 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "net", no_argument, NULL, OPT_NET },
 	{ "probe", no_argument, NULL, OPT_PROBE },
+	{ "peer", required_argument, NULL, OPT_PEER },
 	{ "reconnect", required_argument, NULL, OPT_RECONNECT },
 	{ "packed", no_argument, NULL, OPT_PACKED },
 	{ "frame-size", required_argument, NULL, OPT_FRAME_SIZE },
@@ -197,6 +216,7 @@ struct drive_args {
 	unsigned cpu;
 	bool net;
 	bool probe;
+	const char *peer;	/* --net --probe: where frames come out */
 	bool packed;
 	unsigned reconnect_ms;
 	unsigned frame_size;
@@ -419,6 +439,9 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 		case OPT_PROBE:
 			a->probe = true;
 			break;
+		case OPT_PEER:
+			a->peer = optarg;
+			break;
 		case OPT_PACKED:
 			a->packed = true;
 			break;
@@ -445,6 +468,7 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			fputs(usage_blk_probe, stdout);
 			fputs(usage_net, stdout);
 			fputs(usage_tail, stdout);
 			exit(EXIT_OK);
@@ -459,13 +483,13 @@ static int parse_args(int argc, char **argv, struct drive_args *a)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!a->socket)
 		return usage_error("--socket PATH is required");
-	if (a->packed && a->probe)
-		return usage_error("--packed does not go with --probe (split "
-				   "rings only)");
-	if (a->net && a->probe)
-		return usage_error("--probe is for blk back-ends, not --net");
+	if (a->packed && a->probe && !a->net)
+		return usage_error("--packed does not go with the blk --probe "
+				   "(split rings only)");
 	if (a->gap_us && !a->net)
 		return usage_error("--gap-us is a --net option");
+	if (a->peer && !(a->net && a->probe))
+		return usage_error("--peer goes with --net --probe");
 	if (a->net && a->blk_only)
 		return usage_error("--rw, --rwmixread, --bs, --offset, --size, "
 				   "--fsync, --verify, --queues and --reconnect "
@@ -565,6 +589,17 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (a.net && a.probe) {
+		dopts = (struct drive_dev_opts){
+			.type = DRIVE_DEV_NET, .socket = a.socket,
+			.event_idx = a.event_idx, .packed = a.packed,
+			.timeout_ms = a.job.timeout_ms,
+		};
+		return drive_net_probe_main(&dopts, a.peer,
+					    a.job.timeout_ms < 1000 ?
+					    a.job.timeout_ms : 1000,
+					    a.job.seed, a.json);
+	}
 	if (a.net) {
 		struct net_job_opts nopts = {
 			.frame_size = a.frame_size, .tx_depth = a.iodepth,

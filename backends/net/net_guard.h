@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What librte_vhost does not do for a malformed split-ring chain (and a
+ * packed-ring receive buffer): count it and get it out of the way. librte_vhost 22.11 leaves a chain it
+ * cannot parse (loop, next or head outside the table, address outside
+ * guest memory, bad indirect table) at the head of the ring, so the queue
+ * stalls for good, and drops a transmit chain no longer than the
+ * virtio-net header without saying so. The guard sees both from the ring
+ * indexes, checks the head chain itself and hands a malformed one back
+ * to the frontend as used with length 0 (docs/splitvm-net.md).
+ */
+#ifndef SPLITVM_NET_GUARD_H
+#define SPLITVM_NET_GUARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rte_vhost_memory;
+struct rte_vhost_vring;
+
+/* Per vring, forwarder only. */
+struct net_vring_guard {
+	bool valid;		/* last_avail holds librte_vhost's index */
+	bool stall_seen;	/* an empty poll saw chains at stall_at */
+	bool warned;		/* "cannot tell why it stalls" logged */
+	uint16_t last_avail;
+	uint16_t stall_at;
+};
+
+/* Verdicts on one descriptor chain, as librte_vhost would parse it. */
+enum net_chain_verdict {
+	NET_CHAIN_OK,
+	NET_CHAIN_BAD,		/* librte_vhost would refuse (and stall) */
+};
+
+/* Whether [gpa, gpa + len) lies in guest memory (may span regions). */
+bool net_guard_mapped(const struct rte_vhost_memory *mem, uint64_t gpa,
+		      uint64_t len);
+
+/*
+ * The chain whose head sits at avail index avail_idx of a split ring
+ * (read from guest memory: under the same lock as net_guard_skip_head):
+ * NET_CHAIN_BAD where librte_vhost 22.11's parser gives up, else OK with
+ * *total the sum of its descriptors' lengths.
+ */
+enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *mem,
+					     const struct rte_vhost_vring *vr,
+					     uint16_t avail_idx, uint64_t *total);
+
+/*
+ * The same for the chain at the head of a packed ring, at librte_vhost's
+ * index last_avail (wrap counter in bit 15, as rte_vhost_get_vring_base
+ * gives it): NET_CHAIN_BAD where librte_vhost's packed parser gives up;
+ * the caller has checked that a chain is there (net_guard_packed_pending).
+ */
+enum net_chain_verdict net_guard_check_packed(const struct rte_vhost_memory *mem,
+					      const struct rte_vhost_vring *vr,
+					      uint16_t last_avail,
+					      uint64_t *total);
+
+/* Whether the frontend made the descriptor at last_avail available. */
+bool net_guard_packed_pending(const struct rte_vhost_vring *vr,
+			      uint16_t last_avail);
+
+/* net_guard_skip_head for a packed ring. */
+int net_guard_skip_head_packed(int vid, uint16_t vring,
+			       const struct rte_vhost_vring *vr)
+	__attribute__((warn_unused_result));
+
+/*
+ * Hand the chain at the head of a split vring back to the frontend as
+ * used with length 0 and move librte_vhost past it; the caller notifies
+ * (rte_vhost_vring_call, which takes the ring's lock). Only between
+ * bursts on that vring, by its one poller, while no vhost-user message
+ * can change the rings or the memory (net_port.guard_lock). 0, -ENOENT
+ * (nothing pending) or -EBUSY (librte_vhost's indexes are not at rest).
+ */
+int net_guard_skip_head(int vid, uint16_t vring,
+			const struct rte_vhost_vring *vr)
+	__attribute__((warn_unused_result));
+
+#endif

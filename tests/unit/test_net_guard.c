@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * splitvm-net's chain guard: which split- and packed-ring chains it takes
+ * for ones librte_vhost 22.11 refuses, against a fake guest memory of two
+ * adjacent regions and rings in plain memory (DPDK headers only, no EAL).
+ */
+#include <CUnit/CUnit.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_vhost.h>
+
+#include "net_guard.h"
+#include "unit.h"
+
+#define QSZ	8
+#define R0	0x10000ull		/* region 0: [R0, R0 + RSZ) */
+#define RSZ	0x4000ull
+#define R1	(R0 + RSZ)		/* region 1 right behind it */
+#define END	(R1 + RSZ)
+
+static uint8_t guest[2 * RSZ];
+static struct rte_vhost_memory *mem;
+static struct vring_desc desc[QSZ];
+/* flags, idx, ring[QSZ], used_event: a vring_avail with its entries. */
+static uint16_t avail_mem[2 + QSZ + 1] __attribute__((aligned(8)));
+#define AVAIL ((struct vring_avail *)avail_mem)
+static struct rte_vhost_vring vr;
+
+static int setup(void)
+{
+	mem = calloc(1, sizeof(*mem) + 2 * sizeof(mem->regions[0]));
+	if (!mem)
+		return 1;
+	mem->nregions = 2;
+	for (int i = 0; i < 2; i++)
+		mem->regions[i] = (struct rte_vhost_mem_region){
+			.guest_phys_addr = R0 + (uint64_t)i * RSZ,
+			.host_user_addr = (uintptr_t)guest + (uint64_t)i * RSZ,
+			.size = RSZ,
+		};
+	vr.desc = desc;
+	vr.avail = AVAIL;
+	vr.size = QSZ;
+	return 0;
+}
+
+static int teardown(void)
+{
+	free(mem);
+	return 0;
+}
+
+/* The chain at avail index 5 (slot 5) starts at descriptor head. */
+static enum net_chain_verdict check(uint16_t head, uint64_t *total)
+{
+	AVAIL->ring[5] = head;
+	*total = UINT64_MAX;
+	return net_guard_check_split(mem, &vr, 5, total);
+}
+
+static void set(unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+		uint16_t next)
+{
+	desc[i] = (struct vring_desc){ addr, len, flags, next };
+}
+
+static void test_mapped(void)
+{
+	CU_ASSERT_TRUE(net_guard_mapped(mem, R0, 0));
+	CU_ASSERT_TRUE(net_guard_mapped(mem, R0, RSZ));
+	/* Across the boundary of two adjacent regions. */
+	CU_ASSERT_TRUE(net_guard_mapped(mem, R1 - 8, 16));
+	CU_ASSERT_TRUE(net_guard_mapped(mem, R0, 2 * RSZ));
+	CU_ASSERT_FALSE(net_guard_mapped(mem, R0 - 1, 2));
+	CU_ASSERT_FALSE(net_guard_mapped(mem, END - 16, 17));
+	CU_ASSERT_FALSE(net_guard_mapped(mem, END, 1));
+	CU_ASSERT_FALSE(net_guard_mapped(mem, 0x7f0000000000ull, 64));
+	CU_ASSERT_FALSE(net_guard_mapped(mem, R0, 0xfffff000u));
+}
+
+static void test_good_chains(void)
+{
+	uint64_t total;
+
+	set(2, R0, 72, 0, 0);
+	CU_ASSERT_EQUAL(check(2, &total), NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(total, 72);
+	/* Header, then frame in the other region, linked backwards. */
+	set(6, R0 + 64, 12, VRING_DESC_F_NEXT, 1);
+	set(1, R1 + 100, 60, 0, 0);
+	CU_ASSERT_EQUAL(check(6, &total), NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(total, 72);
+	/* Zero length is no fault of the chain's (the length is). */
+	set(3, R0, 0, 0, 0);
+	CU_ASSERT_EQUAL(check(3, &total), NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(total, 0);
+	/* A buffer over the boundary of the two regions. */
+	set(4, R1 - 30, 60, 0, 0);
+	CU_ASSERT_EQUAL(check(4, &total), NET_CHAIN_OK);
+}
+
+static void test_bad_chains(void)
+{
+	uint64_t total;
+
+	CU_ASSERT_EQUAL(check(QSZ, &total), NET_CHAIN_BAD);	/* head */
+	set(0, R0, 12, VRING_DESC_F_NEXT, 1);
+	set(1, R0 + 12, 60, VRING_DESC_F_NEXT, 0);
+	CU_ASSERT_EQUAL(check(0, &total), NET_CHAIN_BAD);	/* loop */
+	set(1, R0 + 12, 60, VRING_DESC_F_NEXT, 1);
+	CU_ASSERT_EQUAL(check(1, &total), NET_CHAIN_BAD);	/* self loop */
+	set(2, R0, 12, VRING_DESC_F_NEXT, QSZ + 5);
+	CU_ASSERT_EQUAL(check(2, &total), NET_CHAIN_BAD);	/* next */
+	set(3, 0x7f0000000000ull, 72, 0, 0);
+	CU_ASSERT_EQUAL(check(3, &total), NET_CHAIN_BAD);	/* unmapped */
+	set(3, END - 16, 4096, 0, 0);
+	CU_ASSERT_EQUAL(check(3, &total), NET_CHAIN_BAD);	/* past end */
+	set(3, R0, 0xfffff000u, 0, 0);
+	CU_ASSERT_EQUAL(check(3, &total), NET_CHAIN_BAD);	/* huge */
+	/* A good head whose second buffer is unmapped. */
+	set(4, R0, 12, VRING_DESC_F_NEXT, 5);
+	set(5, END, 60, 0, 0);
+	CU_ASSERT_EQUAL(check(4, &total), NET_CHAIN_BAD);
+}
+
+static void test_indirect(void)
+{
+	struct vring_desc *t = (struct vring_desc *)(guest + 0x1000);
+	uint64_t tgpa = R0 + 0x1000, total;
+
+	t[0] = (struct vring_desc){ R0, 12, VRING_DESC_F_NEXT, 1 };
+	t[1] = (struct vring_desc){ R0 + 12, 60, 0, 0 };
+	set(2, tgpa, 2 * sizeof(*t), VRING_DESC_F_INDIRECT, 0);
+	CU_ASSERT_EQUAL(check(2, &total), NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(total, 72);
+	t[1].flags = VRING_DESC_F_NEXT;		/* back to entry 0 */
+	t[1].next = 0;
+	CU_ASSERT_EQUAL(check(2, &total), NET_CHAIN_BAD);
+	t[1] = (struct vring_desc){ R0 + 12, 60, VRING_DESC_F_NEXT, 2 };
+	CU_ASSERT_EQUAL(check(2, &total), NET_CHAIN_BAD);	/* next past it */
+	set(2, tgpa, (QSZ + 1) * sizeof(*t), VRING_DESC_F_INDIRECT, 0);
+	CU_ASSERT_EQUAL(check(2, &total), NET_CHAIN_BAD);	/* too long */
+	set(2, 0x7f0000000000ull, 32, VRING_DESC_F_INDIRECT, 0);
+	CU_ASSERT_EQUAL(check(2, &total), NET_CHAIN_BAD);	/* unmapped */
+	set(2, tgpa, 0, VRING_DESC_F_INDIRECT, 0);
+	CU_ASSERT_EQUAL(check(2, &total), NET_CHAIN_BAD);	/* empty */
+}
+
+#define AV (1u << VRING_PACKED_DESC_F_AVAIL)
+#define US (1u << VRING_PACKED_DESC_F_USED)
+#define WRAP (1u << 15)
+
+static void test_packed(void)
+{
+	struct vring_packed_desc pd[QSZ];
+	struct vring_packed_desc *t = (struct vring_packed_desc *)(guest + 0x2000);
+	struct rte_vhost_vring pv = { .desc_packed = pd, .size = QSZ };
+	uint64_t total;
+
+	memset(pd, 0, sizeof(pd));
+	/* Wrap counter 1: available is AVAIL set, USED clear. */
+	pd[6] = (struct vring_packed_desc){ R0, 12, 7, AV | VRING_DESC_F_NEXT };
+	pd[7] = (struct vring_packed_desc){ R1 + 8, 60, 7, AV };
+	CU_ASSERT_TRUE(net_guard_packed_pending(&pv, WRAP | 6));
+	CU_ASSERT_FALSE(net_guard_packed_pending(&pv, 6));	/* other lap */
+	CU_ASSERT_FALSE(net_guard_packed_pending(&pv, WRAP | QSZ));
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 6, &total),
+			NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(total, 72);
+	pd[6].flags = AV | US;			/* used: nothing pending */
+	CU_ASSERT_FALSE(net_guard_packed_pending(&pv, WRAP | 6));
+	pd[6].flags = AV | VRING_DESC_F_NEXT;
+	pd[7].addr = END;			/* unmapped second buffer */
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 6, &total),
+			NET_CHAIN_BAD);
+	/* A chain that never ends runs the whole ring round. */
+	for (unsigned i = 0; i < QSZ; i++)
+		pd[i] = (struct vring_packed_desc){ R0, 16, 1,
+						    AV | VRING_DESC_F_NEXT };
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 2, &total),
+			NET_CHAIN_BAD);
+	/* Indirect: two entries, then too long, then unmapped. */
+	t[0] = (struct vring_packed_desc){ R0, 12, 0, 0 };
+	t[1] = (struct vring_packed_desc){ R0 + 12, 60, 0, 0 };
+	pd[0] = (struct vring_packed_desc){ R0 + 0x2000, 2 * sizeof(*t), 3,
+					    AV | VRING_DESC_F_INDIRECT };
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 0, &total),
+			NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(total, 72);
+	pd[0].len = QSZ * sizeof(*t);		/* librte_vhost: < size */
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 0, &total),
+			NET_CHAIN_BAD);
+	pd[0] = (struct vring_packed_desc){ 0x7f0000000000ull, 32, 3,
+					    AV | VRING_DESC_F_INDIRECT };
+	CU_ASSERT_EQUAL(net_guard_check_packed(mem, &pv, WRAP | 0, &total),
+			NET_CHAIN_BAD);
+}
+
+static CU_TestInfo guard_tests[] = {
+	{ "packed rings: pending, chains, indirect tables", test_packed },
+	{ "guest address ranges over adjacent regions", test_mapped },
+	{ "valid chains: one, two, zero-length, across regions",
+	  test_good_chains },
+	{ "chains librte_vhost refuses", test_bad_chains },
+	{ "indirect tables", test_indirect },
+	CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo unit_suites[] = {
+	{ "net_guard", setup, teardown, NULL, NULL, guard_tests },
+	CU_SUITE_INFO_NULL,
+};
