@@ -357,7 +357,9 @@ def report(a, places, jobs, res):
     print()
     print("Back-end CPU: µs of CPU time per request (all threads, io_uring "
           "workers included; fio's own, which also makes the requests) "
-          "and context switches per request, medians")
+          "and context switches per request, medians.  splitvm-blk polls "
+          "before it sleeps, so its polling is in the number (at QD1 most "
+          "of the wait); qsd polls up to its iothread's poll-max-ns")
     print()
 
     def cpu(k):
@@ -401,6 +403,8 @@ def targets(a, places, jobs, res):
     ]
     for title, applies, value, ok, spec in checks:
         print("  %s:" % title)
+        if not any(applies(job) for job in jobs):
+            print("    (no such job in this run)")
         for p in places:
             for job in jobs:
                 if not applies(job):
@@ -414,6 +418,11 @@ def targets(a, places, jobs, res):
                     "-" if r is None else spec % r, verdict))
     print("  %d met, %d missed, %d without data" % (
         counts["met"], counts["MISSED"], counts["no data"]))
+    print("  (splitvm-drive polls on CPU %d: when other processes want that\n"
+          "  CPU, both vhost-user back-ends lose requests per second while\n"
+          "  fio, alone on CPU %d, does not: compare with fio on a quiet\n"
+          "  machine only.  On disk the device bounds QD32, not the back-end.)"
+          % (a.driver_cpu, a.backend_cpu))
     return counts
 
 
