@@ -554,6 +554,9 @@ def main():
     names = a.places.split(",")
     if not names or any(n not in ("shm", "disk") for n in names):
         ap.error("--places: shm, disk or shm,disk")
+    for n, d in (("shm", a.shm_dir), ("disk", a.disk_dir)):
+        if n in names and not os.path.isdir(d):
+            ap.error("--%s-dir %s is not a directory" % (n, d))
     if "disk" in names and fs_type(a.disk_dir) == "tmpfs":
         ap.error("--disk-dir %s is on tmpfs: pick a disk filesystem"
                  % a.disk_dir)
@@ -568,6 +571,16 @@ def main():
               for n in names]
     try:
         return bench(a, places, jobs)
+    except (RuntimeError, OSError) as e:
+        print("bench-blk: %s" % e, file=sys.stderr)
+        for p in places:
+            for which in ("splitvm-blk", "qsd"):
+                if getattr(p, "blk_log" if which == "splitvm-blk"
+                           else "qsd_log", None):
+                    print("--- %s %s log:\n%s" % (p.name, which,
+                                                  p.log(which)[-1500:]),
+                          file=sys.stderr)
+        return 1
     finally:
         for p in places:
             p.stop()
