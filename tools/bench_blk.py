@@ -328,6 +328,16 @@ def col(res, key, prog, field):
     return [r[field] for r in res.get(key + (prog,), [])]
 
 
+def per_run(res, k, num, den, field="iops"):
+    """num/den within each repetition (the runs of one job sit next to
+    each other in time, so they share the machine's state more often
+    than runs minutes apart): median [min-max] of those ratios."""
+    d = {r["rep"]: r[field] for r in res.get(k + (den,), [])}
+    v = [r[field] / d[r["rep"]] for r in res.get(k + (num,), [])
+         if d.get(r["rep"])]
+    return fmt(v, 2) if v else "-"
+
+
 def job_table(places, jobs, headers, cells):
     """One row per place and job: its name, then cells((place,) + job)."""
     md_table([[p.name, job_name(job)] + cells((p.name,) + job)
@@ -337,15 +347,18 @@ def job_table(places, jobs, headers, cells):
 def report(a, places, jobs, res):
     print()
     print("IOPS in thousands, median [min-max] of %d run(s) of %g s each; "
-          "ratios of the medians" % (a.runs, a.seconds))
+          "ratios of the medians, then the median [min-max] of the ratios "
+          "within each repetition" % (a.runs, a.seconds))
     print()
 
     def iops(k):
         b, q, f = (col(res, k, x, "iops") for x in PROGS)
         return [kiops(b), kiops(q), kiops(f), fmt_ratio(ratio(b, q)),
-                fmt_ratio(ratio(b, f))]
+                fmt_ratio(ratio(b, f)), per_run(res, k, PROGS[0], PROGS[1]),
+                per_run(res, k, PROGS[0], PROGS[2])]
     job_table(places, jobs, ["splitvm-blk kIOPS", "qsd kIOPS", "fio kIOPS",
-                             "blk/qsd", "blk/fio"], iops)
+                             "blk/qsd", "blk/fio", "blk/qsd per rep",
+                             "blk/fio per rep"], iops)
     print()
     print("Latency in µs, median [min-max] over the runs of each run's "
           "p50 and p99")
@@ -616,6 +629,7 @@ def bench(a, places, jobs):
                             place.name, job_name(job), prog, rep + 1, e))
                         print("FAILED: " + failures[-1], file=sys.stderr)
                         continue
+                    r["rep"] = rep
                     res.setdefault((place.name,) + job + (prog,), []).append(r)
                     line = ("run %3d: %-4s %-20s %-11s %8.0f IOPS  p50 %8.1f "
                             "p99 %8.1f us  cpu %5.2f us/req  csw %.2f/req" % (
