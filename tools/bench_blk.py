@@ -434,7 +434,8 @@ def targets(a, places, jobs, res):
     print("  (splitvm-drive polls on CPU %d: when other processes want that\n"
           "  CPU, both vhost-user back-ends lose requests per second while\n"
           "  fio, alone on CPU %d, does not: compare with fio on a quiet\n"
-          "  machine only.  On disk the device bounds QD32, not the back-end.)"
+          "  machine only.  On disk, fio's rate on the same device bounds\n"
+          "  what either back-end can reach.)"
           % (a.driver_cpu, a.backend_cpu))
     return counts
 
