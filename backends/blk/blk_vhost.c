@@ -321,10 +321,43 @@ static void blk_destroy_device(int vid)
 	pthread_mutex_unlock(&d->b->lock);
 }
 
+/*
+ * librte_vhost reports the device ready once every ring the front-end has
+ * touched so far is ready.  A front-end that sets up and enables its
+ * rings one after the other (splitvm-drive does; QEMU enables them all
+ * at the end) gets new_device with only the first ring: start each later
+ * ring here, when it becomes ready.
+ */
 static int blk_vring_state_changed(int vid, uint16_t queue_id, int enable)
 {
+	struct blk_dev *d = blk_dev_of(vid);
+	uint64_t features = 0;
+	int ret;
+
 	log_debug(TAG, "queue %u %s", queue_id, enable ? "enabled" :
 							 "disabled");
+	if (!d || !enable)
+		return 0;
+	pthread_mutex_lock(&d->b->lock);
+	if (!d->started || queue_id >= d->b->cfg.num_queues ||
+	    d->vq[queue_id].q)
+		goto out;
+	if (rte_vhost_get_negotiated_features(vid, &features)) {
+		log_err(TAG, "queue %u: no features", queue_id);
+		goto out;
+	}
+	d->vq[queue_id] = (struct blk_vq){ .dev = d, .idx = queue_id };
+	ret = blk_vq_start(d, &d->vq[queue_id], features);
+	if (ret) {
+		log_err(TAG, "queue %u: cannot start: %s", queue_id,
+			strerror(-ret));
+		goto out;
+	}
+	if (d->nvq < queue_id + 1u)
+		d->nvq = queue_id + 1u;
+	log_info(TAG, "started queue %u", queue_id);
+out:
+	pthread_mutex_unlock(&d->b->lock);
 	return 0;
 }
 

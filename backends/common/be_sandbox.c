@@ -4,6 +4,7 @@
 #include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 #include "log.h"
 
 #define TAG	"sandbox"
+
+/* glibc's largest thread heap (HEAP_MAX_SIZE on 64-bit). */
+#define BE_MALLOC_TRIM_THRESHOLD	(64 << 20)
 
 /*
  * What every back-end does once it is serving, whatever its kind:
@@ -269,6 +273,18 @@ int be_sandbox_apply(const struct be_sandbox_policy *p, enum be_seccomp mode)
 	if (mode == BE_SECCOMP_OFF) {
 		log_warn(TAG, "--seccomp=off: no system call filter");
 		return 0;
+	}
+	/*
+	 * glibc opens /proc/sys/vm/overcommit_memory the first time free()
+	 * shrinks a thread's malloc heap (check_may_shrink_heap), which a
+	 * queue thread's teardown can do long after the filter is on.
+	 * Thread heaps are at most 64 MiB: with a trim threshold that
+	 * large they are never shrunk (a heap left empty is still unmapped
+	 * whole), and nothing reads that file.
+	 */
+	if (!mallopt(M_TRIM_THRESHOLD, BE_MALLOC_TRIM_THRESHOLD)) {
+		log_err(TAG, "mallopt(M_TRIM_THRESHOLD) failed");
+		return -EINVAL;
 	}
 	return be_seccomp_load(p, mode);
 }

@@ -13,13 +13,12 @@ the right status), --help and bad usage."""
 import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
-import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+import drive_pattern  # noqa: E402
 import qsd  # noqa: E402
 import svmtest  # noqa: E402
 
@@ -29,7 +28,6 @@ qsd.require()
 
 DISK = 4 << 20          # 1024 blocks of 4 KiB: a verify run is ~3k requests
 BS = 4096
-MAGIC = 0x4B44565A      # tools/drive/verify.h DRIVE_VERIFY_MAGIC
 
 
 def run_drive(args, timeout=120):
@@ -45,20 +43,6 @@ def run_drive(args, timeout=120):
         except ValueError:
             pass
     return p.returncode, data, p.stderr
-
-
-def check_disk(img, seed, size):
-    """Blocks of the raw file that do not hold the driver's pattern."""
-    bad = []
-    with open(img, "rb") as f:
-        for off in range(0, size, BS):
-            f.seek(off)
-            blk = f.read(BS)
-            magic, crc, boff, gen, bseed = struct.unpack_from("<IIQQQ", blk)
-            if (magic != MAGIC or crc != zlib.crc32(blk[8:]) or boff != off
-                    or bseed != seed or gen < 1):
-                bad.append(off)
-    return bad
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -133,7 +117,7 @@ with tempfile.TemporaryDirectory() as tmp:
                     if not ok:
                         print(err)
 
-        bad = check_disk(exp.img, seed, DISK)
+        bad = drive_pattern.bad_blocks(exp.img, seed, DISK, BS)
         c.equal(bad[:10], [], "the raw file holds the driver's pattern in "
                 f"every block (offset, seed {seed}, CRC-32)")
 

@@ -40,6 +40,7 @@ enum try {
 	TRY_OPEN,		/* openat() of any file */
 	TRY_THREAD_BEFORE,	/* a thread created before the filter */
 	TRY_THREAD_AFTER,	/* a thread created after the filter */
+	TRY_ARENA_TRIM,		/* free() shrinking a thread's malloc arena */
 };
 
 static void *inet_thread(void *arg)
@@ -52,6 +53,30 @@ static void *inet_thread(void *arg)
 	if (socket(AF_INET, SOCK_STREAM, 0) >= 0)
 		_exit(3);
 	_exit(4);
+	return NULL;
+}
+
+/*
+ * A thread's malloc arena (not the main one): fill it with blocks under
+ * the mmap threshold, free them all.  The top of the heap then exceeds
+ * the trim threshold and glibc shrinks the heap, which the first time
+ * reads /proc/sys/vm/overcommit_memory: queue threads start and stop
+ * while a back-end serves, so this happens after the filter is on.
+ */
+static void *arena_thread(void *arg)
+{
+	enum { N = 64, SIZE = 64 << 10 };
+	void *blocks[N];
+
+	(void)arg;
+	for (unsigned i = 0; i < N; i++) {
+		blocks[i] = malloc(SIZE);
+		if (!blocks[i])
+			_exit(13);
+		memset(blocks[i], 1, SIZE);
+	}
+	for (unsigned i = N; i--;)
+		free(blocks[i]);
 	return NULL;
 }
 
@@ -101,6 +126,11 @@ static int child(enum be_seccomp mode, enum try what)
 			return 13;
 		pthread_join(t, NULL);
 		return 13;
+	case TRY_ARENA_TRIM:
+		if (pthread_create(&t, NULL, arena_thread, NULL))
+			return 13;
+		pthread_join(t, NULL);
+		return 0;
 	}
 	return 14;
 }
@@ -143,6 +173,7 @@ static void test_allowed(void)
 	ASSERT_EXIT(run(BE_SECCOMP_KILL, TRY_NOTHING), 0);
 	ASSERT_EXIT(run(BE_SECCOMP_KILL, TRY_POLICY), 0);
 	ASSERT_EXIT(run(BE_SECCOMP_KILL, TRY_UNIX_SOCKET), 0);
+	ASSERT_EXIT(run(BE_SECCOMP_KILL, TRY_ARENA_TRIM), 0);
 }
 
 static void test_refused(void)
@@ -187,7 +218,7 @@ static void test_order(void)
 
 static CU_TestInfo be_sandbox_tests[] = {
 	{ "--seccomp values", test_parse },
-	{ "allowed calls pass", test_allowed },
+	{ "allowed calls pass, malloc arenas shrink", test_allowed },
 	{ "inet socket, fork, PROT_EXEC, kill, open are fatal", test_refused },
 	{ "threads before (TSYNC) and after inherit the filter", test_threads },
 	{ "log and off modes", test_log_and_off },
