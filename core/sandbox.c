@@ -4,6 +4,7 @@
 #include <cap-ng.h>
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
@@ -555,6 +556,17 @@ int sandbox_apply(const struct sandbox_config *cfg)
 	if (cfg->seccomp == SANDBOX_SECCOMP_OFF) {
 		log_warn(TAG, "--seccomp=off: no system call filter");
 		return 0;
+	}
+	/*
+	 * glibc opens /proc/sys/vm/overcommit_memory the first time free()
+	 * shrinks a thread's malloc heap (the vCPU and control API threads
+	 * have their own), which the filter refuses.  Thread heaps are at
+	 * most 64 MiB: with a trim threshold that large they are never
+	 * shrunk, and nothing reads that file (as in the back-ends).
+	 */
+	if (!mallopt(M_TRIM_THRESHOLD, 64 << 20)) {
+		log_err(TAG, "mallopt(M_TRIM_THRESHOLD) failed");
+		return -EINVAL;
 	}
 	return sandbox_seccomp_load(cfg);
 }
