@@ -251,6 +251,12 @@ static int net_new_device(int vid)
 				  1ull << VIRTIO_NET_F_MRG_RXBUF)) ?
 		     sizeof(struct virtio_net_hdr_mrg_rxbuf) :
 		     sizeof(struct virtio_net_hdr);
+	/*
+	 * A new connection's rings start where its frontend says, not where
+	 * the last one's stopped: the guard learns them afresh.  No worker
+	 * looks at the port until it is ready.
+	 */
+	memset(p->guard, 0, sizeof(p->guard));
 	/* Interrupts are the frontend's choice; kicks we suppress ourselves. */
 	atomic_store(&p->vid, vid);
 	atomic_store(&p->ready, true);

@@ -333,6 +333,13 @@ static void tx_guard(struct net_fwd *f, struct net_port *src,
 	}
 	taken = (uint16_t)(last_avail - g->last_avail);
 	g->last_avail = last_avail;
+	/*
+	 * One dequeue takes at most NET_BURST chains; more means the index
+	 * moved under us (a new connection, SET_VRING_BASE): resynchronise
+	 * rather than count a ring's worth of phantom drops.
+	 */
+	if (taken > NET_BURST)
+		taken = n;
 	if (taken > n)
 		st->drops[NET_DROP_SHORT_CHAIN] += taken - n;
 	if (n || taken) {
