@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import ctlapi  # noqa: E402
 import qsd  # noqa: E402
 import svmtest  # noqa: E402
+from svmtest import wait_until  # noqa: E402
 
 splitvm, ctl, guest = (os.path.abspath(p) for p in sys.argv[1:4])
 c = svmtest.Checker("control_api_devices")
@@ -60,14 +61,6 @@ def dump():
         for line in f.read().splitlines()[-20:]:
             print("    ! " + line)
 
-
-def wait_until(cond, timeout=60, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def ctl_run(*args):

@@ -25,6 +25,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import svmtest  # noqa: E402
+from svmtest import wait_until  # noqa: E402
 
 splitvm, guest = sys.argv[1:3]
 cycles = int(sys.argv[3])
@@ -62,14 +63,6 @@ def text(path):
     with open(path, errors="replace") as f:
         return f.read()
 
-
-def wait_until(cond, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return cond()
 
 
 with tempfile.TemporaryDirectory() as tmp:

@@ -36,6 +36,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import ctlapi  # noqa: E402
 import svmtest  # noqa: E402
+from svmtest import wait_until  # noqa: E402
 
 splitvm, ctl, guest = (os.path.abspath(p) for p in sys.argv[1:4])
 c = svmtest.Checker("spawn_backends")
@@ -173,14 +174,6 @@ def devices(vm):
 def backend(vm, dev):
     return (devices(vm).get(dev) or {}).get("backend") or {}
 
-
-def wait_until(cond, timeout=60, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def status_fields(path):

@@ -22,6 +22,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import ctlapi  # noqa: E402
 import svmtest  # noqa: E402
+from svmtest import wait_until  # noqa: E402
 
 splitvm, ctl, guest = sys.argv[1:4]
 svmtest.require_kvm()
@@ -92,14 +93,6 @@ def exits_per_vcpu():
         return None
     return [v["exits_total"] for v in d["vcpus"]]
 
-
-def wait_until(cond, timeout=30, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def info_state():

@@ -139,6 +139,17 @@ def _run_and_signal(proc, timeout, signal_after, signal_on):
 REPORT_RE = re.compile(r"^guest: (.*)$", re.M)
 
 
+def wait_until(cond, timeout=60, step=0.2):
+    """Poll cond() until it is true or timeout seconds pass; its last
+    value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
 def guest_net_pairs(stdout):
     """The test guest's per queue pair counts of its network test:
     {pair: (sent, received, verified)}."""
