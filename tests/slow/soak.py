@@ -80,7 +80,10 @@ PAIR_WAIT_MS = 12000
 # state) does, and fds and memfd mappings are checked exactly.
 RSS_SLACK_KIB = 4096
 POLL_EVERY_S = 2.0
-LOOP_MARGIN_S = 60 if SOAK_S >= 60 else 30
+LOOP_MARGIN_S = 60
+WARMUP_PAIRS = 2
+# Pairs after the warm-up at the least, however short the soak.
+MIN_PAIRS = WARMUP_PAIRS + 2
 
 tmp = tempfile.mkdtemp(prefix="splitvm-soak-")
 os.chown(tmp, 65534, 65534)     # the cores remove their API socket as nobody
@@ -197,7 +200,7 @@ def settled_sample(watch, long_ports, poll, ref=None):
     long-lived VMs' ports and what is counted exactly (fds, threads,
     memfd mappings) has settled: a leaving port's clean-up is
     asynchronous.  Settled: as in ref, or else as a second earlier; at
-    most 30 s of waiting for it (a leak never comes back)."""
+    most 15 s of waiting for it (a leak never comes back)."""
     wait_until(lambda: switch_ports() == long_ports, 60, idle=poll)
     exact = ("fds", "threads", "memfd")
 
@@ -211,7 +214,7 @@ def settled_sample(watch, long_ports, poll, ref=None):
         time.sleep(1)
         s = take()
         return all(s[n][k] == prev[n][k] for n in watch for k in exact)
-    wait_until(settled, 30, step=0, idle=poll)
+    wait_until(settled, 15, step=0, idle=poll)
     return s
 
 
@@ -290,7 +293,7 @@ def main():
     images = []
     vms = []
     loop_ms_per_s = tsc_mhz()
-    # The guests' loop runs past the soak's end (a pair takes ~15 s): the
+    # The guests' loop runs past the soak's end (a pair takes ~10 s here): the
     # end sample is taken with every disk still busy, as the warm-up one
     # was (a loop's end resets the device: splitvm-blk then holds fewer
     # fds and threads).
@@ -356,14 +359,14 @@ def main():
     # Warm-up: two pairs (every kind of work done once, caches filled).
     pairs, failed = 0, []
     samples = {}
-    while pairs < 2 or time.monotonic() - t0 < SOAK_S:
+    while pairs < MIN_PAIRS or time.monotonic() - t0 < SOAK_S:
         r = run_pair(pairs, poll)
         if r:
             failed.append(f"pair {pairs}: {r}")
         pairs += 1
-        if pairs == 2:
+        if pairs == WARMUP_PAIRS:
             samples["warm-up"] = settled_sample(watch, long_ports, poll)
-        elif pairs > 2 and time.monotonic() - t0 >= SOAK_S / 2 and \
+        elif pairs > WARMUP_PAIRS and time.monotonic() - t0 >= SOAK_S / 2 and \
                 "middle" not in samples:
             samples["middle"] = settled_sample(watch, long_ports, poll)
     def loops_ended():
