@@ -289,21 +289,15 @@ def print_table(watch, samples):
         print(row)
 
 
-def main():
-    images = []
+def start_long_vms(loop_ms):
+    """The three long-lived VMs, once their guests run the disk loop;
+    None if they do not get there."""
     vms = []
-    loop_ms_per_s = tsc_mhz()
-    # The guests' loop runs past the soak's end (a pair takes ~10 s here): the
-    # end sample is taken with every disk still busy, as the warm-up one
-    # was (a loop's end resets the device: splitvm-blk then holds fewer
-    # fds and threads).
-    loop_ms = int((SOAK_S + LOOP_MARGIN_S) * loop_ms_per_s)
     for i in range(LONG):
         img = os.path.join(tmp, f"disk{i}.img")
         with open(img, "wb") as f:
             f.truncate(64 << 20)
         os.chmod(img, 0o600)    # root's: the back-ends get an fd, no path
-        images.append(img)
         sock = os.path.join(tmp, f"vm{i}.api")
         vm = start_vm(f"vm{i}", [
             "--memory", "128M", "--disk", f"path={img}",
@@ -312,13 +306,13 @@ def main():
             f"guest.ticks=1 guest.blk=1 guest.blk_seed={i + 1} "
             f"guest.blk_loop_ms={loop_ms} guest.blk_loop_timeout_ms=30000 "
             "guest.exit=beat")
-        vm["sock"] = sock
+        vm.update(sock=sock, image=img, seed=i + 1)
         vms.append(vm)
     for vm in vms:
         if not c.check(ctlapi.wait_for_socket(vm["sock"], vm["proc"], 120),
                        f"{vm['name']} runs, its API answers"):
             dump(vm)
-            return
+            return None
     if not c.check(wait_until(lambda: all("guest: blk loop started" in
                                           text(vm["out"]) for vm in vms),
                               180),
@@ -326,11 +320,13 @@ def main():
                    "its write/read/verify loop"):
         for vm in vms:
             dump(vm)
-        return
-    t0 = time.monotonic()
-    print(f"  soak: {SOAK_S} s; guest loops of {loop_ms} ms of TSC "
-          f"(TSC {loop_ms_per_s} MHz)", flush=True)
+        return None
+    return vms
 
+
+def find_processes(vms):
+    """{name: pid} of the 10 long-lived processes, and each VM's devices
+    as vm.devices shows them at the start."""
     watch = {}
     devs = [devices(vm) for vm in vms]
     for vm, d in zip(vms, devs):
@@ -348,15 +344,20 @@ def main():
     want = {vm["name"]: device_state(d) for vm, d in zip(vms, devs)}
     ok_state = all(v[0] == "connected" and v[1] == 0 and v[3] == "running"
                    and v[4] == 0 for st in want.values() for v in st.values())
-    c.check(ok_state and len(want["vm0"]) == 2,
+    c.check(ok_state and all(len(st) == 2 for st in want.values()),
             "vm.devices: blk0 and net0 connected, back-ends running, "
             "no restart", str(want))
-    if not all(watch.values()):
-        return
-    long_ports = sorted(f"vm{vm['proc'].pid}-net0.sock" for vm in vms)
-    poll = Poller(vms, want)
+    return watch, want
 
-    # Warm-up: two pairs (every kind of work done once, caches filled).
+
+def loops_ended(vms):
+    return [vm["name"] for vm in vms
+            if re.search(r"blk \S+ loop (rounds|stopped)", text(vm["out"]))]
+
+
+def churn(vms, watch, poll, t0):
+    """Pairs until the soak is over, the samples taken between them."""
+    long_ports = sorted(f"vm{vm['proc'].pid}-net0.sock" for vm in vms)
     pairs, failed = 0, []
     samples = {}
     while pairs < MIN_PAIRS or time.monotonic() - t0 < SOAK_S:
@@ -366,31 +367,31 @@ def main():
         pairs += 1
         if pairs == WARMUP_PAIRS:
             samples["warm-up"] = settled_sample(watch, long_ports, poll)
-        elif pairs > WARMUP_PAIRS and time.monotonic() - t0 >= SOAK_S / 2 and \
-                "middle" not in samples:
+        elif pairs > WARMUP_PAIRS and "middle" not in samples and \
+                time.monotonic() - t0 >= SOAK_S / 2:
             samples["middle"] = settled_sample(watch, long_ports, poll)
-    def loops_ended():
-        return [vm["name"] for vm in vms
-                if re.search(r"blk \S+ loop (rounds|stopped)", text(vm["out"]))]
-    ended = loops_ended()
+    ended = loops_ended(vms)
     samples["end"] = settled_sample(watch, long_ports, poll,
                                     samples["warm-up"])
-    elapsed = time.monotonic() - t0
-    print(f"  {pairs} pairs in {elapsed:.0f} s, {poll.requests} API "
-          "requests" + (f"; disk loops that ended while the end sample was "
-                        f"taken: {loops_ended()}" if loops_ended() else ""))
+    print(f"  {pairs} pairs in {time.monotonic() - t0:.0f} s, "
+          f"{poll.requests} API requests" +
+          (f"; disk loops that ended while the end sample was taken: "
+           f"{loops_ended(vms)}" if loops_ended(vms) else ""))
     print_table(watch, samples)
     c.check(not ended, "every guest's disk loop still ran at the end "
             f"sample, as at the warm-up (it runs {LOOP_MARGIN_S} s longer "
-            "than the soak)", f"ended: {ended}")
-
+            "than the soak)", f"ended: {ended} (is /proc/cpuinfo's cpu MHz "
+            "the TSC rate?)")
     c.check(not failed, f"every one of {pairs} pairs joined the switch, "
             "exchanged frames with its peer and PASSed", "; ".join(failed))
     c.check(poll.requests > 0 and not poll.bad,
             f"{poll.requests} API requests during the soak: all answered, "
             "VMs running, devices connected, no back-end restart",
             "; ".join(poll.bad[:5]))
-    w, e = samples["warm-up"], samples["end"]
+    return samples
+
+
+def check_growth(watch, w, e):
     for pname in watch:
         for k in ("fds", "threads", "memfd"):
             c.check(w[pname][k] is not None and e[pname][k] == w[pname][k],
@@ -401,11 +402,8 @@ def main():
                 f"{pname}: VmRSS grew by at most {RSS_SLACK_KIB} KiB",
                 f"{w[pname]['rss']} -> {e[pname]['rss']} KiB")
 
-    # The guests' loops end on their own; wait (TSC at 1 GHz: the
-    # longest they can take) and check every round verified.
-    limit = loop_ms / 1000 - (time.monotonic() - t0) + 180
-    wait_until(lambda: all("guest: result=" in text(vm["out"]) for vm in vms),
-               max(limit, 180), step=1, idle=poll)
+
+def check_guests(vms):
     for vm in vms:
         out = text(vm["out"])
         loop = re.search(r"blk \S+ loop rounds=(\d+) ok resets=(\d+)", out)
@@ -419,16 +417,33 @@ def main():
                 "no device reset", "; ".join(re.findall(
                     r"guest: (?:blk .*(?:loop|FAIL).*|result=.*|warning.*)",
                     out)[:5]))
-    poll.last = 0
-    poll()
-    c.check(not poll.bad, "the API answers after the loops, no restart",
-            "; ".join(poll.bad[:5]))
     for vm in vms:
         errs = [ln for ln in text(vm["err"]).splitlines() if ": error:" in ln]
         c.check(not errs, f"{vm['name']}: no error line from its core, "
                 "supervisor or back-ends", "; ".join(errs[:5]))
 
-    # The end: vm.shutdown, everything goes away.
+
+def check_images(vms):
+    """The images as the guests left them: the block test's extents and
+    the loop's last round, sector by sector."""
+    for vm in vms:
+        out = text(vm["out"])
+        print(f"  {vm['name']}'s image {os.path.basename(vm['image'])}:")
+        blkguest.check_blk_io(c, out, vm["image"], vm["seed"])
+        ext = re.search(r"blk \S+ loop extent sector=(\d+) count=(\d+)", out)
+        loop = re.search(r"blk \S+ loop rounds=(\d+) ok", out)
+        if ext and loop:
+            with open(vm["image"], "rb") as f:
+                # Round r writes seed seed+2+r; the last is rounds-1.
+                bad = blkguest.check_extents(
+                    f, [(int(ext.group(1)), int(ext.group(2)))],
+                    vm["seed"] + 2 + int(loop.group(1)) - 1)
+            c.equal(bad, [], f"{vm['name']}: the image holds the loop's "
+                    "last round in every sector of the loop extent")
+
+
+def shut_down(vms, watch):
+    """vm.shutdown; then every process and file of theirs is gone."""
     for vm in vms:
         status, _ = api(vm, "/api/v1/vm.shutdown", "POST")
         c.equal(status, 202, f"{vm['name']}: vm.shutdown accepted")
@@ -438,22 +453,6 @@ def main():
         except subprocess.TimeoutExpired:
             pass
         c.equal(vm["proc"].returncode, 0, f"{vm['name']}: exit 0 on shutdown")
-    # The images as the guests left them: the block test's extents and
-    # the loop's last round, sector by sector.
-    for i, (vm, img) in enumerate(zip(vms, images)):
-        out = text(vm["out"])
-        print(f"  {vm['name']}'s image {os.path.basename(img)}:")
-        blkguest.check_blk_io(c, out, img, i + 1)
-        ext = re.search(r"blk \S+ loop extent sector=(\d+) count=(\d+)", out)
-        loop = re.search(r"blk \S+ loop rounds=(\d+) ok", out)
-        if ext and loop:
-            with open(img, "rb") as f:
-                # Round r writes seed seed+2+r; the last is rounds-1.
-                bad = blkguest.check_extents(
-                    f, [(int(ext.group(1)), int(ext.group(2)))],
-                    i + 1 + 2 + int(loop.group(1)) - 1)
-            c.equal(bad, [], f"{vm['name']}: the image holds the loop's last "
-                    "round in every sector of the loop extent")
     c.check(wait_until(lambda: all(proc_gone(p) for p in watch.values()), 30),
             "every long-lived process is gone",
             str([n for n, p in watch.items() if not proc_gone(p)]))
@@ -472,6 +471,40 @@ def main():
     c.check(not left, "no API socket, VM runtime directory, port socket or "
             f"DPDK runtime directory left behind ({len(vm_pids)} VMs)",
             str(left[:10]))
+
+
+def main():
+    mhz = tsc_mhz()
+    # The guests' loop runs past the soak's end (a pair takes ~10 s here):
+    # the end sample is taken with every disk still busy, as the warm-up
+    # one was (a loop's end resets the device: splitvm-blk then holds
+    # fewer fds and threads).
+    loop_ms = int((SOAK_S + LOOP_MARGIN_S) * mhz)
+    vms = start_long_vms(loop_ms)
+    if not vms:
+        return
+    t0 = time.monotonic()
+    print(f"  soak: {SOAK_S} s; guest loops of {loop_ms} ms of TSC "
+          f"(TSC {mhz} MHz)", flush=True)
+    watch, want = find_processes(vms)
+    if not all(watch.values()):
+        return
+    poll = Poller(vms, want)
+    samples = churn(vms, watch, poll, t0)
+    check_growth(watch, samples["warm-up"], samples["end"])
+
+    # The guests' loops end on their own; wait (TSC at 1 GHz: the
+    # longest they can take) and check every round verified.
+    limit = loop_ms / 1000 - (time.monotonic() - t0) + 180
+    wait_until(lambda: all("guest: result=" in text(vm["out"]) for vm in vms),
+               max(limit, 180), step=1, idle=poll)
+    check_guests(vms)
+    poll.last = 0
+    poll()
+    c.check(not poll.bad, "the API answers after the loops, no restart",
+            "; ".join(poll.bad[:5]))
+    shut_down(vms, watch)
+    check_images(vms)
     if c.failed:
         for vm in vms:
             dump(vm)
@@ -479,8 +512,9 @@ def main():
 
 def tsc_mhz():
     """The guest's TSC ticks at the host's rate; its loop counts 'ms' of
-    a 1 GHz TSC.  The host's clock from /proc/cpuinfo, 1000 if unknown
-    (then the loop only runs shorter, never past the waits)."""
+    a 1 GHz TSC.  The host's "cpu MHz" from /proc/cpuinfo: the TSC rate
+    on these (virtual) machines; on a host that scales its clock it may
+    be off, and a loop that ends before the end sample is reported."""
     try:
         with open("/proc/cpuinfo") as f:
             mhz = [float(x) for x in re.findall(r"cpu MHz\s*:\s*([\d.]+)",
