@@ -36,7 +36,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import ctlapi  # noqa: E402
 import svmtest  # noqa: E402
-from svmtest import wait_until  # noqa: E402
+from svmtest import (proc_children, proc_gone, proc_status, stop,  # noqa: E402
+                     wait_until)
 
 splitvm, ctl, guest = (os.path.abspath(p) for p in sys.argv[1:4])
 c = svmtest.Checker("spawn_backends")
@@ -118,7 +119,7 @@ def simultaneous():
             "two VMs started at once on a new switch share one switch",
             str(pids))
     # The first VM's supervisor killed: the switch drops its port itself.
-    sup = children(vms[0]["proc"].pid)
+    sup = proc_children(vms[0]["proc"].pid)
     port0 = glob.glob(f"/run/splitvm/u*/net-{name}/vm{vms[0]['proc'].pid}-net0.sock")
     port1 = glob.glob(f"/run/splitvm/u*/net-{name}/vm{vms[1]['proc'].pid}-net0.sock")
     if sup and port0 and port1:
@@ -129,7 +130,7 @@ def simultaneous():
     else:
         c.check(False, "supervisor and both ports found", f"{sup} {port0} {port1}")
     for vm in vms:
-        stop(vm)
+        stop(vm["proc"])
     for d in glob.glob(f"/run/splitvm/u*/net-{name}") + \
             glob.glob(f"/run/splitvm/u*/vm-{vms[0]['proc'].pid}"):
         subprocess.run(["rm", "-rf", d])
@@ -175,25 +176,12 @@ def backend(vm, dev):
     return (devices(vm).get(dev) or {}).get("backend") or {}
 
 
-
-def status_fields(path):
-    fields = {}
-    try:
-        with open(path) as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                fields[k] = v.strip()
-    except OSError:
-        pass
-    return fields
-
-
 def check_jailed(pid, what, root_ok=False):
     """Every thread: no capability, no_new_privs, seccomp filter mode."""
     bad = []
     tasks = glob.glob(f"/proc/{pid}/task/*/status")
     for t in tasks:
-        f = status_fields(t)
+        f = proc_status(t)
         for k in ("CapEff", "CapPrm", "CapBnd", "CapAmb"):
             if int(f.get(k, "1"), 16) != 0:
                 bad.append(f"{t}: {k} {f.get(k)}")
@@ -220,29 +208,10 @@ def fd_targets(pid):
     return out
 
 
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
-
-
 def frames_received(vm):
     m = re.search(r"guest: net \S+ mac=\S+ sent=(\d+) received=(\d+) "
                   r"verified=(\d+)", text(vm["out"]))
     return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
-
-
-def stop(vm):
-    p = vm["proc"]
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def main():
@@ -293,7 +262,7 @@ def main():
             f"{net_a} {net_b}")
     for vm in (a, b):
         core = vm["proc"].pid
-        sup = children(core)
+        sup = proc_children(core)
         c.check(len(sup) == 1, f"VM {vm['name']}'s core has one child, its "
                 "supervisor", str(sup))
         check_jailed(core, f"core {vm['name']}")
@@ -369,7 +338,7 @@ def main():
     c.equal(len(ports), 2, "the new switch has both VMs' ports again")
 
     # A ends: the switch lives on for B.
-    stop(a)
+    stop(a["proc"])
     c.check(a["proc"].returncode == 128 + signal.SIGTERM,
             "VM A ends on SIGTERM", str(a["proc"].returncode))
     time.sleep(0.5)
@@ -383,12 +352,9 @@ def main():
             "only B's port is left in the switch", str(ports))
     c.check(not glob.glob(f"/run/splitvm/u*/vm-{a['proc'].pid}"),
             "VM A's runtime directory is gone")
-    stop(b)
+    stop(b["proc"])
 
-    def gone(pid):
-        st = status_fields(f"/proc/{pid}/status").get("State", "Z")
-        return st.startswith("Z")      # gone, or a zombie init will reap
-    c.check(wait_until(lambda: gone(na.get("pid")), 15),
+    c.check(wait_until(lambda: proc_gone(na.get("pid")), 15),
             "the switch ends with its last VM")
     c.check(not glob.glob(f"/run/splitvm/u*/vm-{b['proc'].pid}") and
             not (sw_dir and os.path.exists(f"{sw_dir[0]}/control.sock")),

@@ -38,6 +38,59 @@ def require_kvm():
         skip("/dev/kvm is not accessible to this user")
 
 
+def wait_until(cond, timeout=60, step=0.2, idle=None):
+    """True once cond() is, within timeout s (then cond() once more);
+    idle(), if given, runs between looks (a test's background polling)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        if idle:
+            idle()
+        time.sleep(step)
+    return cond()
+
+
+def proc_status(what):
+    """The fields of a /proc status file (a pid, or the path of a task's
+    status) as strings; {} once the process is gone."""
+    path = f"/proc/{what}/status" if isinstance(what, int) else what
+    fields = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                fields[k] = v.strip()
+    except OSError:
+        pass
+    return fields
+
+
+def proc_children(pid):
+    """The pids of pid's children (its main thread's)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def proc_gone(pid):
+    """pid ended: gone, or a zombie that init or its parent will reap."""
+    return proc_status(pid).get("State", "Z").startswith("Z")
+
+
+def stop(proc, timeout=30):
+    """SIGTERM a Popen, SIGKILL it if it outlives timeout s; reaped."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Checker:
     def __init__(self, name):
         self.name = name
@@ -137,17 +190,6 @@ def _run_and_signal(proc, timeout, signal_after, signal_on):
 
 
 REPORT_RE = re.compile(r"^guest: (.*)$", re.M)
-
-
-def wait_until(cond, timeout=60, step=0.2):
-    """Poll cond() until it is true or timeout seconds pass; its last
-    value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def guest_net_pairs(stdout):
