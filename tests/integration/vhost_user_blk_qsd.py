@@ -70,6 +70,21 @@ with tempfile.TemporaryDirectory() as tmp:
                       "guest.ring=packed: the guest fails")
         if not ok:
             r.dump()
+
+        # ring=packed on the command line: splitvm itself refuses the
+        # split-only back-end, in one line, before the guest runs.
+        r = svmtest.run([splitvm, "--kernel", guest, "--memory", "64M",
+                         "--disk", f"socket={sock},ring=packed",
+                         "--cmdline", "guest.ticks=1 guest.exit=poweroff"],
+                        timeout=120)
+        ok = c.equal(r.status, svmtest.EXIT_ERROR,
+                     "--disk ring=packed on qemu-storage-daemon: exit 1")
+        ok &= c.check("does not offer packed rings" in r.stderr and
+                      "guest:" not in r.stdout,
+                      "  ... naming the cause, before the guest runs",
+                      r.stderr.strip())
+        if not ok:
+            r.dump()
     finally:
         qsd_log = export.stop()
     # The daemon logs nothing on a clean session; a refused or broken
