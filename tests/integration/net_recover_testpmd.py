@@ -25,6 +25,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import svmtest  # noqa: E402
+import testpmd  # noqa: E402
 from svmtest import wait_until  # noqa: E402
 
 splitvm, guest = sys.argv[1:3]
@@ -40,15 +41,11 @@ prefix = f"splitvm-netrc-{os.getpid()}"
 
 
 def start_testpmd(sock, log):
-    eal = ["-l", "0,1", "--no-huge", "-m", "1024", "--no-pci",
-           f"--file-prefix={prefix}", "--vdev", f"net_vhost0,iface={sock}"]
-    if os.geteuid() != 0:
-        eal += ["--no-shconf", "--iova-mode=va"]
-    tp = subprocess.Popen(
-        [TESTPMD] + eal +
-        ["--", "--forward-mode=macswap", "--auto-start",
-         "--total-num-mbufs=16384", "--no-mlockall", "--stats-period=1"],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    # The integration tests' one testpmd command line (pylib/testpmd.py),
+    # run here by hand: this test restarts it on the same socket.
+    argv = testpmd.Testpmd(sock, prefix, log_path=log.name).argv()
+    tp = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                          stderr=subprocess.STDOUT)
     for _ in range(300):
         if os.path.exists(sock) or tp.poll() is not None:
             break
