@@ -15,7 +15,6 @@ the vhost port (the only other port); the sender's address moves to the
 uplink and back with every frame; an unknown unicast goes the same way."""
 
 import os
-import re
 import sys
 import tempfile
 import time
@@ -36,25 +35,11 @@ TESTPMD = netbe.testpmd_with("ring", "librte-net-ring23")
 
 
 def counts(st, key):
-    return [netbe.port(st, i)[key] for i in (SW_VHOST, SW_UPLINK)]
+    return netbe.counts(st, key, (SW_VHOST, SW_UPLINK))
 
 
 def drops(st):
-    return [{k: v for k, v in netbe.port(st, i)["drops"].items() if v}
-            for i in (SW_VHOST, SW_UPLINK)]
-
-
-def frames_since(tp, start):
-    """(src, dst, ethertype, length) of every frame testpmd printed as
-    received (verbose rxonly) after output offset start."""
-    with tp.lock:
-        text = tp.out[start:]
-    return [(m.group(1).lower(), m.group(2).lower(), m.group(3),
-             int(m.group(4)))
-            for m in re.finditer(r"src=([0-9A-Fa-f:]{17}) - "
-                                 r"dst=([0-9A-Fa-f:]{17}) - "
-                                 r"(?:pool=\S+ - )?type=(0x[0-9a-f]{4}) - "
-                                 r"length=(\d+)", text)]
+    return netbe.drops(st, (SW_VHOST, SW_UPLINK))
 
 
 def step(sw, tp, what, dst_mac, want_rx, want_tx, want_flooded,
@@ -79,7 +64,8 @@ def step(sw, tp, what, dst_mac, want_rx, want_tx, want_flooded,
     good &= c.equal(counts(st, "flooded"), want_flooded,
                     f"{what}: frames flooded")
     good &= c.equal(drops(st), want_drops or [{}, {}], f"{what}: drops")
-    back = frames_since(tp, start)
+    with tp.lock:
+        back = netbe.received_frames(tp.out[start:])
     good &= c.equal(len(back), want_back,
                     f"{what}: testpmd received {want_back} frames")
     good &= c.check(all(f == (VIRTIO_MAC, dst_mac, "0x0800", 64)
