@@ -23,7 +23,6 @@ the memif and vhost connections closed.  With NET_UPLINK_THREADS=N all of
 it runs with N forwarding threads."""
 
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -55,30 +54,15 @@ TESTPMD = netbe.testpmd_with("memif", "librte-net-memif23")
 
 
 def counts(st, key):
-    return [netbe.port(st, i)[key] for i in (SW_VHOST, SW_UPLINK)]
+    return netbe.counts(st, key, (SW_VHOST, SW_UPLINK))
 
 
 def drops(st):
-    return [{k: v for k, v in netbe.port(st, i)["drops"].items() if v}
-            for i in (SW_VHOST, SW_UPLINK)]
+    return netbe.drops(st, (SW_VHOST, SW_UPLINK))
 
 
 def received(text, port):
-    """Frames testpmd printed as received on port (verbose rxonly):
-    [(src, dst, ethertype, length)]."""
-    frames = []
-    blocks = re.split(r"port (\d+)/queue \d+: received \d+ packets\n", text)
-    # blocks: [before, port, body, port, body, ...]
-    for i in range(1, len(blocks) - 1, 2):
-        if int(blocks[i]) != port:
-            continue
-        for m in re.finditer(r"src=([0-9A-Fa-f:]{17}) - dst=([0-9A-Fa-f:]{17})"
-                             r" - (?:pool=\S+ - )?type=(0x[0-9a-f]{4}) - "
-                             r"length=(\d+)",
-                             blocks[i + 1]):
-            frames.append((m.group(1).lower(), m.group(2).lower(),
-                           m.group(3), int(m.group(4))))
-    return frames
+    return netbe.received_frames(text, port)
 
 
 def drain(tp, port):

@@ -216,6 +216,36 @@ def port(st, i):
         "connected": st["ports"][i]["connected"]}
 
 
+def counts(st, key, ports):
+    """Queue 0's counter key of each port in ports."""
+    return [port(st, i)[key] for i in ports]
+
+
+def drops(st, ports):
+    """Queue 0's non-zero drop counters of each port in ports."""
+    return [{k: v for k, v in port(st, i)["drops"].items() if v}
+            for i in ports]
+
+
+RX_FRAME = re.compile(r"src=([0-9A-Fa-f:]{17}) - dst=([0-9A-Fa-f:]{17}) - "
+                      r"(?:pool=\S+ - )?type=(0x[0-9a-f]{4}) - length=(\d+)")
+
+
+def received_frames(text, rx_port=None):
+    """The frames testpmd printed as received (set verbose 1) in text, as
+    (src, dst, ethertype, length); only rx_port's when given."""
+    frames = []
+    # [before, port, body, port, body, ...]
+    blocks = re.split(r"port (\d+)/queue \d+: received \d+ packets\n", text)
+    for i in range(1, len(blocks) - 1, 2):
+        if rx_port is not None and int(blocks[i]) != rx_port:
+            continue
+        frames += [(m.group(1).lower(), m.group(2).lower(), m.group(3),
+                    int(m.group(4)))
+                   for m in RX_FRAME.finditer(blocks[i + 1])]
+    return frames
+
+
 class Testpmd:
     """One interactive dpdk-testpmd with a virtio-user port per socket;
     commands go to its stdin, each answered by the next prompt."""
@@ -267,9 +297,19 @@ class Testpmd:
             with self.lock:
                 self.out += text
 
+    # What a forwarding lcore prints with "set verbose 1", a whole line
+    # at a time (stdout line buffered), while the command line writes
+    # its prompt a character at a time: a burst received right after a
+    # command can land in the middle of the prompt ("testpm" + lines +
+    # "d> ").  Counted without those lines, the prompt is whole again.
+    VERBOSE = re.compile(r"port \d+/queue \d+: (?:received|sent) \d+ "
+                         r"packets\n|  (?:src=|ol_flags:)[^\n]*\n\n?")
+
     def prompts(self):
         with self.lock:
-            return self.out.count(self.PROMPT)
+            text = self.out
+        n = text.count(self.PROMPT)
+        return max(n, self.VERBOSE.sub("", text).count(self.PROMPT))
 
     def wait_prompt(self, count, timeout=60):
         end = time.monotonic() + timeout
