@@ -73,11 +73,19 @@ struct net_item {
 	uint16_t queue;
 };
 
-/* Frames headed for one port in this burst. */
+/*
+ * Frames headed for one port in this burst: at most one per frame
+ * received, and the segments of a TSO frame completed in software, which
+ * leave room for a burst behind them (out_put_fixed flushes first).
+ */
+#define NET_OUT_MAX (NET_BURST + NET_OL_MAX_SEGS)
 struct net_out {
 	uint16_t n;
-	struct rte_mbuf *pkts[NET_BURST];
+	struct rte_mbuf *pkts[NET_OUT_MAX];
 };
+
+/* Frames completed in software, alive until every port had its copy. */
+#define NET_FIX_MAX NET_FIX_POOL
 
 #define NET_MAX_ITEMS (NET_SWITCH_MAX_PORTS * NET_MAX_QUEUES)
 
@@ -87,6 +95,12 @@ struct net_fwd {
 	uint64_t now;
 	uint64_t seen_events;
 	unsigned guard_work;	/* chains and buffers handed back this round */
+	uint16_t k;		/* the transmit queue being forwarded */
+	/* The complete frames made of fix_for, fix[fix_start..+fix_n). */
+	const struct rte_mbuf *fix_for;
+	unsigned fix_start, fix_n;
+	unsigned nfix;
+	struct rte_mbuf *fix[NET_FIX_MAX];
 	unsigned nitems;
 	struct net_item items[NET_MAX_ITEMS];
 	/* Each port's enabled receive queues, as of the last port event. */
@@ -204,47 +218,124 @@ static uint16_t rx_guard(struct net_fwd *f, struct net_port *p,
 	return sent;
 }
 
-/* Frames from transmit queue k: receive queue k mod enabled queues. */
-static void out_flush(struct net_fwd *f, uint16_t k)
+/*
+ * Frames from transmit queue k: receive queue k mod enabled queues.
+ * librte_vhost takes at most a burst (32) per call.
+ */
+static void out_flush_port(struct net_fwd *f, unsigned i)
 {
 	struct net_backend *be = f->be;
+	struct net_out *o = &f->out[i];
+	struct net_port *p = &be->ports[i];
+	struct net_queue_stats *st;
+	uint16_t q, vring;
+	int vid;
 
-	for (unsigned i = 0; i < be->nports; i++) {
-		struct net_out *o = &f->out[i];
-		struct net_port *p = &be->ports[i];
-		struct net_queue_stats *st;
-		uint16_t sent, q, vring;
-		int vid;
+	if (!o->n)
+		return;
+	q = f->rxq[i][f->k % f->nrxq[i]];
+	vring = NET_RXQ(q);
+	st = net_worker_stats(f->w, (uint16_t)i, q);
+	vid = atomic_load(&p->vid);
+	for (uint16_t done = 0; done < o->n;) {
+		struct rte_mbuf **pkts = o->pkts + done;
+		uint16_t n = (uint16_t)RTE_MIN(o->n - done, NET_BURST), sent;
 
-		if (!o->n)
-			continue;
-		q = f->rxq[i][k % f->nrxq[i]];
-		vring = NET_RXQ(q);
-		st = net_worker_stats(f->w, (uint16_t)i, q);
-		vid = atomic_load(&p->vid);
 		if (be->shared_rx)
 			rte_spinlock_lock(&p->rx_lock[q]);
 		if (net_port_is_uplink(p)) {
-			sent = net_uplink_tx(p, o->pkts, o->n);
+			sent = net_uplink_tx(p, pkts, n);
 		} else {
-			sent = rte_vhost_enqueue_burst(vid, vring, o->pkts, o->n);
-			if (sent < o->n)
+			sent = rte_vhost_enqueue_burst(vid, vring, pkts, n);
+			if (sent < n)
 				sent += rx_guard(f, p, st, vid, vring,
-						 o->pkts + sent,
-						 (uint16_t)(o->n - sent));
+						 pkts + sent,
+						 (uint16_t)(n - sent));
 		}
 		if (be->shared_rx)
 			rte_spinlock_unlock(&p->rx_lock[q]);
 		st->tx_frames += sent;
 		for (uint16_t j = 0; j < sent; j++)
-			st->tx_bytes += rte_pktmbuf_pkt_len(o->pkts[j]);
-		st->drops[NET_DROP_RX_FULL] += (uint64_t)(o->n - sent);
-		o->n = 0;
+			st->tx_bytes += rte_pktmbuf_pkt_len(pkts[j]);
+		st->drops[NET_DROP_RX_FULL] += (uint64_t)(n - sent);
+		done = (uint16_t)(done + n);
 	}
+	o->n = 0;
+}
+
+static void out_flush(struct net_fwd *f)
+{
+	for (unsigned i = 0; i < f->be->nports; i++)
+		out_flush_port(f, i);
+}
+
+/* After out_flush: no port holds a completed frame any more. */
+static void fix_free(struct net_fwd *f)
+{
+	if (f->nfix)
+		rte_pktmbuf_free_bulk(f->fix, f->nfix);
+	f->nfix = 0;
+	f->fix_for = NULL;
+}
+
+/*
+ * m asks for offloads (want) that port dst cannot take: complete frames
+ * instead, made once per received frame and shared by every destination
+ * that needs them (no flags left: nothing writes into them). A frame for
+ * one destination only, asking for a checksum, is completed in place.
+ */
+static void out_put_fixed(struct net_fwd *f, struct net_queue_stats *st,
+			  uint16_t dst, struct rte_mbuf *m, unsigned want,
+			  bool single)
+{
+	struct net_out *o = &f->out[dst];
+
+	if (single && want == NET_OL_CSUM && m->nb_segs == 1) {
+		net_fixup_complete(m);
+		st->sw_offload++;
+		out_add(f, dst, m);
+		return;
+	}
+	if (f->fix_for != m) {
+		int n;
+
+		if (f->nfix + NET_OL_MAX_SEGS > NET_FIX_MAX) {
+			out_flush(f);
+			fix_free(f);
+		}
+		n = net_fixup_build(f->be->pool, m, want, f->fix + f->nfix);
+		f->fix_for = m;
+		f->fix_start = f->nfix;
+		f->fix_n = n > 0 ? (unsigned)n : 0;
+		f->nfix += f->fix_n;
+		if (n < 0) {
+			st->drops[n == -ENOMEM ? NET_DROP_NO_MBUF :
+						 NET_DROP_BAD_OFFLOAD]++;
+			return;
+		}
+		st->sw_offload++;
+	}
+	/* Room for the segments and for a burst of frames behind them. */
+	if (o->n + f->fix_n + NET_BURST > NET_OUT_MAX)
+		out_flush_port(f, dst);
+	for (unsigned j = 0; j < f->fix_n; j++)
+		o->pkts[o->n++] = f->fix[f->fix_start + j];
+}
+
+/* The one flag test a frame without offloads costs. */
+static inline void out_put(struct net_fwd *f, struct net_queue_stats *st,
+			   uint16_t dst, struct rte_mbuf *m, unsigned want,
+			   bool single)
+{
+	if (likely(!(want & ~f->be->ports[dst].ol_caps)))
+		out_add(f, dst, m);
+	else
+		out_put_fixed(f, st, dst, m, want, single);
 }
 
 static void switch_frame(struct net_fwd *f, struct net_port *src,
-			 struct net_queue_stats *st, struct rte_mbuf *m)
+			 struct net_queue_stats *st, struct rte_mbuf *m,
+			 unsigned want)
 {
 	struct net_backend *be = f->be;
 	const struct rte_ether_hdr *eth =
@@ -266,15 +357,16 @@ static void switch_frame(struct net_fwd *f, struct net_port *src,
 		else if (!port_can_receive(f, dst))
 			st->drops[NET_DROP_NO_DEST]++;
 		else
-			out_add(f, dst, m);
+			out_put(f, st, dst, m, want, true);
 		return;
 	}
 	/* enqueue copies the frame out (and an uplink takes a reference of
-	 * its own), so one mbuf serves every port. */
+	 * its own), so one mbuf serves every port (that takes its offload
+	 * requests; the others share one completed copy). */
 	for (unsigned i = 0; i < be->nports; i++) {
 		if (i == src->index || !port_can_receive(f, (uint16_t)i))
 			continue;
-		out_add(f, (uint16_t)i, m);
+		out_put(f, st, (uint16_t)i, m, want, false);
 		copies++;
 	}
 	if (copies)
@@ -402,8 +494,10 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 		rte_spinlock_lock(&be->sw_lock);
 		locked = true;
 	}
+	f->k = k;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		unsigned want = 0;
 
 		st->rx_frames++;
 		st->rx_bytes += rte_pktmbuf_pkt_len(m);
@@ -412,22 +506,33 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 			st->drops[NET_DROP_RUNT]++;
 			continue;
 		}
-		/* librte_vhost chains mbufs for a long chain: refuse it. */
-		if (rte_pktmbuf_pkt_len(m) > NET_FRAME_MAX) {
+		if (unlikely(m->ol_flags & NET_FIXUP_TX_FLAGS)) {
+			/* A partial checksum or TSO frame (may be long). */
+			int r = net_fixup_classify(m);
+
+			if (r < 0) {
+				st->drops[r == -EMSGSIZE ? NET_DROP_OVERSIZE :
+					  NET_DROP_BAD_OFFLOAD]++;
+				continue;
+			}
+			want = (unsigned)r;
+		} else if (rte_pktmbuf_pkt_len(m) > NET_FRAME_MAX) {
+			/* librte_vhost chains mbufs for a long chain. */
 			st->drops[NET_DROP_OVERSIZE]++;
 			continue;
 		}
 		if (be->opts->mode == NET_MODE_SWITCH)
-			switch_frame(f, src, st, m);
+			switch_frame(f, src, st, m, want);
 		else if (peer != NET_SWITCH_NO_PORT &&
 			 port_can_receive(f, peer))
-			out_add(f, peer, m);
+			out_put(f, st, peer, m, want, true);
 		else
 			st->drops[NET_DROP_NO_DEST]++;
 	}
 	if (locked)
 		rte_spinlock_unlock(&be->sw_lock);
-	out_flush(f, k);
+	out_flush(f);
+	fix_free(f);
 	rte_pktmbuf_free_bulk(pkts, n);
 	return n;
 }
