@@ -39,6 +39,7 @@ struct rte_vhost_memory;
  * say.
  */
 #define NET_FRAME_MAX 1518
+#define NET_MTU 1500		/* the IP datagram of a TSO segment, at most */
 #define NET_TSO_FRAME_MAX (65535 + 18)
 /* Mbufs a worker may hold for frames completed in software. */
 #define NET_FIX_POOL (2 * NET_OL_MAX_SEGS)

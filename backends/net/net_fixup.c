@@ -47,7 +47,7 @@ int net_fixup_classify(struct rte_mbuf *m)
 		want |= NET_OL_CSUM;
 	if (tso)
 		want |= NET_OL_CSUM | (f.ipv6 ? NET_OL_TSO6 : NET_OL_TSO4);
-	if (net_ol_check(&f, want, tso ? m->tso_segsz : 0, NET_FRAME_MAX))
+	if (net_ol_check(&f, want, tso ? m->tso_segsz : 0, NET_MTU))
 		return -EINVAL;
 	/* As the enqueue (and an uplink's driver) will read them. */
 	m->l2_len = f.l2_len;
@@ -113,7 +113,8 @@ int net_fixup_build(struct rte_mempool *pool, const struct rte_mbuf *m,
 		uint8_t *d = (uint8_t *)rte_pktmbuf_append(out[i],
 							   (uint16_t)len);
 
-		/* classify bounded both by NET_FRAME_MAX: they fit. */
+		/* classify bounded both by NET_FRAME_MAX (NET_MTU): they
+		 * fit an mbuf. */
 		if (!d || len > UINT16_MAX) {
 			rte_pktmbuf_free_bulk(out, n);
 			return -EINVAL;

@@ -146,9 +146,9 @@ uint32_t net_ol_tso_seg_payload(const struct net_ol_frame *f, uint32_t mss,
 }
 
 int net_ol_check(const struct net_ol_frame *f, unsigned want, uint32_t mss,
-		 uint32_t max_frame)
+		 uint32_t mtu)
 {
-	uint32_t hdr = (uint32_t)f->l2_len + f->l3_len + f->l4_len;
+	uint32_t hdr = (uint32_t)f->l3_len + f->l4_len;
 
 	if (want & ~(NET_OL_CSUM | NET_OL_TSO4 | NET_OL_TSO6))
 		return -EINVAL;
@@ -157,7 +157,7 @@ int net_ol_check(const struct net_ol_frame *f, unsigned want, uint32_t mss,
 		    !(want & (f->ipv6 ? NET_OL_TSO6 : NET_OL_TSO4)) ||
 		    (want & (f->ipv6 ? NET_OL_TSO4 : NET_OL_TSO6)))
 			return -EINVAL;
-		if (!mss || hdr + (uint64_t)mss > max_frame ||
+		if (!mss || hdr + (uint64_t)mss > mtu ||
 		    net_ol_tso_segs(f, mss) > NET_OL_MAX_SEGS)
 			return -EINVAL;
 	}

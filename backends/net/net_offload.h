@@ -45,11 +45,11 @@ int net_ol_parse(const uint8_t *buf, size_t hlen, size_t frame_len,
  * Is a frame with these headers, asking for want (NET_OL_*) with TCP
  * segments of mss payload bytes (TSO), one the switch can forward, and
  * complete in software when it must: the L4 protocol matches the request,
- * segments fit max_frame bytes and are at most NET_OL_MAX_SEGS. 0 or
- * -EINVAL.
+ * segments' IP datagrams fit mtu bytes and are at most NET_OL_MAX_SEGS.
+ * 0 or -EINVAL.
  */
 int net_ol_check(const struct net_ol_frame *f, unsigned want, uint32_t mss,
-		 uint32_t max_frame)
+		 uint32_t mtu)
 	__attribute__((warn_unused_result));
 
 /* One's complement sum of len bytes at buf added to sum (not folded). */

@@ -173,7 +173,7 @@ static void test_csum_fill(void)
 		CU_ASSERT_EQUAL(f.l2_len, l2);
 		CU_ASSERT_EQUAL(f.l4_proto, c[i].proto);
 		CU_ASSERT_EQUAL(f.l4_len, c[i].proto == 6 ? 20 + c[i].opt : 8);
-		CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_CSUM, 0, 1518), 0);
+		CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_CSUM, 0, 1500), 0);
 		CU_ASSERT_FALSE(l4_ok(frame, l2, c[i].v6));
 		net_ol_csum_fill(frame, &f);
 		CU_ASSERT_TRUE(l4_ok(frame, l2, c[i].v6));
@@ -191,7 +191,7 @@ static void check_tso(bool v6, unsigned opt, unsigned payload, unsigned mss)
 	CU_ASSERT_EQUAL_FATAL(net_ol_parse(frame, len, len, &f), 0);
 	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_CSUM |
 				     (v6 ? NET_OL_TSO6 : NET_OL_TSO4), mss,
-				     1518), 0);
+				     1500), 0);
 	nsegs = net_ol_tso_segs(&f, mss);
 	CU_ASSERT_EQUAL(nsegs, (payload + mss - 1) / mss);
 	for (unsigned i = 0; i < nsegs; i++) {
@@ -282,20 +282,20 @@ static void test_check_rejects(void)
 	CU_ASSERT_EQUAL_FATAL(net_ol_parse(frame, len, len, &f), 0);
 	/* Segmentation of a UDP frame. */
 	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_CSUM | NET_OL_TSO4, 1000,
-				     1518), -EINVAL);
+				     1500), -EINVAL);
 	len = build(false, false, 6, 0, 3000);
 	CU_ASSERT_EQUAL_FATAL(net_ol_parse(frame, len, len, &f), 0);
-	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO4, 0, 1518), -EINVAL);
-	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO4, 1465, 1518), -EINVAL);
-	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO4, 1464, 1518), 0);
+	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO4, 0, 1500), -EINVAL);
+	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO4, 1461, 1500), -EINVAL);
+	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO4, 1460, 1500), 0);
 	/* IPv4 frame, IPv6 segmentation asked. */
-	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO6, 1000, 1518), -EINVAL);
-	CU_ASSERT_EQUAL(net_ol_check(&f, 8, 0, 1518), -EINVAL);
+	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO6, 1000, 1500), -EINVAL);
+	CU_ASSERT_EQUAL(net_ol_check(&f, 8, 0, 1500), -EINVAL);
 	len = build(false, false, 6, 0, 60000);
 	CU_ASSERT_EQUAL_FATAL(net_ol_parse(frame, len, len, &f), 0);
 	/* 600 segments. */
-	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO4, 100, 1518), -EINVAL);
-	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO4, 536, 1518), 0);
+	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO4, 100, 1500), -EINVAL);
+	CU_ASSERT_EQUAL(net_ol_check(&f, NET_OL_TSO4, 536, 1500), 0);
 }
 
 static CU_TestInfo offload_tests[] = {
