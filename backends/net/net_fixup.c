@@ -58,7 +58,10 @@ int net_fixup_classify(struct rte_mbuf *m)
 		      (f.ipv6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) |
 		      (f.l4_proto == IPPROTO_TCP ? RTE_MBUF_F_TX_TCP_CKSUM :
 						   RTE_MBUF_F_TX_UDP_CKSUM) |
-		      (tso ? RTE_MBUF_F_TX_TCP_SEG : 0);
+		      (tso ? RTE_MBUF_F_TX_TCP_SEG : 0) |
+		      /* each IPv4 segment's header checksum: the driver's (an
+		       * uplink's); librte_vhost recomputes the one header */
+		      (tso && !f.ipv6 ? RTE_MBUF_F_TX_IP_CKSUM : 0);
 	return (int)want;
 }
 

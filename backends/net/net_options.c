@@ -40,7 +40,7 @@ const char net_options_usage[] =
 "                        {\"op\":\"list\"}, {\"op\":\"quit\"} (ends splitvm-net once\n"
 "                        no port is left); with it, --port is optional\n"
 "                        (switch mode only)\n"
-"  --uplink DEVARGS[,name=NAME]\n"
+"  --uplink DEVARGS[,name=NAME][,offload=off]\n"
 "                        a DPDK ethdev as a port: DEVARGS are the driver's\n"
 "                        (net_memif0,socket=PATH,socket-abstract=no needs no\n"
 "                        privilege; net_tap0,iface=IF needs CAP_NET_ADMIN,\n"
@@ -48,7 +48,8 @@ const char net_options_usage[] =
 "                        CAP_NET_ADMIN, only while it is opened; a PCI\n"
 "                        address 0000:01:00.0 a NIC bound\n"
 "                        to vfio-pci). Numbered with the --port ports, in\n"
-"                        the order given\n"
+"                        the order given; offload=off: use none of the\n"
+"                        driver's TX offloads (see --offload)\n"
 "\n";
 
 const char net_options_usage_more[] =

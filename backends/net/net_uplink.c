@@ -144,8 +144,11 @@ static void uplink_offloads(struct net_port *p,
 {
 	const uint64_t csum = RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
 			      RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	/* DPDK's TSO contract: the driver also fills each IPv4 segment's
+	 * header checksum (RTE_MBUF_F_TX_IP_CKSUM). */
 	const uint64_t tso = RTE_ETH_TX_OFFLOAD_TCP_TSO |
-			     RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+			     RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
+			     RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
 	uint64_t capa = info->tx_offload_capa;
 
 	p->eth_tx_offloads = 0;

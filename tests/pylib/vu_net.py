@@ -170,8 +170,9 @@ def _pseudo(ip, v6, proto, l4len):
 
 
 def frame(dst, src, v6=False, proto=6, payload=b"", seq=1000, tcp_flags=0x18,
-          partial=True, ip_id=0x100):
-    """Ethernet + IPv4/IPv6 + TCP/UDP. partial: the L4 checksum field holds
+          partial=True, ip_id=0x100, ips=("10.0.0.1", "10.0.0.2")):
+    """Ethernet + IPv4 (ips: source, destination)/IPv6 + TCP/UDP.
+    partial: the L4 checksum field holds
     the pseudo-header sum, as a guest sending NEEDS_CSUM leaves it;
     else the complete checksum."""
     if proto == 6:
@@ -186,7 +187,8 @@ def frame(dst, src, v6=False, proto=6, payload=b"", seq=1000, tcp_flags=0x18,
         etype = 0x86dd
     else:
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), ip_id, 0x4000,
-                         64, proto, 0, bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+                         64, proto, 0, *(bytes(int(x) for x in a.split("."))
+                                         for a in ips))
         ip = ip[:10] + struct.pack("!H", ~csum_fold(ip) & 0xffff) + ip[12:]
         etype = 0x0800
     ps = csum_fold(_pseudo(ip, v6, proto, len(l4)))

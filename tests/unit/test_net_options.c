@@ -103,7 +103,7 @@ static void test_uplink_queues_threads(void)
 	CU_ASSERT_FALSE(has_arg(&a, "--no-pci"));
 }
 
-/* offload=off on one port; --offload off on every one, uplinks too. */
+/* offload=off on one port (an uplink too); --offload off on every one. */
 static void test_offload(void)
 {
 	char *const one[] = { "splitvm-net", "--port", "/a,offload=off",
@@ -114,6 +114,8 @@ static void test_offload(void)
 		"maybe", NULL };
 	char *const badport[] = { "splitvm-net", "--port", "/a,offload=no",
 		NULL };
+	char *const uplink[] = { "splitvm-net", "--uplink",
+		"net_tap0,iface=t0,offload=off,name=up,x=1", NULL };
 
 	CU_ASSERT_EQUAL_FATAL(parse(ARGC(one), one), 0);
 	CU_ASSERT_FALSE(opts.no_offload);
@@ -125,6 +127,12 @@ static void test_offload(void)
 	CU_ASSERT_TRUE(opts.ports[1].no_offload);
 	CU_ASSERT_EQUAL(parse(ARGC(bad), bad), -EINVAL);
 	CU_ASSERT_EQUAL(parse(ARGC(badport), badport), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(uplink), uplink), 0);
+	CU_ASSERT_TRUE(opts.ports[0].no_offload);
+	/* Ours, taken out of what goes to the driver. */
+	CU_ASSERT_STRING_EQUAL(opts.ports[0].devargs,
+			       "net_tap0,iface=t0,x=1");
+	CU_ASSERT_STRING_EQUAL(opts.ports[0].name, "up");
 }
 
 static void test_seccomp(void)
