@@ -6,7 +6,8 @@ started with offload=off. Frames with a partial checksum (NEEDS_CSUM) and
 TSO frames reach B with their virtio-net header as sent and C complete
 (checksums computed, TSO frames cut into right segments), flooded and
 unicast; frames whose offload request does not fit them are dropped and
-counted by reason, and the ports go on working."""
+counted by reason, and the ports go on working. The same through a
+cross-connect."""
 
 import os
 import sys
@@ -183,6 +184,8 @@ with tempfile.TemporaryDirectory() as tmp:
         check_tso_passed(B.recv(1), f4b, GSO_TCPV6, 1440, "unicast TSO/IPv6 to B")
 
         st = sw.stats()
+        if not c.check(st is not None, "statistics", sw.proc.returncode):
+            raise RuntimeError("splitvm-net gave no statistics")
         a = queue0(st, 0)
         c.equal(a["sw_offload"], 4,
                 "A: 4 frames completed in software (flood, unicast C, TSO x2)")
@@ -243,6 +246,50 @@ with tempfile.TemporaryDirectory() as tmp:
         c.check(sw.proc.poll() is None, "splitvm-net is alive")
         status, final = sw.stop()
         c.equal(status, 0, "exit 0 on SIGTERM")
+    finally:
+        for p in ports:
+            p.close()
+        sw.kill()
+        if c.failed:
+            sw.dump()
+
+# The cross-connect: 0<->1 (offloads, none), 2<->3 (offloads both).
+with tempfile.TemporaryDirectory() as tmp:
+    os.chmod(tmp, 0o777)
+    socks = [os.path.join(tmp, f"x{i}.sock") for i in range(4)]
+    sw = netbe.SplitvmNet(exe, ["--mode", "xconnect"] +
+                          [a for s in socks for a in ("--port", s)])
+    ports = []
+    try:
+        for s in socks:
+            end = time.monotonic() + 60
+            while not os.path.exists(s) and time.monotonic() < end:
+                time.sleep(0.05)
+        X = [NetFront(socks[0], F_OFFLOADS), NetFront(socks[1], 0),
+             NetFront(socks[2], F_OFFLOADS),
+             NetFront(socks[3], F_OFFLOADS, rxbuf=65600, nrx=32)]
+        ports += X
+        sw.wait_stats(lambda s: all(p["connected"] for p in s["ports"]))
+        pay = bytes((i * 5) & 0xff for i in range(4000))
+        tso = dict(gso_type=GSO_TCPV4, gso_size=1448, hdr_len=54, **CSUM)
+        fx = frame(MB, MA, payload=pay)
+        X[0].send(fx, **tso)
+        check_segments(X[1].recv(3), fx, 1448, "xconnect TSO to a port without")
+        fy = frame(MB, MA, payload=b"p" * 300)
+        X[0].send(fy, **CSUM)
+        check_complete(X[1].recv(1), fy, "xconnect partial checksum to a port "
+                       "without")
+        X[2].send(fx, **tso)
+        check_tso_passed(X[3].recv(1), fx, GSO_TCPV4, 1448,
+                         "xconnect TSO to a port with offloads")
+        X[2].send(fy, **CSUM)
+        check_partial(X[3].recv(1), fy, "xconnect partial checksum to a port "
+                      "with offloads")
+        st = sw.stats()
+        c.equal([queue0(st, i)["sw_offload"] for i in range(4)], [2, 0, 0, 0],
+                "xconnect: port 0's two frames completed, port 2's passed")
+        status, _ = sw.stop()
+        c.equal(status, 0, "xconnect: exit 0 on SIGTERM")
     finally:
         for p in ports:
             p.close()
