@@ -203,12 +203,32 @@ int net_fixup_classify(struct rte_mbuf *m);
 /* The frame (single segment, checksum only) completed in place. */
 void net_fixup_complete(struct rte_mbuf *m);
 /*
- * Complete frames from m, which asks for NET_OL_* want, in new mbufs from
- * pool: one copy with its checksum filled, or the TSO segments. Returns
- * how many were put in out (at most NET_OL_MAX_SEGS) or -ENOMEM.
+ * The frames one worker completed in software during a burst, alive
+ * until every destination had them: pkts[start..start + n) are made of
+ * cur, the frame being forwarded.
  */
-int net_fixup_build(struct rte_mempool *pool, const struct rte_mbuf *m,
-		    unsigned want, struct rte_mbuf **out);
+struct net_fix {
+	const struct rte_mbuf *cur;
+	unsigned start, n;
+	unsigned used;
+	struct rte_mbuf *pkts[NET_FIX_POOL];
+};
+
+/* Room for one more frame's completion (else flush, then release). */
+static inline bool net_fix_room(const struct net_fix *x)
+{
+	return x->used + NET_OL_MAX_SEGS <= NET_FIX_POOL;
+}
+/*
+ * Complete frames from m, which asks for NET_OL_* want, in new mbufs from
+ * pool: one copy with its checksum filled, or its TSO segments; x->cur
+ * is m from then on (also when it fails: one failure per frame). 0,
+ * -ENOMEM or -EINVAL.
+ */
+int net_fix_make(struct net_fix *x, struct rte_mempool *pool,
+		 const struct rte_mbuf *m, unsigned want);
+/* Free them all (no destination holds one any more). */
+void net_fix_release(struct net_fix *x);
 
 /* net_uplink.c: mbufs an uplink may hold in its rings (pool sizing). */
 #define NET_UPLINK_DESC 512

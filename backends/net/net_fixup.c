@@ -93,8 +93,8 @@ static void read_into(const struct rte_mbuf *m, uint32_t off, uint32_t len,
 		memcpy(dst, p, len);
 }
 
-int net_fixup_build(struct rte_mempool *pool, const struct rte_mbuf *m,
-		    unsigned want, struct rte_mbuf **out)
+static int fix_build(struct rte_mempool *pool, const struct rte_mbuf *m,
+		     unsigned want, struct rte_mbuf **out)
 {
 	const uint8_t *hdr = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t mss = (want & (NET_OL_TSO4 | NET_OL_TSO6)) ? m->tso_segsz : 0;
@@ -132,4 +132,24 @@ int net_fixup_build(struct rte_mempool *pool, const struct rte_mbuf *m,
 		out[i]->port = m->port;
 	}
 	return (int)n;
+}
+
+int net_fix_make(struct net_fix *x, struct rte_mempool *pool,
+		 const struct rte_mbuf *m, unsigned want)
+{
+	int n = fix_build(pool, m, want, x->pkts + x->used);
+
+	x->cur = m;
+	x->start = x->used;
+	x->n = n > 0 ? (unsigned)n : 0;
+	x->used += x->n;
+	return n < 0 ? n : 0;
+}
+
+void net_fix_release(struct net_fix *x)
+{
+	if (x->used)
+		rte_pktmbuf_free_bulk(x->pkts, x->used);
+	x->used = 0;
+	x->cur = NULL;
 }

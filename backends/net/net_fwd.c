@@ -15,7 +15,7 @@
  * restarts) its link; any worker may transmit to it, under its rx_lock[0]
  * when there are several, which a restart takes too.
  */
-#include "net_backend_internal.h"
+#include "net_fwd_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -67,70 +67,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* A queue pair a worker polls. */
-struct net_item {
-	uint16_t port;
-	uint16_t queue;
-};
-
-/*
- * Frames headed for one port in this burst: at most one per frame
- * received, and the segments of a TSO frame completed in software, which
- * leave room for a burst behind them (out_put_fixed flushes first).
- */
-#define NET_OUT_MAX (NET_BURST + NET_OL_MAX_SEGS)
-struct net_out {
-	uint16_t n;
-	struct rte_mbuf *pkts[NET_OUT_MAX];
-};
-
-/* Frames completed in software, alive until every port had its copy. */
-#define NET_FIX_MAX NET_FIX_POOL
-
-#define NET_MAX_ITEMS (NET_SWITCH_MAX_PORTS * NET_MAX_QUEUES)
-
-struct net_fwd {
-	struct net_worker *w;
-	struct net_backend *be;
-	uint64_t now;
-	uint64_t seen_events;
-	unsigned guard_work;	/* chains and buffers handed back this round */
-	uint16_t k;		/* the transmit queue being forwarded */
-	/* The complete frames made of fix_for, fix[fix_start..+fix_n). */
-	const struct rte_mbuf *fix_for;
-	unsigned fix_start, fix_n;
-	unsigned nfix;
-	struct rte_mbuf *fix[NET_FIX_MAX];
-	unsigned nitems;
-	struct net_item items[NET_MAX_ITEMS];
-	/* Each port's enabled receive queues, as of the last port event. */
-	uint8_t nrxq[NET_SWITCH_MAX_PORTS];
-	uint8_t rxq[NET_SWITCH_MAX_PORTS][NET_MAX_QUEUES];
-	struct net_out out[NET_SWITCH_MAX_PORTS];
-	struct pollfd pfds[NET_MAX_ITEMS + 1];
-};
-
 /* Malformed receive buffers handed back per flush at most. */
 #define NET_GUARD_RX_SKIPS 8
-
-/*
- * Only the store that opens a round needs to be sequentially consistent
- * (against destroy_device's clear of ready, Dekker style); closing it is
- * a release, and the worker is its round_gen's only writer.
- */
-static void round_begin(struct net_worker *w)
-{
-	atomic_store(&w->in_round, true);
-}
-
-static void round_end(struct net_worker *w)
-{
-	atomic_store_explicit(&w->in_round, false, memory_order_release);
-	atomic_store_explicit(&w->round_gen,
-			      atomic_load_explicit(&w->round_gen,
-						   memory_order_relaxed) + 1,
-			      memory_order_release);
-}
 
 static bool port_can_receive(const struct net_fwd *f, uint16_t port)
 {
@@ -269,15 +207,6 @@ static void out_flush(struct net_fwd *f)
 		out_flush_port(f, i);
 }
 
-/* After out_flush: no port holds a completed frame any more. */
-static void fix_free(struct net_fwd *f)
-{
-	if (f->nfix)
-		rte_pktmbuf_free_bulk(f->fix, f->nfix);
-	f->nfix = 0;
-	f->fix_for = NULL;
-}
-
 /*
  * m asks for offloads (want) that port dst cannot take: complete frames
  * instead, made once per received frame and shared by every destination
@@ -289,6 +218,7 @@ static void out_put_fixed(struct net_fwd *f, struct net_queue_stats *st,
 			  bool single)
 {
 	struct net_out *o = &f->out[dst];
+	struct net_fix *x = &f->fix;
 
 	if (single && want == NET_OL_CSUM && m->nb_segs == 1) {
 		net_fixup_complete(m);
@@ -296,30 +226,26 @@ static void out_put_fixed(struct net_fwd *f, struct net_queue_stats *st,
 		out_add(f, dst, m);
 		return;
 	}
-	if (f->fix_for != m) {
-		int n;
+	if (x->cur != m) {
+		int r;
 
-		if (f->nfix + NET_OL_MAX_SEGS > NET_FIX_MAX) {
+		if (!net_fix_room(x)) {
 			out_flush(f);
-			fix_free(f);
+			net_fix_release(x);
 		}
-		n = net_fixup_build(f->be->pool, m, want, f->fix + f->nfix);
-		f->fix_for = m;
-		f->fix_start = f->nfix;
-		f->fix_n = n > 0 ? (unsigned)n : 0;
-		f->nfix += f->fix_n;
-		if (n < 0) {
-			st->drops[n == -ENOMEM ? NET_DROP_NO_MBUF :
+		r = net_fix_make(x, f->be->pool, m, want);
+		if (r) {
+			st->drops[r == -ENOMEM ? NET_DROP_NO_MBUF :
 						 NET_DROP_BAD_OFFLOAD]++;
 			return;
 		}
 		st->sw_offload++;
 	}
 	/* Room for the segments and for a burst of frames behind them. */
-	if (o->n + f->fix_n + NET_BURST > NET_OUT_MAX)
+	if (o->n + x->n + NET_BURST > NET_OUT_MAX)
 		out_flush_port(f, dst);
-	for (unsigned j = 0; j < f->fix_n; j++)
-		o->pkts[o->n++] = f->fix[f->fix_start + j];
+	for (unsigned j = 0; j < x->n; j++)
+		o->pkts[o->n++] = x->pkts[x->start + j];
 }
 
 /* The one flag test a frame without offloads costs. */
@@ -532,7 +458,7 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 	if (locked)
 		rte_spinlock_unlock(&be->sw_lock);
 	out_flush(f);
-	fix_free(f);
+	net_fix_release(&f->fix);
 	rte_pktmbuf_free_bulk(pkts, n);
 	return n;
 }
@@ -611,7 +537,7 @@ static unsigned fwd_round(struct net_fwd *f)
 	uint64_t start = rte_rdtsc();
 	unsigned n = 0;
 
-	round_begin(w);
+	net_round_begin(w);
 	f->now = now_ns();
 	f->guard_work = 0;
 	ports_changed(f);
@@ -622,128 +548,9 @@ static unsigned fwd_round(struct net_fwd *f)
 		w->fwd_busy_cycles += rte_rdtsc() - start;
 		w->fwd_frames += n;
 	}
-	round_end(w);
+	net_round_end(w);
 	/* A chain handed back may have had frames queued behind it. */
 	return n + f->guard_work;
-}
-
-/* This worker's transmit vring of item i, if its port is up. */
-static bool item_vring(struct net_fwd *f, unsigned i, bool need_enabled,
-		       int *vid, uint16_t *vring)
-{
-	const struct net_item *it = &f->items[i];
-	struct net_port *p = &f->be->ports[it->port];
-
-	*vring = NET_TXQ(it->queue);
-	*vid = atomic_load(&p->vid);
-	return atomic_load(&p->ready) &&
-	       (!need_enabled || atomic_load(&p->vring_enabled[*vring]));
-}
-
-/* Ask (or stop asking) this worker's frontends to kick their TX rings. */
-static void set_notify(struct net_fwd *f, bool on)
-{
-	round_begin(f->w);
-	for (unsigned i = 0; i < f->nitems; i++) {
-		struct net_port *p = &f->be->ports[f->items[i].port];
-		uint16_t vring;
-		int vid;
-
-		if (net_port_is_uplink(p))
-			net_uplink_notify(p, on);
-		else if (item_vring(f, i, true, &vid, &vring))
-			rte_vhost_enable_guest_notification(vid, vring, on);
-	}
-	round_end(f->w);
-}
-
-static void drain(int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	uint64_t v;
-
-	/* Kick eventfds are shared with the frontend: never make them
-	 * nonblocking, look before reading. */
-	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
-		if (read(fd, &v, sizeof(v)) < 0) {
-		}
-	}
-}
-
-/*
- * Sleep until a frontend kicks or a port or signal event arrives. The
- * kick fds are looked up inside a round, when the ports cannot go away.
- */
-static void fwd_sleep(struct net_fwd *f)
-{
-	struct net_worker *w = f->w;
-	struct pollfd *pfds = f->pfds;
-	uint64_t nap_ns = UINT64_MAX;	/* none: sleep until woken */
-	struct timespec nap;
-	unsigned n = 0;
-	uint64_t v;
-
-	pfds[n++] = (struct pollfd){ .fd = w->wake_fd, .events = POLLIN };
-	round_begin(w);
-	for (unsigned i = 0; i < f->nitems; i++) {
-		struct net_port *p = &f->be->ports[f->items[i].port];
-		struct rte_vhost_vring vr;
-		uint16_t vring;
-		int vid;
-
-		if (net_port_is_uplink(p)) {
-			/* A link that is down is checked on the timer too. */
-			if (p->eth_rx_fd >= 0 && atomic_load(&p->ready)) {
-				pfds[n++] = (struct pollfd){
-					.fd = p->eth_rx_fd, .events = POLLIN };
-			} else {
-				/* No interrupt: look again after a nap. */
-				nap_ns = RTE_MIN(nap_ns, (uint64_t)
-					f->be->opts->uplink_poll_us * 1000);
-			}
-			continue;
-		}
-		if (!item_vring(f, i, true, &vid, &vring) ||
-		    rte_vhost_get_vhost_vring(vid, vring, &vr))
-			continue;
-		if (vr.kickfd < 0) {
-			/* A frontend that never kicks (no kick fd given):
-			 * nap instead of sleeping until a kick. */
-			nap_ns = RTE_MIN(nap_ns, (uint64_t)1000000);
-			continue;
-		}
-		pfds[n++] = (struct pollfd){ .fd = vr.kickfd, .events = POLLIN };
-	}
-	round_end(w);
-
-	nap.tv_sec = (time_t)(nap_ns / 1000000000ull);
-	nap.tv_nsec = (long)(nap_ns % 1000000000ull);
-	if (ppoll(pfds, n, nap_ns != UINT64_MAX ? &nap : NULL, NULL) < 0 &&
-	    errno != EINTR)
-		log_warn(TAG, "poll: %s", strerror(errno));
-	if (read(w->wake_fd, &v, sizeof(v)) < 0) {
-	}
-
-	/* Drain only kick fds that still belong to a connected port. */
-	round_begin(w);
-	for (unsigned i = 0; i < f->nitems; i++) {
-		struct net_port *p = &f->be->ports[f->items[i].port];
-		struct rte_vhost_vring vr;
-		uint16_t vring;
-		int vid;
-
-		if (net_port_is_uplink(p)) {
-			/* An unarmed fd is the queue: the burst reads it. */
-			if (p->eth_rx_armed)
-				drain(p->eth_rx_fd);
-			continue;
-		}
-		if (item_vring(f, i, false, &vid, &vring) &&
-		    !rte_vhost_get_vhost_vring(vid, vring, &vr) &&
-		    vr.kickfd >= 0)
-			drain(vr.kickfd);
-	}
-	round_end(w);
 }
 
 int net_fwd_create(struct net_worker *w)
@@ -802,7 +609,7 @@ static int worker_loop(struct net_worker *w)
 			checked = false;
 			if (notify_on) {
 				/* Polling now: spare the frontends the kicks. */
-				set_notify(f, false);
+				net_fwd_set_notify(f, false);
 				notify_on = false;
 			}
 			continue;
@@ -818,12 +625,12 @@ static int worker_loop(struct net_worker *w)
 			 * one more round catches frames queued before the frontend
 			 * could see it.
 			 */
-			set_notify(f, true);
+			net_fwd_set_notify(f, true);
 			notify_on = true;
 			checked = true;
 			continue;
 		}
-		fwd_sleep(f);
+		net_fwd_sleep(f);
 		checked = false;
 		last_busy = now_ns() - spin_ns;
 	}
