@@ -253,7 +253,7 @@ static inline void out_put(struct net_fwd *f, struct net_queue_stats *st,
 			   uint16_t dst, struct rte_mbuf *m, unsigned want,
 			   bool single)
 {
-	if (likely(!(want & ~f->be->ports[dst].ol_caps)))
+	if (likely(!want) || !(want & ~f->be->ports[dst].ol_caps))
 		out_add(f, dst, m);
 	else
 		out_put_fixed(f, st, dst, m, want, single);
