@@ -552,9 +552,10 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 		goto err;
 	/* Frames live in an mbuf only between a dequeue and the enqueues that
 	 * copy them out: a burst per port and per worker, plus the per-lcore
-	 * caches (a 64 KiB frame takes 32 mbufs until it is dropped as
-	 * oversize); an uplink's driver also holds mbufs in its rx and tx
-	 * rings. */
+	 * caches (a 64 KiB TSO frame takes 32 mbufs), and per worker the
+	 * frames it completes in software (NET_FIX_POOL); an uplink's driver
+	 * also holds mbufs in its rx and tx rings (and a TSO frame sent to it
+	 * until the driver is done with it). */
 	nb_mbufs = 2048 + (o->control_path[0] ? NET_SWITCH_MAX_PORTS :
 			   o->nports) * NET_BURST * 2 +
 		   o->threads * (128 + NET_BURST * 32 + NET_FIX_POOL);
