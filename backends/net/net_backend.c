@@ -247,6 +247,16 @@ static int net_new_device(int vid)
 		be_sandbox_probe_memfd(p->mem->regions[0].fd);
 	p->packed = features & (1ull << VIRTIO_F_RING_PACKED);
 	p->mergeable = features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
+	/* What its receive side takes as it is (GUEST_TSO needs the
+	 * checksum too, the spec says). */
+	p->ol_caps = 0;
+	if (features & (1ull << VIRTIO_NET_F_GUEST_CSUM)) {
+		p->ol_caps = NET_OL_CSUM;
+		if (features & (1ull << VIRTIO_NET_F_GUEST_TSO4))
+			p->ol_caps |= NET_OL_TSO4;
+		if (features & (1ull << VIRTIO_NET_F_GUEST_TSO6))
+			p->ol_caps |= NET_OL_TSO6;
+	}
 	p->hdr_len = (features & (1ull << VIRTIO_F_VERSION_1 |
 				  1ull << VIRTIO_NET_F_MRG_RXBUF)) ?
 		     sizeof(struct virtio_net_hdr_mrg_rxbuf) :
@@ -323,18 +333,20 @@ static const struct rte_vhost_device_ops net_vhost_ops = {
 };
 
 /*
- * Offloads are not passed through yet, so the frontend must send complete
- * frames with checksums. The control queue is the frontend's own (QEMU
+ * Checksum and TCP segmentation offloads are offered (unless offload=off)
+ * and completed in software for a destination without them (net_fixup.c);
+ * ECN and UFO are not. The control queue is the frontend's own (QEMU
  * and virtio-user run it); only MQ needs it, and only the queue-pair
  * command is of use to splitvm-net, so RX mode and announce stay off.
  */
 static const uint64_t net_disabled_features =
-	1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
-	1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6 |
 	1ull << VIRTIO_NET_F_GUEST_ECN | 1ull << VIRTIO_NET_F_GUEST_UFO |
-	1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 |
 	1ull << VIRTIO_NET_F_HOST_ECN | 1ull << VIRTIO_NET_F_HOST_UFO |
 	1ull << VIRTIO_NET_F_CTRL_RX | 1ull << VIRTIO_NET_F_GUEST_ANNOUNCE;
+static const uint64_t net_offload_features =
+	1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
+	1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6 |
+	1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6;
 /* One queue pair: no MQ, and no control queue either. */
 static const uint64_t net_single_queue_features =
 	1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ;
@@ -420,7 +432,12 @@ void net_port_reset(struct net_port *p)
 
 int net_port_register(struct net_port *p, bool fresh)
 {
-	uint64_t flags = RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
+	/*
+	 * Legacy offload flags: the dequeue turns a virtio-net header into
+	 * the TX flags the enqueue (and an uplink's driver) reads back, so a
+	 * frame passes to an offload destination untouched (net_fixup.c).
+	 */
+	uint64_t flags = 0;
 	const char *path = p->cfg.path;
 	int r;
 
@@ -446,7 +463,8 @@ int net_port_register(struct net_port *p, bool fresh)
 	p->registered = true;
 	pthread_mutex_unlock(&p->be->ports_lock);
 	if (rte_vhost_driver_disable_features(path, net_disabled_features |
-			(p->nq > 1 ? 0 : net_single_queue_features)) ||
+			(p->nq > 1 ? 0 : net_single_queue_features) |
+			(p->cfg.no_offload ? net_offload_features : 0)) ||
 	    rte_vhost_driver_callback_register(path, &net_vhost_ops)) {
 		log_err(p->tag, "cannot configure %s", path);
 		return -EINVAL;
@@ -534,12 +552,13 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 		goto err;
 	/* Frames live in an mbuf only between a dequeue and the enqueues that
 	 * copy them out: a burst per port and per worker, plus the per-lcore
-	 * caches (a 64 KiB frame takes 32 mbufs until it is dropped as
-	 * oversize); an uplink's driver also holds mbufs in its rx and tx
-	 * rings. */
+	 * caches (a 64 KiB TSO frame takes 32 mbufs), and per worker the
+	 * frames it completes in software (NET_FIX_POOL); an uplink's driver
+	 * also holds mbufs in its rx and tx rings (and a TSO frame sent to it
+	 * until the driver is done with it). */
 	nb_mbufs = 2048 + (o->control_path[0] ? NET_SWITCH_MAX_PORTS :
 			   o->nports) * NET_BURST * 2 +
-		   o->threads * (128 + NET_BURST * 32);
+		   o->threads * (128 + NET_BURST * 32 + NET_FIX_POOL);
 	for (unsigned i = 0; i < o->nports; i++)
 		if (o->ports[i].kind == NET_PORT_UPLINK)
 			nb_mbufs += NET_UPLINK_MBUFS;
@@ -662,6 +681,7 @@ int net_backend_print_stats(struct net_backend *be)
 			t->tx_frames += a->tx_frames;
 			t->tx_bytes += a->tx_bytes;
 			t->flooded += a->flooded;
+			t->sw_offload += a->sw_offload;
 			for (unsigned d = 0; d < NET_DROP_COUNT; d++)
 				t->drops[d] += a->drops[d];
 		}

@@ -42,6 +42,7 @@ static int net_ctl_add(void *ctx, const char *name, const char *path)
 		return -ENOSPC;
 	memset(&p->cfg, 0, sizeof(p->cfg));
 	p->cfg.listen_fd = -1;
+	p->cfg.no_offload = be->opts->no_offload;
 	snprintf(p->cfg.name, sizeof(p->cfg.name), "%s", name);
 	snprintf(p->cfg.path, sizeof(p->cfg.path), "%s", path);
 	snprintf(p->tag, sizeof(p->tag), "%s", name);

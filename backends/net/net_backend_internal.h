@@ -15,6 +15,7 @@
 
 #include "net_backend.h"
 #include "net_guard.h"
+#include "net_offload.h"
 #include "net_stats.h"
 #include "net_switch.h"
 
@@ -32,10 +33,16 @@ struct rte_vhost_memory;
 #define NET_BURST 32
 
 /*
- * The largest frame forwarded: no MTU, TSO or UFO feature is offered, so
- * a frontend sends at most a 1514-byte frame, 1518 with an 802.1Q tag.
+ * The largest frame forwarded: no MTU feature is offered, so a frontend
+ * sends at most a 1514-byte frame, 1518 with an 802.1Q tag; only a TSO
+ * frame (net_fixup.c) may be longer, up to the 64 KiB an IP header can
+ * say.
  */
 #define NET_FRAME_MAX 1518
+#define NET_MTU 1500		/* the IP datagram of a TSO segment, at most */
+#define NET_TSO_FRAME_MAX (65535 + 18)
+/* Mbufs a worker may hold for frames completed in software. */
+#define NET_FIX_POOL (2 * NET_OL_MAX_SEGS)
 
 struct net_port {
 	struct net_backend *be;
@@ -56,6 +63,12 @@ struct net_port {
 	uint32_t hdr_len;		/* virtio-net header the frontend uses */
 	bool mergeable;			/* VIRTIO_NET_F_MRG_RXBUF */
 	bool packed;			/* VIRTIO_F_RING_PACKED: no guard */
+	/*
+	 * NET_OL_* a frame may carry to this port as it is (its frontend's
+	 * GUEST_CSUM/GUEST_TSO4/6, an uplink's enabled TX offloads); set
+	 * before ready, read by the forwarders.
+	 */
+	uint8_t ol_caps;
 	/*
 	 * With several threads two may put frames on one receive ring (an
 	 * uplink: its one transmit queue): the guard's hand-back must not
@@ -95,6 +108,7 @@ struct net_port {
 	bool eth_reconnect;	/* memif client: restart while the link is down */
 	unsigned eth_down_checks;	/* link checks in a row that saw it down */
 	uint64_t eth_next_check;	/* ns: next link check (its worker) */
+	uint64_t eth_tx_offloads;	/* RTE_ETH_TX_OFFLOAD_* enabled */
 };
 
 struct net_fwd;
@@ -170,6 +184,51 @@ static inline bool net_port_is_uplink(const struct net_port *p)
 {
 	return p->cfg.kind == NET_PORT_UPLINK;
 }
+
+/*
+ * net_fixup.c: the software side of checksum and TSO offloads. What
+ * librte_vhost's dequeue (legacy offload flags) sets on a frame whose
+ * virtio-net header asks for an offload; ol_flags & NET_FIXUP_TX_FLAGS
+ * is the one test a frame without offload costs.
+ */
+#define NET_FIXUP_TX_FLAGS (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | \
+			    RTE_MBUF_F_TX_UDP_SEG | RTE_MBUF_F_TX_IP_CKSUM)
+/*
+ * A received frame with offload flags: its headers parsed and checked by
+ * splitvm-net (not trusting the library's), the flags and lengths set
+ * anew from them. Returns the NET_OL_* it asks for, -EMSGSIZE when it is
+ * too long, -EINVAL when the request does not fit the frame.
+ */
+int net_fixup_classify(struct rte_mbuf *m);
+/* The frame (single segment, checksum only) completed in place. */
+void net_fixup_complete(struct rte_mbuf *m);
+/*
+ * The frames one worker completed in software during a burst, alive
+ * until every destination had them: pkts[start..start + n) are made of
+ * cur, the frame being forwarded.
+ */
+struct net_fix {
+	const struct rte_mbuf *cur;
+	unsigned start, n;
+	unsigned used;
+	struct rte_mbuf *pkts[NET_FIX_POOL];
+};
+
+/* Room for one more frame's completion (else flush, then release). */
+static inline bool net_fix_room(const struct net_fix *x)
+{
+	return x->used + NET_OL_MAX_SEGS <= NET_FIX_POOL;
+}
+/*
+ * Complete frames from m, which asks for NET_OL_* want, in new mbufs from
+ * pool: one copy with its checksum filled, or its TSO segments; x->cur
+ * is m from then on (also when it fails: one failure per frame). 0,
+ * -ENOMEM or -EINVAL.
+ */
+int net_fix_make(struct net_fix *x, struct rte_mempool *pool,
+		 const struct rte_mbuf *m, unsigned want);
+/* Free them all (no destination holds one any more). */
+void net_fix_release(struct net_fix *x);
 
 /* net_uplink.c: mbufs an uplink may hold in its rings (pool sizing). */
 #define NET_UPLINK_DESC 512

@@ -15,7 +15,7 @@
  * restarts) its link; any worker may transmit to it, under its rx_lock[0]
  * when there are several, which a restart takes too.
  */
-#include "net_backend_internal.h"
+#include "net_fwd_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -67,56 +67,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* A queue pair a worker polls. */
-struct net_item {
-	uint16_t port;
-	uint16_t queue;
-};
-
-/* Frames headed for one port in this burst. */
-struct net_out {
-	uint16_t n;
-	struct rte_mbuf *pkts[NET_BURST];
-};
-
-#define NET_MAX_ITEMS (NET_SWITCH_MAX_PORTS * NET_MAX_QUEUES)
-
-struct net_fwd {
-	struct net_worker *w;
-	struct net_backend *be;
-	uint64_t now;
-	uint64_t seen_events;
-	unsigned guard_work;	/* chains and buffers handed back this round */
-	unsigned nitems;
-	struct net_item items[NET_MAX_ITEMS];
-	/* Each port's enabled receive queues, as of the last port event. */
-	uint8_t nrxq[NET_SWITCH_MAX_PORTS];
-	uint8_t rxq[NET_SWITCH_MAX_PORTS][NET_MAX_QUEUES];
-	struct net_out out[NET_SWITCH_MAX_PORTS];
-	struct pollfd pfds[NET_MAX_ITEMS + 1];
-};
-
 /* Malformed receive buffers handed back per flush at most. */
 #define NET_GUARD_RX_SKIPS 8
-
-/*
- * Only the store that opens a round needs to be sequentially consistent
- * (against destroy_device's clear of ready, Dekker style); closing it is
- * a release, and the worker is its round_gen's only writer.
- */
-static void round_begin(struct net_worker *w)
-{
-	atomic_store(&w->in_round, true);
-}
-
-static void round_end(struct net_worker *w)
-{
-	atomic_store_explicit(&w->in_round, false, memory_order_release);
-	atomic_store_explicit(&w->round_gen,
-			      atomic_load_explicit(&w->round_gen,
-						   memory_order_relaxed) + 1,
-			      memory_order_release);
-}
 
 static bool port_can_receive(const struct net_fwd *f, uint16_t port)
 {
@@ -204,47 +156,112 @@ static uint16_t rx_guard(struct net_fwd *f, struct net_port *p,
 	return sent;
 }
 
-/* Frames from transmit queue k: receive queue k mod enabled queues. */
-static void out_flush(struct net_fwd *f, uint16_t k)
+/*
+ * Frames from transmit queue k: receive queue k mod enabled queues.
+ * librte_vhost takes at most a burst (32) per call.
+ */
+static void out_flush_port(struct net_fwd *f, unsigned i)
 {
 	struct net_backend *be = f->be;
+	struct net_out *o = &f->out[i];
+	struct net_port *p = &be->ports[i];
+	struct net_queue_stats *st;
+	uint16_t q, vring;
+	int vid;
 
-	for (unsigned i = 0; i < be->nports; i++) {
-		struct net_out *o = &f->out[i];
-		struct net_port *p = &be->ports[i];
-		struct net_queue_stats *st;
-		uint16_t sent, q, vring;
-		int vid;
+	if (!o->n)
+		return;
+	q = f->rxq[i][f->k % f->nrxq[i]];
+	vring = NET_RXQ(q);
+	st = net_worker_stats(f->w, (uint16_t)i, q);
+	vid = atomic_load(&p->vid);
+	for (uint16_t done = 0; done < o->n;) {
+		struct rte_mbuf **pkts = o->pkts + done;
+		uint16_t n = (uint16_t)RTE_MIN(o->n - done, NET_BURST), sent;
 
-		if (!o->n)
-			continue;
-		q = f->rxq[i][k % f->nrxq[i]];
-		vring = NET_RXQ(q);
-		st = net_worker_stats(f->w, (uint16_t)i, q);
-		vid = atomic_load(&p->vid);
 		if (be->shared_rx)
 			rte_spinlock_lock(&p->rx_lock[q]);
 		if (net_port_is_uplink(p)) {
-			sent = net_uplink_tx(p, o->pkts, o->n);
+			sent = net_uplink_tx(p, pkts, n);
 		} else {
-			sent = rte_vhost_enqueue_burst(vid, vring, o->pkts, o->n);
-			if (sent < o->n)
+			sent = rte_vhost_enqueue_burst(vid, vring, pkts, n);
+			if (sent < n)
 				sent += rx_guard(f, p, st, vid, vring,
-						 o->pkts + sent,
-						 (uint16_t)(o->n - sent));
+						 pkts + sent,
+						 (uint16_t)(n - sent));
 		}
 		if (be->shared_rx)
 			rte_spinlock_unlock(&p->rx_lock[q]);
 		st->tx_frames += sent;
 		for (uint16_t j = 0; j < sent; j++)
-			st->tx_bytes += rte_pktmbuf_pkt_len(o->pkts[j]);
-		st->drops[NET_DROP_RX_FULL] += (uint64_t)(o->n - sent);
-		o->n = 0;
+			st->tx_bytes += rte_pktmbuf_pkt_len(pkts[j]);
+		st->drops[NET_DROP_RX_FULL] += (uint64_t)(n - sent);
+		done = (uint16_t)(done + n);
 	}
+	o->n = 0;
+}
+
+static void out_flush(struct net_fwd *f)
+{
+	for (unsigned i = 0; i < f->be->nports; i++)
+		out_flush_port(f, i);
+}
+
+/*
+ * m asks for offloads (want) that port dst cannot take: complete frames
+ * instead, made once per received frame and shared by every destination
+ * that needs them (no flags left: nothing writes into them). A frame for
+ * one destination only, asking for a checksum, is completed in place.
+ */
+static void out_put_fixed(struct net_fwd *f, struct net_queue_stats *st,
+			  uint16_t dst, struct rte_mbuf *m, unsigned want,
+			  bool single)
+{
+	struct net_out *o = &f->out[dst];
+	struct net_fix *x = &f->fix;
+
+	if (single && want == NET_OL_CSUM && m->nb_segs == 1) {
+		net_fixup_complete(m);
+		st->sw_offload++;
+		out_add(f, dst, m);
+		return;
+	}
+	if (x->cur != m) {
+		int r;
+
+		if (!net_fix_room(x)) {
+			out_flush(f);
+			net_fix_release(x);
+		}
+		r = net_fix_make(x, f->be->pool, m, want);
+		if (r) {
+			st->drops[r == -ENOMEM ? NET_DROP_NO_MBUF :
+						 NET_DROP_BAD_OFFLOAD]++;
+			return;
+		}
+		st->sw_offload++;
+	}
+	/* Room for the segments and for a burst of frames behind them. */
+	if (o->n + x->n + NET_BURST > NET_OUT_MAX)
+		out_flush_port(f, dst);
+	for (unsigned j = 0; j < x->n; j++)
+		o->pkts[o->n++] = x->pkts[x->start + j];
+}
+
+/* The one flag test a frame without offloads costs. */
+static inline void out_put(struct net_fwd *f, struct net_queue_stats *st,
+			   uint16_t dst, struct rte_mbuf *m, unsigned want,
+			   bool single)
+{
+	if (likely(!want) || !(want & ~f->be->ports[dst].ol_caps))
+		out_add(f, dst, m);
+	else
+		out_put_fixed(f, st, dst, m, want, single);
 }
 
 static void switch_frame(struct net_fwd *f, struct net_port *src,
-			 struct net_queue_stats *st, struct rte_mbuf *m)
+			 struct net_queue_stats *st, struct rte_mbuf *m,
+			 unsigned want)
 {
 	struct net_backend *be = f->be;
 	const struct rte_ether_hdr *eth =
@@ -266,15 +283,16 @@ static void switch_frame(struct net_fwd *f, struct net_port *src,
 		else if (!port_can_receive(f, dst))
 			st->drops[NET_DROP_NO_DEST]++;
 		else
-			out_add(f, dst, m);
+			out_put(f, st, dst, m, want, true);
 		return;
 	}
 	/* enqueue copies the frame out (and an uplink takes a reference of
-	 * its own), so one mbuf serves every port. */
+	 * its own), so one mbuf serves every port (that takes its offload
+	 * requests; the others share one completed copy). */
 	for (unsigned i = 0; i < be->nports; i++) {
 		if (i == src->index || !port_can_receive(f, (uint16_t)i))
 			continue;
-		out_add(f, (uint16_t)i, m);
+		out_put(f, st, (uint16_t)i, m, want, false);
 		copies++;
 	}
 	if (copies)
@@ -402,8 +420,10 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 		rte_spinlock_lock(&be->sw_lock);
 		locked = true;
 	}
+	f->k = k;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		unsigned want = 0;
 
 		st->rx_frames++;
 		st->rx_bytes += rte_pktmbuf_pkt_len(m);
@@ -412,22 +432,33 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 			st->drops[NET_DROP_RUNT]++;
 			continue;
 		}
-		/* librte_vhost chains mbufs for a long chain: refuse it. */
-		if (rte_pktmbuf_pkt_len(m) > NET_FRAME_MAX) {
+		if (unlikely(m->ol_flags & NET_FIXUP_TX_FLAGS)) {
+			/* A partial checksum or TSO frame (may be long). */
+			int r = net_fixup_classify(m);
+
+			if (r < 0) {
+				st->drops[r == -EMSGSIZE ? NET_DROP_OVERSIZE :
+					  NET_DROP_BAD_OFFLOAD]++;
+				continue;
+			}
+			want = (unsigned)r;
+		} else if (rte_pktmbuf_pkt_len(m) > NET_FRAME_MAX) {
+			/* librte_vhost chains mbufs for a long chain. */
 			st->drops[NET_DROP_OVERSIZE]++;
 			continue;
 		}
 		if (be->opts->mode == NET_MODE_SWITCH)
-			switch_frame(f, src, st, m);
+			switch_frame(f, src, st, m, want);
 		else if (peer != NET_SWITCH_NO_PORT &&
 			 port_can_receive(f, peer))
-			out_add(f, peer, m);
+			out_put(f, st, peer, m, want, true);
 		else
 			st->drops[NET_DROP_NO_DEST]++;
 	}
 	if (locked)
 		rte_spinlock_unlock(&be->sw_lock);
-	out_flush(f, k);
+	out_flush(f);
+	net_fix_release(&f->fix);
 	rte_pktmbuf_free_bulk(pkts, n);
 	return n;
 }
@@ -506,7 +537,7 @@ static unsigned fwd_round(struct net_fwd *f)
 	uint64_t start = rte_rdtsc();
 	unsigned n = 0;
 
-	round_begin(w);
+	net_round_begin(w);
 	f->now = now_ns();
 	f->guard_work = 0;
 	ports_changed(f);
@@ -517,128 +548,9 @@ static unsigned fwd_round(struct net_fwd *f)
 		w->fwd_busy_cycles += rte_rdtsc() - start;
 		w->fwd_frames += n;
 	}
-	round_end(w);
+	net_round_end(w);
 	/* A chain handed back may have had frames queued behind it. */
 	return n + f->guard_work;
-}
-
-/* This worker's transmit vring of item i, if its port is up. */
-static bool item_vring(struct net_fwd *f, unsigned i, bool need_enabled,
-		       int *vid, uint16_t *vring)
-{
-	const struct net_item *it = &f->items[i];
-	struct net_port *p = &f->be->ports[it->port];
-
-	*vring = NET_TXQ(it->queue);
-	*vid = atomic_load(&p->vid);
-	return atomic_load(&p->ready) &&
-	       (!need_enabled || atomic_load(&p->vring_enabled[*vring]));
-}
-
-/* Ask (or stop asking) this worker's frontends to kick their TX rings. */
-static void set_notify(struct net_fwd *f, bool on)
-{
-	round_begin(f->w);
-	for (unsigned i = 0; i < f->nitems; i++) {
-		struct net_port *p = &f->be->ports[f->items[i].port];
-		uint16_t vring;
-		int vid;
-
-		if (net_port_is_uplink(p))
-			net_uplink_notify(p, on);
-		else if (item_vring(f, i, true, &vid, &vring))
-			rte_vhost_enable_guest_notification(vid, vring, on);
-	}
-	round_end(f->w);
-}
-
-static void drain(int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	uint64_t v;
-
-	/* Kick eventfds are shared with the frontend: never make them
-	 * nonblocking, look before reading. */
-	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
-		if (read(fd, &v, sizeof(v)) < 0) {
-		}
-	}
-}
-
-/*
- * Sleep until a frontend kicks or a port or signal event arrives. The
- * kick fds are looked up inside a round, when the ports cannot go away.
- */
-static void fwd_sleep(struct net_fwd *f)
-{
-	struct net_worker *w = f->w;
-	struct pollfd *pfds = f->pfds;
-	uint64_t nap_ns = UINT64_MAX;	/* none: sleep until woken */
-	struct timespec nap;
-	unsigned n = 0;
-	uint64_t v;
-
-	pfds[n++] = (struct pollfd){ .fd = w->wake_fd, .events = POLLIN };
-	round_begin(w);
-	for (unsigned i = 0; i < f->nitems; i++) {
-		struct net_port *p = &f->be->ports[f->items[i].port];
-		struct rte_vhost_vring vr;
-		uint16_t vring;
-		int vid;
-
-		if (net_port_is_uplink(p)) {
-			/* A link that is down is checked on the timer too. */
-			if (p->eth_rx_fd >= 0 && atomic_load(&p->ready)) {
-				pfds[n++] = (struct pollfd){
-					.fd = p->eth_rx_fd, .events = POLLIN };
-			} else {
-				/* No interrupt: look again after a nap. */
-				nap_ns = RTE_MIN(nap_ns, (uint64_t)
-					f->be->opts->uplink_poll_us * 1000);
-			}
-			continue;
-		}
-		if (!item_vring(f, i, true, &vid, &vring) ||
-		    rte_vhost_get_vhost_vring(vid, vring, &vr))
-			continue;
-		if (vr.kickfd < 0) {
-			/* A frontend that never kicks (no kick fd given):
-			 * nap instead of sleeping until a kick. */
-			nap_ns = RTE_MIN(nap_ns, (uint64_t)1000000);
-			continue;
-		}
-		pfds[n++] = (struct pollfd){ .fd = vr.kickfd, .events = POLLIN };
-	}
-	round_end(w);
-
-	nap.tv_sec = (time_t)(nap_ns / 1000000000ull);
-	nap.tv_nsec = (long)(nap_ns % 1000000000ull);
-	if (ppoll(pfds, n, nap_ns != UINT64_MAX ? &nap : NULL, NULL) < 0 &&
-	    errno != EINTR)
-		log_warn(TAG, "poll: %s", strerror(errno));
-	if (read(w->wake_fd, &v, sizeof(v)) < 0) {
-	}
-
-	/* Drain only kick fds that still belong to a connected port. */
-	round_begin(w);
-	for (unsigned i = 0; i < f->nitems; i++) {
-		struct net_port *p = &f->be->ports[f->items[i].port];
-		struct rte_vhost_vring vr;
-		uint16_t vring;
-		int vid;
-
-		if (net_port_is_uplink(p)) {
-			/* An unarmed fd is the queue: the burst reads it. */
-			if (p->eth_rx_armed)
-				drain(p->eth_rx_fd);
-			continue;
-		}
-		if (item_vring(f, i, false, &vid, &vring) &&
-		    !rte_vhost_get_vhost_vring(vid, vring, &vr) &&
-		    vr.kickfd >= 0)
-			drain(vr.kickfd);
-	}
-	round_end(w);
 }
 
 int net_fwd_create(struct net_worker *w)
@@ -697,7 +609,7 @@ static int worker_loop(struct net_worker *w)
 			checked = false;
 			if (notify_on) {
 				/* Polling now: spare the frontends the kicks. */
-				set_notify(f, false);
+				net_fwd_set_notify(f, false);
 				notify_on = false;
 			}
 			continue;
@@ -713,12 +625,12 @@ static int worker_loop(struct net_worker *w)
 			 * one more round catches frames queued before the frontend
 			 * could see it.
 			 */
-			set_notify(f, true);
+			net_fwd_set_notify(f, true);
 			notify_on = true;
 			checked = true;
 			continue;
 		}
-		fwd_sleep(f);
+		net_fwd_sleep(f);
 		checked = false;
 		last_busy = now_ns() - spin_ns;
 	}

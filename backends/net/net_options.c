@@ -22,12 +22,14 @@ const char net_options_usage[] =
 "\n"
 "Ports (at least one, at most 64 with the uplinks; numbered in the order\n"
 "given):\n"
-"  --port PATH[,client][,name=NAME][,queues=N]\n"
+"  --port PATH[,client][,name=NAME][,queues=N][,offload=off]\n"
 "                        a vhost-user port on the unix socket PATH; without\n"
 "                        'client' splitvm-net creates the socket and listens,\n"
 "                        with 'client' it connects to a frontend's socket and\n"
 "                        reconnects whenever that connection ends; queues:\n"
-"                        queue pairs of this port (default --queues)\n"
+"                        queue pairs of this port (default --queues);\n"
+"                        offload=off: offer this frontend no checksum or\n"
+"                        TSO offload (see --offload)\n"
 "  --socket-path PATH    the same as --port PATH (vhost-user convention)\n"
 "  --fd N                a listening unix socket bound to a path, inherited\n"
 "                        as file descriptor N; splitvm-net takes over its path\n"
@@ -38,7 +40,7 @@ const char net_options_usage[] =
 "                        {\"op\":\"list\"}, {\"op\":\"quit\"} (ends splitvm-net once\n"
 "                        no port is left); with it, --port is optional\n"
 "                        (switch mode only)\n"
-"  --uplink DEVARGS[,name=NAME]\n"
+"  --uplink DEVARGS[,name=NAME][,offload=off]\n"
 "                        a DPDK ethdev as a port: DEVARGS are the driver's\n"
 "                        (net_memif0,socket=PATH,socket-abstract=no needs no\n"
 "                        privilege; net_tap0,iface=IF needs CAP_NET_ADMIN,\n"
@@ -46,7 +48,8 @@ const char net_options_usage[] =
 "                        CAP_NET_ADMIN, only while it is opened; a PCI\n"
 "                        address 0000:01:00.0 a NIC bound\n"
 "                        to vfio-pci). Numbered with the --port ports, in\n"
-"                        the order given\n"
+"                        the order given; offload=off: use none of the\n"
+"                        driver's TX offloads (see --offload)\n"
 "\n";
 
 const char net_options_usage_more[] =
@@ -64,6 +67,13 @@ const char net_options_usage_more[] =
 "                        spin --idle-spin-us after the last one, then sleep\n"
 "                        on the rings' kick eventfds\n"
 "  --idle-spin-us N      (default 500)\n"
+"  --offload on|off      (default on) offer vhost-user frontends checksum\n"
+"                        and TSO offloads (VIRTIO_NET_F_CSUM, GUEST_CSUM,\n"
+"                        HOST_TSO4/6, GUEST_TSO4/6) and use an uplink's TX\n"
+"                        checksum and TSO offloads; a frame a destination\n"
+"                        cannot take as it is gets its checksum computed and\n"
+"                        is segmented in software for that destination. off:\n"
+"                        none, every frame is complete\n"
 "  --uplink-poll-us N    while sleeping, poll uplinks whose driver cannot\n"
 "                        wake splitvm-net (memif, af_packet) this often\n"
 "                        (default 1000)\n"
@@ -115,6 +125,7 @@ enum {
 	OPT_MEMORY,
 	OPT_ALLOW_ROOT,
 	OPT_STATS_FORMAT,
+	OPT_OFFLOAD,
 	OPT_SECCOMP,
 	OPT_CONTROL,
 	OPT_UPLINK,
@@ -138,6 +149,7 @@ static const struct option net_long_options[] = {
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
 	{ "stats-format", required_argument, NULL, OPT_STATS_FORMAT },
+	{ "offload", required_argument, NULL, OPT_OFFLOAD },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "uplink", required_argument, NULL, OPT_UPLINK },
@@ -214,7 +226,7 @@ int net_port_set_name(struct net_port_config *p, const char *opt,
 	return 0;
 }
 
-/* PATH[,client][,name=NAME]: a path cannot hold a comma here. */
+/* PATH[,client][,name=NAME][,queues=N][,offload=off]: no comma in PATH. */
 static int parse_port(struct net_options *o, const char *arg)
 {
 	struct net_port_config *p = port_add(o);
@@ -254,6 +266,8 @@ static int parse_port(struct net_options *o, const char *arg)
 			r = net_port_set_name(p, "--port", s + 5, len - 5);
 			if (r)
 				return r;
+		} else if (len == 11 && !strncmp(s, "offload=off", 11)) {
+			p->no_offload = true;
 		} else {
 			log_err(TAG, "--port %s: unknown parameter '%.*s'",
 				arg, (int)len, s);
@@ -335,6 +349,8 @@ static int check_threads(struct net_options *o)
 			o->threads);
 		return -EINVAL;
 	}
+	for (unsigned i = 0; i < o->nports; i++)
+		o->ports[i].no_offload |= o->no_offload;
 	for (unsigned i = 0; i < o->nports; i++)
 		if (o->ports[i].kind == NET_PORT_UPLINK)
 			o->ports[i].queues = 1;
@@ -478,6 +494,15 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 		case OPT_MAC_AGE:
 			r = parse_uint("--mac-age", optarg, 1, 1000000, &v);
 			o->mac_age_s = (unsigned)v;
+			break;
+		case OPT_OFFLOAD:
+			if (!strcmp(optarg, "on") || !strcmp(optarg, "off")) {
+				o->no_offload = !strcmp(optarg, "off");
+			} else {
+				log_err(TAG, "--offload: '%s' is not on or off",
+					optarg);
+				r = -EINVAL;
+			}
 			break;
 		case OPT_BUSY_POLL:
 			o->busy_poll = true;

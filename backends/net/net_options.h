@@ -51,6 +51,7 @@ struct net_port_config {
 	int listen_fd;		/* --fd: inherited listening socket, else -1 */
 	char devargs[NET_DEVARGS_MAX];	/* uplink, without our name= */
 	unsigned queues;	/* queue pairs served (queues=, else --queues) */
+	bool no_offload;	/* offload=off (vhost), or --offload off */
 };
 
 struct net_options {
@@ -61,6 +62,7 @@ struct net_options {
 	unsigned nports;
 	char control_path[108];	/* --control PATH, or "" */
 	bool busy_poll;
+	bool no_offload;	/* --offload off: every port without */
 	bool allow_root;
 	enum be_seccomp seccomp;	/* --seccomp= (default kill) */
 	unsigned idle_spin_us;

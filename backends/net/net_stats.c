@@ -14,6 +14,8 @@ static const char *const net_drop_names[NET_DROP_COUNT] = {
 	[NET_DROP_SHORT_CHAIN] = "short_chain",
 	[NET_DROP_BAD_CHAIN] = "bad_chain",
 	[NET_DROP_BAD_RX_BUF] = "bad_rx_buf",
+	[NET_DROP_BAD_OFFLOAD] = "bad_offload",
+	[NET_DROP_NO_MBUF] = "no_mbuf",
 };
 
 const char *net_drop_reason_name(enum net_drop_reason r)
@@ -60,9 +62,10 @@ int net_report_print_text(FILE *f, const struct net_report *r)
 
 			fprintf(f, "  queue %u: rx %" PRIu64 " frames %" PRIu64
 				" bytes, tx %" PRIu64 " frames %" PRIu64
-				" bytes, flooded %" PRIu64 ", drops %" PRIu64,
+				" bytes, flooded %" PRIu64 ", sw_offload %"
+				PRIu64 ", drops %" PRIu64,
 				q, s->rx_frames, s->rx_bytes, s->tx_frames,
-				s->tx_bytes, s->flooded,
+				s->tx_bytes, s->flooded, s->sw_offload,
 				net_queue_stats_drops(s));
 			for (unsigned d = 0; d < NET_DROP_COUNT; d++)
 				if (s->drops[d])
@@ -116,9 +119,10 @@ int net_report_print_json(FILE *f, const struct net_report *r)
 			fprintf(f, "%s{\"queue\":%u,\"rx_frames\":%" PRIu64
 				",\"rx_bytes\":%" PRIu64 ",\"tx_frames\":%" PRIu64
 				",\"tx_bytes\":%" PRIu64 ",\"flooded\":%" PRIu64
-				",\"drops\":{", q ? "," : "", q, s->rx_frames,
-				s->rx_bytes, s->tx_frames, s->tx_bytes,
-				s->flooded);
+				",\"sw_offload\":%" PRIu64 ",\"drops\":{",
+				q ? "," : "", q, s->rx_frames, s->rx_bytes,
+				s->tx_frames, s->tx_bytes, s->flooded,
+				s->sw_offload);
 			for (unsigned d = 0; d < NET_DROP_COUNT; d++)
 				fprintf(f, "%s\"%s\":%" PRIu64, d ? "," : "",
 					net_drop_names[d], s->drops[d]);

@@ -27,6 +27,9 @@ enum net_drop_reason {
 	NET_DROP_SHORT_CHAIN,	/* chain no longer than the virtio-net header */
 	NET_DROP_BAD_CHAIN,	/* malformed transmit chain, handed back */
 	NET_DROP_BAD_RX_BUF,	/* malformed receive buffer, handed back */
+	NET_DROP_BAD_OFFLOAD,	/* checksum or TSO request that does not fit
+				 * the frame */
+	NET_DROP_NO_MBUF,	/* no mbuf for a software checksum or segment */
 	NET_DROP_COUNT,
 };
 
@@ -43,6 +46,9 @@ struct net_queue_stats {
 	uint64_t tx_frames;
 	uint64_t tx_bytes;
 	uint64_t flooded;	/* rx frames sent to every other port */
+	/* rx frames with a partial checksum or TSO that splitvm-net
+	 * completed (segmented) in software for some destination */
+	uint64_t sw_offload;
 	uint64_t drops[NET_DROP_COUNT];
 };
 

@@ -71,7 +71,7 @@ static int uplink_setup(struct net_backend *be, struct net_port *p,
 	int r;
 
 	memset(&conf, 0, sizeof(conf));
-	/* Offloads stay off: vhost ports do not negotiate any either. */
+	conf.txmode.offloads = p->eth_tx_offloads;
 	conf.intr_conf.rxq = rx_intr;
 	r = rte_eth_dev_configure(pid, 1, 1, &conf);
 	if (r)
@@ -132,6 +132,40 @@ static void uplink_find_rx_fd(struct net_port *p)
 	}
 }
 
+/*
+ * The TX offloads to use: the frames' checksum and TSO requests go to the
+ * driver as they are when it has them all (TCP and UDP checksums, and
+ * TSO, which needs chained mbufs too); what it lacks is completed in
+ * software. No RX offload is enabled: librte_vhost 22.11 cannot pass a
+ * verified checksum (DATA_VALID) or an LRO frame on to a frontend.
+ */
+static void uplink_offloads(struct net_port *p,
+			    const struct rte_eth_dev_info *info)
+{
+	const uint64_t csum = RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+			      RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	/* DPDK's TSO contract: the driver also fills each IPv4 segment's
+	 * header checksum (RTE_MBUF_F_TX_IP_CKSUM). */
+	const uint64_t tso = RTE_ETH_TX_OFFLOAD_TCP_TSO |
+			     RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
+			     RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+	uint64_t capa = info->tx_offload_capa;
+
+	p->eth_tx_offloads = 0;
+	p->ol_caps = 0;
+	if (p->cfg.no_offload || (capa & csum) != csum)
+		return;
+	p->eth_tx_offloads = csum;
+	p->ol_caps = NET_OL_CSUM;
+	if ((capa & tso) == tso) {
+		p->eth_tx_offloads |= tso;
+		p->ol_caps |= NET_OL_TSO4;
+		/* net_tap segments with librte_gso, which has no TCP/IPv6. */
+		if (strcmp(info->driver_name, "net_tap"))
+			p->ol_caps |= NET_OL_TSO6;
+	}
+}
+
 int net_uplink_open(struct net_backend *be, struct net_port *p)
 {
 	enum net_uplink_type t = net_uplink_type_of(p->cfg.devargs);
@@ -153,6 +187,7 @@ int net_uplink_open(struct net_backend *be, struct net_port *p)
 			strerror(-r));
 		return r;
 	}
+	uplink_offloads(p, &info);
 	/*
 	 * Ask for rx interrupts; a driver that cannot give them may refuse
 	 * the configuration or the start: then without, polled on a timer.
@@ -181,8 +216,12 @@ int net_uplink_open(struct net_backend *be, struct net_port *p)
 	if (rte_eth_macaddr_get(p->eth_port, &mac))
 		memset(&mac, 0, sizeof(mac));
 	log_info(p->tag, "uplink %s: ethdev %u, driver %s, MAC "
-		 RTE_ETHER_ADDR_PRT_FMT ", %s", p->cfg.devargs, p->eth_port,
-		 info.driver_name, RTE_ETHER_ADDR_BYTES(&mac),
+		 RTE_ETHER_ADDR_PRT_FMT ", offloads:%s%s%s, %s", p->cfg.devargs,
+		 p->eth_port, info.driver_name, RTE_ETHER_ADDR_BYTES(&mac),
+		 p->ol_caps ? "" : " none (software)",
+		 p->ol_caps & NET_OL_CSUM ? " checksum" : "",
+		 p->ol_caps & NET_OL_TSO4 ? (p->ol_caps & NET_OL_TSO6 ?
+					    " TSO" : " TSO (IPv4)") : "",
 		 p->eth_rx_fd < 0 ? "polled on a timer when idle" :
 		 p->eth_rx_armed ? "rx interrupt when idle" :
 		 "its queue fd wakes splitvm-net when idle");
@@ -232,7 +271,10 @@ uint16_t net_uplink_tx(struct net_port *p, struct rte_mbuf **pkts,
 	for (uint16_t i = 0; i < n; i++)
 		for (struct rte_mbuf *s = pkts[i]; s; s = s->next)
 			rte_mbuf_refcnt_update(s, 1);
-	sent = rte_eth_tx_burst(p->eth_port, 0, pkts, n);
+	/* Offload requests as the driver wants them (pseudo-header sums). */
+	sent = p->eth_tx_offloads ? rte_eth_tx_prepare(p->eth_port, 0, pkts, n)
+				  : n;
+	sent = rte_eth_tx_burst(p->eth_port, 0, pkts, sent);
 	for (uint16_t i = sent; i < n; i++)
 		rte_pktmbuf_free(pkts[i]);
 	return sent;

@@ -133,8 +133,9 @@ bool net_uplink_memif_client(const char *devargs)
 }
 
 /*
- * DEVARGS[,name=NAME]: name= is ours and taken out; every other key goes
- * to the driver, which validates its own (a bad one fails the probe).
+ * DEVARGS[,name=NAME][,offload=off]: name= and offload= are ours and
+ * taken out; every other key goes to the driver, which validates its own
+ * (a bad one fails the probe).
  */
 int net_uplink_parse(const char *arg, struct net_port_config *p)
 {
@@ -164,6 +165,9 @@ int net_uplink_parse(const char *arg, struct net_port_config *p)
 
 			if (r)
 				return r;
+		} else if (!first && len == 11 &&
+			   !strncmp(s, "offload=off", 11)) {
+			p->no_offload = true;
 		} else {
 			if (used + len + 2 > sizeof(p->devargs)) {
 				log_err(TAG, "--uplink: devargs longer than %zu bytes",

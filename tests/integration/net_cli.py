@@ -39,7 +39,7 @@ r = run(["--help"])
 c.equal(r.returncode, 0, "--help exits 0")
 for opt in ["--port", "--socket-path", "--fd", "--print-capabilities",
             "--mode", "--busy-poll", "--allow-root", "--stats-format",
-            "SIGUSR1"]:
+            "--offload", "offload=off", "SIGUSR1"]:
     c.check(opt in r.stdout, f"--help mentions {opt}")
 
 r = run(["--print-capabilities"])

@@ -103,6 +103,38 @@ static void test_uplink_queues_threads(void)
 	CU_ASSERT_FALSE(has_arg(&a, "--no-pci"));
 }
 
+/* offload=off on one port (an uplink too); --offload off on every one. */
+static void test_offload(void)
+{
+	char *const one[] = { "splitvm-net", "--port", "/a,offload=off",
+		"--port", "/b,name=b", NULL };
+	char *const all[] = { "splitvm-net", "--port", "/a", "--uplink",
+		"net_memif0,socket=/m", "--offload", "off", NULL };
+	char *const bad[] = { "splitvm-net", "--port", "/a", "--offload",
+		"maybe", NULL };
+	char *const badport[] = { "splitvm-net", "--port", "/a,offload=no",
+		NULL };
+	char *const uplink[] = { "splitvm-net", "--uplink",
+		"net_tap0,iface=t0,offload=off,name=up,x=1", NULL };
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(one), one), 0);
+	CU_ASSERT_FALSE(opts.no_offload);
+	CU_ASSERT_TRUE(opts.ports[0].no_offload);
+	CU_ASSERT_FALSE(opts.ports[1].no_offload);
+	CU_ASSERT_STRING_EQUAL(opts.ports[1].name, "b");
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(all), all), 0);
+	CU_ASSERT_TRUE(opts.ports[0].no_offload);
+	CU_ASSERT_TRUE(opts.ports[1].no_offload);
+	CU_ASSERT_EQUAL(parse(ARGC(bad), bad), -EINVAL);
+	CU_ASSERT_EQUAL(parse(ARGC(badport), badport), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(uplink), uplink), 0);
+	CU_ASSERT_TRUE(opts.ports[0].no_offload);
+	/* Ours, taken out of what goes to the driver. */
+	CU_ASSERT_STRING_EQUAL(opts.ports[0].devargs,
+			       "net_tap0,iface=t0,x=1");
+	CU_ASSERT_STRING_EQUAL(opts.ports[0].name, "up");
+}
+
 static void test_seccomp(void)
 {
 	char *const log_[] = { "splitvm-net", "--port", "/p",
@@ -298,8 +330,9 @@ static void test_stats_formats(void)
 {
 	struct net_queue_stats q[2] = {
 		{ .rx_frames = 10, .rx_bytes = 640, .tx_frames = 3,
-		  .tx_bytes = 192, .flooded = 4,
-		  .drops = { [NET_DROP_RUNT] = 1, [NET_DROP_RX_FULL] = 2 } },
+		  .tx_bytes = 192, .flooded = 4, .sw_offload = 6,
+		  .drops = { [NET_DROP_RUNT] = 1, [NET_DROP_RX_FULL] = 2,
+			     [NET_DROP_BAD_OFFLOAD] = 5 } },
 		{ 0 },
 	};
 	struct net_port_report ports[2] = {
@@ -313,7 +346,7 @@ static void test_stats_formats(void)
 				.fwd_busy_cycles = 2345, .tsc_hz = 2000000000 };
 	char *s;
 
-	CU_ASSERT_EQUAL(net_queue_stats_drops(&q[0]), 3);
+	CU_ASSERT_EQUAL(net_queue_stats_drops(&q[0]), 8);
 	s = print(1, &r);
 	CU_ASSERT_STRING_EQUAL(s,
 		"{\"mode\":\"switch\",\"mac_entries\":5,\"fwd\":{\"frames\":10,"
@@ -321,20 +354,25 @@ static void test_stats_formats(void)
 		"{\"port\":0,\"name\":\"vm\\\"1\",\"socket\":\"/tmp/a\\\\b\\u000a\","
 		"\"role\":\"server\",\"connected\":true,\"queues\":[{\"queue\":0,"
 		"\"rx_frames\":10,\"rx_bytes\":640,\"tx_frames\":3,\"tx_bytes\":192,"
-		"\"flooded\":4,\"drops\":{\"runt\":1,\"bad_src\":0,\"hairpin\":0,"
+		"\"flooded\":4,\"sw_offload\":6,\"drops\":{\"runt\":1,"
+		"\"bad_src\":0,\"hairpin\":0,"
 		"\"no_dest\":0,\"rx_full\":2,\"oversize\":0,"
-		"\"short_chain\":0,\"bad_chain\":0,\"bad_rx_buf\":0}}]},"
+		"\"short_chain\":0,\"bad_chain\":0,\"bad_rx_buf\":0,"
+		"\"bad_offload\":5,\"no_mbuf\":0}}]},"
 		"{\"port\":1,\"name\":\"up\",\"socket\":\"/u\",\"role\":\"client\","
 		"\"connected\":false,\"queues\":[{\"queue\":0,\"rx_frames\":0,"
 		"\"rx_bytes\":0,\"tx_frames\":0,\"tx_bytes\":0,\"flooded\":0,"
+		"\"sw_offload\":0,"
 		"\"drops\":{\"runt\":0,\"bad_src\":0,\"hairpin\":0,\"no_dest\":0,"
 		"\"rx_full\":0,\"oversize\":0,\"short_chain\":0,"
-		"\"bad_chain\":0,\"bad_rx_buf\":0}}]}]}\n");
+		"\"bad_chain\":0,\"bad_rx_buf\":0,\"bad_offload\":0,"
+		"\"no_mbuf\":0}}]}]}\n");
 	free(s);
 	s = print(0, &r);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "mode switch, 2 ports, 5 MAC entries"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "rx 10 frames 640 bytes, tx 3 frames "
-					 "192 bytes, flooded 4, drops 3 runt=1 rx_full=2"));
+					 "192 bytes, flooded 4, sw_offload 6, drops 8 runt=1 "
+					 "rx_full=2 bad_offload=5"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "port 1 up (client /u): not connected"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "forwarding: 10 frames in 2345 busy "
 					 "cycles (234.5 cycles/frame), TSC 2000000000 Hz"));
@@ -375,6 +413,7 @@ static CU_TestInfo options_tests[] = {
 	{ "at most 64 ports", test_too_many_ports },
 	{ "EAL arguments for unprivileged runs", test_eal_args },
 	{ "--queues, queues=, --threads, --cpus", test_queues_threads },
+	{ "offload=off, --offload", test_offload },
 	{ "uplinks: one queue pair, with --cpus", test_uplink_queues_threads },
 	{ "stats as text and JSON", test_stats_formats },
 	CU_TEST_INFO_NULL,
