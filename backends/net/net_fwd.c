@@ -379,6 +379,60 @@ static void tx_guard(struct net_fwd *f, struct net_port *src,
 	f->guard_work++;
 }
 
+/*
+ * A packed transmit ring, before a dequeue: where each available chain
+ * ends, at most what one dequeue takes (the dequeue is then asked for no
+ * more, and each chain it takes yields a frame or is dropped), or -1
+ * when a vhost-user message holds the ring this time.
+ */
+#define NET_PACKED_NOTE NET_BURST
+
+static int tx_packed_note(struct net_port *src, int vid, uint16_t vring,
+			  struct net_packed_chain *c, uint16_t *before)
+{
+	struct rte_vhost_vring vr;
+	uint16_t last_used;
+	int n = -1;
+
+	if (!rte_spinlock_trylock(&src->guard_lock[vring]))
+		return -1;
+	if (!rte_vhost_get_vring_base(vid, vring, before, &last_used) &&
+	    ring_get(vid, vring, &vr))
+		n = (int)net_guard_packed_chains(&vr, *before, src->hdr_len, c,
+						 NET_PACKED_NOTE);
+	rte_spinlock_unlock(&src->guard_lock[vring]);
+	return n;
+}
+
+/*
+ * ... and after it returned n frames: the chains it took beyond those
+ * are the ones it dropped, no longer than the header (short_chain) or
+ * refused (bad_chain).  Not counted when the index moved other than
+ * along the noted chains (a chain published between the note and the
+ * dequeue, a new connection).
+ */
+static void tx_packed_count(struct net_queue_stats *st, int vid,
+			    uint16_t vring, const struct net_packed_chain *c,
+			    int nc, uint16_t before, uint16_t n)
+{
+	uint16_t now, last_used;
+	unsigned lost, hdr_only = 0;
+	int taken;
+
+	if (nc <= 0 || rte_vhost_get_vring_base(vid, vring, &now, &last_used))
+		return;
+	taken = net_guard_packed_taken(c, (unsigned)nc, before, now);
+	if (taken <= (int)n)
+		return;
+	lost = (unsigned)taken - n;
+	for (int k = 0; k < taken; k++)
+		hdr_only += c[k].hdr_only;
+	if (hdr_only > lost)
+		hdr_only = lost;
+	st->drops[NET_DROP_SHORT_CHAIN] += hdr_only;
+	st->drops[NET_DROP_BAD_CHAIN] += lost - hdr_only;
+}
+
 /* Frames dequeued from one transmit queue this round (0: it was empty). */
 static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 {
@@ -398,8 +452,19 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 	vid = atomic_load(&src->vid);
 	if (net_port_is_uplink(src)) {
 		n = net_uplink_rx(src, pkts, NET_BURST);
+	} else if (src->packed) {
+		struct net_packed_chain chains[NET_PACKED_NOTE];
+		uint16_t before = 0;
+		int nc = tx_packed_note(src, vid, vring, chains, &before);
+
+		/* No more than the chains noted: one published since is for
+		 * the next poll, or its fate could not be told. */
+		n = nc ? rte_vhost_dequeue_burst(vid, vring, be->pool, pkts,
+						 nc < 0 ? NET_BURST
+							: (uint16_t)nc) : 0;
+		tx_packed_count(st, vid, vring, chains, nc, before, n);
 	} else {
-		if (!src->packed && !g->valid) {
+		if (!g->valid) {
 			uint16_t last_used;
 
 			g->valid = !rte_vhost_get_vring_base(vid, vring,
@@ -409,7 +474,7 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 		}
 		n = rte_vhost_dequeue_burst(vid, vring, be->pool, pkts,
 					    NET_BURST);
-		if (!src->packed && g->valid)
+		if (g->valid)
 			tx_guard(f, src, st, vid, vring, n);
 	}
 	if (!n)

@@ -215,6 +215,57 @@ enum net_chain_verdict net_guard_check_packed(const struct rte_vhost_memory *mem
 			   &id);
 }
 
+unsigned net_guard_packed_chains(const struct rte_vhost_vring *vr,
+				 uint16_t last_avail, uint32_t hdr_len,
+				 struct net_packed_chain *c, unsigned max)
+{
+	uint16_t size = (uint16_t)vr->size, i = last_avail & ~PACKED_WRAP;
+	bool wrap = last_avail & PACKED_WRAP;
+	unsigned n = 0;
+
+	if (i >= size)
+		return 0;
+	/* The head's flags with acquire: the rest of the chain was written
+	 * before the frontend made it available. */
+	while (n < max && net_guard_packed_pending(vr, (uint16_t)(i |
+					(wrap ? PACKED_WRAP : 0)))) {
+		uint64_t total = 0;
+		uint16_t count = 0, flags;
+
+		do {
+			const volatile struct vring_packed_desc *d =
+				&vr->desc_packed[i];
+
+			flags = d->flags;
+			/* An indirect table's length is not the frame's:
+			 * never taken for a header alone. */
+			total += flags & VRING_DESC_F_INDIRECT ? UINT32_MAX
+							       : d->len;
+			if (++i >= size) {
+				i = 0;
+				wrap = !wrap;
+			}
+			if (++count >= size)
+				return n;
+		} while (flags & VRING_DESC_F_NEXT);
+		c[n].end = (uint16_t)(i | (wrap ? PACKED_WRAP : 0));
+		c[n].hdr_only = total <= hdr_len;
+		n++;
+	}
+	return n;
+}
+
+int net_guard_packed_taken(const struct net_packed_chain *c, unsigned n,
+			   uint16_t before, uint16_t now)
+{
+	if (now == before)
+		return 0;
+	for (unsigned k = 0; k < n; k++)
+		if (c[k].end == now)
+			return (int)k + 1;
+	return -1;
+}
+
 static uint16_t packed_advance(uint16_t idx, uint16_t n, uint16_t size)
 {
 	uint16_t i = (uint16_t)((idx & ~PACKED_WRAP) + n);

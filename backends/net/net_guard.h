@@ -62,6 +62,39 @@ enum net_chain_verdict net_guard_check_packed(const struct rte_vhost_memory *mem
 bool net_guard_packed_pending(const struct rte_vhost_vring *vr,
 			      uint16_t last_avail);
 
+/*
+ * The transmit count of a packed ring.  librte_vhost 22.11 consumes a
+ * chain it refuses (or one no longer than the header) itself and returns
+ * no frame for it, and its index counts descriptors, not chains: so the
+ * forwarder notes, before a dequeue, where each available chain ends
+ * (net_guard_packed_chains) and, after it, how many of those chains the
+ * library took (net_guard_packed_taken).  Chains taken minus frames
+ * returned are the drops.
+ */
+struct net_packed_chain {
+	uint16_t end;		/* index after the chain, wrap in bit 15 */
+	bool hdr_only;		/* no longer than the virtio-net header */
+};
+
+/*
+ * Up to max chains available from last_avail (rte_vhost_get_vring_base's
+ * form), read from the descriptor ring only (no guest memory: cheap, and
+ * under the ring's guard_lock); how many were noted.  Where each ends is
+ * all that matters: a chain as long as the ring ends the walk.
+ */
+unsigned net_guard_packed_chains(const struct rte_vhost_vring *vr,
+				 uint16_t last_avail, uint32_t hdr_len,
+				 struct net_packed_chain *c, unsigned max);
+
+/*
+ * How many of the n chains noted from before up to now (librte_vhost's
+ * index after the dequeue) it took, -1 when now is no chain's end (the
+ * index moved otherwise: a new connection, SET_VRING_BASE; or beyond
+ * what was noted).
+ */
+int net_guard_packed_taken(const struct net_packed_chain *c, unsigned n,
+			   uint16_t before, uint16_t now);
+
 /* net_guard_skip_head for a packed ring. */
 int net_guard_skip_head_packed(int vid, uint16_t vring,
 			       const struct rte_vhost_vring *vr)

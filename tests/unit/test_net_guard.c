@@ -198,8 +198,64 @@ static void test_packed(void)
 			NET_CHAIN_BAD);
 }
 
+/*
+ * Where the available chains of a packed ring end, across the wrap, and
+ * which index after a dequeue says how many were taken.
+ */
+static void test_packed_chains(void)
+{
+	struct vring_packed_desc pd[QSZ];
+	struct rte_vhost_vring pv = { .desc_packed = pd, .size = QSZ };
+	struct net_packed_chain c[QSZ];
+	const uint16_t N = VRING_DESC_F_NEXT;
+
+	memset(pd, 0, sizeof(pd));
+	/* Lap with wrap 1 from slot 5: a header alone (5), a two-descriptor
+	 * frame (6-7); then, past the wrap (lap 0: AVAIL clear, USED set),
+	 * a 0-length descriptor (0), an indirect table (1), a frame (2). */
+	pd[5] = (struct vring_packed_desc){ R0, 12, 1, AV };
+	pd[6] = (struct vring_packed_desc){ R0, 12, 2, AV | N };
+	pd[7] = (struct vring_packed_desc){ R0, 60, 2, AV };
+	pd[0] = (struct vring_packed_desc){ R0, 0, 3, US };
+	pd[1] = (struct vring_packed_desc){ R0, 16, 4,
+					    US | VRING_DESC_F_INDIRECT };
+	pd[2] = (struct vring_packed_desc){ R0, 72, 5, US };
+	/* slot 3: lap 1 (used by an earlier lap): not available. */
+	pd[3] = (struct vring_packed_desc){ R0, 72, 6, AV | US };
+	CU_ASSERT_EQUAL(net_guard_packed_chains(&pv, WRAP | 5, 12, c, QSZ), 5);
+	CU_ASSERT_EQUAL(c[0].end, WRAP | 6);
+	CU_ASSERT_TRUE(c[0].hdr_only);
+	CU_ASSERT_EQUAL(c[1].end, 0);		/* wrapped: lap 0 */
+	CU_ASSERT_FALSE(c[1].hdr_only);
+	CU_ASSERT_EQUAL(c[2].end, 1);
+	CU_ASSERT_TRUE(c[2].hdr_only);
+	CU_ASSERT_EQUAL(c[3].end, 2);
+	CU_ASSERT_FALSE(c[3].hdr_only);		/* a table, never a header */
+	CU_ASSERT_EQUAL(c[4].end, 3);
+	/* At most max; nothing from a slot not available. */
+	CU_ASSERT_EQUAL(net_guard_packed_chains(&pv, WRAP | 5, 12, c, 2), 2);
+	CU_ASSERT_EQUAL(net_guard_packed_chains(&pv, 3, 12, c, QSZ), 0);
+	CU_ASSERT_EQUAL(net_guard_packed_chains(&pv, WRAP | QSZ, 12, c, QSZ),
+			0);
+
+	/* Taken: nothing, two chains, all five; an index no chain ends at. */
+	CU_ASSERT_EQUAL(net_guard_packed_chains(&pv, WRAP | 5, 12, c, QSZ), 5);
+	CU_ASSERT_EQUAL(net_guard_packed_taken(c, 5, WRAP | 5, WRAP | 5), 0);
+	CU_ASSERT_EQUAL(net_guard_packed_taken(c, 5, WRAP | 5, 0), 2);
+	CU_ASSERT_EQUAL(net_guard_packed_taken(c, 5, WRAP | 5, 3), 5);
+	CU_ASSERT_EQUAL(net_guard_packed_taken(c, 5, WRAP | 5, WRAP | 7), -1);
+	CU_ASSERT_EQUAL(net_guard_packed_taken(c, 5, WRAP | 5, 4), -1);
+
+	/* A chain as long as the ring ends the walk before it. */
+	for (unsigned i = 0; i < QSZ; i++)
+		pd[i] = (struct vring_packed_desc){ R0, 16, 1, AV | N };
+	CU_ASSERT_EQUAL(net_guard_packed_chains(&pv, WRAP | 2, 12, c, QSZ), 0);
+}
+
 static CU_TestInfo guard_tests[] = {
 	{ "packed rings: pending, chains, indirect tables", test_packed },
+	{ "packed rings: where chains end, how many a dequeue took",
+	  test_packed_chains },
 	{ "guest address ranges over adjacent regions", test_mapped },
 	{ "valid chains: one, two, zero-length, across regions",
 	  test_good_chains },
