@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "event.h"
 #include "log.h"
 #include "vhost_user_client.h"
+#include "vhost_user_inflight.h"
 #include "virtio.h"
 
 /* First retry after a loss, and the most the delay grows to. */
@@ -260,16 +262,119 @@ static int vud_handshake(struct vhost_user_dev *dev,
 #define VUD_REPLAY_NEEDS_RESET	1
 
 /*
+ * Packed ring q from the inflight region (mapped at map, the region's
+ * queues inflight_size / nvrings apart, as librte_vhost lays them out):
+ * the dead back-end's last committed completion and the chains it had
+ * in flight (vhost_user_inflight_packed_base()).  The region and the
+ * descriptor ring come from outside (a back-end, the guest): every field
+ * is checked before it is used.
+ */
+static int vud_packed_base(struct vhost_user_dev *dev, const uint8_t *map,
+			   unsigned q, uint32_t *base)
+{
+	uint64_t stride = dev->inflight_size / dev->nvrings;
+	uint16_t size = dev->qi[q].size;
+	const struct vhost_user_inflight_packed *r;
+
+	if (stride < vhost_user_inflight_packed_bytes(size) ||
+	    size != dev->inflight_queue_size)
+		return -EINVAL;
+	r = (const void *)(map + q * stride);
+	/* Checked at DRIVER_OK: the descriptor ring lies in guest RAM. */
+	return vhost_user_inflight_packed_base(
+		r, size, (const struct vring_packed_desc *)(uintptr_t)
+		dev->addrs[q].desc_user_addr, base);
+}
+
+/*
+ * Lock held: where a new back-end resumes each started ring of a running
+ * driver, into bases[].  Split: the used index in guest memory.  What
+ * lies between it and the available index is what the dead back-end had
+ * not completed; the new one takes it again from the available ring.  A
+ * blk back-end with the inflight region resubmits what it had taken out
+ * of order and moves past it itself; a net back-end works in order, so
+ * frames it had taken and not completed are sent again or, on receive,
+ * their buffers refilled.
+ *
+ * Packed rings keep no index in guest memory.  Rings no back-end was
+ * given since DRIVER_OK start afresh.  Otherwise the position is in the
+ * inflight region alone (blk): the base is read from it as the back-end
+ * will read it, and the back-end, which repairs the region and resumes
+ * from it, stays the authority (docs/architecture.md, "Recovery").
+ * Without a region (net, or a back-end that does not track packed rings)
+ * or with one that cannot be read: -EOPNOTSUPP, the driver must reset.
+ */
+static int vud_restore_bases(struct vhost_user_dev *dev, uint32_t *bases)
+{
+	uint64_t skew = 0, len = 0;
+	uint8_t *map = MAP_FAILED;
+	int ret = 0;
+
+	if (dev->packed && dev->served) {
+		if (dev->inflight_fd < 0 || !dev->inflight_size)
+			return -EOPNOTSUPP;
+		/* mmap() wants a page-aligned offset. */
+		skew = dev->inflight_offset % (uint64_t)sysconf(_SC_PAGESIZE);
+		len = dev->inflight_size + skew;
+		map = mmap(NULL, len, PROT_READ, MAP_SHARED, dev->inflight_fd,
+			   (off_t)(dev->inflight_offset - skew));
+		if (map == MAP_FAILED) {
+			log_warn(dev->name, "cannot map the inflight region: %s",
+				 strerror(errno));
+			return -EOPNOTSUPP;
+		}
+	}
+	for (unsigned q = 0; q < dev->data_vrings && !ret; q++) {
+		const volatile uint16_t *used_idx;
+
+		if (!dev->started[q])
+			continue;
+		if (!dev->packed) {
+			/* Checked at DRIVER_OK: the used ring is guest RAM. */
+			used_idx = (const volatile uint16_t *)(uintptr_t)
+				   (dev->addrs[q].used_user_addr +
+				    offsetof(struct vring_used, idx));
+			bases[q] = *used_idx;
+			log_debug(dev->name, "queue %u resumes at used index "
+				  "%u", q, bases[q]);
+			continue;
+		}
+		if (!dev->served) {
+			bases[q] = VHOST_USER_PACKED_BASE_INITIAL;
+			continue;
+		}
+		ret = vud_packed_base(dev, map + skew, q, &bases[q]);
+		if (ret) {
+			log_warn(dev->name, "queue %u: no packed position in "
+				 "the inflight region (%s)", q, strerror(-ret));
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		log_debug(dev->name, "queue %u resumes at packed avail %u "
+			  "wrap %u, used %u wrap %u", q,
+			  bases[q] & VHOST_USER_PACKED_IDX_MASK,
+			  !!(bases[q] & VHOST_USER_PACKED_AVAIL_WRAP),
+			  bases[q] >> VHOST_USER_PACKED_USED_SHIFT &
+			  VHOST_USER_PACKED_IDX_MASK,
+			  !!(bases[q] & VHOST_USER_PACKED_USED_WRAP));
+	}
+	if (map != MAP_FAILED)
+		munmap(map, len);
+	return ret;
+}
+
+/*
  * Lock held, the new client installed: what the driver set since the
- * device was built.  wce, then the running state with every ring at the
- * position guest memory says (vud_backend_start()).  Packed rings keep
- * no position in guest memory: their state is dropped, the new back-end
- * gets none of it, and the caller makes the driver reset the device
- * (VUD_REPLAY_NEEDS_RESET), after which it starts afresh.
+ * device was built.  wce, then the running state with every ring where
+ * vud_restore_bases() says.  Packed rings without a position to resume
+ * from are dropped, the new back-end gets none of them, and the caller
+ * makes the driver reset the device (VUD_REPLAY_NEEDS_RESET), after
+ * which it starts afresh.
  */
 static int vud_replay(struct vhost_user_dev *dev)
 {
 	const uint32_t wce = offsetof(struct virtio_blk_config, wce);
+	uint32_t bases[VUD_MAX_VRINGS];
 	int ret;
 
 	if (dev->config_written) {
@@ -281,11 +386,11 @@ static int vud_replay(struct vhost_user_dev *dev)
 	}
 	if (!dev->running)
 		return 0;
-	if (dev->packed) {
+	if (vud_restore_bases(dev, bases)) {
 		vud_forget_rings(dev);
 		return VUD_REPLAY_NEEDS_RESET;
 	}
-	return vud_backend_start(dev, true);
+	return vud_backend_start(dev, bases);
 }
 
 /* Rate-limited: the first failure, then one line per VUD_RETRY_LOG_MS. */
@@ -332,7 +437,7 @@ static void vud_complete(struct vhost_user_dev *dev,
 {
 	struct vud_attempt a = { .why = "" };
 	struct vhost_user_client *old = NULL;
-	int kick[VUD_MAX_VRINGS], nkick = 0, ret;
+	int kick[VUD_MAX_VRINGS], call[VUD_MAX_VRINGS], nkick = 0, ret;
 	bool permanent = false, needs_reset = false;
 	uint64_t features;
 
@@ -361,8 +466,10 @@ static void vud_complete(struct vhost_user_dev *dev,
 			permanent = true;
 		if (!ret) {
 			for (unsigned q = 0; q < dev->data_vrings; q++)
-				if (dev->running && dev->started[q])
+				if (dev->running && dev->started[q]) {
+					call[nkick] = dev->qi[q].call_fd;
 					kick[nkick++] = dev->qi[q].kick_fd;
+				}
 			atomic_store(&dev->lost, false);
 		}
 		pthread_mutex_unlock(&dev->lock);
@@ -389,19 +496,28 @@ static void vud_complete(struct vhost_user_dev *dev,
 	dev->up_since_ms = vud_now_ms();
 	atomic_fetch_add(&dev->nr_reconnects, 1);
 	vud_sock_watch(dev, true);
-	/* Work the driver queued while nobody listened. */
-	for (int i = 0; i < nkick; i++)
+	/*
+	 * Work the driver queued while nobody listened; and an interrupt,
+	 * for completions the old back-end put in a ring but died before
+	 * signalling (the new one signals only what it completes itself).
+	 * A spurious interrupt is harmless (virtio 1.2 2.7.10, 2.8.10).
+	 */
+	for (int i = 0; i < nkick; i++) {
 		if (eventfd_write(kick[i], 1) < 0)
 			log_warn(dev->name, "kick after reconnect: %s",
 				 strerror(errno));
+		if (eventfd_write(call[i], 1) < 0)
+			log_warn(dev->name, "interrupt after reconnect: %s",
+				 strerror(errno));
+	}
 	log_info(dev->name, "reconnected to the vhost-user back-end on %s "
 		 "(%u failed attempt(s); reconnect %u); %d ring(s) resumed",
 		 dev->path, dev->attempts, atomic_load(&dev->nr_reconnects),
 		 nkick);
 	if (needs_reset) {
 		log_warn(dev->name, "packed rings cannot be resumed (no "
-			 "position in guest memory): the driver must reset "
-			 "the device");
+			 "position in guest memory, none in an inflight "
+			 "region): the driver must reset the device");
 		virtio_pci_set_needs_reset(dev->vp, "packed rings not resumed");
 	}
 }
