@@ -230,6 +230,21 @@ void vhost_user_inflight_packed_start(struct vhost_user_inflight_packed *r,
 	r->used_wrap_counter = r->old_used_wrap_counter = used_idx >> 15;
 }
 
+/*
+ * Is the descriptor at pos a used one the device wrote in the round
+ * `wrap` (AVAIL == USED == wrap)?  Stricter than vu_packed_ring_used():
+ * a slot the driver made available again in the next round, or a chain's
+ * later slot it made available in the previous one, does not count.
+ */
+static bool vu_packed_ring_written(const struct vring_packed_desc *ring,
+				   uint16_t pos, bool wrap)
+{
+	uint16_t f = __atomic_load_n(&ring[pos].flags, __ATOMIC_ACQUIRE);
+
+	return !!(f & VIRTIO_PACKED_DESC_F_AVAIL) == wrap &&
+	       !!(f & VIRTIO_PACKED_DESC_F_USED) == wrap;
+}
+
 int vhost_user_inflight_packed_base(const struct vhost_user_inflight_packed *r,
 				    uint16_t size,
 				    const struct vring_packed_desc *ring,
@@ -268,7 +283,7 @@ int vhost_user_inflight_packed_base(const struct vhost_user_inflight_packed *r,
 	 * than it recorded (one that does not keep the region), and
 	 * resuming from the region would hand the driver completions twice.
 	 */
-	if (!ret && vu_packed_ring_used(ring, used & 0x7fff, used >> 15))
+	if (!ret && vu_packed_ring_written(ring, used & 0x7fff, used >> 15))
 		ret = -ESTALE;
 	if (!ret)
 		*base = (uint32_t)avail |

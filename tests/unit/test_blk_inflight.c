@@ -503,6 +503,19 @@ static void test_front_end_base(void)
 			-ESTALE);
 	ring[0].flags = VIRTIO_PACKED_DESC_F_AVAIL;	/* available again */
 	CU_ASSERT_EQUAL(base_of(), VHOST_USER_PACKED_BASE_INITIAL);
+	/*
+	 * Idle after a lap: the slot at the position still holds what the
+	 * driver made available in the round before (a chain's later slot,
+	 * never overwritten by a used descriptor): not a completion.
+	 */
+	fresh();
+	r->used_idx = r->old_used_idx = 2;
+	r->used_wrap_counter = r->old_used_wrap_counter = 0;
+	ring[2].flags = VIRTIO_PACKED_DESC_F_AVAIL;
+	CU_ASSERT_EQUAL(base_of(), 0x00020002u);
+	ring[2].flags = 0;				/* used in round 0 */
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_base(r, QS, ring, &base),
+			-ESTALE);
 
 	/* Out of range: refused, not guessed. */
 	r->old_used_idx = QS;
