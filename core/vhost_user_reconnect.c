@@ -12,10 +12,10 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -262,28 +262,42 @@ static int vud_handshake(struct vhost_user_dev *dev,
 #define VUD_REPLAY_NEEDS_RESET	1
 
 /*
- * Packed ring q from the inflight region (mapped at map, the region's
- * queues inflight_size / nvrings apart, as librte_vhost lays them out):
- * the dead back-end's last committed completion and the chains it had
- * in flight (vhost_user_inflight_packed_base()).  The region and the
- * descriptor ring come from outside (a back-end, the guest): every field
- * is checked before it is used.
+ * Packed ring q from the inflight region, the region's queues
+ * inflight_size / nvrings apart (librte_vhost's layout): the dead
+ * back-end's last committed completion and the chains it had in flight
+ * (vhost_user_inflight_packed_base()).  Read with pread(), not mapped:
+ * the region is a back-end's memfd, which a back-end still alive could
+ * shrink under a mapping (SIGBUS); a short read is just an error.  The
+ * region and the descriptor ring come from outside (a back-end, the
+ * guest): every field is checked before it is used.
  */
-static int vud_packed_base(struct vhost_user_dev *dev, const uint8_t *map,
-			   unsigned q, uint32_t *base)
+static int vud_packed_base(struct vhost_user_dev *dev, unsigned q,
+			   uint32_t *base)
 {
 	uint64_t stride = dev->inflight_size / dev->nvrings;
 	uint16_t size = dev->qi[q].size;
-	const struct vhost_user_inflight_packed *r;
+	uint64_t bytes = vhost_user_inflight_packed_bytes(size);
+	struct vhost_user_inflight_packed *r;
+	ssize_t n;
+	int ret;
 
-	if (stride < vhost_user_inflight_packed_bytes(size) ||
-	    size != dev->inflight_queue_size)
+	if (stride < bytes || size != dev->inflight_queue_size)
 		return -EINVAL;
-	r = (const void *)(map + q * stride);
-	/* Checked at DRIVER_OK: the descriptor ring lies in guest RAM. */
-	return vhost_user_inflight_packed_base(
-		r, size, (const struct vring_packed_desc *)(uintptr_t)
-		dev->addrs[q].desc_user_addr, base);
+	r = malloc(bytes);
+	if (!r)
+		return -ENOMEM;
+	n = pread(dev->inflight_fd, r, bytes,
+		  (off_t)(dev->inflight_offset + q * stride));
+	if (n < 0)
+		ret = -errno;
+	else if ((uint64_t)n != bytes)
+		ret = -EINVAL;
+	else	/* Checked at DRIVER_OK: the descriptor ring is guest RAM. */
+		ret = vhost_user_inflight_packed_base(
+			r, size, (const struct vring_packed_desc *)(uintptr_t)
+			dev->addrs[q].desc_user_addr, base);
+	free(r);
+	return ret;
 }
 
 /*
@@ -306,25 +320,9 @@ static int vud_packed_base(struct vhost_user_dev *dev, const uint8_t *map,
  */
 static int vud_restore_bases(struct vhost_user_dev *dev, uint32_t *bases)
 {
-	uint64_t skew = 0, len = 0;
-	uint8_t *map = MAP_FAILED;
-	int ret = 0;
+	int ret;
 
-	if (dev->packed && dev->served) {
-		if (dev->inflight_fd < 0 || !dev->inflight_size)
-			return -EOPNOTSUPP;
-		/* mmap() wants a page-aligned offset. */
-		skew = dev->inflight_offset % (uint64_t)sysconf(_SC_PAGESIZE);
-		len = dev->inflight_size + skew;
-		map = mmap(NULL, len, PROT_READ, MAP_SHARED, dev->inflight_fd,
-			   (off_t)(dev->inflight_offset - skew));
-		if (map == MAP_FAILED) {
-			log_warn(dev->name, "cannot map the inflight region: %s",
-				 strerror(errno));
-			return -EOPNOTSUPP;
-		}
-	}
-	for (unsigned q = 0; q < dev->data_vrings && !ret; q++) {
+	for (unsigned q = 0; q < dev->data_vrings; q++) {
 		const volatile uint16_t *used_idx;
 
 		if (!dev->started[q])
@@ -343,12 +341,12 @@ static int vud_restore_bases(struct vhost_user_dev *dev, uint32_t *bases)
 			bases[q] = VHOST_USER_PACKED_BASE_INITIAL;
 			continue;
 		}
-		ret = vud_packed_base(dev, map + skew, q, &bases[q]);
+		ret = dev->inflight_fd < 0 ? -ENOENT :
+		      vud_packed_base(dev, q, &bases[q]);
 		if (ret) {
 			log_warn(dev->name, "queue %u: no packed position in "
 				 "the inflight region (%s)", q, strerror(-ret));
-			ret = -EOPNOTSUPP;
-			break;
+			return -EOPNOTSUPP;
 		}
 		log_debug(dev->name, "queue %u resumes at packed avail %u "
 			  "wrap %u, used %u wrap %u", q,
@@ -358,9 +356,7 @@ static int vud_restore_bases(struct vhost_user_dev *dev, uint32_t *bases)
 			  VHOST_USER_PACKED_IDX_MASK,
 			  !!(bases[q] & VHOST_USER_PACKED_USED_WRAP));
 	}
-	if (map != MAP_FAILED)
-		munmap(map, len);
-	return ret;
+	return 0;
 }
 
 /*
