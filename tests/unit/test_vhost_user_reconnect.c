@@ -643,6 +643,31 @@ static void test_reconnect_net_mq(void)
 	run_loop_once(loop);
 }
 
+/*
+ * A net device on packed rings: no inflight region, so no position to
+ * resume from; the driver is told to reset, as documented.
+ */
+static void test_reconnect_net_packed_reset(void)
+{
+	const uint64_t feat = RC_NET_FEAT | 1ull << VIRTIO_F_RING_PACKED;
+
+	rc_teardown();
+	rc_setup_dev(VHOST_USER_DEV_NET, 1, feat);
+	driver_start(PACKED_FEAT, 0x100000);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_INFLIGHT_FD], 0);
+	rc_fake2(feat);
+	rc_kill(&fake);
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_CONNECTED);
+	CU_ASSERT_EQUAL(status(), S_RUN | VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_VRING_BASE], 0);
+	set_status(0);
+	driver_start(PACKED_FEAT, 0x100000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake2.base[0], VHOST_USER_PACKED_BASE_INITIAL);
+}
+
 static CU_TestInfo reconnect_tests[] = {
 	{ "replay after a hang-up; reset while reconnecting",
 	  test_reconnect_replays },
@@ -660,6 +685,8 @@ static CU_TestInfo reconnect_tests[] = {
 	  test_reconnect_stopped_backend },
 	{ "multiqueue net: control queue goes on, pairs replayed",
 	  test_reconnect_net_mq },
+	{ "net on packed rings: no region, the driver resets",
+	  test_reconnect_net_packed_reset },
 	CU_TEST_INFO_NULL,
 };
 
