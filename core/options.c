@@ -218,10 +218,12 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 		return options_error("--disk '%s': readonly goes with path=IMG (a socket= back-end decides itself)",
 				     arg);
 	/*
-	 * A back-end splitvm spawns is restarted under the guest: split
-	 * rings unless asked, so the restart stays invisible to it.
+	 * A back-end splitvm spawns is restarted under the guest.  A
+	 * switch port's packed rings could not be resumed (net keeps no
+	 * inflight region): split unless asked, so the restart stays
+	 * invisible.  splitvm-blk resumes packed rings from the region.
 	 */
-	if (!ring_given && be->kind != BACKEND_EXTERNAL)
+	if (!ring_given && be->kind == BACKEND_SWITCH)
 		spec->ring = VHOST_USER_DEV_RING_SPLIT;
 	if (be->kind == BACKEND_SWITCH && spec->queues > 1)
 		return options_error("--net '%s': a switch port has one queue pair (queues=1)",
@@ -269,11 +271,13 @@ void options_usage(FILE *out)
 "                        a control queue (multiqueue)\n"
 "Every --disk and --net also takes ring=split|packed|auto: the virtqueue\n"
 "layouts offered (auto: packed when the back-end offers it; the default\n"
-"for socket=, while path= and switch= default to split).\n"
+"for socket= and path=, while switch= defaults to split).\n"
 "A back-end that goes away is looked for again on the same PATH, 50 ms\n"
-"to 5 s apart and for as long as it takes; the guest does not notice\n"
-"with split rings (with packed rings the driver gets DEVICE_NEEDS_RESET\n"
-"and must reset: a packed ring's position is only in the back-end).\n"
+"to 5 s apart and for as long as it takes; the guest does not notice,\n"
+"except on a net device with packed rings (or a disk with packed rings\n"
+"whose back-end keeps no inflight region): its driver gets\n"
+"DEVICE_NEEDS_RESET and must reset, a packed ring's position being only\n"
+"in the back-end.\n"
 "\n"
 "Spawned back-ends (path=, switch=):\n"
 "      --backend-dir DIR where splitvm-blk and splitvm-net are (default:\n"

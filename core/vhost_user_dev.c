@@ -186,41 +186,13 @@ static int vud_translate(struct vhost_user_dev *dev, unsigned q,
  * from scratch (virtio 1.2 2.7, 2.8.1), so position 0, and for a packed
  * ring both wrap counters 1.  What GET_VRING_BASE returned at a reset is
  * never sent back; a reconnect under a running driver restores the
- * position from guest memory instead (vud_restore_base()).
+ * position from guest memory or the inflight region instead
+ * (vud_restore_base() in vhost_user_reconnect.c).
  */
 static uint32_t vud_ring_base(bool packed)
 {
 	return packed ? VHOST_USER_PACKED_BASE_INITIAL :
 			VHOST_USER_SPLIT_BASE_INITIAL;
-}
-
-/*
- * Where a new back-end resumes ring q of a running driver.  Split: the
- * used index in guest memory.  What lies between it and the available
- * index is what the dead back-end had not completed; the new one takes
- * it again from the available ring.  A blk back-end with the inflight
- * region resubmits what it had taken out of order and moves past it
- * itself; a net back-end works in order, so frames it had taken and not
- * completed are sent again or, on receive, their buffers refilled.
- * Packed rings keep no index in guest memory: a device's position is
- * only in the back-end (and its inflight region, which our back-ends
- * keep for split rings only), so they cannot be restored; the reconnect
- * makes the driver reset instead and never asks for it.
- */
-static int vud_restore_base(struct vhost_user_dev *dev, unsigned q,
-			    uint32_t *base)
-{
-	const volatile uint16_t *used_idx;
-
-	if (dev->packed)
-		return -EOPNOTSUPP;
-	/* Checked at DRIVER_OK: the used ring lies in guest RAM. */
-	used_idx = (const volatile uint16_t *)(uintptr_t)
-		   (dev->addrs[q].used_user_addr +
-		    offsetof(struct vring_used, idx));
-	*base = *used_idx;
-	log_debug(dev->name, "queue %u resumes at used index %u", q, *base);
-	return 0;
 }
 
 static int vud_set_mem_table(struct vhost_user_dev *dev)
@@ -263,6 +235,15 @@ static int vud_start_queue(struct vhost_user_dev *dev, unsigned q,
 	return ret;
 }
 
+/* Lock held.  Drop the inflight region: a reset. */
+static void vud_inflight_drop(struct vhost_user_dev *dev)
+{
+	if (dev->inflight_fd >= 0)
+		close(dev->inflight_fd);
+	dev->inflight_fd = -1;
+	dev->inflight_size = dev->inflight_offset = 0;
+}
+
 /*
  * Lock held.  The inflight region (blk with INFLIGHT_SHMFD): asked for at
  * the first start after a reset, handed back to every later back-end.
@@ -295,27 +276,30 @@ static int vud_inflight(struct vhost_user_dev *dev)
 						size, &dev->inflight_fd,
 						&dev->inflight_size,
 						&dev->inflight_offset);
-	if (!ret) {
-		dev->inflight_queue_size = size;
-		log_debug(dev->name, "inflight region: %llu bytes for rings of %u",
-			  (unsigned long long)dev->inflight_size, size);
-	}
+	if (ret)
+		return ret;
+	dev->inflight_queue_size = size;
+	log_debug(dev->name, "inflight region: %llu bytes for rings of %u",
+		  (unsigned long long)dev->inflight_size, size);
+	/*
+	 * GET only allocates: the back-end records requests in the region
+	 * once SET_INFLIGHT_FD handed it back (librte_vhost attaches it to
+	 * its rings there alone), as for every later back-end.  Without it
+	 * the first back-end tracks nothing, and its successor would find
+	 * a region that never saw the requests it must resume.
+	 */
+	ret = vhost_user_client_set_inflight_fd(c, dev->inflight_fd,
+						dev->inflight_size,
+						dev->inflight_offset,
+						(uint16_t)dev->nvrings, size);
+	if (ret)
+		vud_inflight_drop(dev);
 	return ret;
 }
 
-/* Lock held.  Drop the inflight region: a reset. */
-static void vud_inflight_drop(struct vhost_user_dev *dev)
-{
-	if (dev->inflight_fd >= 0)
-		close(dev->inflight_fd);
-	dev->inflight_fd = -1;
-	dev->inflight_size = dev->inflight_offset = 0;
-}
-
-int vud_backend_start(struct vhost_user_dev *dev, bool restore)
+int vud_backend_start(struct vhost_user_dev *dev, const uint32_t *bases)
 {
 	uint64_t backend = dev->drv_features & ~dev->core_features;
-	uint32_t base;
 	int ret;
 
 	if (dev->protocol)
@@ -325,15 +309,13 @@ int vud_backend_start(struct vhost_user_dev *dev, bool restore)
 		ret = vud_inflight(dev);
 	if (!ret)
 		ret = vud_set_mem_table(dev);
-	for (unsigned q = 0; q < dev->data_vrings && !ret; q++) {
-		if (!dev->started[q])
-			continue;
-		base = vud_ring_base(dev->packed);
-		if (restore)
-			ret = vud_restore_base(dev, q, &base);
-		if (!ret)
-			ret = vud_start_queue(dev, q, base);
-	}
+	/* From here a back-end may run the rings: its position counts. */
+	if (!ret)
+		dev->served = true;
+	for (unsigned q = 0; q < dev->data_vrings && !ret; q++)
+		if (dev->started[q])
+			ret = vud_start_queue(dev, q, bases ? bases[q] :
+					      vud_ring_base(dev->packed));
 	return ret;
 }
 
@@ -391,7 +373,7 @@ static int vud_driver_ok(void *opaque, uint64_t features,
 	dev->running = true;
 	/* A back-end lost now gets its one line from vud_check(). */
 	if (vud_online(dev))
-		ret = vud_check(dev, vud_backend_start(dev, false));
+		ret = vud_check(dev, vud_backend_start(dev, NULL));
 	if (ret && !vhost_user_client_broken(dev->client)) {
 		log_warn(dev->name, "starting the queues failed: %s",
 			 strerror(-ret));
@@ -473,7 +455,7 @@ void vud_forget_rings(struct vhost_user_dev *dev)
 	vud_ctrl_stop(dev);
 	memset(dev->started, 0, sizeof(dev->started));
 	memset(dev->enabled, 0, sizeof(dev->enabled));
-	dev->running = false;
+	dev->running = dev->served = false;
 	vud_inflight_drop(dev);
 }
 

@@ -122,6 +122,7 @@ struct vhost_user_dev {
 	bool started[VUD_MAX_VRINGS];	/* the driver runs this ring */
 	bool enabled[VUD_MAX_VRINGS];	/* ... and wants it enabled */
 	bool packed;			/* the running rings are packed */
+	bool served;			/* ... and a back-end was given them */
 	unsigned data_vrings;		/* at DRIVER_OK: rings the back-end runs */
 	struct virtio_net_ctrl *ctrl;	/* running control queue, or NULL */
 	int ctrl_q;			/* its index, -1 */
@@ -160,10 +161,10 @@ static inline bool vud_online(const struct vhost_user_dev *dev)
 int vud_check(struct vhost_user_dev *dev, int ret);
 /*
  * Lock held: hand the driver's running state to the back-end: features,
- * inflight region, memory table, every started ring (restore: at the
- * position read from guest memory rather than at the start), enables.
+ * inflight region, memory table, every started ring (at bases[q], or at
+ * the start for NULL), enables.
  */
-int vud_backend_start(struct vhost_user_dev *dev, bool restore)
+int vud_backend_start(struct vhost_user_dev *dev, const uint32_t *bases)
 	__attribute__((warn_unused_result));
 
 /*

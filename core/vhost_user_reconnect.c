@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -22,6 +23,7 @@
 #include "event.h"
 #include "log.h"
 #include "vhost_user_client.h"
+#include "vhost_user_inflight.h"
 #include "virtio.h"
 
 /* First retry after a loss, and the most the delay grows to. */
@@ -260,16 +262,115 @@ static int vud_handshake(struct vhost_user_dev *dev,
 #define VUD_REPLAY_NEEDS_RESET	1
 
 /*
+ * Packed ring q from the inflight region, the region's queues
+ * inflight_size / nvrings apart (librte_vhost's layout): the dead
+ * back-end's last committed completion and the chains it had in flight
+ * (vhost_user_inflight_packed_base()).  Read with pread(), not mapped:
+ * the region is a back-end's memfd, which a back-end still alive could
+ * shrink under a mapping (SIGBUS); a short read is just an error.  The
+ * region and the descriptor ring come from outside (a back-end, the
+ * guest): every field is checked before it is used.
+ */
+static int vud_packed_base(struct vhost_user_dev *dev, unsigned q,
+			   uint32_t *base)
+{
+	uint64_t stride = dev->inflight_size / dev->nvrings;
+	uint16_t size = dev->qi[q].size;
+	uint64_t bytes = vhost_user_inflight_packed_bytes(size);
+	struct vhost_user_inflight_packed *r;
+	ssize_t n;
+	int ret;
+
+	if (stride < bytes || size != dev->inflight_queue_size)
+		return -EINVAL;
+	r = malloc(bytes);
+	if (!r)
+		return -ENOMEM;
+	n = pread(dev->inflight_fd, r, bytes,
+		  (off_t)(dev->inflight_offset + q * stride));
+	if (n < 0)
+		ret = -errno;
+	else if ((uint64_t)n != bytes)
+		ret = -EINVAL;
+	else	/* Checked at DRIVER_OK: the descriptor ring is guest RAM. */
+		ret = vhost_user_inflight_packed_base(
+			r, size, (const struct vring_packed_desc *)(uintptr_t)
+			dev->addrs[q].desc_user_addr, base);
+	free(r);
+	return ret;
+}
+
+/*
+ * Lock held: where a new back-end resumes each started ring of a running
+ * driver, into bases[].  Split: the used index in guest memory.  What
+ * lies between it and the available index is what the dead back-end had
+ * not completed; the new one takes it again from the available ring.  A
+ * blk back-end with the inflight region resubmits what it had taken out
+ * of order and moves past it itself; a net back-end works in order, so
+ * frames it had taken and not completed are sent again or, on receive,
+ * their buffers refilled.
+ *
+ * Packed rings keep no index in guest memory.  Rings no back-end was
+ * given since DRIVER_OK start afresh.  Otherwise the position is in the
+ * inflight region alone (blk): the base is read from it as the back-end
+ * will read it, and the back-end, which repairs the region and resumes
+ * from it, stays the authority (docs/architecture.md, "Recovery").
+ * Without a region (net, or a back-end that does not track packed rings)
+ * or with one that cannot be read: -EOPNOTSUPP, the driver must reset.
+ */
+static int vud_restore_bases(struct vhost_user_dev *dev, uint32_t *bases)
+{
+	int ret;
+
+	for (unsigned q = 0; q < dev->data_vrings; q++) {
+		const volatile uint16_t *used_idx;
+
+		if (!dev->started[q])
+			continue;
+		if (!dev->packed) {
+			/* Checked at DRIVER_OK: the used ring is guest RAM. */
+			used_idx = (const volatile uint16_t *)(uintptr_t)
+				   (dev->addrs[q].used_user_addr +
+				    offsetof(struct vring_used, idx));
+			bases[q] = *used_idx;
+			log_debug(dev->name, "queue %u resumes at used index "
+				  "%u", q, bases[q]);
+			continue;
+		}
+		if (!dev->served) {
+			bases[q] = VHOST_USER_PACKED_BASE_INITIAL;
+			continue;
+		}
+		ret = dev->inflight_fd < 0 ? -ENOENT :
+		      vud_packed_base(dev, q, &bases[q]);
+		if (ret) {
+			log_warn(dev->name, "queue %u: no packed position in "
+				 "the inflight region (%s)", q, strerror(-ret));
+			return -EOPNOTSUPP;
+		}
+		log_debug(dev->name, "queue %u resumes at packed avail %u "
+			  "wrap %u, used %u wrap %u", q,
+			  bases[q] & VHOST_USER_PACKED_IDX_MASK,
+			  !!(bases[q] & VHOST_USER_PACKED_AVAIL_WRAP),
+			  bases[q] >> VHOST_USER_PACKED_USED_SHIFT &
+			  VHOST_USER_PACKED_IDX_MASK,
+			  !!(bases[q] & VHOST_USER_PACKED_USED_WRAP));
+	}
+	return 0;
+}
+
+/*
  * Lock held, the new client installed: what the driver set since the
- * device was built.  wce, then the running state with every ring at the
- * position guest memory says (vud_backend_start()).  Packed rings keep
- * no position in guest memory: their state is dropped, the new back-end
- * gets none of it, and the caller makes the driver reset the device
- * (VUD_REPLAY_NEEDS_RESET), after which it starts afresh.
+ * device was built.  wce, then the running state with every ring where
+ * vud_restore_bases() says.  Packed rings without a position to resume
+ * from are dropped, the new back-end gets none of them, and the caller
+ * makes the driver reset the device (VUD_REPLAY_NEEDS_RESET), after
+ * which it starts afresh.
  */
 static int vud_replay(struct vhost_user_dev *dev)
 {
 	const uint32_t wce = offsetof(struct virtio_blk_config, wce);
+	uint32_t bases[VUD_MAX_VRINGS];
 	int ret;
 
 	if (dev->config_written) {
@@ -281,11 +382,11 @@ static int vud_replay(struct vhost_user_dev *dev)
 	}
 	if (!dev->running)
 		return 0;
-	if (dev->packed) {
+	if (vud_restore_bases(dev, bases)) {
 		vud_forget_rings(dev);
 		return VUD_REPLAY_NEEDS_RESET;
 	}
-	return vud_backend_start(dev, true);
+	return vud_backend_start(dev, bases);
 }
 
 /* Rate-limited: the first failure, then one line per VUD_RETRY_LOG_MS. */
@@ -332,7 +433,7 @@ static void vud_complete(struct vhost_user_dev *dev,
 {
 	struct vud_attempt a = { .why = "" };
 	struct vhost_user_client *old = NULL;
-	int kick[VUD_MAX_VRINGS], nkick = 0, ret;
+	int kick[VUD_MAX_VRINGS], call[VUD_MAX_VRINGS], nkick = 0, ret;
 	bool permanent = false, needs_reset = false;
 	uint64_t features;
 
@@ -361,8 +462,10 @@ static void vud_complete(struct vhost_user_dev *dev,
 			permanent = true;
 		if (!ret) {
 			for (unsigned q = 0; q < dev->data_vrings; q++)
-				if (dev->running && dev->started[q])
+				if (dev->running && dev->started[q]) {
+					call[nkick] = dev->qi[q].call_fd;
 					kick[nkick++] = dev->qi[q].kick_fd;
+				}
 			atomic_store(&dev->lost, false);
 		}
 		pthread_mutex_unlock(&dev->lock);
@@ -389,19 +492,28 @@ static void vud_complete(struct vhost_user_dev *dev,
 	dev->up_since_ms = vud_now_ms();
 	atomic_fetch_add(&dev->nr_reconnects, 1);
 	vud_sock_watch(dev, true);
-	/* Work the driver queued while nobody listened. */
-	for (int i = 0; i < nkick; i++)
+	/*
+	 * Work the driver queued while nobody listened; and an interrupt,
+	 * for completions the old back-end put in a ring but died before
+	 * signalling (the new one signals only what it completes itself).
+	 * A spurious interrupt is harmless (virtio 1.2 2.7.10, 2.8.10).
+	 */
+	for (int i = 0; i < nkick; i++) {
 		if (eventfd_write(kick[i], 1) < 0)
 			log_warn(dev->name, "kick after reconnect: %s",
 				 strerror(errno));
+		if (eventfd_write(call[i], 1) < 0)
+			log_warn(dev->name, "interrupt after reconnect: %s",
+				 strerror(errno));
+	}
 	log_info(dev->name, "reconnected to the vhost-user back-end on %s "
 		 "(%u failed attempt(s); reconnect %u); %d ring(s) resumed",
 		 dev->path, dev->attempts, atomic_load(&dev->nr_reconnects),
 		 nkick);
 	if (needs_reset) {
 		log_warn(dev->name, "packed rings cannot be resumed (no "
-			 "position in guest memory): the driver must reset "
-			 "the device");
+			 "position in guest memory, none in an inflight "
+			 "region): the driver must reset the device");
 		virtio_pci_set_needs_reset(dev->vp, "packed rings not resumed");
 	}
 }

@@ -12,7 +12,7 @@
 
 #include "blk_vhost_int.h"
 
-#include "blk_inflight.h"
+#include "vhost_user_inflight.h"
 #include "log.h"
 
 /* The packed region as librte_vhost lays it out is the spec's. */
@@ -180,7 +180,7 @@ int blk_vq_resume_packed(struct blk_dev *d, struct blk_vq *v,
 	*n = 0;
 	v->region = (struct vhost_user_inflight_packed *)ri->inflight_packed;
 	if (d->seen[v->idx].fresh || !v->region->version) {
-		blk_inflight_packed_start(v->region, v->size, *last_used);
+		vhost_user_inflight_packed_start(v->region, v->size, *last_used);
 		*last_avail = *last_used;
 		d->seen[v->idx].fresh = false;	/* in use from now on */
 		return 0;
@@ -188,7 +188,7 @@ int blk_vq_resume_packed(struct blk_dev *d, struct blk_vq *v,
 	*n = blk_vq_resubmit_list(ri, entries, BLK_QUEUE_MAX_SLOTS);
 	if (*n > BLK_QUEUE_MAX_SLOTS)
 		return -E2BIG;
-	ret = blk_inflight_packed_resume(v->region, v->size, entries, *n,
+	ret = vhost_user_inflight_packed_resume(v->region, v->size, entries, *n,
 					 last_avail, last_used);
 	if (ret) {
 		log_err(TAG, "queue %u: the inflight region is inconsistent",
@@ -218,7 +218,7 @@ int blk_vq_resubmit_packed(struct blk_vq *v,
 	log_info(TAG, "queue %u: resubmitting %u request(s) left in flight",
 		 v->idx, n);
 	for (unsigned i = 0; i < n && ret >= 0; i++) {
-		ret = blk_inflight_packed_chain(v->region, v->size, entries[i],
+		ret = vhost_user_inflight_packed_chain(v->region, v->size, entries[i],
 						copy, v->size);
 		if (ret > 0)
 			ret = blk_queue_resubmit_copy(v->q, entries[i], copy,
@@ -239,11 +239,11 @@ int blk_vq_resubmit_packed(struct blk_vq *v,
 static void blk_vq_repair_packed(struct blk_dev *d, unsigned idx)
 {
 	static const char *const what[] = {
-		[BLK_INFLIGHT_UNTAKEN] = "a request half recorded: taken again "
+		[VHOST_USER_INFLIGHT_UNTAKEN] = "a request half recorded: taken again "
 					 "from the ring",
-		[BLK_INFLIGHT_ROLLBACK] = "a completion not in the ring: "
+		[VHOST_USER_INFLIGHT_ROLLBACK] = "a completion not in the ring: "
 					  "resubmitted",
-		[BLK_INFLIGHT_COMMIT] = "a completion in the ring: committed",
+		[VHOST_USER_INFLIGHT_COMMIT] = "a completion in the ring: committed",
 	};
 	struct blk_vq_seen *seen = &d->seen[idx];
 	struct rte_vhost_ring_inflight ri = { 0 };
@@ -288,11 +288,11 @@ static void blk_vq_repair_packed(struct blk_dev *d, unsigned idx)
 			"inflight region not checked", idx);
 		return;
 	}
-	ret = blk_inflight_packed_repair(r, (uint16_t)vring.size, ring);
+	ret = vhost_user_inflight_packed_repair(r, (uint16_t)vring.size, ring);
 	if (ret < 0)
 		log_err(TAG, "queue %u: the inflight region is inconsistent",
 			idx);
-	else if (ret != BLK_INFLIGHT_CLEAN)
+	else if (ret != VHOST_USER_INFLIGHT_CLEAN)
 		log_info(TAG, "queue %u: inflight region: %s", idx, what[ret]);
 }
 

@@ -422,8 +422,10 @@ struct blk_options {
 	uint64_t loop_ms;		/* guest.blk_loop_ms: timed loop */
 	uint64_t loop_timeout_ms;	/* guest.blk_loop_timeout_ms, 0: 2000 */
 	bool loop_recover;		/* guest.blk_loop_recover=1 */
+	uint32_t loop_depth;		/* guest.blk_loop_depth, 0: 1 */
 	bool loop_expect_stop;		/* guest.blk_loop_expect=stop */
 	uint64_t idle_ms;		/* guest.blk_idle_ms: device left idle */
+	bool idle_verify;		/* guest.blk_idle_verify=1 */
 	uint32_t apic_id;		/* the BSP's, for MSI-X */
 };
 

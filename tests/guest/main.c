@@ -15,7 +15,7 @@
  *   guest.blk_seed=N  seed of the pattern it writes (default 1)
  *   guest.blk_irq=1|intx, guest.blk_reset=1, guest.blk_loop_ms=N,
  *   guest.blk_loop_expect=ok|stop, guest.blk_loop_timeout_ms=N,
- *   guest.blk_loop_recover=1,
+ *   guest.blk_loop_recover=1, guest.blk_loop_depth=N, guest.blk_idle_verify=1,
  *   guest.blk_idle_ms=N  variants of it
  *   (virtio_blk.c)
  *   guest.net=N     send N frames through the first virtio-net device and
@@ -106,7 +106,9 @@ struct guest_options {
 	uint64_t blk_loop_ms;
 	uint64_t blk_loop_timeout_ms;
 	bool blk_loop_recover;
+	uint64_t blk_loop_depth;
 	uint64_t blk_idle_ms;
+	bool blk_idle_verify;
 	enum guest_exit exit;
 };
 
@@ -154,7 +156,9 @@ static void guest_parse_options(const struct boot_info *bi,
 	o->blk_loop_ms = option_u64(bi, "guest.blk_loop_ms", 0);
 	o->blk_loop_timeout_ms = option_u64(bi, "guest.blk_loop_timeout_ms", 0);
 	o->blk_loop_recover = option_flag(bi, "guest.blk_loop_recover");
+	o->blk_loop_depth = option_u64(bi, "guest.blk_loop_depth", 1);
 	o->blk_idle_ms = option_u64(bi, "guest.blk_idle_ms", 0);
+	o->blk_idle_verify = option_flag(bi, "guest.blk_idle_verify");
 	v = boot_option(bi, "guest.blk_loop_expect", &len);
 	o->blk_loop_expect_stop = v && str_eq_n(v, len, "stop");
 
@@ -439,8 +443,10 @@ void guest_main(unsigned int protocol, uint64_t boot_ptr)
 			.loop_ms = opt.blk_loop_ms,
 			.loop_timeout_ms = opt.blk_loop_timeout_ms,
 			.loop_recover = opt.blk_loop_recover,
+			.loop_depth = (uint32_t)opt.blk_loop_depth,
 			.loop_expect_stop = opt.blk_loop_expect_stop,
 			.idle_ms = opt.blk_idle_ms,
+			.idle_verify = opt.blk_idle_verify,
 			.apic_id = bsp_apic_id,
 		};
 

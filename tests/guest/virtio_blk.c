@@ -56,7 +56,12 @@
  *     and runs again (at most BLK_LOOP_RESETS times; each takes a
  *     virtqueue page of the pool):
  *       guest: blk 00:<dd>.<f> loop reset after needs-reset round=<n>
- *     and the ok line ends with resets=<k>.
+ *     and the ok line ends with resets=<k>.  guest.blk_loop_depth=N (2 to
+ *     BLK_EXTENTS): each round writes N extents of 8 sectors one after
+ *     the other (N writes in flight at once), then reads every sector
+ *     back, one request each, up to BLK_INFLIGHT in flight: a back-end
+ *     killed under the loop leaves requests in flight that complete out
+ *     of order.  The loop extent is then 8 * N sectors.
  *       guest: blk 00:<dd>.<f> loop extent sector=<s> count=8
  *       guest: blk loop started
  *       guest: blk 00:<dd>.<f> loop rounds=<n> ok
@@ -69,6 +74,10 @@
  *     host can check that the back-end does not spin meanwhile:
  *       guest: blk idle start ms=<n>
  *       guest: blk idle end
+ *     guest.blk_idle_verify=1: then the pass again on the same extents
+ *     (write, read back, flush; same seed, so the image ends the same), for
+ *     a back-end replaced while the rings were idle:
+ *       guest: blk 00:<dd>.<f> idle pass verified=<sectors>
  */
 #include "guest.h"
 #include "platform.h"
@@ -559,25 +568,56 @@ static const char *blk_loop_round(struct blk_test *t, uint64_t sector,
 	return NULL;
 }
 
+/*
+ * guest.blk_loop_depth=N: one round over N adjacent extents, N writes and
+ * then the reads in flight together.
+ */
+static const char *blk_loop_round_deep(struct blk_test *t, uint64_t sector,
+				       unsigned int depth, uint32_t seed)
+{
+	struct blk_extent ext[BLK_EXTENTS];
+	uint64_t wrote = 0, read = 0, verified = 0;
+	const char *r;
+
+	for (unsigned int i = 0; i < depth; i++)
+		ext[i] = (struct blk_extent){
+			.sector = sector + (uint64_t)i * BLK_EXTENT_SECTORS,
+			.count = BLK_EXTENT_SECTORS,
+		};
+	t->seed = seed;
+	r = blk_write_extents(t, ext, depth, &wrote);
+	if (!r)
+		r = blk_read_verify(t, ext, depth, &read, &verified);
+	if (!r && verified != wrote)
+		r = "loop verified fewer sectors than it wrote";
+	return r;
+}
+
 /* guest.blk_loop_ms=N; *stopped: the loop ended early, not a failure. */
 static const char *blk_loop(struct blk_test *t, bool *stopped)
 {
 	uint64_t sector = (t->capacity / 8) & ~(uint64_t)(BLK_EXTENT_SECTORS - 1);
+	unsigned int depth = t->opt->loop_depth > 1 ? t->opt->loop_depth : 1;
 	uint64_t deadline, rounds = 0, resets = 0;
 	const char *r = NULL, *why = NULL;
 
 	*stopped = false;
-	if (sector + BLK_EXTENT_SECTORS > t->capacity)
+	if (depth > BLK_EXTENTS)
+		return "guest.blk_loop_depth is larger than the write buffers";
+	if (sector + (uint64_t)depth * BLK_EXTENT_SECTORS > t->capacity)
 		return "disk too small for the loop";
 	guest_printf("guest: blk 00:%02x.%x loop extent sector=%llu count=%u\n",
 		     t->vd.pci.slot, t->vd.pci.fn, (unsigned long long)sector,
-		     BLK_EXTENT_SECTORS);
+		     depth * BLK_EXTENT_SECTORS);
 	guest_printf("guest: blk loop started\n");
 	t->timeout_ms = t->opt->loop_timeout_ms ? t->opt->loop_timeout_ms :
 			BLK_LOOP_TIMEOUT_MS;
 	deadline = tsc_deadline_ms(t->opt->loop_ms);
 	while (!tsc_expired(deadline)) {
-		r = blk_loop_round(t, sector, t->opt->seed + 2 + (uint32_t)rounds);
+		uint32_t seed = t->opt->seed + 2 + (uint32_t)rounds;
+
+		r = depth > 1 ? blk_loop_round_deep(t, sector, depth, seed) :
+				blk_loop_round(t, sector, seed);
 		if (r && t->opt->loop_recover && resets < BLK_LOOP_RESETS &&
 		    virtio_status(&t->vd) & VIRTIO_CONFIG_S_NEEDS_RESET) {
 			guest_printf("guest: blk 00:%02x.%x loop reset after needs-reset round=%llu\n",
@@ -731,6 +771,19 @@ static const char *blk_run(struct blk_test *t, const struct pci_dev *pd)
 		while (!tsc_expired(deadline))
 			;
 		guest_printf("guest: blk idle end\n");
+		if (t->opt->idle_verify) {
+			struct blk_pass_result again = { 0 };
+
+			t->seed = t->opt->seed;
+			r = blk_pass(t, ext, n, "idle ", &again);
+			if (r)
+				return r;
+			if (again.verified != again.wrote)
+				return "idle pass verified fewer sectors than it wrote";
+			guest_printf("guest: blk 00:%02x.%x idle pass verified=%llu\n",
+				     t->vd.pci.slot, t->vd.pci.fn,
+				     (unsigned long long)again.verified);
+		}
 	}
 
 	r = virtio_reset(&t->vd);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
+ * protocol/vhost_user_inflight (shared by splitvm-blk and the core) and
  * backends/blk: the packed inflight region after a crash, as librte_vhost
  * 22.11 leaves it (its take / set_last / clr steps re-enacted here):
  * a half-recorded take is forgotten, a completion is committed exactly
  * when its used descriptor reached the ring and rolled back otherwise,
  * the ring resumes past the chains in flight, their copies come back in
- * chain order, and regions with bad links or counts are refused.  And
+ * chain order, and regions with bad links or counts are refused; the
+ * front-end's reading of it gives the same position from a copy.  And
  * the queue loop on a packed ring with the inflight hooks: a chain
  * resubmitted from a copy is served first, each completion is recorded
  * around the store of its used descriptor (last before, clear after).
@@ -17,7 +19,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
-#include "blk_inflight.h"
+#include "vhost_user_inflight.h"
 #include "blk_queue.h"
 #include "blk_testmem.h"
 #include "unit.h"
@@ -46,7 +48,7 @@ static void fresh(void)
 	memset(ring, 0, sizeof(ring));
 	r->version = 1;
 	r->desc_num = QS;
-	blk_inflight_packed_start(r, QS, 0x8000);
+	vhost_user_inflight_packed_start(r, QS, 0x8000);
 }
 
 /* rte_vhost_set_inflight_desc_packed: n descriptors at ring position pos. */
@@ -116,26 +118,26 @@ static void test_clean_and_resume(void)
 	avail(0, 3, 10);
 	a = take(0, 2, 1, false);	/* ids 10, 11: one chain of two */
 	b = take(2, 1, 2, false);	/* id 12 */
-	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
-			BLK_INFLIGHT_CLEAN);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_repair(r, QS, ring),
+			VHOST_USER_INFLIGHT_CLEAN);
 	e[0] = a;
 	e[1] = b;
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 2, &la, &lu), 0);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 2, &la, &lu), 0);
 	CU_ASSERT_EQUAL(lu, 0x8000);
 	CU_ASSERT_EQUAL(la, 0x8003);
-	CU_ASSERT_EQUAL(blk_inflight_packed_chain(r, QS, a, out, QS), 2);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_chain(r, QS, a, out, QS), 2);
 	CU_ASSERT_EQUAL(out[0].addr, 0x1000u * 10);
 	CU_ASSERT_EQUAL(out[1].id, 11);
 
 	/* b completes: used moves one on, a alone is in flight. */
 	complete(b, 3);
-	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
-			BLK_INFLIGHT_CLEAN);
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 1, &la, &lu), 0);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_repair(r, QS, ring),
+			VHOST_USER_INFLIGHT_CLEAN);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 1, &la, &lu), 0);
 	CU_ASSERT_EQUAL(lu, 0x8001);
 	CU_ASSERT_EQUAL(la, 0x8003);
 	/* Listing a chain that is not in flight is refused. */
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 2, &la, &lu),
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 2, &la, &lu),
 			-EINVAL);
 }
 
@@ -155,22 +157,22 @@ static void test_half_done(void)
 	/* set_last only: the driver never saw it; b comes back. */
 	two_taken(&a, &b);
 	complete(b, 1);
-	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
-			BLK_INFLIGHT_ROLLBACK);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_repair(r, QS, ring),
+			VHOST_USER_INFLIGHT_ROLLBACK);
 	CU_ASSERT_EQUAL(r->desc[b].inflight, 1);
 	e[0] = a;
 	e[1] = b;
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 2, &la, &lu), 0);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 2, &la, &lu), 0);
 	CU_ASSERT_EQUAL(lu, 0x8000);
 	CU_ASSERT_EQUAL(la, 0x8002);
 
 	/* In the ring, not committed: final, b does not come back. */
 	two_taken(&a, &b);
 	complete(b, 2);
-	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
-			BLK_INFLIGHT_COMMIT);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_repair(r, QS, ring),
+			VHOST_USER_INFLIGHT_COMMIT);
 	CU_ASSERT_EQUAL(r->desc[b].inflight, 0);
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 1, &la, &lu), 0);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 1, &la, &lu), 0);
 	CU_ASSERT_EQUAL(lu, 0x8001);
 	CU_ASSERT_EQUAL(la, 0x8002);
 
@@ -180,18 +182,18 @@ static void test_half_done(void)
 	 */
 	two_taken(&a, &b);
 	r->used_idx = 2;
-	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
-			BLK_INFLIGHT_ROLLBACK);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_repair(r, QS, ring),
+			VHOST_USER_INFLIGHT_ROLLBACK);
 	CU_ASSERT_EQUAL(r->used_idx, 0);
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 2, &la, &lu), 0);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 2, &la, &lu), 0);
 	CU_ASSERT_EQUAL(la, 0x8002);
 
 	/* Cut between set_last's two stores of a wrapping used_idx. */
 	two_taken(&a, &b);
 	r->free_head = b;
 	r->used_idx = QS + 1;
-	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
-			BLK_INFLIGHT_ROLLBACK);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_repair(r, QS, ring),
+			VHOST_USER_INFLIGHT_ROLLBACK);
 	CU_ASSERT_EQUAL(r->used_idx, 0);
 	CU_ASSERT_EQUAL(r->free_head, r->old_free_head);
 
@@ -200,9 +202,9 @@ static void test_half_done(void)
 	complete(b, 2);
 	r->desc[b].inflight = 0;
 	r->old_free_head = r->free_head;
-	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
-			BLK_INFLIGHT_COMMIT);
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 1, &la, &lu), 0);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_repair(r, QS, ring),
+			VHOST_USER_INFLIGHT_COMMIT);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 1, &la, &lu), 0);
 	CU_ASSERT_EQUAL(lu, 0x8001);
 
 	/* A take cut short after its first copy: forgotten. */
@@ -210,9 +212,9 @@ static void test_half_done(void)
 	avail(0, 2, 20);
 	a = take(0, 1, 1, false);
 	take(1, 1, 2, true);
-	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
-			BLK_INFLIGHT_UNTAKEN);
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 1, &la, &lu), 0);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_repair(r, QS, ring),
+			VHOST_USER_INFLIGHT_UNTAKEN);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 1, &la, &lu), 0);
 	CU_ASSERT_EQUAL(la, 0x8001);
 }
 
@@ -228,9 +230,9 @@ static void test_wrap(void)
 	avail(6, 6, 30);
 	for (uint16_t k = 0; k < 6; k++)
 		e[n++] = take((uint16_t)((6 + k) % QS), 1, 10 + k, false);
-	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring),
-			BLK_INFLIGHT_CLEAN);
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, n, &la, &lu), 0);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_repair(r, QS, ring),
+			VHOST_USER_INFLIGHT_CLEAN);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, n, &la, &lu), 0);
 	CU_ASSERT_EQUAL(lu, 0x8006);
 	CU_ASSERT_EQUAL(la, 0x0004);	/* 12 positions on: wrap flipped */
 }
@@ -244,19 +246,19 @@ static void test_refused(void)
 	a = take(0, 2, 1, false);
 	e[0] = a;
 	r->desc_num = QS / 2;
-	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring), -EINVAL);
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 1, &la, &lu),
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_repair(r, QS, ring), -EINVAL);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 1, &la, &lu),
 			-EINVAL);
 	r->desc_num = QS;
 	r->old_used_idx = QS;
-	CU_ASSERT_EQUAL(blk_inflight_packed_repair(r, QS, ring), -EINVAL);
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_repair(r, QS, ring), -EINVAL);
 	r->old_used_idx = 0;
 	/* A free-list link out of range, or into a chain in flight. */
 	r->desc[r->old_free_head].next = 200;
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 1, &la, &lu),
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 1, &la, &lu),
 			-EINVAL);
 	r->desc[r->old_free_head].next = a;
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 1, &la, &lu),
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 1, &la, &lu),
 			-EINVAL);
 	/* A chain whose last does not match its links. */
 	fresh();
@@ -264,9 +266,9 @@ static void test_refused(void)
 	a = take(0, 2, 1, false);
 	e[0] = a;
 	r->desc[a].last = a;
-	CU_ASSERT_EQUAL(blk_inflight_packed_resume(r, QS, e, 1, &la, &lu),
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_resume(r, QS, e, 1, &la, &lu),
 			-EINVAL);
-	CU_ASSERT(blk_inflight_packed_chain(r, QS, a, (struct vring_packed_desc
+	CU_ASSERT(vhost_user_inflight_packed_chain(r, QS, a, (struct vring_packed_desc
 						       [QS]){ 0 }, QS) < 0);
 }
 
@@ -436,6 +438,94 @@ static void test_queue_packed(void)
 	tm_fini(&tm);
 }
 
+static uint32_t base_of(void)
+{
+	uint32_t base = 0xdeadbeef;
+
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_base(r, QS, ring, &base), 0);
+	return base;
+}
+
+/*
+ * The core's reading after the back-end died: what the back-end resumes
+ * at (used at the last committed completion, avail past the chains in
+ * flight), from a repaired copy; the region itself is never written.
+ */
+static void test_front_end_base(void)
+{
+	const size_t bytes = sizeof(*r) + QS * sizeof(r->desc[0]);
+	uint8_t before[sizeof(*r) + QS * sizeof(r->desc[0])];
+	uint32_t base;
+	uint16_t a, b;
+
+	fresh();
+	r->version = 0;
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_base(r, QS, ring, &base),
+			-ENODATA);
+	r->version = 1;
+	/* Idle from the start: both at 0, wrap counters 1. */
+	CU_ASSERT_EQUAL(base_of(), VHOST_USER_PACKED_BASE_INITIAL);
+
+	avail(0, 3, 10);
+	a = take(0, 2, 1, false);
+	b = take(2, 1, 2, false);
+	CU_ASSERT_EQUAL(base_of(), 0x80008003u);	/* 3 descriptors out */
+	complete(b, 3);					/* out of order */
+	CU_ASSERT_EQUAL(base_of(), 0x80018003u);
+
+	/* a's used descriptor reached the ring, clr did not run: commit. */
+	complete(a, 2);
+	memcpy(before, r, bytes);
+	CU_ASSERT_EQUAL(base_of(), 0x80038003u);
+	CU_ASSERT_EQUAL(memcmp(before, r, bytes), 0);
+	/* Undo that: set_last alone, nothing in the ring: rolled back. */
+	fresh();
+	avail(0, 1, 10);
+	a = take(0, 1, 1, false);
+	complete(a, 1);
+	CU_ASSERT_EQUAL(base_of(), 0x80008001u);
+
+	/* Around the ring: 9 one-descriptor chains in a ring of 8. */
+	fresh();
+	for (uint16_t i = 0; i < 9; i++) {
+		avail(i % QS, 1, (uint16_t)(20 + i));
+		complete(take(i % QS, 1, i + 1u, false), 3);
+	}
+	CU_ASSERT_EQUAL(base_of(), 0x00010001u);	/* wrap counters 0 */
+
+	/*
+	 * A region that lags the ring (a back-end that completed without
+	 * recording it): the ring shows a used descriptor at its position.
+	 */
+	fresh();
+	ring[0].flags = VIRTIO_PACKED_DESC_F_AVAIL | VIRTIO_PACKED_DESC_F_USED;
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_base(r, QS, ring, &base),
+			-ESTALE);
+	ring[0].flags = VIRTIO_PACKED_DESC_F_AVAIL;	/* available again */
+	CU_ASSERT_EQUAL(base_of(), VHOST_USER_PACKED_BASE_INITIAL);
+	/*
+	 * Idle after a lap: the slot at the position still holds what the
+	 * driver made available in the round before (a chain's later slot,
+	 * never overwritten by a used descriptor): not a completion.
+	 */
+	fresh();
+	r->used_idx = r->old_used_idx = 2;
+	r->used_wrap_counter = r->old_used_wrap_counter = 0;
+	ring[2].flags = VIRTIO_PACKED_DESC_F_AVAIL;
+	CU_ASSERT_EQUAL(base_of(), 0x00020002u);
+	ring[2].flags = 0;				/* used in round 0 */
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_base(r, QS, ring, &base),
+			-ESTALE);
+
+	/* Out of range: refused, not guessed. */
+	r->old_used_idx = QS;
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_base(r, QS, ring, &base),
+			-EINVAL);
+	fresh();
+	CU_ASSERT_EQUAL(vhost_user_inflight_packed_base(r, QS / 2, ring, &base),
+			-EINVAL);
+}
+
 static CU_TestInfo queue_tests[] = {
 	{ "packed: resubmitted copy first, hooks around the used store",
 	  test_queue_packed },
@@ -447,6 +537,7 @@ static CU_TestInfo inflight_tests[] = {
 	{ "crash mid-completion or mid-take", test_half_done },
 	{ "positions across a wrap", test_wrap },
 	{ "bad regions refused", test_refused },
+	{ "the front-end's base from a copy", test_front_end_base },
 	CU_TEST_INFO_NULL,
 };
 

@@ -3,7 +3,8 @@
  * core/vhost_user_dev's recovery (vhost_user_reconnect.c): the device
  * connects to a unix socket path where fake back-ends accept one after
  * the other.  Checks the replay to a new back-end (order, the same
- * inflight region and eventfds, each ring at the used index), the
+ * inflight region and eventfds, each split ring at the used index, each
+ * packed ring where the inflight region says), the
  * driver's resets and starts while nobody listens, what makes a device
  * failed, retries and their log, and a back-end that never answers.
  */
@@ -32,6 +33,7 @@
 #include "unit.h"
 #include "vhost_user.h"
 #include "vhost_user_dev.h"
+#include "vhost_user_inflight.h"
 #include "virtio.h"
 #include "virtio_pci.h"
 
@@ -152,6 +154,11 @@ static void rc_teardown(void)
 	if (fake2.map)
 		munmap(fake2.map, fake2.map_size);
 	fake.map = fake2.map = NULL;
+	if (fake.inflight_map)
+		munmap(fake.inflight_map, FAKE_INFLIGHT_SIZE);
+	if (fake2.inflight_map && fake2.inflight_map != fake.inflight_map)
+		munmap(fake2.inflight_map, FAKE_INFLIGHT_SIZE);
+	fake.inflight_map = fake2.inflight_map = NULL;
 	close(rc_listen);
 	rc_listen = -1;
 	unlink(rc_path);
@@ -245,6 +252,16 @@ static void test_reconnect_replays(void)
 	CU_ASSERT_NOT_EQUAL(VHOST_USER_DEV_QUEUE_SIZE, 128);
 	CU_ASSERT(seq_pos(&fake, VHOST_USER_SET_FEATURES) <
 		  seq_pos(&fake, VHOST_USER_GET_INFLIGHT_FD));
+	/*
+	 * ... and hands it straight back: librte_vhost records requests
+	 * only in a region given with SET_INFLIGHT_FD.
+	 */
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_INFLIGHT_FD], 1);
+	CU_ASSERT(seq_pos(&fake, VHOST_USER_GET_INFLIGHT_FD) <
+		  seq_pos(&fake, VHOST_USER_SET_INFLIGHT_FD));
+	CU_ASSERT(seq_pos(&fake, VHOST_USER_SET_INFLIGHT_FD) <
+		  seq_pos(&fake, VHOST_USER_SET_MEM_TABLE));
+	CU_ASSERT_EQUAL(fake.inflight_size, FAKE_INFLIGHT_SIZE);
 	/* The driver has completed 5 requests on that ring. */
 	memcpy(ram + ring + 0x2000 + offsetof(struct vring_used, idx),
 	       &used_idx, sizeof(used_idx));
@@ -254,9 +271,16 @@ static void test_reconnect_replays(void)
 	rc_kill(&fake);
 	rc_serve(&fake2);
 	run_loop_until(VHOST_USER_DEV_CONNECTED);
+	run_loop_once(loop);		/* the interrupt it sends, INTx here */
 
 	CU_ASSERT_EQUAL(status(), S_RUN);
-	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1), 0);
+	/*
+	 * No config interrupt: the driver is not told.  A queue interrupt,
+	 * for completions the old back-end never signalled (spurious is
+	 * harmless).
+	 */
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
+			VIRTIO_PCI_ISR_QUEUE);
 	vhost_user_dev_get_info(dev, &info);
 	CU_ASSERT_EQUAL(info.restarts, 1);
 	CU_ASSERT_STRING_EQUAL(info.state_name, "connected");
@@ -268,7 +292,7 @@ static void test_reconnect_replays(void)
 	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_GET_INFLIGHT_FD], 0);
 	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_INFLIGHT_FD], 1);
 	CU_ASSERT_EQUAL(fake2.inflight_st.st_ino, fake.inflight_st.st_ino);
-	CU_ASSERT_EQUAL(fake2.inflight_size, 4096);
+	CU_ASSERT_EQUAL(fake2.inflight_size, FAKE_INFLIGHT_SIZE);
 	CU_ASSERT_EQUAL(fake2.inflight_qsize, 128);
 	/* Guest RAM, the ring where it was, resumed at the used index. */
 	CU_ASSERT_FATAL(fake2.map != NULL);
@@ -326,7 +350,8 @@ static void test_reconnect_replays(void)
 	CU_ASSERT_EQUAL(status(), S_RUN);
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 0);
 	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_GET_INFLIGHT_FD], 1);
-	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_INFLIGHT_FD], 0);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_INFLIGHT_FD], 1);
+	CU_ASSERT_NOT_EQUAL(fake2.inflight_st.st_ino, fake.inflight_st.st_ino);
 	CU_ASSERT_EQUAL(fake2.base[0], 0);
 	CU_ASSERT_EQUAL(fake2.addr[0].desc_user_addr,
 			(uintptr_t)ram + 0x200000);
@@ -393,10 +418,112 @@ static void test_reconnect_backoff_logged_once(void)
 	CU_ASSERT_TRUE(fake2.enabled[0]);
 }
 
+#define RC_QS	128
+
+/*
+ * The region of queue 0 as librte_vhost leaves it: used at `used` (wrap
+ * counter in bit 15), one chain of n descriptors in flight (entries 0 to
+ * n - 1), the other entries free.
+ */
+static void rc_region(struct fake *f, uint16_t used, uint16_t n)
+{
+	struct vhost_user_inflight_packed *r = f->inflight_map;
+
+	CU_ASSERT_FATAL(r != NULL);
+	memset(r, 0, vhost_user_inflight_packed_bytes(RC_QS));
+	r->version = 1;
+	r->desc_num = RC_QS;
+	for (uint16_t i = 0; i < RC_QS; i++)
+		r->desc[i].next = (uint16_t)(i + 1);
+	if (n) {
+		r->desc[0].inflight = 1;
+		r->desc[0].num = n;
+		r->desc[0].counter = 1;
+		r->desc[0].last = (uint16_t)(n - 1);
+	}
+	r->free_head = r->old_free_head = n;
+	r->used_idx = r->old_used_idx = used & 0x7fff;
+	r->used_wrap_counter = r->old_used_wrap_counter = used >> 15;
+}
+
+/*
+ * Packed rings resume from the inflight region: used where the dead
+ * back-end last completed, avail past the chain it had in flight (here
+ * across the end of the ring: avail's wrap counter flipped, used's not).
+ * The driver sees nothing; it gets a kick and an interrupt.
+ */
+static void test_reconnect_packed_resumes(void)
+{
+	struct virtio_pci *vp = vhost_user_dev_transport(dev);
+	struct vring_packed_desc *d;
+	eventfd_t v;
+	void *m;
+
+	driver_start(PACKED_FEAT, 0x100000);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.base[0], VHOST_USER_PACKED_BASE_INITIAL);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_SET_INFLIGHT_FD], 1);
+	rc_region(&fake, 0x8000 | 126, 3);
+	(void)eventfd_read(virtio_pci_queue_kick_fd(vp, 0), &v);
+	rc_fake2(BLK_FEATURES);
+	rc_kill(&fake);
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_CONNECTED);
+	run_loop_once(loop);
+
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(rd(bar0 + VIRTIO_PCI_ISR_OFFSET, 1),
+			VIRTIO_PCI_ISR_QUEUE);
+	CU_ASSERT_EQUAL(fake2.num[0], RC_QS);
+	CU_ASSERT_EQUAL(fake2.base[0], 1u | (0x8000u | 126) << 16);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_INFLIGHT_FD], 1);
+	CU_ASSERT_EQUAL(fake2.inflight_st.st_ino, fake.inflight_st.st_ino);
+	CU_ASSERT_TRUE(fake2.enabled[0]);
+	CU_ASSERT_TRUE(kicked(virtio_pci_queue_kick_fd(vp, 0)));
+
+	/* Idle, after the new one completed it: both at the same place. */
+	m = fake.inflight_map;		/* the region the core keeps */
+	fake = fake2;
+	fake.inflight_map = m;
+	rc_region(&fake, 1, 0);
+	/* Slot 1 as the first lap left it: used with wrap counter 1. */
+	d = guest_mem_ptr(mem, 0x100000 + sizeof(*d), sizeof(*d));
+	d->flags = VIRTIO_PACKED_DESC_F_AVAIL | VIRTIO_PACKED_DESC_F_USED;
+	rc_fake2(BLK_FEATURES);
+	rc_kill(&fake);
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_CONNECTED);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake2.base[0], 1u | 1u << 16);
+}
+
+/*
+ * The driver started its packed rings while nobody listened: no back-end
+ * ever ran them, so the first one to come starts them afresh.
+ */
+static void test_reconnect_packed_never_served(void)
+{
+	rc_kill(&fake);
+	run_loop_until(VHOST_USER_DEV_RECONNECTING);
+	driver_start(PACKED_FEAT, 0x100000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	rc_fake2(BLK_FEATURES);
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_CONNECTED);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake2.base[0], VHOST_USER_PACKED_BASE_INITIAL);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_GET_INFLIGHT_FD], 1);
+	CU_ASSERT_TRUE(fake2.enabled[0]);
+}
+
 static void packed_not_resumed(void)
 {
 	driver_start(PACKED_FEAT, 0x100000);
 	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	/* A region that does not describe this ring (another size). */
+	rc_region(&fake, 5, 0);
+	((struct vhost_user_inflight_packed *)fake.inflight_map)->desc_num =
+		RC_QS / 2;
 	rc_fake2(BLK_FEATURES);
 	rc_kill(&fake);
 	rc_serve(&fake2);
@@ -413,7 +540,10 @@ static void packed_not_resumed(void)
 	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
 }
 
-/* Packed rings: the driver resets, then runs on with the new back-end. */
+/*
+ * Packed rings whose region cannot be read: the driver resets, then
+ * runs on with the new back-end.
+ */
 static void test_reconnect_packed_reset(void)
 {
 	CU_ASSERT_EQUAL(count_log_lines(packed_not_resumed,
@@ -513,6 +643,31 @@ static void test_reconnect_net_mq(void)
 	run_loop_once(loop);
 }
 
+/*
+ * A net device on packed rings: no inflight region, so no position to
+ * resume from; the driver is told to reset, as documented.
+ */
+static void test_reconnect_net_packed_reset(void)
+{
+	const uint64_t feat = RC_NET_FEAT | 1ull << VIRTIO_F_RING_PACKED;
+
+	rc_teardown();
+	rc_setup_dev(VHOST_USER_DEV_NET, 1, feat);
+	driver_start(PACKED_FEAT, 0x100000);
+	CU_ASSERT_EQUAL_FATAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_INFLIGHT_FD], 0);
+	rc_fake2(feat);
+	rc_kill(&fake);
+	rc_serve(&fake2);
+	run_loop_until(VHOST_USER_DEV_CONNECTED);
+	CU_ASSERT_EQUAL(status(), S_RUN | VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT_EQUAL(fake2.count[VHOST_USER_SET_VRING_BASE], 0);
+	set_status(0);
+	driver_start(PACKED_FEAT, 0x100000);
+	CU_ASSERT_EQUAL(status(), S_RUN);
+	CU_ASSERT_EQUAL(fake2.base[0], VHOST_USER_PACKED_BASE_INITIAL);
+}
+
 static CU_TestInfo reconnect_tests[] = {
 	{ "replay after a hang-up; reset while reconnecting",
 	  test_reconnect_replays },
@@ -520,12 +675,18 @@ static CU_TestInfo reconnect_tests[] = {
 	  test_reconnect_lacking_feature },
 	{ "nobody listens: retried, logged once, then back",
 	  test_reconnect_backoff_logged_once },
-	{ "packed rings: not resumed, the driver resets and goes on",
+	{ "packed rings resume from the inflight region",
+	  test_reconnect_packed_resumes },
+	{ "packed rings started while nobody listened: from the start",
+	  test_reconnect_packed_never_served },
+	{ "packed rings, unreadable region: the driver resets, goes on",
 	  test_reconnect_packed_reset },
 	{ "stopped back-end: the attempt times out in the loop",
 	  test_reconnect_stopped_backend },
 	{ "multiqueue net: control queue goes on, pairs replayed",
 	  test_reconnect_net_mq },
+	{ "net on packed rings: no region, the driver resets",
+	  test_reconnect_net_packed_reset },
 	CU_TEST_INFO_NULL,
 };
 

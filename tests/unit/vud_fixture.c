@@ -121,11 +121,20 @@ static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
 
 		vhost_user_reply_init(reply, msg, sizeof(p->inflight));
 		reply->payload.inflight = p->inflight;
-		reply->payload.inflight.mmap_size = 4096;
+		reply->payload.inflight.mmap_size = FAKE_INFLIGHT_SIZE;
 		reply->payload.inflight.mmap_offset = 0;
-		if (fd >= 0 && ftruncate(fd, 4096) == 0) {
+		if (fd >= 0 && ftruncate(fd, FAKE_INFLIGHT_SIZE) == 0) {
+			void *m = mmap(NULL, FAKE_INFLIGHT_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+			if (m != MAP_FAILED) {
+				if (f->inflight_map)
+					munmap(f->inflight_map,
+					       FAKE_INFLIGHT_SIZE);
+				f->inflight_map = m;
+			}
 			fstat(fd, &f->inflight_st);
-			f->inflight_size = 4096;
+			f->inflight_size = FAKE_INFLIGHT_SIZE;
 			f->inflight_nq = p->inflight.num_queues;
 			f->inflight_qsize = p->inflight.queue_size;
 			if (vhost_user_msg_add_fd(reply, fd))
@@ -277,6 +286,9 @@ void teardown(void)
 	if (fake.map)
 		munmap(fake.map, fake.map_size);
 	fake.map = NULL;
+	if (fake.inflight_map)
+		munmap(fake.inflight_map, FAKE_INFLIGHT_SIZE);
+	fake.inflight_map = NULL;
 	test_pci_machine_destroy(pio, mmio, root);
 	guest_mem_destroy(mem);
 }

@@ -73,8 +73,12 @@ struct fake {
 	/* The inflight region it made (GET) or was given (SET). */
 	struct stat inflight_st;
 	uint64_t inflight_size;
+	void *inflight_map;		/* GET's region, for the test to fill */
 	uint16_t inflight_nq, inflight_qsize;
 };
+
+/* What GET_INFLIGHT_FD makes: room for one packed queue of 128. */
+#define FAKE_INFLIGHT_SIZE	8192u
 
 /* Serves f->sock until it closes or a request is f->close_on. */
 void *fake_main(void *arg);

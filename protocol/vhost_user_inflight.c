@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include "blk_inflight.h"
+#include "vhost_user_inflight.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,13 +17,13 @@
  * operation half done.
  */
 
-static uint16_t blk_pos(uint16_t idx, bool wrap)
+static uint16_t vu_packed_pos(uint16_t idx, bool wrap)
 {
 	return (uint16_t)((idx & 0x7fff) | (wrap ? 0x8000 : 0));
 }
 
 /* pos + n in a ring of size entries, wrap counter in bit 15. */
-static uint16_t blk_pos_add(uint16_t pos, uint32_t n, uint16_t size)
+static uint16_t vu_packed_pos_add(uint16_t pos, uint32_t n, uint16_t size)
 {
 	uint32_t idx = (pos & 0x7fffu) + n;
 	bool wrap = pos >> 15;
@@ -32,11 +32,11 @@ static uint16_t blk_pos_add(uint16_t pos, uint32_t n, uint16_t size)
 		idx -= size;
 		wrap = !wrap;
 	}
-	return blk_pos((uint16_t)idx, wrap);
+	return vu_packed_pos((uint16_t)idx, wrap);
 }
 
 /* Has the device written the descriptor at pos in the round `wrap`? */
-static bool blk_ring_used(const struct vring_packed_desc *ring, uint16_t pos,
+static bool vu_packed_ring_used(const struct vring_packed_desc *ring, uint16_t pos,
 			  bool wrap)
 {
 	uint16_t f = __atomic_load_n(&ring[pos].flags, __ATOMIC_ACQUIRE);
@@ -50,7 +50,7 @@ static bool blk_ring_used(const struct vring_packed_desc *ring, uint16_t pos,
 	return !!(f & VIRTIO_PACKED_DESC_F_USED) == wrap;
 }
 
-int blk_inflight_packed_repair(struct vhost_user_inflight_packed *r,
+int vhost_user_inflight_packed_repair(struct vhost_user_inflight_packed *r,
 			       uint16_t size,
 			       const struct vring_packed_desc *ring)
 {
@@ -74,23 +74,23 @@ int blk_inflight_packed_repair(struct vhost_user_inflight_packed *r,
 	if (ofh < size && r->desc[ofh].inflight) {
 		r->desc[ofh].inflight = 0;
 		r->free_head = ofh;
-		return BLK_INFLIGHT_UNTAKEN;
+		return VHOST_USER_INFLIGHT_UNTAKEN;
 	}
 
 	if (r->free_head == ofh && r->used_idx == r->old_used_idx &&
 	    r->used_wrap_counter == r->old_used_wrap_counter)
-		return BLK_INFLIGHT_CLEAN;
+		return VHOST_USER_INFLIGHT_CLEAN;
 	/*
 	 * A completion cut short.  The ring decides: its used descriptor
 	 * goes at the committed position after set_last returned and
 	 * before clr starts, so if it is there set_last's fields are whole.
 	 */
-	if (!blk_ring_used(ring, r->old_used_idx, r->old_used_wrap_counter)) {
+	if (!vu_packed_ring_used(ring, r->old_used_idx, r->old_used_wrap_counter)) {
 		/* The driver never saw it: undo set_last (in any part). */
 		r->free_head = ofh;
 		r->used_idx = r->old_used_idx;
 		r->used_wrap_counter = r->old_used_wrap_counter;
-		return BLK_INFLIGHT_ROLLBACK;
+		return VHOST_USER_INFLIGHT_ROLLBACK;
 	}
 	if (r->used_idx >= size || r->used_wrap_counter > 1 ||
 	    r->free_head > size)
@@ -99,10 +99,10 @@ int blk_inflight_packed_repair(struct vhost_user_inflight_packed *r,
 		/* clr did not get to old_free_head: the chain is free_head. */
 		e = r->free_head;
 		if (e >= size || r->desc[e].num == 0 ||
-		    blk_pos_add(blk_pos(r->old_used_idx,
+		    vu_packed_pos_add(vu_packed_pos(r->old_used_idx,
 					r->old_used_wrap_counter),
 				r->desc[e].num, size) !=
-		    blk_pos(r->used_idx, r->used_wrap_counter))
+		    vu_packed_pos(r->used_idx, r->used_wrap_counter))
 			return -EINVAL;
 		r->desc[e].inflight = 0;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -111,10 +111,10 @@ int blk_inflight_packed_repair(struct vhost_user_inflight_packed *r,
 	/* Otherwise clr had cleared inflight and set old_free_head. */
 	r->old_used_idx = r->used_idx;
 	r->old_used_wrap_counter = r->used_wrap_counter;
-	return BLK_INFLIGHT_COMMIT;
+	return VHOST_USER_INFLIGHT_COMMIT;
 }
 
-int blk_inflight_packed_chain(const struct vhost_user_inflight_packed *r,
+int vhost_user_inflight_packed_chain(const struct vhost_user_inflight_packed *r,
 			      uint16_t size, uint16_t e,
 			      struct vring_packed_desc *out, unsigned max)
 {
@@ -147,7 +147,7 @@ int blk_inflight_packed_chain(const struct vhost_user_inflight_packed *r,
 }
 
 /* Mark entry i used by one owner; false if it already was or is out of range. */
-static bool blk_claim(uint8_t *seen, uint16_t i, uint16_t size)
+static bool vu_claim(uint8_t *seen, uint16_t i, uint16_t size)
 {
 	if (i >= size || seen[i])
 		return false;
@@ -155,7 +155,7 @@ static bool blk_claim(uint8_t *seen, uint16_t i, uint16_t size)
 	return true;
 }
 
-int blk_inflight_packed_resume(const struct vhost_user_inflight_packed *r,
+int vhost_user_inflight_packed_resume(const struct vhost_user_inflight_packed *r,
 			       uint16_t size, const uint16_t *entries,
 			       unsigned n, uint16_t *last_avail,
 			       uint16_t *used_idx)
@@ -185,7 +185,7 @@ int blk_inflight_packed_resume(const struct vhost_user_inflight_packed *r,
 			goto out;
 		i = entries[k];
 		for (unsigned j = 0; j < h->num; j++) {
-			if (!blk_claim(seen, i, size))
+			if (!vu_claim(seen, i, size))
 				goto out;
 			if (j + 1 < h->num)
 				i = r->desc[i].next;
@@ -200,21 +200,21 @@ int blk_inflight_packed_resume(const struct vhost_user_inflight_packed *r,
 	 * end marker).  librte_vhost follows it without bounds checks.
 	 */
 	for (i = r->old_free_head; i != size; i = r->desc[i].next) {
-		if (!blk_claim(seen, i, size) || r->desc[i].inflight)
+		if (!vu_claim(seen, i, size) || r->desc[i].inflight)
 			goto out;
 		owned++;
 	}
 	if (owned != size)
 		goto out;
-	*used_idx = blk_pos(r->old_used_idx, r->old_used_wrap_counter);
-	*last_avail = blk_pos_add(*used_idx, descs, size);
+	*used_idx = vu_packed_pos(r->old_used_idx, r->old_used_wrap_counter);
+	*last_avail = vu_packed_pos_add(*used_idx, descs, size);
 	ret = 0;
 out:
 	free(seen);
 	return ret;
 }
 
-void blk_inflight_packed_start(struct vhost_user_inflight_packed *r,
+void vhost_user_inflight_packed_start(struct vhost_user_inflight_packed *r,
 			       uint16_t size, uint16_t used_idx)
 {
 	/*
@@ -228,4 +228,68 @@ void blk_inflight_packed_start(struct vhost_user_inflight_packed *r,
 	r->free_head = r->old_free_head = 0;
 	r->used_idx = r->old_used_idx = used_idx & 0x7fff;
 	r->used_wrap_counter = r->old_used_wrap_counter = used_idx >> 15;
+}
+
+/*
+ * Is the descriptor at pos a used one the device wrote in the round
+ * `wrap` (AVAIL == USED == wrap)?  Stricter than vu_packed_ring_used():
+ * a slot the driver made available again in the next round, or a chain's
+ * later slot it made available in the previous one, does not count.
+ */
+static bool vu_packed_ring_written(const struct vring_packed_desc *ring,
+				   uint16_t pos, bool wrap)
+{
+	uint16_t f = __atomic_load_n(&ring[pos].flags, __ATOMIC_ACQUIRE);
+
+	return !!(f & VIRTIO_PACKED_DESC_F_AVAIL) == wrap &&
+	       !!(f & VIRTIO_PACKED_DESC_F_USED) == wrap;
+}
+
+int vhost_user_inflight_packed_base(const struct vhost_user_inflight_packed *r,
+				    uint16_t size,
+				    const struct vring_packed_desc *ring,
+				    uint32_t *base)
+{
+	uint64_t bytes = vhost_user_inflight_packed_bytes(size);
+	struct vhost_user_inflight_packed *copy;
+	uint16_t *entries, avail, used;
+	unsigned n = 0;
+	int ret;
+
+	if (size == 0 || size > VIRTIO_QUEUE_SIZE_MAX)
+		return -EINVAL;
+	if (__atomic_load_n(&r->version, __ATOMIC_ACQUIRE) == 0)
+		return -ENODATA;
+	copy = malloc(bytes);
+	entries = malloc(sizeof(*entries) * size);
+	if (!copy || !entries) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* The back-end is gone: nobody writes the region meanwhile. */
+	memcpy(copy, r, bytes);
+	ret = vhost_user_inflight_packed_repair(copy, size, ring);
+	if (ret < 0)
+		goto out;
+	/* The heads librte_vhost would list for resubmission. */
+	for (uint16_t i = 0; i < size; i++)
+		if (copy->desc[i].inflight)
+			entries[n++] = i;
+	ret = vhost_user_inflight_packed_resume(copy, size, entries, n,
+						 &avail, &used);
+	/*
+	 * Nothing is ever written at the committed used position in its
+	 * round: a used descriptor there means the back-end completed more
+	 * than it recorded (one that does not keep the region), and
+	 * resuming from the region would hand the driver completions twice.
+	 */
+	if (!ret && vu_packed_ring_written(ring, used & 0x7fff, used >> 15))
+		ret = -ESTALE;
+	if (!ret)
+		*base = (uint32_t)avail |
+			(uint32_t)used << VHOST_USER_PACKED_USED_SHIFT;
+out:
+	free(entries);
+	free(copy);
+	return ret;
 }
