@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blk_poll.h"
 #include "log.h"
 
 #define BLK_QUEUE_SQ_ENTRIES	256
@@ -53,7 +54,7 @@ struct blk_queue {
 	int image_fd;
 	int stop_fd;
 	const struct blk_disk *disk;
-	uint64_t poll_ns;
+	struct blk_poll poll;
 	const struct blk_queue_ops *ops;
 	void *opaque;
 
@@ -116,7 +117,7 @@ int blk_queue_create(const struct blk_queue_config *cfg,
 	q->kick_fd = cfg->kick_fd;
 	q->image_fd = cfg->image_fd;
 	q->disk = cfg->disk;
-	q->poll_ns = (uint64_t)cfg->poll_us * 1000u;
+	blk_poll_init(&q->poll, (uint64_t)cfg->poll_us * 1000u);
 	q->ops = cfg->ops;
 	q->opaque = cfg->opaque;
 	atomic_init(&q->stop, false);
@@ -201,16 +202,22 @@ void blk_queue_get_stats(const struct blk_queue *q, struct blk_queue_stats *s)
 	s->inflight = q->inflight;
 }
 
+/* Submit what is queued; what could not go is retried on the next turn. */
+static void blk_queue_submit(struct blk_queue *q)
+{
+	int ret = io_uring_submit(&q->ring);
+
+	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+		log_warn(q->name, "io_uring submit: %s", strerror(-ret));
+}
+
 /* An SQE, submitting what is queued when the SQ is full. */
 static struct io_uring_sqe *blk_queue_sqe(struct blk_queue *q)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
 
 	if (!sqe) {
-		int ret = io_uring_submit(&q->ring);
-
-		if (ret < 0)
-			log_warn(q->name, "io_uring submit: %s", strerror(-ret));
+		blk_queue_submit(q);
 		sqe = io_uring_get_sqe(&q->ring);
 	}
 	return sqe;
@@ -792,7 +799,7 @@ static void blk_queue_arm_poll(struct blk_queue *q, int fd, enum blk_tag tag)
 
 int blk_queue_run(struct blk_queue *q)
 {
-	uint64_t last_work;
+	uint64_t last_work, now, asleep_since = 0;
 	bool kicks_on = true;
 	int ret;
 
@@ -806,13 +813,8 @@ int blk_queue_run(struct blk_queue *q)
 
 		if (!stopping)
 			work += blk_queue_take(q);
-		if (io_uring_sq_ready(&q->ring)) {
-			ret = io_uring_submit(&q->ring);
-			if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
-			    ret != -EBUSY)
-				log_warn(q->name, "io_uring submit: %s",
-					 strerror(-ret));
-		}
+		if (io_uring_sq_ready(&q->ring))
+			blk_queue_submit(q);
 		work += blk_queue_reap(q);
 		blk_queue_publish(q);
 		if (stopping && q->inflight == 0)
@@ -822,7 +824,13 @@ int blk_queue_run(struct blk_queue *q)
 				blk_vring_kicks(&q->vr, false);
 				kicks_on = false;
 			}
-			last_work = blk_now_ns();
+			now = blk_now_ns();
+			if (asleep_since) {
+				/* How long the wait was: the next window. */
+				blk_poll_slept(&q->poll, now - asleep_since);
+				asleep_since = 0;
+			}
+			last_work = now;
 			continue;
 		}
 		/*
@@ -835,8 +843,11 @@ int blk_queue_run(struct blk_queue *q)
 		 * took half the CPU from the workers (perf: 40% of samples
 		 * in this loop at QD32 on /dev/shm) and gave a 110 us p99 at
 		 * QD1 where the worker waited for the spinner's time slice.
+		 * The window shrinks while the waits outlast --poll-us (a
+		 * disk taking hundreds of microseconds per batch): polling
+		 * through them cost a sleep anyway, and CPU (blk_poll.h).
 		 */
-		if (blk_now_ns() - last_work < q->poll_ns) {
+		if (blk_now_ns() - last_work < q->poll.ns) {
 			if (q->inflight)
 				sched_yield();
 			else
@@ -856,6 +867,8 @@ int blk_queue_run(struct blk_queue *q)
 				blk_queue_arm_poll(q, q->kick_fd, BLK_TAG_KICK);
 		}
 		q->stats.sleeps++;
+		if (!asleep_since)
+			asleep_since = last_work;
 		ret = io_uring_submit_and_wait(&q->ring, 1);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
 		    ret != -EBUSY && ret != -ETIME) {
