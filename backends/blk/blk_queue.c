@@ -611,6 +611,23 @@ static unsigned blk_queue_take(struct blk_queue *q)
 		}
 		blk_queue_take_head(q, head, true);
 		n++;
+		/*
+		 * O_DIRECT: submitting an SQE sends its request to the device
+		 * there and then, and the requests of one io_uring_enter go
+		 * out together at its end (one block plug, one notification
+		 * of the device).  A virtio disk that serves what it was
+		 * notified of and interrupts once for all of it then returns
+		 * the whole batch at once and idles until the next one
+		 * arrives: the driver's 32 requests went back and forth in
+		 * lockstep, the device empty for each turnaround (ftrace,
+		 * docs/benchmarks.md).  Submitted one by one, as fio and
+		 * qemu-storage-daemon do, the device starts on the first
+		 * while the rest are decoded.  Buffered I/O keeps the batch:
+		 * it is copied or handed to io-wq, and one system call for
+		 * the batch is cheaper.
+		 */
+		if (q->disk->direct && io_uring_sq_ready(&q->ring))
+			blk_queue_submit(q);
 	}
 	return n;
 }
