@@ -821,6 +821,14 @@ int blk_queue_run(struct blk_queue *q)
 	int ret;
 
 	blk_queue_arm_poll(q, q->stop_fd, BLK_TAG_STOP);
+	/*
+	 * Kicks on, whatever the ring holds: a queue stopped while busy
+	 * left them suppressed in the ring (avail_event behind, or
+	 * NO_NOTIFY), and a restarted one serving the same ring would sleep
+	 * waiting for a kick the driver never sends.
+	 */
+	if (!q->broken)
+		blk_vring_kicks(&q->vr, true);
 	/* Anything completed before a restart may not have been signalled. */
 	q->notify_pending = true;
 	last_work = blk_now_ns();
