@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blk_poll.h"
 #include "log.h"
 
 #define BLK_QUEUE_SQ_ENTRIES	256
@@ -53,7 +54,7 @@ struct blk_queue {
 	int image_fd;
 	int stop_fd;
 	const struct blk_disk *disk;
-	uint64_t poll_ns;
+	struct blk_poll poll;
 	const struct blk_queue_ops *ops;
 	void *opaque;
 
@@ -116,7 +117,7 @@ int blk_queue_create(const struct blk_queue_config *cfg,
 	q->kick_fd = cfg->kick_fd;
 	q->image_fd = cfg->image_fd;
 	q->disk = cfg->disk;
-	q->poll_ns = (uint64_t)cfg->poll_us * 1000u;
+	blk_poll_init(&q->poll, (uint64_t)cfg->poll_us * 1000u);
 	q->ops = cfg->ops;
 	q->opaque = cfg->opaque;
 	atomic_init(&q->stop, false);
@@ -201,16 +202,22 @@ void blk_queue_get_stats(const struct blk_queue *q, struct blk_queue_stats *s)
 	s->inflight = q->inflight;
 }
 
+/* Submit what is queued; what could not go is retried on the next turn. */
+static void blk_queue_submit(struct blk_queue *q)
+{
+	int ret = io_uring_submit(&q->ring);
+
+	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+		log_warn(q->name, "io_uring submit: %s", strerror(-ret));
+}
+
 /* An SQE, submitting what is queued when the SQ is full. */
 static struct io_uring_sqe *blk_queue_sqe(struct blk_queue *q)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
 
 	if (!sqe) {
-		int ret = io_uring_submit(&q->ring);
-
-		if (ret < 0)
-			log_warn(q->name, "io_uring submit: %s", strerror(-ret));
+		blk_queue_submit(q);
 		sqe = io_uring_get_sqe(&q->ring);
 	}
 	return sqe;
@@ -231,7 +238,7 @@ static void blk_sqe_image(const struct blk_queue *q, struct io_uring_sqe *sqe)
  * Hand chain c back with len bytes written.  A packed used descriptor
  * is visible once stored, so with inflight tracking the region records
  * the completion around that store (a crash in between is sorted out by
- * blk_inflight_packed_repair()); split elements wait for publish.
+ * vhost_user_inflight_packed_repair()); split elements wait for publish.
  */
 static void blk_queue_used(struct blk_queue *q, const struct blk_chain *c,
 			   uint16_t entry, uint32_t len)
@@ -604,6 +611,23 @@ static unsigned blk_queue_take(struct blk_queue *q)
 		}
 		blk_queue_take_head(q, head, true);
 		n++;
+		/*
+		 * O_DIRECT: submitting an SQE sends its request to the device
+		 * there and then, and the requests of one io_uring_enter go
+		 * out together at its end (one block plug, one notification
+		 * of the device).  A virtio disk that serves what it was
+		 * notified of and interrupts once for all of it then returns
+		 * the whole batch at once and idles until the next one
+		 * arrives: the driver's 32 requests went back and forth in
+		 * lockstep, the device empty for each turnaround (ftrace,
+		 * docs/benchmarks.md).  Submitted one by one, as fio and
+		 * qemu-storage-daemon do, the device starts on the first
+		 * while the rest are decoded.  Buffered I/O keeps the batch:
+		 * it is copied or handed to io-wq, and one system call for
+		 * the batch is cheaper.
+		 */
+		if (q->disk->direct && io_uring_sq_ready(&q->ring))
+			blk_queue_submit(q);
 	}
 	return n;
 }
@@ -792,11 +816,19 @@ static void blk_queue_arm_poll(struct blk_queue *q, int fd, enum blk_tag tag)
 
 int blk_queue_run(struct blk_queue *q)
 {
-	uint64_t last_work;
+	uint64_t last_work, now, asleep_since = 0;
 	bool kicks_on = true;
 	int ret;
 
 	blk_queue_arm_poll(q, q->stop_fd, BLK_TAG_STOP);
+	/*
+	 * Kicks on, whatever the ring holds: a queue stopped while busy
+	 * left them suppressed in the ring (avail_event behind, or
+	 * NO_NOTIFY), and a restarted one serving the same ring would sleep
+	 * waiting for a kick the driver never sends.
+	 */
+	if (!q->broken)
+		blk_vring_kicks(&q->vr, true);
 	/* Anything completed before a restart may not have been signalled. */
 	q->notify_pending = true;
 	last_work = blk_now_ns();
@@ -806,13 +838,8 @@ int blk_queue_run(struct blk_queue *q)
 
 		if (!stopping)
 			work += blk_queue_take(q);
-		if (io_uring_sq_ready(&q->ring)) {
-			ret = io_uring_submit(&q->ring);
-			if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
-			    ret != -EBUSY)
-				log_warn(q->name, "io_uring submit: %s",
-					 strerror(-ret));
-		}
+		if (io_uring_sq_ready(&q->ring))
+			blk_queue_submit(q);
 		work += blk_queue_reap(q);
 		blk_queue_publish(q);
 		if (stopping && q->inflight == 0)
@@ -822,7 +849,13 @@ int blk_queue_run(struct blk_queue *q)
 				blk_vring_kicks(&q->vr, false);
 				kicks_on = false;
 			}
-			last_work = blk_now_ns();
+			now = blk_now_ns();
+			if (asleep_since) {
+				/* How long the wait was: the next window. */
+				blk_poll_slept(&q->poll, now - asleep_since);
+				asleep_since = 0;
+			}
+			last_work = now;
 			continue;
 		}
 		/*
@@ -835,8 +868,11 @@ int blk_queue_run(struct blk_queue *q)
 		 * took half the CPU from the workers (perf: 40% of samples
 		 * in this loop at QD32 on /dev/shm) and gave a 110 us p99 at
 		 * QD1 where the worker waited for the spinner's time slice.
+		 * The window shrinks while the waits outlast --poll-us (a
+		 * disk taking hundreds of microseconds per batch): polling
+		 * through them cost a sleep anyway, and CPU (blk_poll.h).
 		 */
-		if (blk_now_ns() - last_work < q->poll_ns) {
+		if (blk_now_ns() - last_work < q->poll.ns) {
 			if (q->inflight)
 				sched_yield();
 			else
@@ -856,11 +892,26 @@ int blk_queue_run(struct blk_queue *q)
 				blk_queue_arm_poll(q, q->kick_fd, BLK_TAG_KICK);
 		}
 		q->stats.sleeps++;
+		if (!asleep_since)
+			asleep_since = last_work;
 		ret = io_uring_submit_and_wait(&q->ring, 1);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
 		    ret != -EBUSY && ret != -ETIME) {
 			log_err(q->name, "io_uring wait: %s", strerror(-ret));
 			return ret;
+		}
+		/*
+		 * Awake, and polling for a while: suppress kicks before the
+		 * completions that woke us are published, or the driver
+		 * refilling the ring kicks us once more, an eventfd write that
+		 * costs it tens of microseconds to wake a thread that is
+		 * already running (ftrace: one per batch at QD32 on disk).
+		 * The next turn looks at the avail ring, so nothing made
+		 * available meanwhile is missed.
+		 */
+		if (kicks_on && !q->broken) {
+			blk_vring_kicks(&q->vr, false);
+			kicks_on = false;
 		}
 		last_work = blk_now_ns();
 	}

@@ -389,9 +389,14 @@ void blk_vring_kicks(struct blk_vring *vr, bool enable)
 				 VRING_PACKED_EVENT_FLAG_DISABLE,
 				 __ATOMIC_RELAXED);
 	} else if (vr->event_idx) {
-		/* Disabled: leave avail_event behind, kicks stay rare. */
-		if (enable)
-			*blk_vring_avail_event(vr) = vr->last_avail;
+		/*
+		 * Disabled: avail_event just behind what we took, which the
+		 * driver's avail index only crosses again after wrapping.  Left
+		 * where the last enable put it, the driver's next publish
+		 * crossed it: one kick after every sleep, even once awake.
+		 */
+		*blk_vring_avail_event(vr) = enable ? vr->last_avail :
+					     (uint16_t)(vr->last_avail - 1);
 	} else {
 		uint16_t f = vr->used->flags;
 

@@ -11,7 +11,8 @@ over the whole disk (fill, random mix checked, readback); every queue
 must have completed requests, nothing may fail, and afterwards every
 block of the raw file holds the driver's pattern.  Then a plain read job
 on two queues, reconnecting to the same back-end, and the back-end's
-SIGUSR1 stats show both queue threads."""
+SIGUSR1 stats show both queue threads.  Last, a QD32 verify run against
+a --direct back-end (O_DIRECT requests are submitted one by one)."""
 
 import json
 import os
@@ -47,6 +48,58 @@ def run_drive(args, timeout=120):
     return p.returncode, data, p.stderr
 
 
+def verify_run(be, what, args, queues):
+    """One verify run; its checks.  True if all passed."""
+    rc, d, err = run_drive(["-s", be.sock, "--verify", "--timeout", "10000"]
+                           + args)
+    ok = c.equal(rc, 0, f"{what}: status 0")
+    ok &= c.check(d is not None and d.get("error") is None,
+                  f"{what}: JSON summary without error", err[-500:])
+    if d and "phases" in d:
+        ph = d["phases"]
+        main = ph["main"]
+        ok &= c.check(len(main["queue_ios"]) == queues and
+                      all(x > 0 for x in main["queue_ios"]),
+                      f"{what}: every queue completed requests",
+                      str(main["queue_ios"]))
+        ok &= c.equal(ph["readback"]["verified"], DISK // BS,
+                      f"{what}: every block read back and checked")
+        ok &= c.equal(sum(p["io_errors"] + p["unsupported"] +
+                          p["verify_errors"] for p in ph.values()),
+                      0, f"{what}: no I/O or verify errors")
+    if not ok:
+        print(err, be.text()[-2000:])
+    return ok
+
+
+def direct_qd32(tmp):
+    """--direct submits each request on its own: a QD32 verify run (32
+    requests taken per scan, each its own io_uring_enter) on an O_DIRECT
+    image, then the raw file checked."""
+    img = os.path.join(tmp, "direct.img")
+    with open(img, "wb") as f:
+        f.truncate(DISK)
+    be = splitvm_blk.Backend(blk_exe, tmp, img, args=["--direct"],
+                             name="direct")
+    try:
+        if not be.running() and "O_DIRECT" in be.text():
+            # Not a pass: nothing about --direct was checked.
+            print(f"  info --direct not checked: {tmp} has no O_DIRECT")
+            return
+        if not c.check(be.running(), "--direct: the back-end runs",
+                       be.text()[-300:]):
+            return
+        seed = 7100
+        verify_run(be, "--direct verify randrw QD32", [
+            "--rw", "randrw", "--iodepth", "32", "--seed", str(seed)], 1)
+        c.equal(drive_pattern.bad_blocks(img, seed, DISK, BS)[:10], [],
+                f"--direct: the raw file holds the driver's pattern "
+                f"(seed {seed})")
+    finally:
+        status, _ = be.stop()
+    c.equal(status, 0, "--direct: splitvm-blk exits 0 on SIGTERM")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     os.chmod(tmp, 0o755)
     img = os.path.join(tmp, "disk.img")
@@ -61,30 +114,11 @@ with tempfile.TemporaryDirectory() as tmp:
         for n, (ring, wait) in enumerate((("split", "poll"),
                                           ("packed", "event"))):
             seed = 7000 + n
-            what = f"verify randrw QD8 2q {ring} {wait}"
-            args = ["-s", be.sock, "--verify", "--rw", "randrw",
-                    "--iodepth", "8", "--queues", "2", "--seed", str(seed),
-                    "--wait", wait, "--timeout", "10000"]
+            args = ["--rw", "randrw", "--iodepth", "8", "--queues", "2",
+                    "--seed", str(seed), "--wait", wait]
             if ring == "packed":
                 args.append("--packed")
-            rc, d, err = run_drive(args)
-            ok = c.equal(rc, 0, f"{what}: status 0")
-            ok &= c.check(d is not None and d.get("error") is None,
-                          f"{what}: JSON summary without error", err[-500:])
-            if d and "phases" in d:
-                ph = d["phases"]
-                main = ph["main"]
-                ok &= c.check(len(main["queue_ios"]) == 2 and
-                              all(x > 0 for x in main["queue_ios"]),
-                              f"{what}: both queues completed requests",
-                              str(main["queue_ios"]))
-                ok &= c.equal(ph["readback"]["verified"], DISK // BS,
-                              f"{what}: every block read back and checked")
-                ok &= c.equal(sum(p["io_errors"] + p["unsupported"] +
-                                  p["verify_errors"] for p in ph.values()),
-                              0, f"{what}: no I/O or verify errors")
-            if not ok:
-                print(err, be.text()[-2000:])
+            verify_run(be, f"verify randrw QD8 2q {ring} {wait}", args, 2)
         c.equal(drive_pattern.bad_blocks(img, seed, DISK, BS)[:10], [],
                 f"the raw file holds the driver's pattern (seed {seed})")
 
@@ -112,4 +146,5 @@ with tempfile.TemporaryDirectory() as tmp:
     finally:
         status, text = be.stop()
     c.equal(status, 0, "splitvm-blk exits 0 on SIGTERM")
+    direct_qd32(tmp)
 c.finish()

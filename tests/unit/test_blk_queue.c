@@ -454,6 +454,34 @@ static void test_corrupt_avail_stops_queue(void)
 	CU_ASSERT_EQUAL_FATAL(start_queue(), 0);
 }
 
+/*
+ * A queue stopped while busy leaves kicks suppressed in the ring; the
+ * next one on the same ring must turn them on before it sleeps, or the
+ * driver, seeing NO_NOTIFY, never wakes it.
+ */
+static void test_restart_enables_kicks(void)
+{
+	struct timespec ts = { 0, 200 * 1000000 };
+	struct vring_used *u = tm_used(&tm);
+	uint16_t base = u->idx;
+	uint64_t s = tm_alloc(&tm, 1);
+
+	blk_queue_stop(q);
+	pthread_join(thread, NULL);
+	CU_ASSERT_EQUAL(run_result, 0);
+	blk_queue_indexes(q, &tm.vr.last_avail, &tm.vr.used_idx);
+	blk_queue_destroy(q);
+	__atomic_store_n(&u->flags, VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
+	CU_ASSERT_EQUAL_FATAL(start_queue(), 0);
+	nanosleep(&ts, NULL);
+	CU_ASSERT_FALSE(__atomic_load_n(&u->flags, __ATOMIC_RELAXED) &
+			VRING_USED_F_NO_NOTIFY);
+	submit(VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, s);
+	kick();
+	CU_ASSERT_FATAL(wait_used(base + 1));
+	CU_ASSERT_EQUAL(status_of(s), VIRTIO_BLK_S_OK);
+}
+
 static CU_TestInfo queue_tests[] = {
 	{ "write, read, flush through io_uring", test_write_read_flush },
 	{ "write zeroes, discard, GET_ID", test_zeroes_discard_getid },
@@ -462,6 +490,7 @@ static CU_TestInfo queue_tests[] = {
 	{ "latency buckets", test_lat_bucket },
 	{ "writethrough: fdatasync before completion", test_writethrough },
 	{ "O_DIRECT: unaligned buffers bounced", test_direct_bounce },
+	{ "a restarted queue turns kicks on", test_restart_enables_kicks },
 	{ "corrupt avail index stops the queue", test_corrupt_avail_stops_queue },
 	CU_TEST_INFO_NULL,
 };
