@@ -125,6 +125,19 @@ def switch_pid(vm):
     return (net0(vm).get("backend") or {}).get("pid", 0)
 
 
+def is_our_switch(pid):
+    """pid is the splitvm-net serving this test's switch (not a reused
+    pid: the test must never kill anyone else's process)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return (os.path.basename(argv[0]) == b"splitvm-net" and
+            any(a.endswith(f"/net-{switch}/control.sock".encode())
+                for a in argv))
+
+
 def gaps_between(vm, t0, t1):
     """The gap lines vm printed in [t0, t1): (first, lost) each."""
     return [netpeer.gap(l) for t, l in list(vm["out"])
@@ -149,6 +162,15 @@ def restarted(n, old):
                 d.get("restarts") == n for d in devs))
 
 
+def extra_restarts(kills_so_far):
+    """A hint when the switch ended more often than it was killed."""
+    n = max(((net0(vm).get("backend") or {}).get("restarts") or 0)
+            for vm in vms)
+    return (f"; the switch ended {n - kills_so_far} more time(s) without "
+            "being killed (each core's stderr: 'switch (pid N) gone')"
+            if n > kills_so_far else "")
+
+
 def kill_loop(a, b, rng):
     """The kills; their times, or None when one went wrong."""
     times = []
@@ -159,9 +181,10 @@ def kill_loop(a, b, rng):
             time.sleep(max(0.0, STABLE_S - (time.monotonic() - born)))
         time.sleep(rng.uniform(0.5, 2.0))
         old = switch_pid(a)
-        if not c.check(old > 0 and old == switch_pid(b),
-                       f"kill {i + 1}: both VMs name one switch process",
-                       f"{old} {switch_pid(b)}"):
+        if not c.check(old > 0 and old == switch_pid(b) and
+                       is_our_switch(old),
+                       f"kill {i + 1}: both VMs name one switch process, "
+                       "this test's", f"{old} {switch_pid(b)}"):
             return None
         before = (received(a), received(b))
         t = time.monotonic()
@@ -170,7 +193,7 @@ def kill_loop(a, b, rng):
         if not c.check(wait_until(lambda: restarted(i + 1, old), RESUME_S),
                        f"kill {i + 1}: a new switch, both devices "
                        f"reconnected (restarts {i + 1})",
-                       f"{net0(a)} {net0(b)}"):
+                       f"{net0(a)} {net0(b)}" + extra_restarts(i + 1)):
             return None
         born = time.monotonic()
         ok = wait_until(lambda: received(a) > before[0] + RESUME_FRAMES and
