@@ -46,7 +46,7 @@ struct net_peer {
 	uint32_t peer_ack;		/* ours the peer accounted for */
 	uint32_t told;			/* the account we last sent it */
 	bool answer_due;		/* it asked (probe, END) */
-	bool stopping;			/* no more data: 'q', N sent, its END */
+	bool stopping;			/* no more data: 'q' or N sent */
 	bool end_acked;			/* it saw our END */
 	uint64_t ctrl_sent, probes, ends;
 	/* Its frames. */

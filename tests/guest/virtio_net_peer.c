@@ -2,9 +2,8 @@
 /*
  * guest.net_peer=1: two test guests on one switch (splitvm-net, --net
  * switch=NAME) send each other sequence-numbered frames, one queue pair
- * each, until a 'q' arrives on the console (or N data frames are sent, or
- * the peer ends), while the test kills and restarts the switch under
- * them.  Lost frames are counted, not failed on; what must never happen
+ * each, until a 'q' arrives on the console or N data frames are sent,
+ * while the test kills and restarts the switch under them.  Lost frames are counted, not failed on; what must never happen
  * is counted and reported: a frame twice, a frame after a later one, a
  * used-ring anomaly (virtq_poll()), DEVICE_NEEDS_RESET.
  *
@@ -240,10 +239,10 @@ static void peer_rx(struct net_test *t, const uint8_t *buf, uint32_t len,
 	}
 	ps->ctrl_received++;
 	peer_account_to(t, seq);
+	/* Its END does not stop ours: it keeps acking until our END. */
 	if (flags & NET_PEER_END) {
 		ps->peer_end = true;
 		ps->peer_total = seq;
-		ps->stopping = true;
 	}
 	if (flags & NET_PEER_ASK)
 		ps->answer_due = true;
