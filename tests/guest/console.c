@@ -74,6 +74,14 @@ size_t console_read(uint8_t *buf, size_t len, uint64_t timeout_ms)
 	return n;
 }
 
+bool console_poll(uint8_t *c)
+{
+	if (!(inb(PLATFORM_COM1_PORT + UART_LSR) & UART_LSR_DR))
+		return false;
+	*c = inb(PLATFORM_COM1_PORT + UART_RBR);
+	return true;
+}
+
 /*
  * printf: %d %i %u %x %X %p %s %c %%, flag 0, a width, a precision for
  * %s, lengths l, ll and z.

@@ -139,6 +139,8 @@ void console_init(void);
 void console_write(const char *s, size_t len);
 /* Up to len bytes typed on COM1, waiting at most timeout_ms in all. */
 size_t console_read(uint8_t *buf, size_t len, uint64_t timeout_ms);
+/* One look at the receiver: a byte typed, or false (one or two exits). */
+bool console_poll(uint8_t *c);
 void guest_printf(const char *fmt, ...) GUEST_PRINTF(1, 2);
 void guest_vprintf(const char *fmt, va_list ap) GUEST_PRINTF(1, 0);
 
@@ -353,6 +355,15 @@ struct virtq {
 	uint64_t notify_addr;
 	uint16_t chain_len[VIRTQ_SIZE_MAX];	/* by head/id; 0: free */
 	uint64_t kicks, kicks_suppressed;
+	/*
+	 * Used-ring anomalies seen (virtq_poll()): an id out of range, a
+	 * chain returned that was not in flight (twice), split used->idx
+	 * moving back or more than the ring past the chains taken.  An
+	 * index anomaly (or any on a packed ring) breaks the queue.
+	 */
+	uint16_t used_seen;		/* split: last used->idx read */
+	bool used_broken;
+	uint64_t used_bad_id, used_twice, used_idx_back, used_idx_jump;
 };
 
 struct virtq_buf {
@@ -408,6 +419,15 @@ void virtq_notify(struct virtq *vq);
 uint16_t virtq_used_idx(const struct virtq *vq);
 /* A used chain waits to be taken. */
 bool virtq_used_ready(const struct virtq *vq);
+/*
+ * One look at the used ring: 1 and the chain taken (freed), 0 when none
+ * is there, -1 on a used-ring anomaly (counted in vq, *why says which;
+ * a bad element is skipped, a broken queue stays broken).
+ */
+int virtq_poll(struct virtq *vq, uint16_t *head, uint32_t *len,
+	       const char **why);
+/* The sum of vq's used-ring anomaly counts. */
+uint64_t virtq_used_anomalies(const struct virtq *vq);
 /* The next used chain (freed), polling up to timeout_ms. */
 const char *virtq_wait(struct virtq *vq, uint16_t *head, uint32_t *len,
 		       uint64_t timeout_ms);
@@ -533,6 +553,7 @@ struct net_options {
 	bool irq;			/* guest.net_irq=1: ctrl vq by MSI-X */
 	bool reset;			/* guest.net_reset=1: reset, pass 2 */
 	uint64_t wait_ms;		/* guest.net_wait_ms: idle before traffic */
+	bool peer;			/* guest.net_peer=1: exchange with a guest */
 };
 
 /*

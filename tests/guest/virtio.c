@@ -11,7 +11,10 @@
  * Device-provided values are checked before use: capabilities must lie
  * inside an implemented memory BAR below 4 GiB (the part that is mapped),
  * queue notify offsets inside the notify window, used ids must name a
- * chain in flight.  Every wait has a TSC time-out.
+ * chain in flight, a split ring's used index may only move forward and
+ * never by more than the ring.  Anomalies are counted per queue (a test
+ * that tolerates lost frames still reports them).  Every wait has a TSC
+ * time-out.
  */
 #include "guest.h"
 #include "virtio.h"
@@ -512,6 +515,11 @@ static void virtq_kick_split(struct virtq *vq)
 	mmio_write16(vq->notify_addr, vq->index);
 }
 
+/*
+ * The element at last_used, which the caller saw published.  An id out
+ * of range or naming a chain not in flight (returned twice) is counted
+ * and skipped: the ring goes on with the next element.
+ */
 static const char *virtq_take_split(struct virtq *vq, uint16_t *head,
 				    uint32_t *len)
 {
@@ -523,6 +531,10 @@ static const char *virtq_take_split(struct virtq *vq, uint16_t *head,
 	e = vq->used->ring[vq->last_used % vq->size];
 	vq->last_used++;
 	if (e.id >= vq->size || !vq->chain_len[e.id]) {
+		if (e.id >= vq->size)
+			vq->used_bad_id++;
+		else
+			vq->used_twice++;
 		guest_printf("guest: warning: virtio queue %u used id=%u is not a chain in flight\n",
 			     vq->index, e.id);
 		return "virtio used ring names a descriptor not in flight";
@@ -651,6 +663,12 @@ static const char *virtq_take_packed(struct virtq *vq, uint16_t *head,
 	virtio_barrier();
 	id = d->id;
 	if (id >= vq->size || !vq->chain_len[id]) {
+		/* Its chain length is unknown: the ring cannot go on. */
+		if (id >= vq->size)
+			vq->used_bad_id++;
+		else
+			vq->used_twice++;
+		vq->used_broken = true;
 		guest_printf("guest: warning: virtio queue %u used id=%u at %u is not a chain in flight\n",
 			     vq->index, id, vq->used_pos);
 		return "virtio used ring names a descriptor not in flight";
@@ -732,25 +750,78 @@ bool virtq_used_ready(const struct virtq *vq)
 	       *(volatile uint16_t *)&vq->used->idx != vq->last_used;
 }
 
+/*
+ * Split: used->idx may only move forward, by at most the ring size past
+ * the chains taken (2.7.8).  Anything else is counted once and the queue
+ * is broken: nothing more is taken from it.
+ */
+static const char *virtq_split_idx_check(struct virtq *vq, uint16_t used_idx)
+{
+	if ((int16_t)(used_idx - vq->used_seen) < 0) {
+		vq->used_idx_back++;
+		vq->used_broken = true;
+		guest_printf("guest: warning: virtio queue %u used idx moved back from %u to %u\n",
+			     vq->index, vq->used_seen, used_idx);
+		return "virtio used index moved backwards";
+	}
+	if ((uint16_t)(used_idx - vq->last_used) > vq->size) {
+		vq->used_idx_jump++;
+		vq->used_broken = true;
+		guest_printf("guest: warning: virtio queue %u used idx %u is more than the ring (%u) past the %u taken\n",
+			     vq->index, used_idx, vq->size, vq->last_used);
+		return "virtio used index ran ahead of the ring";
+	}
+	vq->used_seen = used_idx;
+	return NULL;
+}
+
+int virtq_poll(struct virtq *vq, uint16_t *head, uint32_t *len,
+	       const char **why)
+{
+	uint16_t used_idx;
+
+	if (vq->used_broken) {
+		*why = "virtio used ring broken by an earlier anomaly";
+		return -1;
+	}
+	if (vq->packed) {
+		if (!virtq_packed_ready(vq))
+			return 0;
+		*why = virtq_take_packed(vq, head, len);
+		return *why ? -1 : 1;
+	}
+	used_idx = *(volatile uint16_t *)&vq->used->idx;
+	if (used_idx == vq->last_used && used_idx == vq->used_seen)
+		return 0;
+	*why = virtq_split_idx_check(vq, used_idx);
+	if (*why)
+		return -1;
+	if (used_idx == vq->last_used)
+		return 0;
+	*why = virtq_take_split(vq, head, len);
+	return *why ? -1 : 1;
+}
+
+uint64_t virtq_used_anomalies(const struct virtq *vq)
+{
+	return vq->used_bad_id + vq->used_twice + vq->used_idx_back +
+	       vq->used_idx_jump;
+}
+
 const char *virtq_wait(struct virtq *vq, uint16_t *head, uint32_t *len,
 		       uint64_t timeout_ms)
 {
 	uint64_t deadline = tsc_deadline_ms(timeout_ms);
 	uint32_t polls = 0;
+	const char *why;
 
 	for (;;) {
-		if (vq->packed) {
-			if (virtq_packed_ready(vq))
-				return virtq_take_packed(vq, head, len);
-		} else {
-			uint16_t used_idx = *(volatile uint16_t *)&vq->used->idx;
+		int r = virtq_poll(vq, head, len, &why);
 
-			if (used_idx != vq->last_used) {
-				if ((uint16_t)(used_idx - vq->last_used) > vq->size)
-					return "virtio used index ran ahead of the ring";
-				return virtq_take_split(vq, head, len);
-			}
-		}
+		if (r > 0)
+			return NULL;
+		if (r < 0)
+			return why;
 		if (++polls % VIRTQ_STATUS_POLL_EVERY == 0 &&
 		    virtio_status(vq->dev) & VIRTIO_CONFIG_S_NEEDS_RESET)
 			return "virtio device needs reset";

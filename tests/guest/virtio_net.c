@@ -35,7 +35,8 @@
  *   experimental), then NET_PAYLOAD_LEN bytes:
  *     0  u32 LE  magic 0x4e4d5653 ("SVMN")
  *     4  u32 LE  sequence number, 0..N-1
- *     8  48 bytes, byte i = (seq * 31 + i * 7) mod 256
+ *     8  u32 LE  ack, 12 u32 LE flags (guest.net_peer=1; else 0)
+ *    16  40 bytes, byte i = (seq * 31 + i * 7) mod 256
  *    56  u32 LE  N
  *    60  u32 LE  FNV-1a 32 of bytes 0..59
  * A frame comes back verified if its payload checks, its sequence is
@@ -71,6 +72,12 @@
  * fails when fewer than `expect` frames (default N) were received and
  * verified.
  *
+ * guest.net_peer=1 (virtio_net_peer.c): no looped-back frames, another
+ * guest on the same switch instead; both send their frames until told
+ * to stop, with a window of their own, and count what the other's lost,
+ * duplicated or reordered.  The lines above (received= and verified=
+ * count the peer's frames), then its own report line.
+ *
  * guest.net_reset=1 (see net_restart()): after that pass, a reset with
  * frames in flight, the device started again (a second features line)
  * and a second pass, which must verify `expect` frames too:
@@ -81,68 +88,25 @@
  * one pair's test: with guest.net_queues > 1 too the test fails at once
  * ("guest.net_reset=1 with guest.net_queues > 1 is not supported").
  */
-#include "guest.h"
-#include "virtio.h"
+#include "virtio_net.h"
 
-#define NET_RX_BUFS		32
-#define NET_BUF_SIZE		2048
-#define NET_HDR_LEN		sizeof(struct virtio_net_hdr_mrg_rxbuf)
-#define NET_ETH_HLEN		14
-#define NET_ETHERTYPE		0x88b5
-#define NET_PAYLOAD_LEN		64
-#define NET_FRAME_LEN		(NET_ETH_HLEN + NET_PAYLOAD_LEN)
-#define NET_MAGIC		0x4e4d5653u
-#define NET_MAGIC_STALE		0x58534d56u	/* "VMSX": in flight at reset */
-#define NET_FILL_OFF		8
-#define NET_COUNT_OFF		56
-#define NET_SUM_OFF		60
-#define NET_MAX_FRAMES		65536
 #define NET_TIMEOUT_MS		20000
 /* Polls of used->idx between looks at device_status (an MMIO exit). */
 #define NET_STATUS_POLL_EVERY	(1u << 16)
 #define NET_RATE_CHUNKS		16
 
-#define NET_MAX_PAIRS		8
 #define NET_CTRL_TIMEOUT_MS	5000
 
 _Static_assert(NET_HDR_LEN == 12, "virtio-net header with VERSION_1");
 _Static_assert(NET_HDR_LEN + NET_FRAME_LEN <= NET_BUF_SIZE, "frame fits");
 _Static_assert(NET_RX_BUFS <= VIRTQ_SIZE_MAX, "rx buffers fit the ring");
 
-struct net_pair {
-	struct virtq rxq, txq;
-	uint64_t next_seq;			/* the next frame it sends */
-	uint64_t sent, tx_done, received, verified;
-	unsigned int rx_posted;			/* receive buffers in use */
-	uint16_t rx_slot_of[VIRTQ_SIZE_MAX];	/* by chain head */
-};
-
-struct net_test {
-	struct virtio_dev vd;
-	struct net_pair pair[NET_MAX_PAIRS];
-	unsigned int queues;		/* guest.net_queues */
-	unsigned int npairs, max_pairs;
-	struct virtq ctrlq;
-	bool irq;			/* guest.net_irq=1 */
-	uint64_t wait_ms;		/* guest.net_wait_ms */
-	uint64_t ctrl_irqs;		/* commands that brought an interrupt */
-	uint8_t mac[6];
-	uint64_t frames;		/* N */
-	uint64_t expect;		/* verified frames a pass needs */
-	uint64_t sent, tx_done, received, verified, swapped;
-	uint64_t bad_len, bad_payload, bad_addr, dup, num_buffers_off;
-	uint64_t stale_sent, stale_back;	/* guest.net_reset=1 */
-	uint64_t traffic_cycles;		/* TSC, net_timed_traffic() */
-	struct rate_meter rate;			/* verified frames, all pairs */
-};
-
 static struct net_test net;
-static uint8_t net_rx_bufs[NET_MAX_PAIRS][NET_RX_BUFS][NET_BUF_SIZE]
+uint8_t net_rx_bufs[NET_MAX_PAIRS][NET_RX_BUFS][NET_BUF_SIZE]
 	__attribute__((aligned(4096)));
-static uint8_t net_tx_bufs[NET_MAX_PAIRS][VIRTQ_SIZE_MAX]
-			  [NET_HDR_LEN + NET_FRAME_LEN]
+uint8_t net_tx_bufs[NET_MAX_PAIRS][VIRTQ_SIZE_MAX][NET_HDR_LEN + NET_FRAME_LEN]
 	__attribute__((aligned(64)));
-static uint8_t net_seen[NET_MAX_FRAMES / 8];
+uint8_t net_seen[NET_MAX_FRAMES / 8];
 /* A control command: header, data, ack (each its own buffer). */
 static struct {
 	struct virtio_net_ctrl_hdr hdr;
@@ -150,11 +114,11 @@ static struct {
 	uint8_t ack;
 } net_ctrl_cmd __attribute__((aligned(64)));
 
-static const uint8_t net_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+const uint8_t net_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t net_default_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 
-static void net_build_frame(const struct net_test *t, uint8_t *f,
-			    uint32_t seq, uint32_t magic)
+void net_build_frame(const struct net_test *t, uint8_t *f, uint32_t seq,
+		     uint32_t magic, uint32_t ack, uint32_t flags)
 {
 	uint8_t *pl = f + NET_ETH_HLEN;
 
@@ -163,11 +127,36 @@ static void net_build_frame(const struct net_test *t, uint8_t *f,
 	f[12] = NET_ETHERTYPE >> 8;
 	f[13] = NET_ETHERTYPE & 0xff;
 	put_le32(pl, magic);
-	put_le32(pl + 4, seq);
+	put_le32(pl + NET_SEQ_OFF, seq);
+	put_le32(pl + NET_ACK_OFF, ack);
+	put_le32(pl + NET_FLAGS_OFF, flags);
 	for (unsigned int i = 0; i < NET_COUNT_OFF - NET_FILL_OFF; i++)
 		pl[NET_FILL_OFF + i] = (uint8_t)(seq * 31 + i * 7);
 	put_le32(pl + NET_COUNT_OFF, (uint32_t)t->frames);
 	put_le32(pl + NET_SUM_OFF, fnv1a32(pl, NET_SUM_OFF));
+}
+
+bool net_payload_ok(struct net_test *t, const uint8_t *pl, uint32_t *seq,
+		    uint32_t *count)
+{
+	*seq = get_le32(pl + NET_SEQ_OFF);
+	*count = get_le32(pl + NET_COUNT_OFF);
+	if (get_le32(pl) != NET_MAGIC ||
+	    get_le32(pl + NET_SUM_OFF) != fnv1a32(pl, NET_SUM_OFF)) {
+		if (!t->bad_payload++)
+			guest_printf("guest: warning: net frame payload does not check (magic 0x%08x seq=%u)\n",
+				     get_le32(pl), *seq);
+		return false;
+	}
+	for (unsigned int i = 0; i < NET_COUNT_OFF - NET_FILL_OFF; i++) {
+		if (pl[NET_FILL_OFF + i] != (uint8_t)(*seq * 31 + i * 7)) {
+			if (!t->bad_payload++)
+				guest_printf("guest: warning: net frame seq=%u fill byte %u wrong\n",
+					     *seq, i);
+			return false;
+		}
+	}
+	return true;
 }
 
 /* A received frame (header included, `len` bytes used by the device). */
@@ -176,7 +165,7 @@ static void net_check_frame(struct net_test *t, struct net_pair *p,
 {
 	const struct virtio_net_hdr_mrg_rxbuf *h = (const void *)buf;
 	const uint8_t *f = buf + NET_HDR_LEN, *pl = f + NET_ETH_HLEN;
-	uint32_t seq;
+	uint32_t seq, count;
 	bool straight, swapped;
 
 	/* A frame sent before the reset that made it through after it. */
@@ -196,24 +185,19 @@ static void net_check_frame(struct net_test *t, struct net_pair *p,
 	if (h->num_buffers != 1 && !t->num_buffers_off++)
 		guest_printf("guest: warning: net rx header num_buffers=%u, the device must set 1 without MRG_RXBUF\n",
 			     h->num_buffers);
-	seq = get_le32(pl + 4);
-	if (f[12] != NET_ETHERTYPE >> 8 || f[13] != (NET_ETHERTYPE & 0xff) ||
-	    get_le32(pl) != NET_MAGIC ||
-	    get_le32(pl + NET_COUNT_OFF) != (uint32_t)t->frames ||
-	    get_le32(pl + NET_SUM_OFF) != fnv1a32(pl, NET_SUM_OFF) ||
-	    seq >= t->frames) {
+	if (f[12] != NET_ETHERTYPE >> 8 || f[13] != (NET_ETHERTYPE & 0xff)) {
 		if (!t->bad_payload++)
-			guest_printf("guest: warning: net frame payload does not check (ethertype 0x%02x%02x seq=%u)\n",
-				     f[12], f[13], seq);
+			guest_printf("guest: warning: net frame ethertype 0x%02x%02x\n",
+				     f[12], f[13]);
 		return;
 	}
-	for (unsigned int i = 0; i < NET_COUNT_OFF - NET_FILL_OFF; i++) {
-		if (pl[NET_FILL_OFF + i] != (uint8_t)(seq * 31 + i * 7)) {
-			if (!t->bad_payload++)
-				guest_printf("guest: warning: net frame seq=%u fill byte %u wrong\n",
-					     seq, i);
-			return;
-		}
+	if (!net_payload_ok(t, pl, &seq, &count))
+		return;
+	if (count != (uint32_t)t->frames || seq >= t->frames) {
+		if (!t->bad_payload++)
+			guest_printf("guest: warning: net frame seq=%u of %u, this test sends %llu\n",
+				     seq, count, (unsigned long long)t->frames);
+		return;
 	}
 	straight = !memcmp(f, net_bcast, 6) && !memcmp(f + 6, t->mac, 6);
 	swapped = !memcmp(f, t->mac, 6) && !memcmp(f + 6, net_bcast, 6);
@@ -237,8 +221,7 @@ static void net_check_frame(struct net_test *t, struct net_pair *p,
 		t->swapped++;
 }
 
-static const char *net_post_rx(struct net_test *t, unsigned int k,
-			       unsigned int slot)
+const char *net_post_rx(struct net_test *t, unsigned int k, unsigned int slot)
 {
 	struct net_pair *p = &t->pair[k];
 	struct virtq_buf b = { net_rx_bufs[k][slot], NET_BUF_SIZE, true };
@@ -277,7 +260,7 @@ static const char *net_send(struct net_test *t, unsigned int k)
 
 		memset(buf, 0, NET_HDR_LEN);
 		net_build_frame(t, buf + NET_HDR_LEN, (uint32_t)p->next_seq,
-				NET_MAGIC);
+				NET_MAGIC, 0, 0);
 		if (virtq_add(&p->txq, &b, 1) != head)
 			return "transmit queue bookkeeping";
 		p->next_seq += t->npairs;
@@ -294,29 +277,30 @@ static const char *net_traffic(struct net_test *t)
 	uint32_t polls = 0;
 	const char *r;
 
+	if (t->peer)
+		return net_peer_traffic(t);
 	memset(net_seen, 0, sizeof(net_seen));
 	while (t->received < t->frames || t->tx_done < t->sent) {
 		bool progress = false, sent = false;
 		uint16_t head;
 		uint32_t len;
+		int got;
 
 		for (unsigned int k = 0; k < t->npairs; k++) {
 			struct net_pair *p = &t->pair[k];
 			bool rx = false;
 
-			while (virtq_used_ready(&p->txq)) {
-				r = virtq_wait(&p->txq, &head, &len, 0);
-				if (r)
+			while ((got = virtq_poll(&p->txq, &head, &len, &r))) {
+				if (got < 0)
 					return r;
 				p->tx_done++;
 				t->tx_done++;
 				progress = true;
 			}
-			while (virtq_used_ready(&p->rxq)) {
+			while ((got = virtq_poll(&p->rxq, &head, &len, &r))) {
 				unsigned int slot;
 
-				r = virtq_wait(&p->rxq, &head, &len, 0);
-				if (r)
+				if (got < 0)
 					return r;
 				slot = p->rx_slot_of[head];
 				net_check_frame(t, p, net_rx_bufs[k][slot],
@@ -584,6 +568,8 @@ static const char *net_pass_done(const struct net_test *t, const char *tag)
 		     (unsigned long long)p0->txq.kicks_suppressed,
 		     (unsigned long long)t->num_buffers_off);
 	net_report_rate(t, tag);
+	if (t->peer)
+		return net_peer_report(t);
 	if (t->verified < t->expect)
 		return t->received < t->expect ? "too few frames received" :
 						 "received frames did not verify";
@@ -614,7 +600,7 @@ static const char *net_restart(struct net_test *t)
 
 		memset(buf, 0, NET_HDR_LEN);
 		net_build_frame(t, buf + NET_HDR_LEN, (uint32_t)t->stale_sent,
-				NET_MAGIC_STALE);
+				NET_MAGIC_STALE, 0, 0);
 		if (virtq_add(&p->txq, &b, 1) != id)
 			return "transmit queue bookkeeping";
 		t->stale_sent++;
@@ -658,6 +644,8 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd,
 	 */
 	if (reset && t->queues > 1)
 		return "guest.net_reset=1 with guest.net_queues > 1 is not supported";
+	if (t->peer && (reset || t->queues > 1))
+		return "guest.net_peer=1 is one queue pair's test, without guest.net_reset=1";
 	r = virtio_pci_open(pd, &t->vd);
 	if (!r && t->irq)
 		r = virtio_msix_enable(&t->vd, lapic_id());
@@ -690,7 +678,11 @@ const char *virtio_net_test(uint64_t frames, uint64_t expect,
 	const char *r;
 
 	memset(t, 0, sizeof(*t));
-	if (frames > NET_MAX_FRAMES)
+	t->peer = o->peer;
+	/* The peer exchange's sequence numbers are 32 bits, others index net_seen. */
+	if (t->peer && frames > 0xffffffffull)
+		frames = 0xffffffffull;
+	else if (!t->peer && frames > NET_MAX_FRAMES)
 		frames = NET_MAX_FRAMES;
 	if (expect > frames)
 		expect = frames;

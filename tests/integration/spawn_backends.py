@@ -11,8 +11,8 @@ switch= on the same switch), started as root as a user would:
   are not uid 0;
 - the back-ends' fds: no /dev/kvm, no fd of the other VM's image, the
   switch no image at all, A's splitvm-blk only its own image;
-- the guests' frames cross the switch (each receives what the other
-  broadcasts: neither sees its own frames come back);
+- the guests' frames cross the switch (guest.net_peer=1: each receives
+  every frame the other broadcasts, none twice, and never its own);
 - kill -9 of A's splitvm-blk and of the switch: both come back with new
   pids and vm.devices counts the restarts; a device-restart request
   restarts splitvm-blk and is refused (409) for the shared switch;
@@ -35,6 +35,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import ctlapi  # noqa: E402
+import netpeer  # noqa: E402
 import svmtest  # noqa: E402
 from svmtest import (proc_children, proc_gone, proc_status, stop,  # noqa: E402
                      wait_until)
@@ -50,6 +51,7 @@ if not ctlapi.have_curl():
 tmp = tempfile.mkdtemp(prefix="splitvm-spawn-")
 os.chown(tmp, 65534, 65534)     # the cores remove their API socket as nobody
 switch = f"test{os.getpid()}"
+FRAMES = 4000
 procs = []
 
 
@@ -144,7 +146,7 @@ def start_vm(name, mac, image, extra_cmdline):
             "--disk", f"path={image}",
             "--net", f"switch={switch},mac={mac}",
             "--api-socket", sock,
-            "--cmdline", "guest.ticks=1 guest.net=4000 guest.net_expect=0 "
+            "--cmdline", f"guest.ticks=1 guest.net={FRAMES} guest.net_peer=1 "
             "guest.exit=beat " + extra_cmdline]
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                          stdout=open(out, "wb"), stderr=open(err, "wb"))
@@ -209,9 +211,8 @@ def fd_targets(pid):
 
 
 def frames_received(vm):
-    m = re.search(r"guest: net \S+ mac=\S+ sent=(\d+) received=(\d+) "
-                  r"verified=(\d+)", text(vm["out"]))
-    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+    """The guest's peer exchange report (tests/pylib/netpeer.py), or None."""
+    return netpeer.report(text(vm["out"]).splitlines())
 
 
 def main():
@@ -224,13 +225,9 @@ def main():
         with open(img, "wb") as f:
             f.truncate(64 << 20)
         os.chmod(img, 0o600)    # root's: the back-ends get an fd, no path
-    # B once A's network device runs: each guest sends a window of
-    # broadcasts, then more only as frames come in, so frames sent
-    # before the other VM listens are lost (the switch drops them).  With
-    # A waiting, B's first window reaches A and the exchange goes on.
+    # Each guest probes until it hears the other, then sends its FRAMES
+    # (guest.net_peer=1): which one starts first does not matter.
     a = start_vm("A", "52:54:00:00:00:0a", img_a, "guest.blk=1")
-    wait_until(lambda: re.search(r"guest: net \S+ features=", text(a["out"])),
-               60)
     b = start_vm("B", "52:54:00:00:00:0b", img_b, "guest.blk=1")
     for vm in (a, b):
         if not c.check(ctlapi.wait_for_socket(vm["sock"], vm["proc"]),
@@ -239,10 +236,13 @@ def main():
             return
     ok = wait_until(lambda: all(frames_received(vm) for vm in (a, b)), 90)
     for vm in (a, b):
-        r = frames_received(vm)
-        c.check(ok and r and r[1] > 0 and r[2] == 0,
-                f"VM {vm['name']}: frames from the other VM came through "
-                "the switch (received > 0, none of its own back)", str(r))
+        r = frames_received(vm) or {}
+        c.check(ok and r.get("received") == FRAMES and r.get("lost") == 0 and
+                r.get("dup") == 0 and r.get("own_back") == 0 and
+                r.get("end") == "ok",
+                f"VM {vm['name']}: all {FRAMES} frames of the other VM came "
+                "through the switch, none lost or twice, none of its own "
+                "back", str(r))
         c.check("guest: blk" in text(vm["out"]) and
                 "verified=40" in text(vm["out"]),
                 f"VM {vm['name']}: the guest's disk test passed on splitvm-blk")

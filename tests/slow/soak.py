@@ -9,8 +9,8 @@ Three long-lived VMs (each --disk path= on its own image, --net switch=
 on one switch of this test's own name, --api-socket) run the test
 guest's block write/read/verify loop for the whole soak.  Meanwhile the
 test keeps the switch busy with churn: one pair of short-lived VMs after
-another joins the switch, exchanges broadcast frames (as contrib/demo.py's
-vm2 does) and leaves, so the switch maps and unmaps their memory, adds
+another joins the switch, exchanges broadcast frames (guest.net_peer=1)
+and leaves, so the switch maps and unmaps their memory, adds
 and removes ports and forwards their frames, flooding them to the
 long-lived VMs' ports too.  The test guest drives one device at a time,
 so the long-lived guests never start their network device: their ports
@@ -27,7 +27,8 @@ once the switch has dropped the last pair's ports, and asserts:
 - VmRSS: at most RSS_SLACK_KIB more (see there why);
 - every long-lived guest PASSes, its loop ran to the end with every
   round verified and no device reset;
-- every pair exchanged frames (each received the other's) and PASSed;
+- every pair exchanged frames (each received every one of the other's,
+  none twice) and PASSed;
 - no "error:" line from any splitvm process, no back-end restart (pids
   unchanged, restarts 0 in vm.devices), every API request answered;
 - at the end (vm.shutdown): every process, API socket, port socket and
@@ -48,6 +49,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import blkguest  # noqa: E402
 import ctlapi  # noqa: E402
+import netpeer  # noqa: E402
 import svmtest  # noqa: E402
 from svmtest import (proc_children, proc_gone, proc_status, stop,  # noqa: E402
                      wait_until)
@@ -64,12 +66,6 @@ if SOAK_S < 10:
 
 LONG = 3
 FRAMES = 4000
-# Pair A's device is started (receive buffers posted) and then idles this
-# many "ms" of TSC (1 GHz; ~4.6 s at this host's 2.6 GHz) before it
-# sends: time for pair B, started then, to boot.  Frames B sends meanwhile
-# wait in A's buffers, and A's 20000 ms network time-out runs from the end
-# of the wait, so B has both (~12 s here; it boots in 1-2 s) to reach A.
-PAIR_WAIT_MS = 12000
 # VmRSS a long-lived process may gain between warm-up and end.  What they
 # legitimately keep: glibc's arenas keep freed chunks resident (the core
 # never lets glibc trim a thread heap under its seccomp filter), DPDK's
@@ -219,9 +215,9 @@ def settled_sample(watch, long_ports, poll, ref=None):
 
 
 def pair_stats(out):
-    m = re.search(r"guest: net \S+ mac=\S+ sent=(\d+) received=(\d+) "
-                  r"verified=(\d+)", out)
-    return tuple(int(x) for x in m.groups()) if m else None
+    """(sent, received, lost, dup) of a pair guest's peer exchange."""
+    r = netpeer.report(out.splitlines())
+    return (r["sent"], r["received"], r["lost"], r["dup"]) if r else None
 
 
 def run_pair(i, poll):
@@ -229,16 +225,12 @@ def run_pair(i, poll):
     saying what went wrong, or None."""
     common = ["--memory", "64M"]
     t = time.monotonic()
-    a = start_vm(f"p{i}a", common + ["--net", f"switch={switch},mac="
-                                     f"52:54:00:5b:{i % 256:02x}:0a"],
-                 f"guest.ticks=1 guest.net={FRAMES} guest.net_expect=0 "
-                 f"guest.net_wait_ms={PAIR_WAIT_MS}")
-    wait_until(lambda: a["proc"].poll() is not None or
-               re.search(r"guest: net \S+ started, idle", text(a["out"])),
-               120, idle=poll)
-    b = start_vm(f"p{i}b", common + ["--net", f"switch={switch},mac="
-                                     f"52:54:00:5b:{i % 256:02x}:0b"],
-                 f"guest.ticks=1 guest.net={FRAMES} guest.net_expect=0")
+    # Each probes until it hears the other (guest.net_peer=1), then sends
+    # its FRAMES: the order they boot in does not matter.
+    a, b = (start_vm(f"p{i}{x}", common + [
+        "--net", f"switch={switch},mac=52:54:00:5b:{i % 256:02x}:0{x}"],
+        f"guest.ticks=1 guest.net={FRAMES} guest.net_peer=1")
+        for x in ("a", "b"))
     wait_until(lambda: a["proc"].poll() is not None and
                b["proc"].poll() is not None, 240, idle=poll)
     why = []
@@ -255,13 +247,14 @@ def run_pair(i, poll):
         if p.returncode != 0 or "guest: result=PASS" not in out:
             why.append(f"{vm['name']}: exit {p.returncode}, "
                        f"{re.findall(r'result=.*', out)}")
-        if not st or st[1] == 0:
-            why.append(f"{vm['name']}: no frame from its peer ({st})")
+        if not st or st[1] != FRAMES or st[2] or st[3]:
+            why.append(f"{vm['name']}: not every frame of its peer, or "
+                       f"some twice ({st})")
         errs = [ln for ln in err.splitlines() if ": error:" in ln]
         if errs:
             why.append(f"{vm['name']}: {errs[:3]}")
     print(f"  pair {i} ({time.monotonic() - t:.0f} s): sent/received/"
-          f"verified {stats[0]} {stats[1]}"
+          f"lost/dup {stats[0]} {stats[1]}"
           + (f"; {'; '.join(why)}" if why else ""), flush=True)
     if why:
         dump(a)

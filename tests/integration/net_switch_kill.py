@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""kill -9 of the shared splitvm-net switch, KILLS times, in the middle of
+two guests' traffic through it.
+
+argv: splitvm guest KILLS
+
+Two VMs of the test guest on one switch of this test's own (--net
+switch=NAME, which the first core starts and both supervisors restart
+when it dies; the cores reconnect to the new one on the same port
+sockets).  The guests exchange sequence-numbered frames continuously
+(guest.net_peer=1, tests/guest/virtio_net_peer.c: a window of W data
+frames per guest the peer has not yet accounted for; lost frames are
+counted, not failed on).  The test kills the switch with SIGKILL, waits
+until both supervisors started a new one, both devices reconnected and
+frames flow again both ways, waits a little (a random point in the
+traffic), and kills again; then it types 'q' on both consoles and the
+guests end their exchange and report.
+
+Asserted:
+- after each kill: one new switch process, vm.devices shows the restart
+  and both devices reconnected; frames flow again in both directions;
+- each kill lost at most W frames per direction (the gap lines the
+  receiving guest printed between that kill and the next), and no frame
+  was lost without a kill (before the first, after the last's gaps);
+  the derivation of the bound is in virtio_net_peer.c and
+  docs/architecture.md ("Recovery");
+- totals: what one guest received plus what it counted lost is exactly
+  what the other sent, lost <= KILLS * W per direction; no frame twice,
+  none out of order, no used-ring anomaly, no DEVICE_NEEDS_RESET, both
+  guests PASS and exit 0, one 'reconnected' line per kill per VM, no
+  error line; frames were received after the last kill;
+- at the end the switch is gone and so are the VMs' runtime directories.
+
+Pacing: the supervisors restart a switch 100 ms after it dies and double
+that while it keeps dying within 10 s; after QUICK_KILLS quick kills the
+test lets the switch live past that, so outages stay short.
+"""
+
+import glob
+import os
+import queue
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+import ctlapi  # noqa: E402
+import netpeer  # noqa: E402
+import svmtest  # noqa: E402
+from svmtest import proc_gone, wait_until  # noqa: E402
+
+splitvm, guest = (os.path.abspath(p) for p in sys.argv[1:3])
+kills = int(sys.argv[3])
+c = svmtest.Checker(f"net_switch_kill ({kills} kills)")
+svmtest.require_kvm()
+if os.geteuid() != 0:
+    svmtest.skip("needs root: splitvm switches the back-ends to another user")
+
+QUICK_KILLS = 4
+STABLE_S = 10.5         # > SUPERVISOR_STABLE_MS: the restart delay is reset
+RESUME_S = 90           # a kill to traffic in both directions again
+# Frames received past the kill's count before traffic counts as resumed:
+# more than a window, so frames sent after the restart came through.
+RESUME_FRAMES = 64
+RECONNECTED_RE = re.compile(r"\[net0\] reconnected to the vhost-user back-end")
+
+tmp = tempfile.mkdtemp(prefix="splitvm-netkill-")
+os.chown(tmp, 65534, 65534)     # the cores remove their API socket as nobody
+switch = f"kill{os.getpid()}"
+vms = []
+
+
+def reader(stream, lines):
+    for raw in iter(stream.readline, b""):
+        lines.append((time.monotonic(),
+                      raw.decode(errors="replace").rstrip("\n")))
+
+
+def start_vm(name, mac):
+    sock = os.path.join(tmp, f"{name}.api")
+    argv = [splitvm, "--kernel", guest, "--memory", "64M",
+            "--net", f"switch={switch},mac={mac}", "--api-socket", sock,
+            "--cmdline", "guest.ticks=1 guest.net=4000000000 guest.net_peer=1"]
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    vm = {"name": name, "proc": p, "sock": sock, "out": [], "err": []}
+    for stream, lines in ((p.stdout, vm["out"]), (p.stderr, vm["err"])):
+        threading.Thread(target=reader, args=(stream, lines),
+                         daemon=True).start()
+    vms.append(vm)
+    return vm
+
+
+def lines(vm, key="out"):
+    return [l for _, l in list(vm[key])]
+
+
+def last_progress(vm):
+    for _, l in reversed(list(vm["out"])):
+        p = netpeer.progress(l)
+        if p:
+            return p
+    return None
+
+
+def received(vm):
+    p = last_progress(vm)
+    return p["received"] if p else 0
+
+
+def net0(vm):
+    status, d = ctlapi.get_json(vm["sock"], "/api/v1/vm.devices")
+    if status != 200:
+        return {}
+    return next((x for x in d["devices"] if x["id"] == "net0"), {})
+
+
+def switch_pid(vm):
+    return (net0(vm).get("backend") or {}).get("pid", 0)
+
+
+def is_our_switch(pid):
+    """pid is the splitvm-net serving this test's switch (not a reused
+    pid: the test must never kill anyone else's process)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return (os.path.basename(argv[0]) == b"splitvm-net" and
+            any(a.endswith(f"/net-{switch}/control.sock".encode())
+                for a in argv))
+
+
+def gaps_between(vm, t0, t1):
+    """The gap lines vm printed in [t0, t1): (first, lost) each."""
+    return [netpeer.gap(l) for t, l in list(vm["out"])
+            if t0 <= t < t1 and netpeer.gap(l)]
+
+
+def dump(vm):
+    for l in lines(vm)[-25:]:
+        print(f"    {vm['name']} | {l}")
+    for l in lines(vm, "err")[-25:]:
+        print(f"    {vm['name']} ! {l}")
+
+
+def restarted(n, old):
+    """Both VMs see switch restart n: one new switch, both connected."""
+    devs = [net0(vm) for vm in vms]
+    pids = {(d.get("backend") or {}).get("pid", 0) for d in devs}
+    return (len(pids) == 1 and pids.pop() not in (0, old) and
+            all((d.get("backend") or {}).get("restarts") == n and
+                (d.get("backend") or {}).get("state") == "running" and
+                d.get("backend_state") == "connected" and
+                d.get("restarts") == n for d in devs))
+
+
+def extra_restarts(kills_so_far):
+    """A hint when the switch ended more often than it was killed."""
+    n = max(((net0(vm).get("backend") or {}).get("restarts") or 0)
+            for vm in vms)
+    return (f"; the switch ended {n - kills_so_far} more time(s) without "
+            "being killed (each core's stderr: 'switch (pid N) gone')"
+            if n > kills_so_far else "")
+
+
+def kill_loop(a, b, rng):
+    """The kills; their times, or None when one went wrong."""
+    times = []
+    born = time.monotonic()
+    outages = []
+    for i in range(kills):
+        if i and i % QUICK_KILLS == 0:
+            time.sleep(max(0.0, STABLE_S - (time.monotonic() - born)))
+        time.sleep(rng.uniform(0.5, 2.0))
+        old = switch_pid(a)
+        if not c.check(old > 0 and old == switch_pid(b) and
+                       is_our_switch(old),
+                       f"kill {i + 1}: both VMs name one switch process, "
+                       "this test's", f"{old} {switch_pid(b)}"):
+            return None
+        before = (received(a), received(b))
+        t = time.monotonic()
+        os.kill(old, signal.SIGKILL)
+        times.append(t)
+        if not c.check(wait_until(lambda: restarted(i + 1, old), RESUME_S),
+                       f"kill {i + 1}: a new switch, both devices "
+                       f"reconnected (restarts {i + 1})",
+                       f"{net0(a)} {net0(b)}" + extra_restarts(i + 1)):
+            return None
+        born = time.monotonic()
+        ok = wait_until(lambda: received(a) > before[0] + RESUME_FRAMES and
+                        received(b) > before[1] + RESUME_FRAMES, RESUME_S)
+        outages.append(time.monotonic() - t)
+        if not c.check(ok, f"kill {i + 1}: frames flow again both ways",
+                       f"received {before} at the kill, now "
+                       f"{(received(a), received(b))}"):
+            return None
+    outages.sort()
+    print(f"  info kill to traffic both ways again (indicative): median "
+          f"{outages[len(outages) // 2]:.2f}s, min {outages[0]:.2f}s, "
+          f"max {outages[-1]:.2f}s")
+    return times
+
+
+def check_losses(a, b, times, t_stop, window):
+    """Per kill and per direction: at most a window lost."""
+    bounds = [0.0] + times + [t_stop]
+    for rx, tx in ((b, a), (a, b)):
+        way = f"{tx['name']}->{rx['name']}"
+        per_kill = []
+        for i in range(len(bounds) - 1):
+            g = gaps_between(rx, bounds[i], bounds[i + 1])
+            per_kill.append(sum(n for _, n in g))
+            if i == 0:
+                c.check(not g, f"{way}: no frame lost before the first kill",
+                        str(g))
+            else:
+                c.check(per_kill[-1] <= window,
+                        f"{way}: kill {i} lost {per_kill[-1]} frames "
+                        f"(at most the window, {window})", str(g))
+        late = gaps_between(rx, t_stop, float("inf"))
+        c.check(not late, f"{way}: no frame lost after the last kill's gap "
+                "(the END showed none missing)", str(late))
+        print(f"  info {way}: frames lost per kill {per_kill[1:]}")
+
+
+def check_reports(a, b, ra, rb, window):
+    for rx, tx, r, s in ((a, b, ra, rb), (b, a, rb, ra)):
+        name = rx["name"]
+        c.check(r["used_anomalies"] == 0,
+                f"{name}: no used-ring anomaly on either ring",
+                f"bad_id={r['used_bad_id']} twice={r['used_twice']} "
+                f"idx_back={r['used_idx_back']} idx_jump={r['used_idx_jump']}")
+        c.check(r["dup"] == 0 and r["ooo"] == 0,
+                f"{name}: no frame of {tx['name']} twice or out of order",
+                f"dup={r['dup']} ooo={r['ooo']}")
+        c.check(r["needs_reset"] == 0 and r["end"] == "ok",
+                f"{name}: never DEVICE_NEEDS_RESET, the exchange ended "
+                "cleanly", f"needs_reset={r['needs_reset']} end={r['end']}")
+        c.check(r["bad"] == 0 and r["own_back"] == 0 and r["other"] == 0,
+                f"{name}: every frame checked and came from its peer",
+                f"bad={r['bad']} own_back={r['own_back']} other={r['other']}")
+        c.check(r["peer_sent"] == s["sent"] and
+                r["received"] + r["lost"] == s["sent"],
+                f"{name}: received {r['received']} + lost {r['lost']} = "
+                f"{tx['name']}'s {s['sent']} sent",
+                f"peer_sent={r['peer_sent']}")
+        c.check(r["lost"] <= kills * window,
+                f"{name}: {r['lost']} lost in all, at most {kills} kills x "
+                f"{window}")
+        c.equal(r["window"], window, f"{name}: the same window as its peer")
+
+
+def main():
+    a = start_vm("A", "52:54:00:00:0c:0a")
+    b = start_vm("B", "52:54:00:00:0c:0b")
+    for vm in (a, b):
+        if not c.check(ctlapi.wait_for_socket(vm["sock"], vm["proc"], 120),
+                       f"VM {vm['name']} runs, its API answers"):
+            dump(vm)
+            return
+    if not c.check(wait_until(lambda: received(a) > RESUME_FRAMES and
+                              received(b) > RESUME_FRAMES, 120),
+                   "the guests exchange frames through the switch"):
+        dump(a)
+        dump(b)
+        return
+    ring = next((m.group(1) for l in lines(a)
+                 for m in [re.search(r"guest: net \S+ features=.* ring=(\S+)",
+                                     l)] if m), "?")
+    print(f"  info virtqueues: {ring}")
+    times = kill_loop(a, b, random.Random(os.getpid()))
+    if times is None:
+        dump(a)
+        dump(b)
+        return
+    at_last = (received(a), received(b))
+    last_switch = switch_pid(a)
+    time.sleep(1.0)
+    t_stop = time.monotonic()
+    for vm in (a, b):
+        vm["proc"].stdin.write(b"q")
+        vm["proc"].stdin.flush()
+    for vm in (a, b):
+        try:
+            vm["proc"].wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+        c.equal(vm["proc"].returncode, svmtest.EXIT_POWEROFF,
+                f"VM {vm['name']} ends, exit 0 (guest PASS)")
+    time.sleep(0.2)     # the reader threads' last lines
+    ra, rb = netpeer.report(lines(a)), netpeer.report(lines(b))
+    if not c.check(ra and rb, "both guests reported their exchange"):
+        dump(a)
+        dump(b)
+        return
+    window = ra["window"]
+    print(f"  info A sent {ra['sent']} received {ra['received']} lost "
+          f"{ra['lost']} probes {ra['probes']}; B sent {rb['sent']} "
+          f"received {rb['received']} lost {rb['lost']} probes {rb['probes']}")
+    check_reports(a, b, ra, rb, window)
+    check_losses(a, b, times, t_stop, window)
+    c.check(ra["received"] > at_last[0] and rb["received"] > at_last[1],
+            "frames received after the last kill, both ways",
+            f"{at_last} at the last check, {ra['received']} "
+            f"{rb['received']} at the end")
+    for vm in (a, b):
+        out, err = lines(vm), lines(vm, "err")
+        c.check("guest: result=PASS" in out, f"VM {vm['name']}: guest PASS",
+                str([l for l in out if "FAIL" in l or "warning" in l][:4]))
+        n = sum(1 for l in err if RECONNECTED_RE.search(l))
+        c.equal(n, kills, f"VM {vm['name']}: one 'reconnected' line per kill")
+        bad = [l for l in err if ": error:" in l or "NEEDS_RESET" in l]
+        c.equal(bad, [], f"VM {vm['name']}: no error line")
+    c.check(wait_until(lambda: proc_gone(last_switch) and not glob.glob(
+        f"/run/splitvm/u*/net-{switch}/control.sock"), 15),
+        "the switch ended with its last VM", str(last_switch))
+    c.check(not any(glob.glob(f"/run/splitvm/u*/vm-{vm['proc'].pid}")
+                    for vm in (a, b)), "no VM runtime directory left")
+    if c.failed:
+        dump(a)
+        dump(b)
+
+
+try:
+    main()
+finally:
+    for vm in vms:
+        if vm["proc"].poll() is None:
+            vm["proc"].kill()
+            vm["proc"].wait()
+    # A switch whose VMs were killed stops once their supervisors leave.
+    wait_until(lambda: not glob.glob(
+        f"/run/splitvm/u*/net-{switch}/control.sock"), 15)
+    for d in glob.glob(f"/run/splitvm/u*/net-{switch}"):
+        subprocess.run(["rm", "-rf", d])
+    subprocess.run(["rm", "-rf", tmp])
+c.finish()
