@@ -291,8 +291,8 @@ unsigned int pci_find_cap(const struct pci_dev *d, uint8_t id,
 			  unsigned int from);
 
 /*
- * ---- virtio.c: virtio 1.2 over PCI (modern only), split (2.7) or packed
- * (2.8) virtqueues, polled at CPL3 (no interrupts: vectors are
+ * ---- virtio.c, virtq.c: virtio 1.2 over PCI (modern only), split (2.7)
+ * or packed (2.8) virtqueues, polled at CPL3 (no interrupts: vectors are
  * VIRTIO_MSI_NO_VECTOR unless virtio_msix_enable() ran; then virtq_setup()
  * gives each queue MSI-X table entry 0, delivered as VEC_VIRTIO).
  * Functions returning const char * give NULL, or why they failed.
@@ -332,7 +332,7 @@ struct vring_packed_desc_event;
 /*
  * One virtqueue of either layout.  Callers use free_head (the id the
  * next virtq_add() returns), num_free, last_used, kicks and
- * kicks_suppressed; the rest belongs to virtio.c.
+ * kicks_suppressed; the rest belongs to virtio.c and virtq.c.
  */
 struct virtq {
 	struct virtio_dev *dev;

@@ -639,7 +639,7 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd,
 
 	/*
 	 * The reset test is one pair's: its stale burst, the pool pages a
-	 * second set of queues takes (virtio.c) and the report are sized
+	 * second set of queues takes (virtq.c) and the report are sized
 	 * for that.
 	 */
 	if (reset && t->queues > 1)

@@ -101,6 +101,7 @@ with tempfile.TemporaryDirectory() as tmp:
     be = start(tmp, img, True)
     sock = be.sock
     vm = None
+    argv, out, err = [], [], []
     try:
         c.check(be.running(), "the back-end runs")
         # Long enough for every kill; requests wait out a restart.
@@ -113,7 +114,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 f"guest.blk_loop_depth={depth}"]
         vm = subprocess.Popen(argv, cwd=tmp, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        out, err, q = [], [], queue.Queue()
+        q = queue.Queue()
         for stream, lines in ((vm.stdout, out), (vm.stderr, err)):
             threading.Thread(target=reader, args=(stream, lines, q),
                              daemon=True).start()
@@ -208,21 +209,6 @@ with tempfile.TemporaryDirectory() as tmp:
     except RuntimeError:
         pass
     finally:
-        if vm is not None and vm.poll() is None:
-            vm.kill()
-            vm.wait()
-        if vm is not None and (c.failed or vm.returncode != svmtest.EXIT_POWEROFF):
-            print("    $ " + " ".join(argv))
-            for l in (out[-40:] if vm else []):
-                print("    | " + l)
-            for l in (err[-int(os.environ.get("RC_ERR_LINES", "40")):] if vm else []):
-                print("    ! " + l)
-            if hasattr(be, "logpath"):
-                with open(be.logpath) as f:
-                    for l in f.read().splitlines()[-20:]:
-                        print("    blk| " + l)
-        be.proc.kill()
-        be.proc.wait()
-        if hasattr(be, "stop"):
-            be.stop()
+        svmtest.end_live_run(c, vm, argv, out, err, be,
+                             err_lines=int(os.environ.get("RC_ERR_LINES", "40")))
 c.finish()

@@ -55,7 +55,7 @@ with tempfile.TemporaryDirectory() as tmp:
     be = splitvm_blk.Backend(backend, tmp, img, args=["-v"])
     sock = be.sock
     vm = None
-    out, err = [], []
+    argv, out, err = [], [], []
     try:
         c.check(be.running(), "the back-end runs")
         # The idle window is TSC "ms" at 1 GHz: 5 to 20 s here, long
@@ -118,14 +118,5 @@ with tempfile.TemporaryDirectory() as tmp:
     except RuntimeError:
         pass
     finally:
-        if vm is not None and vm.poll() is None:
-            vm.kill()
-            vm.wait()
-        if c.failed:
-            for l in out[-30:]:
-                print("    | " + l)
-            for l in err[-30:]:
-                print("    ! " + l)
-        be.proc.kill()
-        be.proc.wait()
+        svmtest.end_live_run(c, vm, argv, out, err, be)
 c.finish()

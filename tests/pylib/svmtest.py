@@ -133,6 +133,33 @@ class Run:
             print("    ! " + line)
 
 
+def end_live_run(c, vm, argv, out, err, backend, out_lines=40, err_lines=40):
+    """The clean-up of a test that started splitvm with Popen and read its
+    stdout (out) and stderr (err) line by line while it ran, next to one
+    back-end process: splitvm is killed if it still runs; when a check
+    failed or splitvm did not power off, its command line, the tail of
+    what it printed and of the back-end's log (if it keeps one, logpath)
+    are printed; then the back-end is killed (and stopped, if it can be).
+    vm may be None (splitvm never started)."""
+    if vm is not None and vm.poll() is None:
+        vm.kill()
+        vm.wait()
+    if vm is not None and (c.failed or vm.returncode != EXIT_POWEROFF):
+        print("    $ " + " ".join(argv))
+        for line in out[-out_lines:]:
+            print("    | " + line)
+        for line in err[-err_lines:]:
+            print("    ! " + line)
+        if hasattr(backend, "logpath"):
+            with open(backend.logpath) as f:
+                for line in f.read().splitlines()[-20:]:
+                    print("    blk| " + line)
+    backend.proc.kill()
+    backend.proc.wait()
+    if hasattr(backend, "stop"):
+        backend.stop()
+
+
 def run(argv, timeout=120, stdin=subprocess.DEVNULL, signal_after=None,
         signal_on=None, preexec_fn=None):
     """Run argv; optionally send a signal after some seconds, or once a

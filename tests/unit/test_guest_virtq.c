@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The test guest's virtqueue layer (tests/guest/virtio.c), built for the
- * host, against a device model written here from virtio 1.2 2.7 and 2.8.
+ * The test guest's virtqueue layer (tests/guest/virtio.c and virtq.c),
+ * built for the host, against a device model written here from virtio 1.2 2.7 and 2.8.
  * The guest's MMIO goes to plain memory standing in for the common config
  * and notify windows, so what it programs and every notification can be
  * read back.  Packed rings get what the integration tests cannot give
@@ -18,7 +18,7 @@
 #include "unit.h"
 #include "virtio.h"
 
-/* ---- what guest/virtio.c calls besides MMIO ---- */
+/* ---- what guest/virtio.c and virtq.c call besides MMIO ---- */
 
 static char out[16 * 1024];
 static size_t out_len;

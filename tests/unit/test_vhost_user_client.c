@@ -24,10 +24,9 @@
 #include "vhost_user_client.h"
 #include "testutil.h"
 #include "unit.h"
+#include "vu_fake.h"
 
 #define PAGE		4096u
-#define FAKE_NVRINGS	8
-#define MAX_LOG		64
 #define F_PROTOCOL	(1ull << VHOST_USER_F_PROTOCOL_FEATURES)
 #define F_VERSION_1	(1ull << 32)
 #define PF(f)		VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_##f)
@@ -59,256 +58,32 @@ static int new_memfd(size_t size)
 	return fd;
 }
 
-/* ---- the fake back-end -------------------------------------------------- */
-
-enum fake_fault {
-	FAULT_NONE,
-	FAULT_WRONG_ID,		/* reply carries another request id */
-	FAULT_WRONG_SIZE,	/* a 4-byte payload where 8 are due */
-	FAULT_EXTRA_FD,		/* an eventfd rides along with the reply */
-	FAULT_NO_REPLY,		/* reads on, never answers */
-	FAULT_CLOSE_MID,	/* header and half the payload, then EOF */
-	FAULT_EMPTY_CONFIG,	/* GET_CONFIG's "failed" reply */
-};
-
-struct fake {
-	int sock;
-	pthread_t thread;
-	/* What it offers and how it misbehaves. */
-	uint64_t features;
-	uint64_t protocol_features;
-	enum fake_fault fault;
-	uint32_t fault_on;
-	uint32_t nack_on;		/* ack this request with status 1 */
-	/* What it saw. */
-	uint64_t acked_protocol;
-	unsigned nreq, nbad;
-	uint32_t reqs[MAX_LOG];
-	uint32_t flags[MAX_LOG];
-	union vhost_user_payload seen[VHOST_USER_REQUEST_COUNT];
-	struct vhost_user_mem_region regions[VHOST_USER_MAX_FDS];
-	void *maps[VHOST_USER_MAX_FDS];
-	unsigned nmaps;
-	struct stat kick_st, call_st, inflight_st;
-	bool kick_fd, call_fd;
-	uint8_t config[VHOST_USER_MAX_CONFIG_SIZE];
-};
-
-/* Map a region's fd as a back-end does: at mmap_offset, size bytes. */
-static void fake_map(struct fake *f, const struct vhost_user_mem_region *r,
-		     int fd)
-{
-	void *p;
-
-	if (f->nmaps >= VHOST_USER_MAX_FDS)
-		return;
-	p = mmap(NULL, r->memory_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 fd, r->mmap_offset);
-	if (p == MAP_FAILED)
-		return;
-	f->regions[f->nmaps] = *r;
-	f->maps[f->nmaps++] = p;
-}
-
-static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
-			struct vhost_user_msg *reply)
-{
-	union vhost_user_payload *p = &msg->payload;
-
-	switch (msg->hdr.request) {
-	case VHOST_USER_GET_FEATURES:
-		vhost_user_reply_init(reply, msg, 8);
-		reply->payload.u64 = f->features;
-		break;
-	case VHOST_USER_GET_PROTOCOL_FEATURES:
-		vhost_user_reply_init(reply, msg, 8);
-		reply->payload.u64 = f->protocol_features;
-		break;
-	case VHOST_USER_SET_PROTOCOL_FEATURES:
-		f->acked_protocol = p->u64;
-		break;
-	case VHOST_USER_GET_QUEUE_NUM:
-		vhost_user_reply_init(reply, msg, 8);
-		reply->payload.u64 = 4;
-		break;
-	case VHOST_USER_GET_MAX_MEM_SLOTS:
-		vhost_user_reply_init(reply, msg, 8);
-		reply->payload.u64 = 32;
-		break;
-	case VHOST_USER_SET_MEM_TABLE:
-		for (unsigned i = 0; i < p->mem_table.nregions; i++)
-			fake_map(f, &p->mem_table.regions[i], msg->fds[i]);
-		break;
-	case VHOST_USER_ADD_MEM_REG:
-		fake_map(f, &p->mem_reg.region, msg->fds[0]);
-		break;
-	case VHOST_USER_SET_VRING_KICK:
-		f->kick_fd = msg->nfds == 1;
-		if (f->kick_fd)
-			fstat(msg->fds[0], &f->kick_st);
-		break;
-	case VHOST_USER_SET_VRING_CALL:
-		f->call_fd = msg->nfds == 1;
-		if (f->call_fd)
-			fstat(msg->fds[0], &f->call_st);
-		break;
-	case VHOST_USER_GET_VRING_BASE:
-		vhost_user_reply_init(reply, msg, sizeof(p->state));
-		reply->payload.state.index = p->state.index;
-		reply->payload.state.num = 42 + p->state.index;
-		break;
-	case VHOST_USER_GET_CONFIG:
-		vhost_user_reply_init(reply, msg, msg->hdr.size);
-		reply->payload.config = p->config;
-		memcpy(reply->payload.config.region,
-		       f->config + p->config.offset, p->config.size);
-		break;
-	case VHOST_USER_SET_CONFIG:
-		memcpy(f->config + p->config.offset, p->config.region,
-		       p->config.size);
-		break;
-	case VHOST_USER_GET_INFLIGHT_FD: {
-		int fd = memfd_create("inflight", MFD_CLOEXEC);
-
-		vhost_user_reply_init(reply, msg, sizeof(p->inflight));
-		reply->payload.inflight = p->inflight;
-		if (fd >= 0 && ftruncate(fd, PAGE) == 0 &&
-		    vhost_user_msg_add_fd(reply, fd) == 0) {
-			fstat(fd, &f->inflight_st);
-			reply->payload.inflight.mmap_size = PAGE;
-			reply->payload.inflight.mmap_offset = 0;
-		} else if (fd >= 0) {
-			close(fd);
-		}
-		break;
-	}
-	default:
-		break;
-	}
-}
-
-/* Send the reply, or misbehave instead.  false: stop serving. */
-static bool fake_reply(struct fake *f, const struct vhost_user_msg *msg,
-		       struct vhost_user_msg *reply)
-{
-	uint8_t raw[VHOST_USER_HEADER_SIZE + 4];
-	enum fake_fault fault = msg->hdr.request == f->fault_on ?
-				f->fault : FAULT_NONE;
-	int efd = -1;
-	bool ret = true;
-
-	switch (fault) {
-	case FAULT_WRONG_ID:
-		reply->hdr.request = msg->hdr.request + 1;
-		break;
-	case FAULT_WRONG_SIZE:
-		reply->hdr.size = 4;
-		break;
-	case FAULT_EXTRA_FD:
-		efd = eventfd(0, EFD_CLOEXEC);
-		if (vhost_user_msg_add_fd(reply, efd))
-			ret = false;
-		break;
-	case FAULT_NO_REPLY:
-		return true;
-	case FAULT_CLOSE_MID:
-		reply->hdr.size = 8;
-		memcpy(raw, &reply->hdr, VHOST_USER_HEADER_SIZE);
-		memset(raw + VHOST_USER_HEADER_SIZE, 0, 4);
-		if (write(f->sock, raw, sizeof(raw)) < 0)
-			return false;
-		shutdown(f->sock, SHUT_RDWR);
-		return false;
-	case FAULT_EMPTY_CONFIG:
-		reply->hdr.size = 0;
-		break;
-	case FAULT_NONE:
-		break;
-	}
-	if (ret && vhost_user_send(f->sock, reply, 1000))
-		ret = false;
-	if (efd >= 0)
-		close(efd);
-	return ret;
-}
-
-static void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-	struct vhost_user_msg msg, reply;
-
-	for (;;) {
-		/* EOF when the client closes ends the thread. */
-		if (vhost_user_recv(f->sock, &msg, 10000))
-			break;
-		if (vhost_user_decode(&msg, VHOST_USER_CHANNEL_FRONTEND,
-				      FAKE_NVRINGS)) {
-			f->nbad++;
-			continue;
-		}
-		if (f->nreq < MAX_LOG) {
-			f->reqs[f->nreq] = msg.hdr.request;
-			f->flags[f->nreq] = msg.hdr.flags;
-		}
-		f->nreq++;
-		f->seen[msg.hdr.request] = msg.payload;
-
-		/* An ack unless the handler builds a real reply. */
-		vhost_user_reply_init(&reply, &msg, 8);
-		reply.payload.u64 = msg.hdr.request == f->nack_on ? 1 : 0;
-		fake_handle(f, &msg, &reply);
-		vhost_user_msg_close_fds(&msg);
-
-		if (vhost_user_expects_reply(&msg, VHOST_USER_CHANNEL_FRONTEND,
-					     f->acked_protocol) &&
-		    !fake_reply(f, &msg, &reply)) {
-			vhost_user_msg_close_fds(&reply);
-			break;
-		}
-		vhost_user_msg_close_fds(&reply);
-	}
-	return NULL;
-}
+/* ---- the fake back-end (vu_fake.h) ------------------------------------ */
 
 /* A fake on one end of a socketpair, a client on the other. */
-static struct vhost_user_client *fake_start(struct fake *f, int timeout_ms)
+static struct vhost_user_client *fake_start(struct vu_fake *f, int timeout_ms)
 {
 	struct vhost_user_client *c = NULL;
-	int sv[2];
 
-	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-				   sv) == 0);
-	f->sock = sv[1];
-	CU_ASSERT_FATAL(pthread_create(&f->thread, NULL, fake_main, f) == 0);
-	CU_ASSERT_FATAL(vhost_user_client_from_fd(sv[0], "fake", timeout_ms,
-						  &c) == 0);
+	CU_ASSERT_FATAL(vhost_user_client_from_fd(vu_fake_start(f), "fake",
+						  timeout_ms, &c) == 0);
 	return c;
 }
 
 /* Close the client (EOF ends the fake), then inspect the fake at rest. */
-static void fake_join(struct fake *f, struct vhost_user_client *c)
+static void fake_join(struct vu_fake *f, struct vhost_user_client *c)
 {
 	vhost_user_client_close(c);
-	pthread_join(f->thread, NULL);
-	close(f->sock);
-	f->sock = -1;
+	vu_fake_join(f);
 }
 
-static void fake_unmap(struct fake *f)
+/* GET_QUEUE_NUM answers 4, GET_VRING_BASE 42 + the ring's index. */
+static void fake_init(struct vu_fake *f, uint64_t features, uint64_t protocol)
 {
-	for (unsigned i = 0; i < f->nmaps; i++)
-		munmap(f->maps[i], f->regions[i].memory_size);
-	f->nmaps = 0;
-}
-
-static void fake_init(struct fake *f, uint64_t features, uint64_t protocol)
-{
-	memset(f, 0, sizeof(*f));
-	f->sock = -1;
-	f->features = features;
-	f->protocol_features = protocol;
-	f->fault_on = VHOST_USER_NONE;
-	f->nack_on = VHOST_USER_NONE;
+	vu_fake_init(f, features, protocol);
+	f->queue_num = 4;
+	for (unsigned i = 0; i < VU_FAKE_NVRINGS; i++)
+		f->stopped_at[i] = 42 + i;
 }
 
 /* GET_FEATURES, GET/SET_PROTOCOL_FEATURES with `protocol` acked. */
@@ -365,7 +140,7 @@ static void test_happy_path(void)
 	struct vhost_user_client_region regions[2];
 	struct vhost_user_client *c;
 	struct stat kick_st, call_st;
-	struct fake f;
+	struct vu_fake f;
 	uint8_t *fe_a, *fe_b;
 	uint64_t v, protocol = PF(MQ) | PF(CONFIG);
 	uint32_t base = 0;
@@ -438,8 +213,8 @@ static void test_happy_path(void)
 	CU_ASSERT_EQUAL(f.seen[VHOST_USER_SET_VRING_BASE].state.num, 7);
 	CU_ASSERT_EQUAL(f.seen[VHOST_USER_SET_VRING_KICK].u64, 1);
 	CU_ASSERT_EQUAL(f.seen[VHOST_USER_SET_VRING_CALL].u64, 1);
-	CU_ASSERT_TRUE(f.kick_fd && same_file(&f.kick_st, kick));
-	CU_ASSERT_TRUE(f.call_fd && same_file(&f.call_st, call));
+	CU_ASSERT_TRUE(f.kick_fd[1] && same_file(&f.kick_st[1], kick));
+	CU_ASSERT_TRUE(f.call_fd[1] && same_file(&f.call_st[1], call));
 	CU_ASSERT_EQUAL(f.seen[VHOST_USER_SET_VRING_ENABLE].state.num, 1);
 
 	/* Guest RAM: the back-end's mappings are the front-end's memory. */
@@ -462,7 +237,7 @@ static void test_happy_path(void)
 	CU_ASSERT_EQUAL(fe_a[0], 0);
 	CU_ASSERT_EQUAL(fe_b[PAGE], 0);
 
-	fake_unmap(&f);
+	vu_fake_release(&f);
 	munmap(fe_a, ram_a);
 	munmap(fe_b, ram_b);
 	close(mem_a);
@@ -476,7 +251,7 @@ static void test_mem_slots_and_nofd(void)
 {
 	struct vhost_user_client_region r;
 	struct vhost_user_client *c;
-	struct fake f;
+	struct vu_fake f;
 	uint64_t slots = 0;
 	uint8_t *fe;
 	int mem = new_memfd(8 * PAGE);
@@ -511,8 +286,8 @@ static void test_mem_slots_and_nofd(void)
 			3 | VHOST_USER_VRING_NOFD_MASK);
 	CU_ASSERT_EQUAL(f.seen[VHOST_USER_SET_VRING_ERR].u64,
 			0 | VHOST_USER_VRING_NOFD_MASK);
-	CU_ASSERT_FALSE(f.kick_fd);
-	CU_ASSERT_FALSE(f.call_fd);
+	CU_ASSERT_FALSE(f.kick_fd[2]);
+	CU_ASSERT_FALSE(f.call_fd[3]);
 	CU_ASSERT_EQUAL(f.seen[VHOST_USER_REM_MEM_REG].mem_reg.region.
 			guest_phys_addr, 0x200000);
 	CU_ASSERT_EQUAL_FATAL(f.nmaps, 1);
@@ -520,7 +295,7 @@ static void test_mem_slots_and_nofd(void)
 	CU_ASSERT_EQUAL(memcmp(fe + 3 * PAGE, f.maps[0], 4 * PAGE), 0);
 	fill(f.maps[0], 4 * PAGE, 0x77);
 	CU_ASSERT_EQUAL(memcmp(fe + 3 * PAGE, f.maps[0], 4 * PAGE), 0);
-	fake_unmap(&f);
+	vu_fake_release(&f);
 	munmap(fe, 8 * PAGE);
 	close(mem);
 }
@@ -530,7 +305,7 @@ static void test_mem_slots_and_nofd(void)
 static void test_reply_ack(void)
 {
 	struct vhost_user_client *c;
-	struct fake f;
+	struct vu_fake f;
 	uint32_t base;
 	uint64_t v;
 
@@ -568,12 +343,12 @@ static void test_reply_ack(void)
  * the last call must break the client with `err`; afterwards every call
  * fails at once with -EPIPE and sends nothing.
  */
-static void run_fault(enum fake_fault fault, uint32_t fault_on,
+static void run_fault(enum vu_fake_fault fault, uint32_t fault_on,
 		      uint64_t protocol, int err, int64_t min_ms)
 {
 	struct vhost_user_client *c;
 	const char *name = NULL;
-	struct fake f;
+	struct vu_fake f;
 	unsigned sent;
 	uint32_t base;
 	uint64_t v;
@@ -628,40 +403,40 @@ static void run_fault(enum fake_fault fault, uint32_t fault_on,
 
 static void test_fault_wrong_id(void)
 {
-	run_fault(FAULT_WRONG_ID, VHOST_USER_GET_FEATURES, 0, -EPROTO, 0);
+	run_fault(VU_FAKE_WRONG_ID, VHOST_USER_GET_FEATURES, 0, -EPROTO, 0);
 }
 
 static void test_fault_wrong_size(void)
 {
-	run_fault(FAULT_WRONG_SIZE, VHOST_USER_GET_FEATURES, 0, -EMSGSIZE, 0);
+	run_fault(VU_FAKE_WRONG_SIZE, VHOST_USER_GET_FEATURES, 0, -EMSGSIZE, 0);
 }
 
 static void test_fault_extra_fd(void)
 {
-	run_fault(FAULT_EXTRA_FD, VHOST_USER_GET_VRING_BASE, 0, -EINVAL, 0);
+	run_fault(VU_FAKE_EXTRA_FD, VHOST_USER_GET_VRING_BASE, 0, -EINVAL, 0);
 }
 
 static void test_fault_ack_with_fd(void)
 {
-	run_fault(FAULT_EXTRA_FD, VHOST_USER_SET_OWNER, PF(REPLY_ACK),
+	run_fault(VU_FAKE_EXTRA_FD, VHOST_USER_SET_OWNER, PF(REPLY_ACK),
 		  -EINVAL, 0);
 }
 
 static void test_fault_no_reply(void)
 {
 	/* Bounded by the client's 300 ms timeout. */
-	run_fault(FAULT_NO_REPLY, VHOST_USER_GET_FEATURES, 0, -ETIMEDOUT, 290);
+	run_fault(VU_FAKE_NO_REPLY, VHOST_USER_GET_FEATURES, 0, -ETIMEDOUT, 290);
 }
 
 static void test_fault_no_ack(void)
 {
-	run_fault(FAULT_NO_REPLY, VHOST_USER_SET_OWNER, PF(REPLY_ACK),
+	run_fault(VU_FAKE_NO_REPLY, VHOST_USER_SET_OWNER, PF(REPLY_ACK),
 		  -ETIMEDOUT, 290);
 }
 
 static void test_fault_close_mid_reply(void)
 {
-	run_fault(FAULT_CLOSE_MID, VHOST_USER_GET_FEATURES, 0, -ECONNRESET, 0);
+	run_fault(VU_FAKE_CLOSE_MID, VHOST_USER_GET_FEATURES, 0, -ECONNRESET, 0);
 }
 
 /* ---- caller input ------------------------------------------------------- */
@@ -671,7 +446,7 @@ static void test_caller_input(void)
 	struct vhost_user_client_region r[9];
 	struct vhost_user_vring_addr addr = { .index = 0, .flags = 2 };
 	struct vhost_user_client *c;
-	struct fake f;
+	struct vu_fake f;
 	uint64_t v;
 	int mem = new_memfd(PAGE), fd = 0;
 
@@ -735,7 +510,7 @@ static void test_config(void)
 	static const uint8_t data[4] = { 0xde, 0xad, 0xbe, 0xef };
 	struct vhost_user_client *c;
 	uint8_t buf[VHOST_USER_MAX_CONFIG_SIZE];
-	struct fake f;
+	struct vu_fake f;
 
 	/* Without PROTOCOL_F_CONFIG: refused locally, nothing sent. */
 	fake_init(&f, F_PROTOCOL, PF(CONFIG));
@@ -772,7 +547,7 @@ static void test_config(void)
 
 	/* The back-end's empty "failed" reply: refused, not broken. */
 	fake_init(&f, F_PROTOCOL, PF(CONFIG));
-	f.fault = FAULT_EMPTY_CONFIG;
+	f.fault = VU_FAKE_EMPTY_CONFIG;
 	f.fault_on = VHOST_USER_GET_CONFIG;
 	c = fake_start(&f, 2000);
 	negotiate(c, PF(CONFIG));
@@ -788,7 +563,7 @@ static void test_inflight(void)
 {
 	struct vhost_user_client *c;
 	uint64_t size = 0, offset = 1;
-	struct fake f;
+	struct vu_fake f;
 	int fd = -1;
 
 	fake_init(&f, F_PROTOCOL, PF(INFLIGHT_SHMFD));
@@ -809,6 +584,7 @@ static void test_inflight(void)
 	CU_ASSERT_EQUAL(f.seen[VHOST_USER_SET_INFLIGHT_FD].inflight.num_queues,
 			2);
 	CU_ASSERT_EQUAL(f.nreq, 5);
+	vu_fake_release(&f);
 	close(fd);
 }
 
@@ -817,7 +593,7 @@ static void test_inflight(void)
 struct listener {
 	char path[108];
 	int delay_ms;
-	struct fake fake;
+	struct vu_fake fake;
 	struct vhost_user_client *c;
 };
 
@@ -850,7 +626,7 @@ static void *listener_main(void *arg)
 	if (conn < 0)
 		return NULL;
 	l->fake.sock = conn;
-	fake_main(&l->fake);
+	vu_fake_main(&l->fake);
 	close(conn);
 	return NULL;
 }

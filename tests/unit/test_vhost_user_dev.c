@@ -89,18 +89,18 @@ static void test_blk_start_reset_restart(void)
 	/* SET_FEATURES: the driver's bits plus the protocol bit. */
 	CU_ASSERT_EQUAL(fake.acked_features, feat | F_PROTOCOL);
 	/* SET_MEM_TABLE: the memfd, seen byte for byte, at the core's hva. */
-	CU_ASSERT_FATAL(fake.map != NULL);
-	CU_ASSERT_EQUAL(fake.map_size, RAM);
-	CU_ASSERT_EQUAL(fake.map_gpa, 0);
-	CU_ASSERT_EQUAL(fake.map_hva, (uintptr_t)ram);
-	CU_ASSERT_EQUAL(memcmp(fake.map, ram, RAM), 0);
+	CU_ASSERT_FATAL(fake.nmaps == 1);
+	CU_ASSERT_EQUAL(fake.regions[0].memory_size, RAM);
+	CU_ASSERT_EQUAL(fake.regions[0].guest_phys_addr, 0);
+	CU_ASSERT_EQUAL(fake.regions[0].userspace_addr, (uintptr_t)ram);
+	CU_ASSERT_EQUAL(memcmp(fake.maps[0], ram, RAM), 0);
 	/* Sealed: the back-end can neither shrink nor grow it, nor unseal. */
 	CU_ASSERT_EQUAL(fake.seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
 			F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 	CU_ASSERT_EQUAL(fake.shrink_errno, EPERM);
 	CU_ASSERT_EQUAL(fake.grow_errno, EPERM);
 	ram[12345] ^= 0xff;	/* shared, not copied */
-	CU_ASSERT_EQUAL(((uint8_t *)fake.map)[12345], ram[12345]);
+	CU_ASSERT_EQUAL(((uint8_t *)fake.maps[0])[12345], ram[12345]);
 	/* Vring 0: size, addresses as core hvas, the transport's fds. */
 	CU_ASSERT_EQUAL(fake.num[0], 128);
 	CU_ASSERT_EQUAL(fake.addr[0].desc_user_addr, (uintptr_t)ram + ring);
@@ -117,7 +117,7 @@ static void test_blk_start_reset_restart(void)
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 0);
 
 	/* Reset stops the ring. */
-	fake.stopped_at = 77;
+	fake.stopped_at[0] = 77;
 	set_status(0);
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 1);
 	CU_ASSERT_FALSE(fake.enabled[0]);
@@ -162,8 +162,8 @@ static void test_packed_ring_base(void)
 	 * after the reset the driver's new ring starts fresh, so that
 	 * position is not sent back.
 	 */
-	fake.stopped_at = vhost_user_packed_base(5, false, 3, true);
-	CU_ASSERT_EQUAL(fake.stopped_at, 0x80030005u);
+	fake.stopped_at[0] = vhost_user_packed_base(5, false, 3, true);
+	CU_ASSERT_EQUAL(fake.stopped_at[0], 0x80030005u);
 	set_status(0);
 	CU_ASSERT_EQUAL(fake.count[VHOST_USER_GET_VRING_BASE], 1);
 	CU_ASSERT_FALSE(fake.enabled[0]);
@@ -183,7 +183,7 @@ static void test_packed_ring_base(void)
 	/* A position outside the ring in the reply: logged, nothing else. */
 	set_status(0);
 	driver_start(PACKED_FEAT, 0x100000);
-	fake.stopped_at = 0x8000u | 200;
+	fake.stopped_at[0] = 0x8000u | 200;
 	set_status(0);
 	CU_ASSERT_FALSE(vhost_user_dev_broken(dev));
 	before = fake.count[VHOST_USER_SET_VRING_BASE];
@@ -261,7 +261,8 @@ static void two_starts_after_hangup(void)
 static void test_backend_hangs_up(void)
 {
 	/* The back-end goes away when the memory table comes. */
-	fake.close_on = VHOST_USER_SET_MEM_TABLE;
+	fake.fault = VU_FAKE_HANG_UP;
+	fake.fault_on = VHOST_USER_SET_MEM_TABLE;
 	CU_ASSERT_EQUAL(count_log_lines(two_starts_after_hangup,
 					"[blk0] vhost-user back-end on /fake/sock"),
 			1);
@@ -327,7 +328,8 @@ static void failed_call_then_loop(void)
 
 static void test_failed_call_reconnects(void)
 {
-	fake.close_on = VHOST_USER_SET_MEM_TABLE;
+	fake.fault = VU_FAKE_HANG_UP;
+	fake.fault_on = VHOST_USER_SET_MEM_TABLE;
 	CU_ASSERT_FATAL(event_loop_create(&loop) == 0);
 	CU_ASSERT_FATAL(vhost_user_dev_watch(dev, loop) == 0);
 	CU_ASSERT_EQUAL(count_log_lines(failed_call_then_loop,
@@ -344,7 +346,8 @@ static void test_backend_gone_at_create(void)
 {
 	setup_common();
 	fake_setup(BLK_FEATURES);
-	fake.close_on = VHOST_USER_SET_OWNER;
+	fake.fault = VU_FAKE_HANG_UP;
+	fake.fault_on = VHOST_USER_SET_OWNER;
 	/* The client's errno for the EOF (-ECONNRESET, -EPIPE, ...). */
 	CU_ASSERT_TRUE(start(VHOST_USER_DEV_BLK, false) < 0);
 	CU_ASSERT_PTR_NULL(dev);

@@ -43,23 +43,23 @@
 
 static char rc_path[108];
 static int rc_listen = -1;
-static struct fake fake2;
+static struct vu_fake fake2;
 static pthread_t rc_thread;
 static bool rc_thread_live;
 
 /* Accept one connection and serve it as f. */
 static void *rc_accept_main(void *arg)
 {
-	struct fake *f = arg;
+	struct vu_fake *f = arg;
 	int fd = accept4(rc_listen, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return NULL;
 	f->sock = fd;
-	return fake_main(f);
+	return vu_fake_main(f);
 }
 
-static void rc_serve(struct fake *f)
+static void rc_serve(struct vu_fake *f)
 {
 	CU_ASSERT_FATAL(pthread_create(&rc_thread, NULL, rc_accept_main,
 				       f) == 0);
@@ -67,7 +67,7 @@ static void rc_serve(struct fake *f)
 }
 
 /* The back-end process dies: its connection goes. */
-static void rc_kill(struct fake *f)
+static void rc_kill(struct vu_fake *f)
 {
 	if (!rc_thread_live)
 		return;
@@ -78,9 +78,7 @@ static void rc_kill(struct fake *f)
 	if (f->sock >= 0)
 		close(f->sock);
 	f->sock = -1;
-	if (f->map)
-		munmap(f->map, f->map_size);
-	f->map = NULL;
+	vu_fake_unmap_ram(f);
 }
 
 static void rc_relisten(void)
@@ -149,16 +147,13 @@ static void rc_teardown(void)
 	if (fake2.sock >= 0)
 		close(fake2.sock);
 	fake.sock = fake2.sock = -1;
-	if (fake.map)
-		munmap(fake.map, fake.map_size);
-	if (fake2.map)
-		munmap(fake2.map, fake2.map_size);
-	fake.map = fake2.map = NULL;
-	if (fake.inflight_map)
-		munmap(fake.inflight_map, FAKE_INFLIGHT_SIZE);
-	if (fake2.inflight_map && fake2.inflight_map != fake.inflight_map)
-		munmap(fake2.inflight_map, FAKE_INFLIGHT_SIZE);
-	fake.inflight_map = fake2.inflight_map = NULL;
+	/* A test may have made one fake a copy of the other. */
+	if (fake2.nmaps && fake.nmaps && fake2.maps[0] == fake.maps[0])
+		fake2.nmaps = 0;
+	if (fake2.inflight_map == fake.inflight_map)
+		fake2.inflight_map = NULL;
+	vu_fake_release(&fake);
+	vu_fake_release(&fake2);
 	close(rc_listen);
 	rc_listen = -1;
 	unlink(rc_path);
@@ -199,10 +194,10 @@ static void run_loop_until(enum vhost_user_dev_state want)
 	CU_ASSERT_EQUAL(vhost_user_dev_state(dev), want);
 }
 
-static int seq_pos(const struct fake *f, uint32_t req)
+static int seq_pos(const struct vu_fake *f, uint32_t req)
 {
-	for (unsigned i = 0; i < f->nseq; i++)
-		if (f->seq[i] == req)
+	for (unsigned i = 0; i < f->nreq && i < VU_FAKE_LOG; i++)
+		if (f->reqs[i] == req)
 			return (int)i;
 	return -1;
 }
@@ -216,7 +211,7 @@ static bool kicked(int fd)
 
 static void rc_fake2(uint64_t features)
 {
-	struct fake keep = fake;
+	struct vu_fake keep = fake;
 
 	fake_setup(features);
 	fake2 = fake;
@@ -295,8 +290,8 @@ static void test_reconnect_replays(void)
 	CU_ASSERT_EQUAL(fake2.inflight_size, FAKE_INFLIGHT_SIZE);
 	CU_ASSERT_EQUAL(fake2.inflight_qsize, 128);
 	/* Guest RAM, the ring where it was, resumed at the used index. */
-	CU_ASSERT_FATAL(fake2.map != NULL);
-	CU_ASSERT_EQUAL(memcmp(fake2.map, ram, RAM), 0);
+	CU_ASSERT_FATAL(fake2.nmaps == 1);
+	CU_ASSERT_EQUAL(memcmp(fake2.maps[0], ram, RAM), 0);
 	CU_ASSERT_EQUAL(fake2.num[0], 128);
 	CU_ASSERT_EQUAL(fake2.base[0], 5);
 	CU_ASSERT_EQUAL(memcmp(&fake2.addr[0], &fake.addr[0],
@@ -334,7 +329,7 @@ static void test_reconnect_replays(void)
 	 * (nothing from before the reset is resubmitted) and no
 	 * GET_VRING_BASE went to anyone for the reset.
 	 */
-	struct fake third;
+	struct vu_fake third;
 
 	fake = fake2;
 	rc_fake2(BLK_FEATURES);
@@ -425,7 +420,7 @@ static void test_reconnect_backoff_logged_once(void)
  * counter in bit 15), one chain of n descriptors in flight (entries 0 to
  * n - 1), the other entries free.
  */
-static void rc_region(struct fake *f, uint16_t used, uint16_t n)
+static void rc_region(struct vu_fake *f, uint16_t used, uint16_t n)
 {
 	struct vhost_user_inflight_packed *r = f->inflight_map;
 

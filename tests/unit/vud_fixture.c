@@ -1,20 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The core/vhost_user_dev tests' fixture: see vud_fixture.h. */
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
-#include <sys/un.h>
-#include <poll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bus.h"
@@ -27,187 +18,16 @@
 #include "vhost_user_dev.h"
 #include "virtio.h"
 #include "virtio_pci.h"
+#include "vu_fake.h"
 
 #include "vud_fixture.h"
-
-/* ---- the fake back-end (same shape as test_vhost_user_client.c's) ------- */
-
-
-static void fake_handle(struct fake *f, struct vhost_user_msg *msg,
-			struct vhost_user_msg *reply)
-{
-	union vhost_user_payload *p = &msg->payload;
-	unsigned idx;
-
-	switch (msg->hdr.request) {
-	case VHOST_USER_GET_FEATURES:
-		vhost_user_reply_init(reply, msg, 8);
-		reply->payload.u64 = f->features;
-		break;
-	case VHOST_USER_SET_FEATURES:
-		f->acked_features = p->u64;
-		break;
-	case VHOST_USER_GET_PROTOCOL_FEATURES:
-		vhost_user_reply_init(reply, msg, 8);
-		reply->payload.u64 = f->protocol_features;
-		break;
-	case VHOST_USER_SET_PROTOCOL_FEATURES:
-		f->acked_protocol = p->u64;
-		break;
-	case VHOST_USER_GET_QUEUE_NUM:
-		vhost_user_reply_init(reply, msg, 8);
-		reply->payload.u64 = f->queue_num;
-		break;
-	case VHOST_USER_SET_MEM_TABLE:
-		/* Guest RAM is one region of 16 MiB: map it as a back-end. */
-		if (f->map)
-			munmap(f->map, f->map_size);
-		f->map = NULL;
-		if (p->mem_table.nregions == 1) {
-			const struct vhost_user_mem_region *r =
-				&p->mem_table.regions[0];
-			void *m = mmap(NULL, r->memory_size,
-				       PROT_READ | PROT_WRITE, MAP_SHARED,
-				       msg->fds[0], r->mmap_offset);
-
-			/* A back-end must not be able to resize guest RAM. */
-			f->seals = fcntl(msg->fds[0], F_GET_SEALS);
-			f->shrink_errno = ftruncate(msg->fds[0], 4096) < 0 ?
-					  errno : 0;
-			f->grow_errno = ftruncate(msg->fds[0],
-						  r->memory_size * 2) < 0 ?
-					errno : 0;
-			if (m != MAP_FAILED) {
-				f->map = m;
-				f->map_size = r->memory_size;
-				f->map_gpa = r->guest_phys_addr;
-				f->map_hva = r->userspace_addr;
-			}
-		}
-		break;
-	case VHOST_USER_SET_VRING_NUM:
-		if (p->state.index < NVR)
-			f->num[p->state.index] = p->state.num;
-		break;
-	case VHOST_USER_SET_VRING_BASE:
-		if (p->state.index < NVR)
-			f->base[p->state.index] = p->state.num;
-		break;
-	case VHOST_USER_SET_VRING_ADDR:
-		if (p->addr.index < NVR)
-			f->addr[p->addr.index] = p->addr;
-		break;
-	case VHOST_USER_SET_VRING_KICK:
-	case VHOST_USER_SET_VRING_CALL:
-		idx = p->u64 & VHOST_USER_VRING_INDEX_MASK;
-		if (idx < NVR && msg->nfds == 1)
-			fstat(msg->fds[0],
-			      msg->hdr.request == VHOST_USER_SET_VRING_KICK ?
-			      &f->kick_st[idx] : &f->call_st[idx]);
-		break;
-	case VHOST_USER_SET_VRING_ENABLE:
-		if (p->state.index < NVR)
-			f->enabled[p->state.index] = p->state.num;
-		break;
-	case VHOST_USER_GET_VRING_BASE:
-		vhost_user_reply_init(reply, msg, sizeof(p->state));
-		reply->payload.state.index = p->state.index;
-		reply->payload.state.num = f->stopped_at;
-		if (p->state.index < NVR)
-			f->enabled[p->state.index] = false;
-		break;
-	case VHOST_USER_GET_INFLIGHT_FD: {
-		int fd = memfd_create("inflight", MFD_CLOEXEC);
-
-		vhost_user_reply_init(reply, msg, sizeof(p->inflight));
-		reply->payload.inflight = p->inflight;
-		reply->payload.inflight.mmap_size = FAKE_INFLIGHT_SIZE;
-		reply->payload.inflight.mmap_offset = 0;
-		if (fd >= 0 && ftruncate(fd, FAKE_INFLIGHT_SIZE) == 0) {
-			void *m = mmap(NULL, FAKE_INFLIGHT_SIZE,
-				       PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-			if (m != MAP_FAILED) {
-				if (f->inflight_map)
-					munmap(f->inflight_map,
-					       FAKE_INFLIGHT_SIZE);
-				f->inflight_map = m;
-			}
-			fstat(fd, &f->inflight_st);
-			f->inflight_size = FAKE_INFLIGHT_SIZE;
-			f->inflight_nq = p->inflight.num_queues;
-			f->inflight_qsize = p->inflight.queue_size;
-			if (vhost_user_msg_add_fd(reply, fd))
-				close(fd);
-		} else {
-			reply->payload.inflight.mmap_size = 0;
-			if (fd >= 0)
-				close(fd);
-		}
-		break;
-	}
-	case VHOST_USER_SET_INFLIGHT_FD:
-		if (msg->nfds == 1)
-			fstat(msg->fds[0], &f->inflight_st);
-		f->inflight_size = p->inflight.mmap_size;
-		f->inflight_nq = p->inflight.num_queues;
-		f->inflight_qsize = p->inflight.queue_size;
-		break;
-	case VHOST_USER_GET_CONFIG:
-		vhost_user_reply_init(reply, msg, msg->hdr.size);
-		reply->payload.config = p->config;
-		memcpy(reply->payload.config.region,
-		       f->config + p->config.offset, p->config.size);
-		break;
-	case VHOST_USER_SET_CONFIG:
-		memcpy(f->config + p->config.offset, p->config.region,
-		       p->config.size);
-		break;
-	default:
-		break;
-	}
-}
-
-void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-	struct vhost_user_msg msg, reply;
-
-	for (;;) {
-		if (vhost_user_recv(f->sock, &msg, 10000))
-			break;
-		if (vhost_user_decode(&msg, VHOST_USER_CHANNEL_FRONTEND, NVR))
-			break;
-		if (msg.hdr.request == f->close_on) {
-			vhost_user_msg_close_fds(&msg);
-			shutdown(f->sock, SHUT_RDWR);
-			break;
-		}
-		f->nreq++;
-		f->count[msg.hdr.request]++;
-		if (f->nseq < sizeof(f->seq) / sizeof(f->seq[0]))
-			f->seq[f->nseq++] = msg.hdr.request;
-		vhost_user_reply_init(&reply, &msg, 8);
-		reply.payload.u64 = 0;
-		fake_handle(f, &msg, &reply);
-		vhost_user_msg_close_fds(&msg);
-		if (vhost_user_expects_reply(&msg, VHOST_USER_CHANNEL_FRONTEND,
-					     f->acked_protocol) &&
-		    vhost_user_send(f->sock, &reply, 1000)) {
-			vhost_user_msg_close_fds(&reply);
-			break;
-		}
-		vhost_user_msg_close_fds(&reply);
-	}
-	return NULL;
-}
 
 /* ---- fixture: RAM, buses, PCI root, fake, device ------------------------ */
 
 struct guest_mem *mem;
 struct bus *pio, *mmio;
 struct pci_root *root;
-struct fake fake;
+struct vu_fake fake;
 struct vhost_user_dev *dev;
 uint64_t bar0;
 
@@ -223,14 +43,8 @@ int start_queues(enum vhost_user_dev_type type, bool mac,
 		.mem = mem,
 		.vm_fd = -1,
 	};
-	int sv[2];
 
-	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-				   sv) == 0);
-	fake.sock = sv[1];
-	CU_ASSERT_FATAL(pthread_create(&fake.thread, NULL, fake_main,
-				       &fake) == 0);
-	dc.sock_fd = sv[0];
+	dc.sock_fd = vu_fake_start(&fake);
 	return vhost_user_dev_create(&dc, &dev);
 }
 
@@ -244,13 +58,10 @@ void fake_setup(uint64_t features)
 	struct virtio_blk_config bc = { .capacity = CAPACITY,
 					.blk_size = 512 };
 
-	memset(&fake, 0, sizeof(fake));
-	fake.sock = -1;
-	fake.features = features;
-	fake.protocol_features = PF(MQ) | PF(REPLY_ACK) | PF(CONFIG) |
-				 PF(INFLIGHT_SHMFD);
-	fake.close_on = VHOST_USER_NONE;
-	fake.queue_num = 2;
+	vu_fake_init(&fake, features, PF(MQ) | PF(REPLY_ACK) | PF(CONFIG) |
+		     PF(INFLIGHT_SHMFD));
+	fake.inflight_offer = FAKE_INFLIGHT_SIZE;
+	fake.probe_seals = true;
 	memcpy(fake.config, &bc, sizeof(bc) < sizeof(fake.config) ?
 	       sizeof(bc) : sizeof(fake.config));
 }
@@ -278,17 +89,9 @@ void teardown(void)
 {
 	vhost_user_dev_destroy(dev);
 	dev = NULL;
-	if (fake.sock >= 0) {
-		pthread_join(fake.thread, NULL);
-		close(fake.sock);
-		fake.sock = -1;
-	}
-	if (fake.map)
-		munmap(fake.map, fake.map_size);
-	fake.map = NULL;
-	if (fake.inflight_map)
-		munmap(fake.inflight_map, FAKE_INFLIGHT_SIZE);
-	fake.inflight_map = NULL;
+	if (fake.sock >= 0)
+		vu_fake_join(&fake);
+	vu_fake_release(&fake);
 	test_pci_machine_destroy(pio, mmio, root);
 	guest_mem_destroy(mem);
 }

@@ -2,7 +2,8 @@
 /*
  * The fixture of the core/vhost_user_dev tests (test_vhost_user_dev.c,
  * test_vhost_user_reconnect.c): guest RAM, buses and a PCI root, a fake
- * vhost-user back-end thread, and the guest driver's view of the device.
+ * vhost-user back-end thread (vu_fake.h), and the guest driver's view of
+ * the device.
  */
 #ifndef SPLITVM_TEST_VUD_FIXTURE_H
 #define SPLITVM_TEST_VUD_FIXTURE_H
@@ -17,11 +18,11 @@
 #include "vhost_user_dev.h"
 #include "virtio.h"
 #include "virtio_pci.h"
+#include "vu_fake.h"
 
 #define RAM		(16ull << 20)
 #define SLOT		3
 #define DEVFN		PCI_DEVFN(SLOT, 0)
-#define NVR		8
 #define F_PROTOCOL	(1ull << VHOST_USER_F_PROTOCOL_FEATURES)
 #define PF(f)		VHOST_USER_PROTOCOL_F_BIT(VHOST_USER_PROTOCOL_F_##f)
 #define CAPACITY	0x20000ull
@@ -44,45 +45,15 @@
 			 1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ)
 #define MQ_CMD		0x80000ull	/* header, data, ack */
 
-/* ---- the fake back-end (same shape as test_vhost_user_client.c's) ------- */
+/* ---- the fake back-end (vu_fake.h) ---- */
 
-struct fake {
-	int sock;
-	pthread_t thread;
-	uint64_t features, protocol_features;
-	uint32_t close_on;		/* hang up when this request comes */
-	uint64_t queue_num;		/* GET_QUEUE_NUM's answer */
-	/* What it saw. */
-	unsigned nreq;
-	unsigned count[VHOST_USER_REQUEST_COUNT];
-	uint64_t acked_protocol, acked_features;
-	void *map;
-	uint64_t map_size, map_gpa, map_hva;
-	/* The received memfd: its seals, ftruncate()'s errno (0: it worked). */
-	int seals, shrink_errno, grow_errno;
-	struct vhost_user_vring_addr addr[NVR];
-	struct stat kick_st[NVR], call_st[NVR];
-	unsigned num[NVR];
-	uint32_t base[NVR];		/* the last SET_VRING_BASE */
-	uint32_t stopped_at;		/* what GET_VRING_BASE answers */
-	bool enabled[NVR];
-	uint8_t config[VHOST_USER_MAX_CONFIG_SIZE];
-	/* Requests in the order they came. */
-	uint32_t seq[256];
-	unsigned nseq;
-	/* The inflight region it made (GET) or was given (SET). */
-	struct stat inflight_st;
-	uint64_t inflight_size;
-	void *inflight_map;		/* GET's region, for the test to fill */
-	uint16_t inflight_nq, inflight_qsize;
-};
-
-/* What GET_INFLIGHT_FD makes: room for one packed queue of 128. */
+/* What GET_INFLIGHT_FD makes here: room for one packed queue of 128. */
 #define FAKE_INFLIGHT_SIZE	8192u
 
-/* Serves f->sock until it closes or a request is f->close_on. */
-void *fake_main(void *arg);
-/* A fresh fake in `fake` offering features (and blk's config). */
+/*
+ * A fresh fake in `fake` offering features (and blk's config), the
+ * protocol features the core uses, and probing the seals of guest RAM.
+ */
 void fake_setup(uint64_t features);
 
 /* ---- fixture: RAM, buses, PCI root, fake, device ------------------------ */
@@ -90,7 +61,7 @@ void fake_setup(uint64_t features);
 extern struct guest_mem *mem;
 extern struct bus *pio, *mmio;
 extern struct pci_root *root;
-extern struct fake fake;
+extern struct vu_fake fake;
 extern struct vhost_user_dev *dev;
 extern uint64_t bar0;
 extern struct event_loop *loop;
