@@ -3,6 +3,7 @@
  * splitvm-net: parse the command line, refuse root, start DPDK's EAL and
  * the ports, forward until SIGINT/SIGTERM. The logic lives in the library.
  */
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,6 +27,13 @@
  */
 static _Atomic(struct net_backend *) signal_backend;
 static volatile sig_atomic_t pending_stop, pending_stats;
+/*
+ * Handlers that may hold the backend: a handler runs on whichever thread
+ * the kernel picks, so one that loaded the pointer just before main()
+ * cleared it could still be writing to the workers' eventfds while the
+ * backend is destroyed; main() waits for this to drop to zero first.
+ */
+static atomic_uint signal_users;
 
 static void on_signal(int sig)
 {
@@ -35,13 +43,21 @@ static void on_signal(int sig)
 		pending_stats = 1;
 	else
 		pending_stop = 1;
+	atomic_fetch_add(&signal_users, 1);
 	be = atomic_load(&signal_backend);
-	if (!be)
-		return;
-	if (sig == SIGUSR1)
+	if (be && sig == SIGUSR1)
 		net_backend_request_stats(be);
-	else
+	else if (be)
 		net_backend_request_stop(be);
+	atomic_fetch_sub(&signal_users, 1);
+}
+
+/* No handler uses the backend from here on. */
+static void signals_release_backend(void)
+{
+	atomic_store(&signal_backend, NULL);
+	while (atomic_load(&signal_users))
+		sched_yield();
 }
 
 static int install_signals(void)
@@ -158,7 +174,7 @@ int main(int argc, char **argv)
 		status = EXIT_RUNTIME;
 	if (net_backend_print_stats(be))
 		log_warn("main", "cannot print statistics");
-	atomic_store(&signal_backend, NULL);
+	signals_release_backend();
 out:
 	net_ctl_stop(ctl);
 	net_backend_destroy(be);

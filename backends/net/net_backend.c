@@ -100,13 +100,26 @@ void net_eal_stop(const struct net_options *o)
 	bool cleanup = true;
 
 	/*
-	 * rte_eal_cleanup() removes every device still there: an uplink
-	 * whose removal the sandbox refuses (net_uplink_close left it) is
-	 * left to the process exit, and so is the rest of the EAL.
+	 * rte_eal_cleanup() unmaps the EAL's memory (rte_eal_memory_detach)
+	 * without stopping its interrupt thread (DPDK 22.11), which rebuilds
+	 * its epoll set from its sources' handles each time it is woken. A
+	 * memif server never unregisters its listening socket's source
+	 * (memif_socket_remove_device frees the socket, not the source),
+	 * whose handle copy lives in that memory, and closing the uplink
+	 * wakes the thread (the connection's source goes): when the thread
+	 * runs late, after the unmap, splitvm-net dies with SIGSEGV (about
+	 * one SIGTERM in six, in rte_intr_fd_get on eal-intr-thread). A
+	 * memif client's connection source can outlive its close too, when
+	 * the thread is handling a message then (freed by it later). So the
+	 * EAL is cleaned up only when every uplink's driver leaves nothing
+	 * with that thread; otherwise, as for an uplink net_uplink_close
+	 * left open (its removal is refused by the sandbox), it is left to
+	 * the process exit: with --no-huge and --no-shconf nothing of it
+	 * outlives the process but the runtime directory, removed here.
 	 */
 	for (unsigned i = 0; i < o->nports; i++)
 		if (o->ports[i].kind == NET_PORT_UPLINK &&
-		    !net_uplink_teardown_sandboxed(o->ports[i].devargs))
+		    !net_uplink_eal_cleanup_safe(o->ports[i].devargs))
 			cleanup = false;
 	/* EAL leaves its (with --no-shconf empty) runtime directory behind. */
 	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());

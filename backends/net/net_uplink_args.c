@@ -199,6 +199,11 @@ bool net_uplink_teardown_sandboxed(const char *devargs)
 	return t == NET_UPLINK_MEMIF || t == NET_UPLINK_RING;
 }
 
+bool net_uplink_eal_cleanup_safe(const char *devargs)
+{
+	return net_uplink_type_of(devargs) == NET_UPLINK_RING;
+}
+
 static size_t caps_add(int *caps, size_t n, size_t max, int cap)
 {
 	for (size_t i = 0; i < n; i++)

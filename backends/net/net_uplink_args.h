@@ -51,6 +51,15 @@ bool net_uplink_memif_client(const char *devargs);
 bool net_uplink_teardown_sandboxed(const char *devargs);
 
 /*
+ * Whether rte_eal_cleanup() may run once the uplink is closed: only when
+ * its driver leaves nothing with the EAL's interrupt thread, which DPDK
+ * 22.11 does not stop before it unmaps its memory (ring, which has no
+ * interrupt source). memif does not qualify (see net_eal_stop), nor do
+ * the drivers net_uplink_close leaves open, nor unknown ones.
+ */
+bool net_uplink_eal_cleanup_safe(const char *devargs);
+
+/*
  * The capabilities o's uplinks need while they are opened (tap:
  * CAP_NET_ADMIN; af_packet: CAP_NET_RAW and CAP_NET_ADMIN), each once,
  * into caps (room for max). How many.

@@ -120,12 +120,7 @@ def step(sw, tp, what, src, dst_mac, want_rx, want_tx, want_flooded,
 
 def memif_up(tp, timeout=20):
     """testpmd's memif port 0 has its link up (the handshake is done)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if "Link status: up" in tp.cmd("show port info 0"):
-            return True
-        time.sleep(0.2)
-    return False
+    return tp.link_up(TP_MEMIF, timeout)
 
 
 def start_switch(args, what):

@@ -346,6 +346,16 @@ class Testpmd:
             stats[int(m.group(1))] = (int(m.group(2)), int(m.group(3)))
         return stats
 
+    def link_up(self, port, timeout=20):
+        """Wait until testpmd reports port's link up (a memif port: its
+        handshake is done)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if "Link status: up" in self.cmd(f"show port info {port}"):
+                return True
+            time.sleep(0.2)
+        return False
+
     def send_burst(self, port, dst_mac):
         """One burst (32 frames of 64 bytes, txonly) from port to dst_mac,
         and nothing from the other ports."""

@@ -131,6 +131,16 @@ static void test_types(void)
 	CU_ASSERT_TRUE(net_uplink_teardown_sandboxed("net_ring0"));
 	CU_ASSERT_FALSE(net_uplink_teardown_sandboxed("net_tap0"));
 	CU_ASSERT_FALSE(net_uplink_teardown_sandboxed("0000:01:00.0"));
+
+	/* memif's server leaves its listener with the interrupt thread,
+	 * which rte_eal_cleanup() does not stop: no cleanup with memif. */
+	CU_ASSERT_TRUE(net_uplink_eal_cleanup_safe("net_ring0"));
+	CU_ASSERT_FALSE(net_uplink_eal_cleanup_safe("net_memif0,role=server"));
+	CU_ASSERT_FALSE(net_uplink_eal_cleanup_safe("net_memif0"));
+	CU_ASSERT_FALSE(net_uplink_eal_cleanup_safe("net_tap0"));
+	CU_ASSERT_FALSE(net_uplink_eal_cleanup_safe("net_af_packet0,iface=x"));
+	CU_ASSERT_FALSE(net_uplink_eal_cleanup_safe("0000:01:00.0"));
+	CU_ASSERT_FALSE(net_uplink_eal_cleanup_safe("net_null0"));
 }
 
 static void test_caps(void)
