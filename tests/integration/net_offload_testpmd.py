@@ -78,6 +78,19 @@ with tempfile.TemporaryDirectory() as tmp:
         c.check(feats and feats[-1] & 1,
                 "testpmd port 1 negotiated VIRTIO_NET_F_CSUM with splitvm-net",
                 [hex(f) for f in feats])
+        # A frame through first, and R drained until quiet: whatever the
+        # port restart leaves in flight is not counted below (once in
+        # CI, R got each of the 8 frames about 12 times right after the
+        # restart; not reproduced in 60 runs since).
+        S.send(garbage_csum(frame(TP_MACS[0], MS, v6=False, proto=17,
+                                  payload=b"warm-up" * 8, partial=False)))
+        warm = R.recv(1, timeout=15, quiet=1.0)
+        c.check(len(warm) >= 1, "a warm-up frame through testpmd's csum "
+                "engine", len(warm))
+        if len(warm) > 1:
+            print(f"  info warm-up: R got {len(warm)} frames for 1 sent")
+        st0 = sw.stats()
+        base = netbe.port(st0, 2)["sw_offload"] if st0 else 0
         sent = []
         for i in range(N):
             v6, proto = bool(i & 1), 6 if i & 2 else 17
@@ -103,7 +116,7 @@ with tempfile.TemporaryDirectory() as tmp:
         st = sw.stats()
         if c.check(st is not None, "statistics"):
             q = netbe.port(st, 2)
-            c.equal(q["sw_offload"], N,
+            c.equal(q["sw_offload"] - base, N,
                     f"testpmd's port 1: {N} partial checksums completed")
             c.equal(sum(q["drops"].values()), 0, "  ... no drops")
         status, _ = sw.stop()
