@@ -12,7 +12,6 @@ The same through a cross-connect."""
 import os
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import netbe  # noqa: E402
@@ -124,10 +123,7 @@ with tempfile.TemporaryDirectory() as tmp:
     sw = netbe.SplitvmNet(exe, ["--threads", "2"] + args)
     ports = []
     try:
-        for s in socks:
-            end = time.monotonic() + 60
-            while not os.path.exists(s) and time.monotonic() < end:
-                time.sleep(0.05)
+        netbe.wait_paths(socks)
         A = NetFront(socks[0], F_OFFLOADS)
         ports.append(A)
         # Without mergeable buffers a TSO receiver posts 64 KiB buffers.
@@ -263,10 +259,7 @@ with tempfile.TemporaryDirectory() as tmp:
                           [a for s in socks for a in ("--port", s)])
     ports = []
     try:
-        for s in socks:
-            end = time.monotonic() + 60
-            while not os.path.exists(s) and time.monotonic() < end:
-                time.sleep(0.05)
+        netbe.wait_paths(socks)
         X = [NetFront(socks[0], F_OFFLOADS), NetFront(socks[1], 0),
              NetFront(socks[2], F_OFFLOADS),
              NetFront(socks[3], F_OFFLOADS, rxbuf=65600, nrx=32)]

@@ -46,10 +46,7 @@ with tempfile.TemporaryDirectory() as tmp:
                           [a for s in socks for a in ("--port", s)])
     tp = S = R = None
     try:
-        for s in socks:
-            end = time.monotonic() + 60
-            while not os.path.exists(s) and time.monotonic() < end:
-                time.sleep(0.05)
+        netbe.wait_paths(socks)
         S = NetFront(socks[0], 0)
         R = NetFront(socks[3], 0)
         tp = netbe.Testpmd(TESTPMD, socks[1:3], TP_MACS,

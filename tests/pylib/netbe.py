@@ -178,6 +178,16 @@ class SplitvmNet:
             print("    ! " + line.rstrip())
 
 
+def wait_paths(paths, timeout=60):
+    """Wait until every path exists (splitvm-net's server sockets are
+    created as it starts); whether they all did."""
+    end = time.monotonic() + timeout
+    for path in paths:
+        while not os.path.exists(path) and time.monotonic() < end:
+            time.sleep(0.05)
+    return all(os.path.exists(path) for path in paths)
+
+
 def open_sockets(proc, socks, timeout=60):
     """A peer running as root (testpmd) creates its server sockets 0755:
     let splitvm-net (uid 65534) connect to them, as a manager would
