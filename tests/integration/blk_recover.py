@@ -29,7 +29,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
@@ -53,13 +52,6 @@ STARTED = "guest: blk loop started"
 OK_RE = re.compile(r"guest: blk \S+ loop rounds=(\d+) ok resets=(\d+)")
 STOPPED_RE = re.compile(r'guest: blk (\S+) loop stopped reason="([^"]*)"')
 RECONNECTED_RE = re.compile(r"\[blk0\] reconnected to the vhost-user back-end")
-
-
-def reader(stream, lines, q):
-    for raw in iter(stream.readline, b""):
-        lines.append(raw.decode(errors="replace").rstrip("\n"))
-        q.put(1)
-    q.put(None)
 
 
 def wait_for(q, lines, pred, timeout):
@@ -112,12 +104,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 "--cmdline", f"guest.ticks=1 guest.blk=1 guest.ring={ring} "
                 f"guest.blk_loop_ms={loop_ms} guest.blk_loop_timeout_ms=60000 "
                 f"guest.blk_loop_depth={depth}"]
-        vm = subprocess.Popen(argv, cwd=tmp, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        q = queue.Queue()
-        for stream, lines in ((vm.stdout, out), (vm.stderr, err)):
-            threading.Thread(target=reader, args=(stream, lines, q),
-                             daemon=True).start()
+        vm, q = svmtest.start_live_run(argv, tmp, out, err)
         if not c.check(wait_for(q, out, lambda l: l == STARTED, 60),
                        f"the guest reports '{STARTED}'"):
             raise RuntimeError("no loop")

@@ -10,12 +10,10 @@ without a reset or an error (guest.blk_idle_verify=1).
 argv: splitvm guest splitvm-blk [split|packed]"""
 
 import os
-import queue
 import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
@@ -33,13 +31,6 @@ PASS_RE = re.compile(r"guest: blk \S+ idle pass verified=(\d+)")
 RECONNECTED_RE = re.compile(r"\[blk0\] reconnected to the vhost-user back-end")
 RESUME_RE = re.compile(r"queue 0 resumes at packed avail (\d+) wrap (\d), "
                        r"used (\d+) wrap (\d)")
-
-
-def reader(stream, lines, q):
-    for raw in iter(stream.readline, b""):
-        lines.append(raw.decode(errors="replace").rstrip("\n"))
-        q.put(1)
-    q.put(None)
 
 
 def wait_for(lines, pred, timeout):
@@ -64,12 +55,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 "--disk", f"socket={sock}",
                 "--cmdline", f"guest.ticks=1 guest.blk=1 guest.ring={ring} "
                 "guest.blk_idle_ms=20000 guest.blk_idle_verify=1"]
-        vm = subprocess.Popen(argv, cwd=tmp, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        q = queue.Queue()
-        for stream, lines in ((vm.stdout, out), (vm.stderr, err)):
-            threading.Thread(target=reader, args=(stream, lines, q),
-                             daemon=True).start()
+        vm, _ = svmtest.start_live_run(argv, tmp, out, err)
         if not c.check(wait_for(out, lambda l: l.startswith(IDLE), 120),
                        f"the guest reports '{IDLE}'"):
             raise RuntimeError("no idle window")

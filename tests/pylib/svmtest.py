@@ -9,10 +9,12 @@ itself in the meson test log.
 """
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 SKIP = 77
@@ -131,6 +133,27 @@ class Run:
             print("    | " + line)
         for line in self.stderr.splitlines()[-30:]:
             print("    ! " + line)
+
+
+def _read_lines(stream, lines, q):
+    for raw in iter(stream.readline, b""):
+        lines.append(raw.decode(errors="replace").rstrip("\n"))
+        q.put(1)
+    q.put(None)
+
+
+def start_live_run(argv, cwd, out, err):
+    """Start splitvm (argv) and read its stdout into the list out and its
+    stderr into err, line by line, while it runs (end_live_run cleans
+    up); returns the process and a queue that gets an item per line (None
+    at the end of each stream), for waiting on new output."""
+    vm = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    q = queue.Queue()
+    for stream, lines in ((vm.stdout, out), (vm.stderr, err)):
+        threading.Thread(target=_read_lines, args=(stream, lines, q),
+                         daemon=True).start()
+    return vm, q
 
 
 def end_live_run(c, vm, argv, out, err, backend, out_lines=40, err_lines=40):
