@@ -81,6 +81,8 @@ def fmt(vals, spec):
 def make_dut(args, kind, tmp, n, busy=True):
     if kind == "splitvm-net-xc":
         return bp.SplitvmNet(args.splitvm_net, "xconnect", busy, tmp, n)
+    if kind == "baseline-xc":
+        return bp.SplitvmNet(args.baseline, "xconnect", busy, tmp, n)
     if kind == "splitvm-net-sw":
         return bp.SplitvmNet(args.splitvm_net, "switch", busy, tmp, n)
     if kind == "testpmd":
@@ -251,14 +253,16 @@ def print_throughput(title, results, kinds, sizes, max_wait, target):
                   f"{fmt([r['wait'] for r in ok], '.2f')} | {cell} |")
     print()
     blabel = kinds[1][1]
-    mt, ct = target
+    mt, ct = target or (None, None)
     for size in sizes:
         ra, rb, everything = chosen(results, size, kinds, max_wait)
         ma, mb = med([r["mpps"] for r in ra]), med([r["mpps"] for r in rb])
         ca, cb = med([r["cpp"] for r in ra]), med([r["cpp"] for r in rb])
         mr = ma / mb if ma is not None and mb else None
         cr = ca / cb if ca is not None and cb else None
-        if mr is None or cr is None:
+        if target is None:
+            verdict = None
+        elif mr is None or cr is None:
             verdict = "not decided"
         elif everything:
             verdict = ("not decided: no run of one side was under "
@@ -274,8 +278,11 @@ def print_throughput(title, results, kinds, sizes, max_wait, target):
         if pm and pc:
             line += (f"; per back-to-back pair (all runs): Mpps x"
                      f"{fmt(pm, '.2f')}, cycles/packet x{fmt(pc, '.2f')}")
-        print(f"{line} (target: Mpps >= x{mt:.2f}, cycles/packet <= "
-              f"x{ct:.2f}: {verdict})")
+        if verdict is None:
+            print(line)
+        else:
+            print(f"{line} (target: Mpps >= x{mt:.2f}, cycles/packet <= "
+                  f"x{ct:.2f}: {verdict})")
 
 
 def print_idle(results, kinds):
@@ -308,6 +315,10 @@ def main():
         "See docs/benchmarks.md.")
     ap.add_argument("--splitvm-net", required=True,
                     help="the splitvm-net binary")
+    ap.add_argument("--baseline", metavar="SPLITVM_NET",
+                    help="another splitvm-net build: the cross-connect is "
+                    "compared against it instead of testpmd (an A/B of two "
+                    "builds, e.g. to find a regression); xconnect only")
     ap.add_argument("--drive", help="splitvm-drive (default: next to "
                     "splitvm-net in the build tree)")
     ap.add_argument("--testpmd", default=shutil.which("dpdk-testpmd"),
@@ -342,6 +353,12 @@ def main():
     compare = set(args.compare.split(","))
     if compare - {"xconnect", "switch", "idle"}:
         sys.exit("bench-switch: --compare takes xconnect, switch, idle")
+    if args.baseline and compare != {"xconnect"}:
+        sys.exit("bench-switch: --baseline compares cross-connects only: "
+                 "add --compare xconnect")
+    if args.baseline and not os.access(args.baseline, os.X_OK):
+        sys.exit(f"bench-switch: --baseline {args.baseline} is not an "
+                 "executable")
     if not args.testpmd:
         sys.exit("bench-switch: dpdk-testpmd is not installed "
                  "(package dpdk-dev)")
@@ -369,6 +386,8 @@ def main():
           f"{load0[2]:.2f}; niceness {args.nice}", flush=True)
     xc = [("splitvm-net-xc", "splitvm-net xconnect"),
           ("testpmd", "testpmd io")]
+    if args.baseline:
+        xc[1] = ("baseline-xc", "baseline xconnect")
     sw = [("splitvm-net-sw", "splitvm-net switch"),
           ("ovs", f"OVS-DPDK ({args.ovs_flows})")]
     idle = [("splitvm-net-sw", "splitvm-net (adaptive)"),
@@ -429,7 +448,11 @@ def main():
           f"{args.warmup:g} s of warm-up. Median [min-max] of the runs in "
           f"which the forwarder waited for a CPU at most "
           f"{args.max_wait:.0%} of the window.")
-    if res_xc:
+    if res_xc and args.baseline:
+        print(f"\nBaseline: {os.path.abspath(args.baseline)}")
+        print_throughput("splitvm-net cross-connect vs a baseline build",
+                         res_xc, xc, sizes, args.max_wait, None)
+    elif res_xc:
         print_throughput("splitvm-net cross-connect vs testpmd io", res_xc,
                          xc, sizes, args.max_wait, (0.95, 1.00))
     if res_sw:
