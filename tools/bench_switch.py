@@ -126,7 +126,8 @@ def run_traffic(args, kind, traffic, size, tmp, n):
     drv = None
     try:
         connect(dut)
-        drv = bp.Traffic(args.testpmd, traffic, size, dut.socks, tmp, n)
+        drv = bp.Traffic(args.testpmd, traffic, size, dut.socks, tmp, n,
+                         packed=args.ring == "packed")
         ticks(drv, args.warmup)
         dut.mark()
         c0, w0, t0 = bp.cpu_seconds(dut.pid), bp.run_delays(dut.pid), \
@@ -164,7 +165,8 @@ def run_idle(args, kind, tmp, n):
     res = {"lat": {}}
     try:
         connect(dut)
-        drv = bp.Traffic(args.testpmd, "silent", 64, dut.socks, tmp, n)
+        drv = bp.Traffic(args.testpmd, "silent", 64, dut.socks, tmp, n,
+                         packed=args.ring == "packed")
         time.sleep(args.warmup)
         c0, w0, t0 = bp.cpu_seconds(dut.pid), bp.run_delays(dut.pid), \
             time.monotonic()
@@ -205,7 +207,7 @@ def host_line(args):
                 cpu = ln.split(":", 1)[1].strip()
                 break
     return (f"Linux {platform.release()}, {os.cpu_count()} CPUs "
-            f"\"{cpu}\", splitvm git {rev}")
+            f"\"{cpu}\", splitvm git {rev}, {args.ring} rings")
 
 
 def chosen(results, size, kinds, max_wait):
@@ -331,6 +333,9 @@ def main():
                     "(L2 learning, default) or in_port flows")
     ap.add_argument("--compare", default="xconnect,switch,idle",
                     help="any of xconnect,switch,idle")
+    ap.add_argument("--ring", choices=["split", "packed"], default="split",
+                    help="the virtqueue layout the traffic process's "
+                    "virtio-user ports ask for (default split)")
     ap.add_argument("--sizes", default="64,1518",
                     help="frame sizes, testpmd --txpkts (default 64,1518)")
     ap.add_argument("--repeat", type=int, default=3,

@@ -383,12 +383,13 @@ class Traffic:
     second to set its ports up (a frame it drops is gone from the loop),
     and tick() asks for the port statistics once a second."""
 
-    def __init__(self, exe, kind, size, socks, tmp, n):
+    def __init__(self, exe, kind, size, socks, tmp, n, packed=False):
         self.prefix = f"bench-switch-drv-{os.getpid()}-{n}"
+        ring = ",packed_vq=1" if packed else ""
         argv = [shutil.which("stdbuf") or "stdbuf", "-oL", exe] + \
             eal(self.prefix, "0@1,1@1") + [
-            "--vdev", f"net_virtio_user0,path={socks[0]},mac={MAC_A}",
-            "--vdev", f"net_virtio_user1,path={socks[1]},mac={MAC_B}",
+            "--vdev", f"net_virtio_user0,path={socks[0]},mac={MAC_A}{ring}",
+            "--vdev", f"net_virtio_user1,path={socks[1]},mac={MAC_B}{ring}",
             "--", f"--txpkts={size}", "--total-num-mbufs=16384",
             "--no-mlockall", "--nb-cores=1"]
         self.interactive = kind == "loop"
