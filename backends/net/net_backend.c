@@ -91,12 +91,19 @@ int net_eal_start(const struct net_options *o)
 	 */
 	if (rte_openlog_stream(stderr) < 0)
 		log_warn("eal", "DPDK's log still goes to syslog");
+	/*
+	 * With --no-shconf EAL keeps nothing in its runtime directory (no
+	 * config file, no IPC socket): removed now, a splitvm-net killed
+	 * with SIGKILL leaves nothing behind (as splitvm-blk).
+	 */
+	if (rmdir(rte_eal_get_runtime_dir()) && errno != ENOENT)
+		log_debug("eal", "rmdir %s: %s", rte_eal_get_runtime_dir(),
+			  strerror(errno));
 	return 0;
 }
 
 void net_eal_stop(const struct net_options *o)
 {
-	char dir[PATH_MAX];
 	bool cleanup = true;
 
 	/*
@@ -115,18 +122,14 @@ void net_eal_stop(const struct net_options *o)
 	 * with that thread; otherwise, as for an uplink net_uplink_close
 	 * left open (its removal is refused by the sandbox), it is left to
 	 * the process exit: with --no-huge and --no-shconf nothing of it
-	 * outlives the process but the runtime directory, removed here.
+	 * outlives the process (its runtime directory went at start).
 	 */
 	for (unsigned i = 0; i < o->nports; i++)
 		if (o->ports[i].kind == NET_PORT_UPLINK &&
 		    !net_uplink_eal_cleanup_safe(o->ports[i].devargs))
 			cleanup = false;
-	/* EAL leaves its (with --no-shconf empty) runtime directory behind. */
-	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
 	if (cleanup)
 		rte_eal_cleanup();
-	if (dir[0] && rmdir(dir) && errno != ENOENT)
-		log_debug("eal", "rmdir %s: %s", dir, strerror(errno));
 }
 
 static struct net_port *port_by_vid(struct net_backend *be, int vid)

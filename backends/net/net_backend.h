@@ -11,11 +11,12 @@
 
 struct net_backend;
 
-/* rte_eal_init with net_eal_args_build's arguments. 0 or -errno. */
+/* rte_eal_init with net_eal_args_build's arguments, then its (empty)
+ * runtime directory removed, so that no exit leaves it. 0 or -errno. */
 int net_eal_start(const struct net_options *o)
 	__attribute__((warn_unused_result));
 /* rte_eal_cleanup() when every uplink of o allows it, else left to the
- * exit (net_uplink_eal_cleanup_safe); the runtime directory goes. */
+ * exit (net_uplink_eal_cleanup_safe). */
 void net_eal_stop(const struct net_options *o);
 
 /* Mempool, MAC table, every port registered and listening/connecting. */

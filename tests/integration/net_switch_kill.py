@@ -20,6 +20,8 @@ guests end their exchange and report.
 Asserted:
 - after each kill: one new switch process, vm.devices shows the restart
   and both devices reconnected; frames flow again in both directions;
+  the killed process left no EAL runtime directory (splitvm-net removes
+  it right after rte_eal_init);
 - each kill lost at most W frames per direction (the gap lines the
   receiving guest printed between that kill and the next), and no frame
   was lost without a kill (before the first, after the last's gaps);
@@ -53,6 +55,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import ctlapi  # noqa: E402
 import netpeer  # noqa: E402
 import svmtest  # noqa: E402
+from netbe import runtime_dirs  # noqa: E402
 from svmtest import proc_gone, wait_until  # noqa: E402
 
 splitvm, guest = (os.path.abspath(p) for p in sys.argv[1:3])
@@ -171,6 +174,20 @@ def extra_restarts(kills_so_far):
             if n > kills_so_far else "")
 
 
+def eal_leftovers(pid):
+    """EAL runtime directories of splitvm-net pid: its supervisor points
+    XDG_RUNTIME_DIR at the switch's directory (BASE/uUID/net-NAME, BASE
+    /run/splitvm, $XDG_RUNTIME_DIR/splitvm or /tmp/splitvm-UID), which
+    lives as long as the switch is used, across restarts."""
+    prefix = f"splitvm-net-{pid}"
+    bases = ["/run/splitvm", "/tmp/splitvm-*"]
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        bases.append(os.path.join(os.environ["XDG_RUNTIME_DIR"], "splitvm"))
+    found = [d for b in bases for d in glob.glob(
+        os.path.join(b, "u*", f"net-{switch}", "dpdk", prefix))]
+    return found + runtime_dirs(prefix)
+
+
 def kill_loop(a, b, rng):
     """The kills; their times, or None when one went wrong."""
     times = []
@@ -195,6 +212,9 @@ def kill_loop(a, b, rng):
                        f"reconnected (restarts {i + 1})",
                        f"{net0(a)} {net0(b)}" + extra_restarts(i + 1)):
             return None
+        c.check(not eal_leftovers(old),
+                f"kill {i + 1}: the killed switch left no EAL runtime "
+                "directory", str(eal_leftovers(old)))
         born = time.monotonic()
         ok = wait_until(lambda: received(a) > before[0] + RESUME_FRAMES and
                         received(b) > before[1] + RESUME_FRAMES, RESUME_S)
