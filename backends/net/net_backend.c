@@ -8,6 +8,7 @@
 #include "net_backend_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -29,6 +30,7 @@
 #include <rte_mempool.h>
 #include <rte_vhost.h>
 
+#include "be_huge.h"
 #include "be_sandbox.h"
 #include "log.h"
 #include "net_msg.h"
@@ -54,11 +56,46 @@ static int net_rte_err(int fallback)
 	return rte_errno > 0 ? -rte_errno : -fallback;
 }
 
+/*
+ * Huge pages for the DPDK memory? Under auto only when the whole of
+ * --memory is free in pools a hugetlbfs is mounted for (EAL cannot fall
+ * back once it started: rte_eal_init runs once).
+ */
+static int eal_want_huge(const struct net_options *o, bool *huge)
+{
+	uint64_t need = (uint64_t)o->memory_mb << 20, avail = 0;
+	int r;
+
+	*huge = false;
+	if (o->hugepages == NET_HUGE_OFF)
+		return 0;
+	r = be_huge_free_here(&avail);
+	if (r)
+		log_debug("eal", "/proc/mounts: %s", strerror(-r));
+	if (avail >= need) {
+		*huge = true;
+		log_info("eal", "DPDK memory: %u MB of huge pages (%" PRIu64
+			 " MB free)", o->memory_mb, avail >> 20);
+		return 0;
+	}
+	if (o->hugepages == NET_HUGE_ON) {
+		log_err("eal", "--hugepages on: %" PRIu64 " MB of huge pages free "
+			"in pools a hugetlbfs is mounted for, %u MB needed "
+			"(--memory)", avail >> 20, o->memory_mb);
+		return -ENOMEM;
+	}
+	log_info("eal", "DPDK memory: %u MB of anonymous memory (%" PRIu64
+		 " MB of huge pages free, %u MB needed)", o->memory_mb,
+		 avail >> 20, o->memory_mb);
+	return 0;
+}
+
 int net_eal_start(const struct net_options *o)
 {
 	struct net_eal_args args;
 	char cpus[256];
 	cpu_set_t set;
+	bool huge;
 	int r;
 
 	if (sched_getaffinity(0, sizeof(set), &set))
@@ -66,7 +103,10 @@ int net_eal_start(const struct net_options *o)
 	r = net_cpuset_format(&set, cpus, sizeof(cpus));
 	if (r)
 		return r;
-	r = net_eal_args_build(o, getpid(), cpus, &args);
+	r = eal_want_huge(o, &huge);
+	if (r)
+		return r;
+	r = net_eal_args_build(o, getpid(), cpus, huge, &args);
 	if (r) {
 		log_err("eal", "EAL arguments: %s (too many PCI uplinks?)",
 			strerror(-r));

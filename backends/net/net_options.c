@@ -17,8 +17,9 @@
 const char net_options_usage[] =
 "Usage: splitvm-net [OPTION]... --port PATH [--port PATH|--uplink DEVARGS]...\n"
 "A vhost-user net back-end: forwards frames between its ports, as an L2\n"
-"switch or as cross-connected pairs. Runs as an unprivileged user, without\n"
-"hugepages (DPDK EAL --no-huge --no-shconf --iova-mode=va).\n"
+"switch or as cross-connected pairs. Runs as an unprivileged user, with huge\n"
+"pages when some are free (DPDK EAL --in-memory) and without otherwise\n"
+"(--no-huge --no-shconf); --iova-mode=va either way.\n"
 "\n"
 "Ports (at least one, at most 64 with the uplinks; numbered in the order\n"
 "given):\n"
@@ -90,7 +91,13 @@ const char net_options_usage_more[] =
 "                        float over the CPUs splitvm-net may run on)\n"
 "  --cpus LIST           one forwarding thread per CPU of LIST (\"0,2-3\"),\n"
 "                        thread i pinned to the i-th CPU\n"
-"  --memory MB           DPDK memory, no hugepages needed (default 256)\n"
+"  --memory MB           DPDK memory (default 256), all of it taken at start\n"
+"  --hugepages auto|on|off\n"
+"                        where that memory comes from: huge pages (on: an\n"
+"                        error unless enough are free in a pool a hugetlbfs\n"
+"                        is mounted for; no root needed), anonymous memory\n"
+"                        (off), or huge pages when enough are free, else\n"
+"                        anonymous memory (auto, the default)\n"
 "\n"
 "Process:\n"
 "  --allow-root          run even as root (by default splitvm-net refuses:\n"
@@ -123,6 +130,7 @@ enum {
 	OPT_IDLE_SPIN,
 	OPT_CPU,
 	OPT_MEMORY,
+	OPT_HUGEPAGES,
 	OPT_ALLOW_ROOT,
 	OPT_STATS_FORMAT,
 	OPT_OFFLOAD,
@@ -147,6 +155,7 @@ static const struct option net_long_options[] = {
 	{ "idle-spin-us", required_argument, NULL, OPT_IDLE_SPIN },
 	{ "cpu", required_argument, NULL, OPT_CPU },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "hugepages", required_argument, NULL, OPT_HUGEPAGES },
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
 	{ "stats-format", required_argument, NULL, OPT_STATS_FORMAT },
 	{ "offload", required_argument, NULL, OPT_OFFLOAD },
@@ -531,6 +540,19 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 			r = parse_uint("--memory", optarg, 64, 1u << 20, &v);
 			o->memory_mb = (unsigned)v;
 			break;
+		case OPT_HUGEPAGES:
+			if (!strcmp(optarg, "auto")) {
+				o->hugepages = NET_HUGE_AUTO;
+			} else if (!strcmp(optarg, "on")) {
+				o->hugepages = NET_HUGE_ON;
+			} else if (!strcmp(optarg, "off")) {
+				o->hugepages = NET_HUGE_OFF;
+			} else {
+				log_err(TAG, "--hugepages: '%s' is not auto, on "
+					"or off", optarg);
+				r = -EINVAL;
+			}
+			break;
 		case OPT_ALLOW_ROOT:
 			o->allow_root = true;
 			break;
@@ -639,7 +661,7 @@ static void eal_add(struct eal_builder *b, const char *fmt, ...)
 }
 
 int net_eal_args_build(const struct net_options *o, pid_t pid,
-		       const char *cpus, struct net_eal_args *out)
+		       const char *cpus, bool huge, struct net_eal_args *out)
 {
 	struct eal_builder b = { .a = out };
 	bool pci = false;
@@ -664,12 +686,23 @@ int net_eal_args_build(const struct net_options *o, pid_t pid,
 	} else {
 		eal_add(&b, "--lcores=0@(%s)", cpus);
 	}
-	/* No hugepages, no root: memory from anonymous mappings, addressed
-	 * by virtual address; no multi-process config or PCI to scan. */
-	eal_add(&b, "--no-huge");
+	/*
+	 * No root either way: huge pages through hugetlb memfds (--in-memory,
+	 * no multi-process config either), the whole --memory taken at start
+	 * and the heap never grown (--socket-limit: growing would take
+	 * system calls the sandbox refuses); or anonymous mappings. Addressed
+	 * by virtual address; no PCI to scan.
+	 */
+	if (huge) {
+		eal_add(&b, "--in-memory");
+		eal_add(&b, "--socket-limit");
+		eal_add(&b, "%u", o->memory_mb);
+	} else {
+		eal_add(&b, "--no-huge");
+		eal_add(&b, "--no-shconf");
+	}
 	eal_add(&b, "-m");
 	eal_add(&b, "%u", o->memory_mb);
-	eal_add(&b, "--no-shconf");
 	eal_add(&b, "--iova-mode=va");
 	/* PCI only for PCI uplinks, and only those devices. */
 	for (unsigned i = 0; i < o->nports; i++) {

@@ -54,6 +54,14 @@ struct net_port_config {
 	bool no_offload;	/* offload=off (vhost), or --offload off */
 };
 
+/* --hugepages: DPDK memory from huge pages when free ones are there, always
+ * (an error when not), or never. */
+enum net_huge {
+	NET_HUGE_AUTO,
+	NET_HUGE_ON,
+	NET_HUGE_OFF,
+};
+
 struct net_options {
 	enum net_action action;
 	enum net_mode mode;
@@ -69,6 +77,7 @@ struct net_options {
 	unsigned mac_table_size;
 	unsigned mac_age_s;
 	unsigned memory_mb;
+	enum net_huge hugepages;	/* --hugepages (default auto) */
 	unsigned uplink_poll_us;	/* idle nap for uplinks without interrupts */
 	int cpu;		/* pin the forwarding thread, or -1 */
 	unsigned queues;	/* --queues: default queue pairs per port */
@@ -108,14 +117,17 @@ int net_cpuset_format(const cpu_set_t *set, char *buf, size_t len)
 	__attribute__((warn_unused_result));
 
 /*
- * EAL arguments: no hugepages, no shared config, IOVA as VA, no telemetry
+ * EAL arguments: memory from huge pages (huge: --in-memory, which needs no
+ * root and no writable hugetlbfs, capped at --memory so that it never
+ * grows under the sandbox) or anonymous memory (--no-huge), no shared
+ * config, IOVA as VA, no telemetry
  * socket, a per-process file prefix (pid), one lcore per forwarding
  * thread: pinned to o->cpu or o->cpus[i], or allowed on every CPU in cpus
  * ("0,1"). No PCI scan, unless an uplink is a PCI device: then only those
  * are allowed (-a).
  */
 int net_eal_args_build(const struct net_options *o, pid_t pid,
-		       const char *cpus, struct net_eal_args *out)
+		       const char *cpus, bool huge, struct net_eal_args *out)
 	__attribute__((warn_unused_result));
 
 #endif

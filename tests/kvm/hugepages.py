@@ -12,28 +12,17 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+import hugepool  # noqa: E402
 import svmtest  # noqa: E402
 
 splitvm, guest = sys.argv[1:3]
 svmtest.require_kvm()
-NR = "/proc/sys/vm/nr_hugepages"
-FREE = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
-if os.getuid() != 0 or not os.path.exists(FREE):
+if not hugepool.usable():
     svmtest.skip("needs root and 2 MiB huge pages to set the pool size")
-
-
-def read(path):
-    with open(path) as f:
-        return int(f.read())
-
-
-def set_pool(n):
-    with open(NR, "w") as f:
-        f.write(str(n))
-
+set_pool = hugepool.set_size
 
 c = svmtest.Checker("hugepages")
-old = read(NR)
+old = hugepool.size()
 try:
     set_pool(0)
     r = svmtest.run([splitvm, "--kernel", guest, "--memory", "64M", "--hugepages"])
@@ -44,9 +33,9 @@ try:
             "no free huge pages: says how many are needed", r.stderr.strip())
 
     set_pool(64)
-    if read(FREE) < 64:
-        svmtest.skip(f"the kernel could only allocate {read(FREE)} of 64 huge pages")
-    before = read(FREE)
+    if hugepool.free() < 64:
+        svmtest.skip(f"the kernel could only allocate {hugepool.free()} of 64 huge pages")
+    before = hugepool.free()
 
     # Sample the pool while the guest is parked, then stop it.
     proc = subprocess.Popen([splitvm, "--kernel", guest, "--memory", "128M", "--hugepages",
@@ -59,14 +48,14 @@ try:
         if not chunk:
             break
         out += chunk
-    in_use = before - read(FREE)
+    in_use = before - hugepool.free()
     proc.send_signal(signal.SIGTERM)
     rest, err = proc.communicate(timeout=60)
     out += rest
     c.check(b"result=PASS" in out, "guest runs on huge-page RAM", out.decode()[-300:])
     c.equal(in_use, 64, "all 64 huge pages of 128 MiB are in use by the VM")
     c.equal(proc.returncode, 128 + signal.SIGTERM, "stopped by SIGTERM")
-    c.equal(read(FREE), before, "huge pages are returned when splitvm exits")
+    c.equal(hugepool.free(), before, "huge pages are returned when splitvm exits")
 finally:
     set_pool(old)
 c.finish()

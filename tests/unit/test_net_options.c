@@ -73,12 +73,12 @@ static void test_queues_threads(void)
 	CU_ASSERT_EQUAL(opts.cpus[0], 3);
 	CU_ASSERT_EQUAL(opts.cpus[1], 0);
 	CU_ASSERT_EQUAL(opts.cpus[2], 1);
-	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", &a), 0);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", false, &a), 0);
 	CU_ASSERT_TRUE(has_arg(&a, "--lcores=0@3,1@0,2@1"));
 
 	CU_ASSERT_EQUAL_FATAL(parse(ARGC(threads), threads), 0);
 	CU_ASSERT_EQUAL(opts.threads, 3);
-	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", &a), 0);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", false, &a), 0);
 	CU_ASSERT_TRUE(has_arg(&a, "--lcores=(0-2)@(0,1)"));
 }
 
@@ -97,7 +97,7 @@ static void test_uplink_queues_threads(void)
 	CU_ASSERT_EQUAL(opts.ports[1].queues, 1);
 	CU_ASSERT_EQUAL(opts.ports[2].queues, 1);
 	CU_ASSERT_EQUAL(opts.threads, 2);
-	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", &a), 0);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", false, &a), 0);
 	CU_ASSERT_TRUE(has_arg(&a, "--lcores=0@0,1@1"));
 	CU_ASSERT_TRUE(has_arg(&a, "0000:01:00.0"));
 	CU_ASSERT_FALSE(has_arg(&a, "--no-pci"));
@@ -293,7 +293,7 @@ static void test_eal_args(void)
 	CPU_ZERO(&set);
 	CU_ASSERT_EQUAL(net_cpuset_format(&set, cpus, sizeof(cpus)), -EINVAL);
 
-	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 4242, "0,1", &a), 0);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 4242, "0,1", false, &a), 0);
 	CU_ASSERT_STRING_EQUAL(a.argv[0], "splitvm-net");
 	CU_ASSERT_PTR_NULL(a.argv[a.argc]);
 	/* What makes an unprivileged, hugepage-free run possible. */
@@ -307,10 +307,40 @@ static void test_eal_args(void)
 	CU_ASSERT_TRUE(has_arg(&a, "300"));
 
 	opts.cpu = 1;
-	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", &a), 0);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", false, &a), 0);
 	CU_ASSERT_TRUE(has_arg(&a, "--lcores=0@1"));
 	opts.cpu = -1;
-	CU_ASSERT_EQUAL(net_eal_args_build(&opts, 1, "", &a), -EINVAL);
+	CU_ASSERT_EQUAL(net_eal_args_build(&opts, 1, "", false, &a), -EINVAL);
+
+	/* Huge pages: memfds (no root, no writable mount), never more than
+	 * --memory (the heap may not grow under the sandbox). */
+	CU_ASSERT_EQUAL(opts.hugepages, NET_HUGE_AUTO);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 1, "0,1", true, &a), 0);
+	CU_ASSERT_FALSE(has_arg(&a, "--no-huge"));
+	CU_ASSERT_TRUE(has_arg(&a, "--in-memory"));
+	CU_ASSERT_TRUE(has_arg(&a, "--socket-limit"));
+	CU_ASSERT_TRUE(has_arg(&a, "-m"));
+	CU_ASSERT_TRUE(has_arg(&a, "--iova-mode=va"));
+	for (int i = 1; i + 1 < a.argc; i++)
+		if (!strcmp(a.argv[i], "--socket-limit") ||
+		    !strcmp(a.argv[i], "-m"))
+			CU_ASSERT_STRING_EQUAL(a.argv[i + 1], "300");
+}
+
+static void test_hugepages(void)
+{
+	char *const on[] = { "splitvm-net", "--port", "/a", "--hugepages",
+			     "on", NULL };
+	char *const off[] = { "splitvm-net", "--port", "/a", "--hugepages",
+			      "off", NULL };
+	char *const bad[] = { "splitvm-net", "--port", "/a", "--hugepages",
+			      "yes", NULL };
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(on), on), 0);
+	CU_ASSERT_EQUAL(opts.hugepages, NET_HUGE_ON);
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(off), off), 0);
+	CU_ASSERT_EQUAL(opts.hugepages, NET_HUGE_OFF);
+	CU_ASSERT_EQUAL(parse(ARGC(bad), bad), -EINVAL);
 }
 
 static char *print(int json, const struct net_report *r)
@@ -412,6 +442,7 @@ static CU_TestInfo options_tests[] = {
 	{ "bad command lines are refused", test_rejects },
 	{ "at most 64 ports", test_too_many_ports },
 	{ "EAL arguments for unprivileged runs", test_eal_args },
+	{ "--hugepages auto, on, off", test_hugepages },
 	{ "--queues, queues=, --threads, --cpus", test_queues_threads },
 	{ "offload=off, --offload", test_offload },
 	{ "uplinks: one queue pair, with --cpus", test_uplink_queues_threads },

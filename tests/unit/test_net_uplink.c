@@ -175,7 +175,7 @@ static void test_eal_pci(void)
 	int allow = -1;
 
 	CU_ASSERT_EQUAL_FATAL(parse(ARGC(argv), argv), 0);
-	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 7, "0", &a), 0);
+	CU_ASSERT_EQUAL_FATAL(net_eal_args_build(&opts, 7, "0", false, &a), 0);
 	for (int i = 0; i < a.argc; i++) {
 		CU_ASSERT_STRING_NOT_EQUAL(a.argv[i], "--no-pci");
 		if (!strcmp(a.argv[i], "-a"))
@@ -199,7 +199,7 @@ static void test_eal_pci(void)
 		}
 		many[n] = NULL;
 		CU_ASSERT_EQUAL_FATAL(parse(n, many), 0);
-		CU_ASSERT_EQUAL(net_eal_args_build(&opts, 7, "0", &a), -E2BIG);
+		CU_ASSERT_EQUAL(net_eal_args_build(&opts, 7, "0", false, &a), -E2BIG);
 	}
 }
 
