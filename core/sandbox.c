@@ -4,7 +4,6 @@
 #include <cap-ng.h>
 #include <ctype.h>
 #include <errno.h>
-#include <malloc.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
@@ -22,6 +21,7 @@
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 
+#include "heap_keep.h"
 #include "log.h"
 
 #define TAG "sandbox"
@@ -559,14 +559,9 @@ int sandbox_apply(const struct sandbox_config *cfg)
 		log_warn(TAG, "--seccomp=off: no system call filter");
 		return 0;
 	}
-	/*
-	 * glibc opens /proc/sys/vm/overcommit_memory the first time free()
-	 * shrinks a thread's malloc heap (the vCPU and control API threads
-	 * have their own), which the filter refuses.  Thread heaps are at
-	 * most 64 MiB: with a trim threshold that large they are never
-	 * shrunk, and nothing reads that file (as in the back-ends).
-	 */
-	if (!mallopt(M_TRIM_THRESHOLD, 64 << 20)) {
+	/* glibc must never shrink a thread heap (the vCPU and control API
+	 * threads have their own) under the filter. */
+	if (heap_keep()) {
 		log_err(TAG, "mallopt(M_TRIM_THRESHOLD) failed");
 		return -EINVAL;
 	}

@@ -4,7 +4,6 @@
 #include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +13,10 @@
 #include <unistd.h>
 #include <linux/seccomp.h>
 
+#include "heap_keep.h"
 #include "log.h"
 
 #define TAG	"sandbox"
-
-/* glibc's largest thread heap (HEAP_MAX_SIZE on 64-bit). */
-#define BE_MALLOC_TRIM_THRESHOLD	(64 << 20)
 
 /*
  * What every back-end does once it is serving, whatever its kind:
@@ -274,15 +271,8 @@ int be_sandbox_apply(const struct be_sandbox_policy *p, enum be_seccomp mode)
 		log_warn(TAG, "--seccomp=off: no system call filter");
 		return 0;
 	}
-	/*
-	 * glibc opens /proc/sys/vm/overcommit_memory the first time free()
-	 * shrinks a thread's malloc heap (check_may_shrink_heap), which a
-	 * queue thread's teardown can do long after the filter is on.
-	 * Thread heaps are at most 64 MiB: with a trim threshold that
-	 * large they are never shrunk (a heap left empty is still unmapped
-	 * whole), and nothing reads that file.
-	 */
-	if (!mallopt(M_TRIM_THRESHOLD, BE_MALLOC_TRIM_THRESHOLD)) {
+	/* glibc must never shrink a thread heap under the filter. */
+	if (heap_keep()) {
 		log_err(TAG, "mallopt(M_TRIM_THRESHOLD) failed");
 		return -EINVAL;
 	}
