@@ -271,12 +271,12 @@ static void switch_frame(struct net_fwd *f, struct net_port *src,
 	unsigned copies = 0;
 	uint16_t dst;
 
-	if (net_switch_learn(be->sw, smac, src->index, f->now) ==
+	if (net_switch_learn(be->sw, 0, smac, src->index, f->now) ==
 	    NET_LEARN_INVALID) {
 		st->drops[NET_DROP_BAD_SRC]++;
 		return;
 	}
-	dst = net_switch_lookup(be->sw, dmac, f->now);
+	dst = net_switch_lookup(be->sw, 0, dmac, f->now);
 	if (dst != NET_SWITCH_NO_PORT) {
 		if (dst == src->index)
 			st->drops[NET_DROP_HAIRPIN]++;
