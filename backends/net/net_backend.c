@@ -720,6 +720,7 @@ int net_backend_print_stats(struct net_backend *be)
 							 : NULL,
 			.client = p->cfg.client,
 			.connected = atomic_load(&p->ready),
+			.vlan = &p->cfg.vlan,
 			.nqueues = p->nq,
 			.queues = &sum[(size_t)i * NET_MAX_QUEUES],
 		};
