@@ -60,6 +60,9 @@ const char net_options_usage[] =
 "    native=N            with trunk=: untagged frames belong to VLAN N and\n"
 "                        its frames leave untagged (else untagged frames on\n"
 "                        a trunk are dropped)\n"
+"    e.g. --port /run/vm1.sock,vlan=10 --port /run/vm2.sock,vlan=20\n"
+"         --uplink net_tap0,iface=t0,trunk=10:20,native=1\n"
+"    --control's add takes \"vlan\":N, \"trunk\":\"LIST\", \"native\":N\n"
 "\n";
 
 const char net_options_usage_more[] =
@@ -68,8 +71,9 @@ const char net_options_usage_more[] =
 "                        switch (default): learn source MAC addresses, send\n"
 "                        known unicast to its port, flood broadcast,\n"
 "                        multicast and unknown destinations to every other\n"
-"                        connected port; xconnect: port 0<->1, 2<->3, ...\n"
-"                        with no lookup (needs an even number of ports)\n"
+"                        connected port (of the frame's VLAN); xconnect:\n"
+"                        port 0<->1, 2<->3, ... with no lookup (needs an\n"
+"                        even number of ports; no VLANs)\n"
 "  --mac-table-size N    MAC table slots (default 4096)\n"
 "  --mac-age SECONDS     forget an address not seen for this long (default 300)\n"
 "  --busy-poll           poll the rings without pause (lowest latency, one\n"
