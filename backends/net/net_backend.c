@@ -445,6 +445,7 @@ void net_port_reset(struct net_port *p)
 
 int net_port_register(struct net_port *p, bool fresh)
 {
+	char vlan[80];
 	/*
 	 * Legacy offload flags: the dequeue turns a virtio-net header into
 	 * the TX flags the enqueue (and an uplink's driver) reads back, so a
@@ -488,8 +489,10 @@ int net_port_register(struct net_port *p, bool fresh)
 			"listen on", path);
 		return -EADDRNOTAVAIL;
 	}
-	log_info(p->tag, "%s %s", p->cfg.client ?
-		 "connecting (and reconnecting) to" : "listening on", path);
+	(void)net_vlan_describe(&p->cfg.vlan, vlan, sizeof(vlan));
+	log_info(p->tag, "%s %s%s%s", p->cfg.client ?
+		 "connecting (and reconnecting) to" : "listening on", path,
+		 vlan[0] ? ", " : "", vlan);
 	return 0;
 }
 

@@ -41,22 +41,16 @@ static int net_report_flush(FILE *f)
 	return 0;
 }
 
-/* A trunk's list: every other VLAN id is about 9 KiB. */
+/* A trunk's list: every other VLAN id is about 9 KiB (and a few words). */
 #define VLAN_LIST_MAX 12288
 
 /* ", access vlan 10", ", trunk 10:20 native 5", or nothing. */
-static void vlan_text(FILE *f, const struct net_vlan_config *v, char *list)
+static void vlan_text(FILE *f, const struct net_vlan_config *v, char *buf)
 {
 	if (!v || v->mode == NET_VLAN_MODE_NONE)
 		return;
-	if (v->mode == NET_VLAN_MODE_ACCESS) {
-		fprintf(f, ", access vlan %u", v->vid);
-		return;
-	}
-	(void)net_vlan_format_list(v, list, VLAN_LIST_MAX);
-	fprintf(f, ", trunk %s", list);
-	if (v->vid)
-		fprintf(f, " native %u", v->vid);
+	(void)net_vlan_describe(v, buf, VLAN_LIST_MAX);
+	fprintf(f, ", %s", buf);
 }
 
 /* {"mode":"none"}, {"mode":"access","vlan":10} or

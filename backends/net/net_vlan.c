@@ -203,6 +203,32 @@ int net_vlan_format_list(const struct net_vlan_config *c, char *buf,
 	return 0;
 }
 
+int net_vlan_describe(const struct net_vlan_config *c, char *buf,
+		      size_t len)
+{
+	size_t n;
+	int w, r;
+
+	if (!len)
+		return -ENOSPC;
+	buf[0] = '\0';
+	if (c->mode == NET_VLAN_MODE_NONE)
+		return 0;
+	if (c->mode == NET_VLAN_MODE_ACCESS) {
+		w = snprintf(buf, len, "access vlan %u", c->vid);
+		return w >= 0 && (size_t)w < len ? 0 : -ENOSPC;
+	}
+	w = snprintf(buf, len, "trunk ");
+	if (w < 0 || (size_t)w >= len)
+		return -ENOSPC;
+	r = net_vlan_format_list(c, buf + w, len - (size_t)w);
+	if (r || !c->vid)
+		return r;
+	n = strlen(buf);
+	w = snprintf(buf + n, len - n, " native %u", c->vid);
+	return w >= 0 && (size_t)w < len - n ? 0 : -ENOSPC;
+}
+
 bool net_vlan_read_tag(const uint8_t *buf, size_t hlen, uint16_t *tci,
 		       bool *short_tag)
 {

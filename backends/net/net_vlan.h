@@ -68,6 +68,13 @@ int net_vlan_config_check(const struct net_vlan_config *c, char *err,
 int net_vlan_format_list(const struct net_vlan_config *c, char *buf,
 			 size_t len);
 
+/*
+ * For people: "" (unaware), "access vlan 10", "trunk 10:20 native 5",
+ * into buf. 0, or -ENOSPC (buf holds what fitted, terminated).
+ */
+int net_vlan_describe(const struct net_vlan_config *c, char *buf,
+		      size_t len);
+
 /* "access" / "trunk" / "none". */
 const char *net_vlan_mode_name(enum net_vlan_mode m);
 

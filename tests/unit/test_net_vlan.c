@@ -93,6 +93,18 @@ static void test_format(void)
 	c = conf("trunk=all", NULL);
 	CU_ASSERT_EQUAL(net_vlan_format_list(&c, buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "all");
+	CU_ASSERT_EQUAL(net_vlan_describe(&c, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "trunk all");
+	c = conf("trunk=3:4", "native=9");
+	CU_ASSERT_EQUAL(net_vlan_describe(&c, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "trunk 3-4 native 9");
+	CU_ASSERT_EQUAL(net_vlan_describe(&c, small, sizeof(small)), -ENOSPC);
+	c = conf("vlan=4094", NULL);
+	CU_ASSERT_EQUAL(net_vlan_describe(&c, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "access vlan 4094");
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL(net_vlan_describe(&c, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "");
 	CU_ASSERT_STRING_EQUAL(net_vlan_mode_name(NET_VLAN_MODE_TRUNK), "trunk");
 	CU_ASSERT_STRING_EQUAL(net_vlan_mode_name(NET_VLAN_MODE_NONE), "none");
 }
