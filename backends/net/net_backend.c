@@ -578,6 +578,10 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 	for (unsigned i = 0; i < o->nports; i++)
 		if (o->ports[i].kind == NET_PORT_UPLINK)
 			nb_mbufs += NET_UPLINK_MBUFS;
+	/* A flooded frame re-tagged for some ports is copied once: up to a
+	 * burst of copies per worker, as long as the frames. */
+	if (o->control_path[0] || net_options_have_vlans(o))
+		nb_mbufs += o->threads * NET_BURST * 32;
 	be->pool = rte_pktmbuf_pool_create("splitvm-net", nb_mbufs, 128, 0,
 					   RTE_MBUF_DEFAULT_BUF_SIZE,
 					   rte_socket_id());

@@ -240,6 +240,14 @@ int net_port_set_name(struct net_port_config *p, const char *opt,
 	return 0;
 }
 
+bool net_options_have_vlans(const struct net_options *o)
+{
+	for (unsigned i = 0; i < o->nports; i++)
+		if (o->ports[i].vlan.mode != NET_VLAN_MODE_NONE)
+			return true;
+	return false;
+}
+
 int net_port_check_vlan(const struct net_port_config *p, const char *opt,
 			const char *arg)
 {

@@ -89,6 +89,9 @@ int net_port_set_name(struct net_port_config *p, const char *opt,
 		      const char *name, size_t len)
 	__attribute__((warn_unused_result));
 
+/* Whether any port has vlan= or trunk=. */
+bool net_options_have_vlans(const struct net_options *o);
+
 /* p's VLAN parameters fit together; else logs "OPT ARG: why", -EINVAL. */
 int net_port_check_vlan(const struct net_port_config *p, const char *opt,
 			const char *arg) __attribute__((warn_unused_result));

@@ -161,6 +161,7 @@ static void test_vlan_options(void)
 		NULL };
 
 	CU_ASSERT_EQUAL_FATAL(parse(ARGC(good), good), 0);
+	CU_ASSERT_TRUE(net_options_have_vlans(&opts));
 	CU_ASSERT_EQUAL(opts.ports[0].vlan.mode, NET_VLAN_MODE_ACCESS);
 	CU_ASSERT_EQUAL(opts.ports[0].vlan.vid, 10);
 	CU_ASSERT_STRING_EQUAL(opts.ports[0].name, "a");
@@ -188,6 +189,7 @@ static void test_vlan_options(void)
 	CU_ASSERT_EQUAL(parse(ARGC(upbad), upbad), -EINVAL);
 	CU_ASSERT_EQUAL(parse(ARGC(xc), xc), -EINVAL);
 	CU_ASSERT_EQUAL(parse(ARGC(xc_plain), xc_plain), 0);
+	CU_ASSERT_FALSE(net_options_have_vlans(&opts));
 	CU_ASSERT_EQUAL(parse(ARGC(ctl), ctl), 0);
 }
 
