@@ -73,10 +73,12 @@ static bool net_ctl_name_ok(const char *s)
 /* An add's VLAN members, named as --port's parameters. */
 static const char *const net_ctl_vlan_members[] = { "vlan", "trunk",
 						    "native" };
+#define NET_CTL_VLAN_MEMBERS \
+	(sizeof(net_ctl_vlan_members) / sizeof(net_ctl_vlan_members[0]))
 
 static bool net_ctl_is_vlan_member(const char *key)
 {
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < NET_CTL_VLAN_MEMBERS; i++)
 		if (!strcmp(key, net_ctl_vlan_members[i]))
 			return true;
 	return false;
@@ -90,7 +92,7 @@ static int net_ctl_parse_vlan(struct json_object *obj,
 			      struct net_ctl_request *req, char *err,
 			      size_t errlen)
 {
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < NET_CTL_VLAN_MEMBERS; i++) {
 		const char *key = net_ctl_vlan_members[i];
 		struct json_object *v;
 		char param[NET_CTL_MAX_LINE + 16];
@@ -103,7 +105,11 @@ static int net_ctl_parse_vlan(struct json_object *obj,
 			snprintf(err, errlen, "\"%s\" is for add only", key);
 			return -EINVAL;
 		}
-		if (is_list ? !json_object_is_type(v, json_type_string) :
+		/* Only what a list can hold: the error quotes the value,
+		 * and it goes to the log. */
+		if (is_list ? !json_object_is_type(v, json_type_string) ||
+			      json_object_get_string(v)[strspn(
+				json_object_get_string(v), "0123456789:-al")] :
 			      !json_object_is_type(v, json_type_int)) {
 			snprintf(err, errlen, "\"%s\" must be %s", key,
 				 is_list ? "a string such as \"10:20\" or "

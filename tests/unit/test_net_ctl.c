@@ -91,6 +91,9 @@ static void test_vlan_members(void)
 		"{\"op\":\"add\",\"name\":\"a\",\"vlan\":3,\"native\":3}",
 		"{\"op\":\"remove\",\"name\":\"a\",\"vlan\":3}",
 		"{\"op\":\"list\",\"trunk\":\"all\"}",
+		"{\"op\":\"add\",\"name\":\"a\",\"trunk\":\"10\\n20\"}",
+		"{\"op\":\"add\",\"name\":\"a\",\"trunk\":\"10,20\"}",
+		"{\"op\":\"add\",\"name\":\"a\",\"trunk\":\"al\"}",
 	};
 	struct net_ctl_request req;
 
