@@ -157,10 +157,12 @@ class SplitvmNet:
     """splitvm-net on CPU 0; busy=False is its default adaptive mode."""
     name = "splitvm-net"
 
-    def __init__(self, exe, mode, busy, tmp, n):
+    def __init__(self, exe, mode, busy, tmp, n, port_args=("", "")):
+        """port_args: what follows each port's path (",vlan=10")."""
         self.socks = [os.path.join(tmp, f"svm{n}-{i}.sock") for i in (0, 1)]
         argv = [exe, "--mode", mode, "--cpu", "0", "--stats-format", "json",
-                "--port", self.socks[0], "--port", self.socks[1]]
+                "--port", self.socks[0] + port_args[0],
+                "--port", self.socks[1] + port_args[1]]
         if busy:
             argv.append("--busy-poll")
         pre = drop_to_nobody if os.geteuid() == 0 else None

@@ -488,6 +488,7 @@ void net_port_reset(struct net_port *p)
 
 int net_port_register(struct net_port *p, bool fresh)
 {
+	char vlan[80];
 	/*
 	 * Legacy offload flags: the dequeue turns a virtio-net header into
 	 * the TX flags the enqueue (and an uplink's driver) reads back, so a
@@ -531,8 +532,10 @@ int net_port_register(struct net_port *p, bool fresh)
 			"listen on", path);
 		return -EADDRNOTAVAIL;
 	}
-	log_info(p->tag, "%s %s", p->cfg.client ?
-		 "connecting (and reconnecting) to" : "listening on", path);
+	(void)net_vlan_describe(&p->cfg.vlan, vlan, sizeof(vlan));
+	log_info(p->tag, "%s %s%s%s", p->cfg.client ?
+		 "connecting (and reconnecting) to" : "listening on", path,
+		 vlan[0] ? ", " : "", vlan);
 	return 0;
 }
 
@@ -618,6 +621,10 @@ int net_backend_create(const struct net_options *o, struct net_backend **out)
 	for (unsigned i = 0; i < o->nports; i++)
 		if (o->ports[i].kind == NET_PORT_UPLINK)
 			nb_mbufs += NET_UPLINK_MBUFS;
+	/* A flooded frame re-tagged for some ports is copied once: up to a
+	 * burst of copies per worker, as long as the frames. */
+	if (o->control_path[0] || net_options_have_vlans(o))
+		nb_mbufs += o->threads * NET_BURST * 32;
 	be->pool = rte_pktmbuf_pool_create("splitvm-net", nb_mbufs, 128, 0,
 					   RTE_MBUF_DEFAULT_BUF_SIZE,
 					   rte_socket_id());
@@ -763,6 +770,7 @@ int net_backend_print_stats(struct net_backend *be)
 							 : NULL,
 			.client = p->cfg.client,
 			.connected = atomic_load(&p->ready),
+			.vlan = &p->cfg.vlan,
 			.nqueues = p->nq,
 			.queues = &sum[(size_t)i * NET_MAX_QUEUES],
 		};

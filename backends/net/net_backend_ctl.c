@@ -18,7 +18,8 @@
 
 #include "log.h"
 
-static int net_ctl_add(void *ctx, const char *name, const char *path)
+static int net_ctl_add(void *ctx, const char *name, const char *path,
+		       const struct net_vlan_config *vlan)
 {
 	struct net_backend *be = ctx;
 	struct net_port *p = NULL;
@@ -43,6 +44,7 @@ static int net_ctl_add(void *ctx, const char *name, const char *path)
 	memset(&p->cfg, 0, sizeof(p->cfg));
 	p->cfg.listen_fd = -1;
 	p->cfg.no_offload = be->opts->no_offload;
+	p->cfg.vlan = *vlan;
 	snprintf(p->cfg.name, sizeof(p->cfg.name), "%s", name);
 	snprintf(p->cfg.path, sizeof(p->cfg.path), "%s", path);
 	snprintf(p->tag, sizeof(p->tag), "%s", name);

@@ -205,14 +205,33 @@ void net_fixup_complete(struct rte_mbuf *m);
 /*
  * The frames one worker completed in software during a burst, alive
  * until every destination had them: pkts[start..start + n) are made of
- * cur, the frame being forwarded.
+ * of. Two at a time: the frame being forwarded and its VLAN variant (a
+ * tag pushed or popped for some destinations, net_vlan_mbuf.c), which
+ * destinations of a flood take in any order.
  */
-struct net_fix {
-	const struct rte_mbuf *cur;
+struct net_fix_made {
+	const struct rte_mbuf *of;
 	unsigned start, n;
+};
+
+#define NET_FIX_KINDS 2
+
+struct net_fix {
+	struct net_fix_made made[NET_FIX_KINDS];
+	unsigned next;		/* the entry the next make replaces */
 	unsigned used;
 	struct rte_mbuf *pkts[NET_FIX_POOL];
 };
+
+/* What was made of m in this burst (also a failure: n 0), or NULL. */
+static inline const struct net_fix_made *net_fix_find(const struct net_fix *x,
+						      const struct rte_mbuf *m)
+{
+	for (unsigned i = 0; i < NET_FIX_KINDS; i++)
+		if (x->made[i].of == m)
+			return &x->made[i];
+	return NULL;
+}
 
 /* Room for one more frame's completion (else flush, then release). */
 static inline bool net_fix_room(const struct net_fix *x)
@@ -221,14 +240,33 @@ static inline bool net_fix_room(const struct net_fix *x)
 }
 /*
  * Complete frames from m, which asks for NET_OL_* want, in new mbufs from
- * pool: one copy with its checksum filled, or its TSO segments; x->cur
- * is m from then on (also when it fails: one failure per frame). 0,
- * -ENOMEM or -EINVAL.
+ * pool: one copy with its checksum filled, or its TSO segments; *made
+ * says where, and net_fix_find finds them from then on (also when it
+ * fails: one failure per frame). 0, -ENOMEM or -EINVAL.
  */
 int net_fix_make(struct net_fix *x, struct rte_mempool *pool,
-		 const struct rte_mbuf *m, unsigned want);
+		 const struct rte_mbuf *m, unsigned want,
+		 const struct net_fix_made **made);
 /* Free them all (no destination holds one any more). */
 void net_fix_release(struct net_fix *x);
+
+/*
+ * net_vlan_mbuf.c: the VLAN a frame received on a port with configuration
+ * c belongs to (*tagged: it carries a tag), -EPROTO when the port does not
+ * take it, -EMSGSIZE for an untagged frame over 1514 bytes (not TSO).
+ */
+int net_vlan_mbuf_ingress(const struct net_vlan_config *c,
+			  const struct rte_mbuf *m, unsigned want, bool *tagged);
+/*
+ * m with an 802.1Q tag of VLAN vid pushed (push) or its
+ * tag popped: m itself, changed in place, when in_place (m goes to one
+ * destination) and it has the headroom; else a new copy (the shared
+ * original stays as it is for the other destinations). An offload
+ * request's l2_len follows. NULL: no mbuf for the copy.
+ */
+struct rte_mbuf *net_vlan_mbuf_retag(struct rte_mempool *pool,
+				     struct rte_mbuf *m, bool push,
+				     uint16_t vid, bool in_place);
 
 /* net_uplink.c: mbufs an uplink may hold in its rings (pool sizing). */
 #define NET_UPLINK_DESC 512

@@ -2,6 +2,7 @@
 #include "net_ctl.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <poll.h>
 #include <pthread.h>
@@ -69,6 +70,66 @@ static bool net_ctl_name_ok(const char *s)
 	return true;
 }
 
+/* An add's VLAN members, named as --port's parameters. */
+static const char *const net_ctl_vlan_members[] = { "vlan", "trunk",
+						    "native" };
+#define NET_CTL_VLAN_MEMBERS \
+	(sizeof(net_ctl_vlan_members) / sizeof(net_ctl_vlan_members[0]))
+
+static bool net_ctl_is_vlan_member(const char *key)
+{
+	for (size_t i = 0; i < NET_CTL_VLAN_MEMBERS; i++)
+		if (!strcmp(key, net_ctl_vlan_members[i]))
+			return true;
+	return false;
+}
+
+/*
+ * "vlan":N, "trunk":"10:20" (or "all"), "native":N: the same parser and
+ * checks as the command line's vlan=, trunk=, native=, for add only.
+ */
+static int net_ctl_parse_vlan(struct json_object *obj,
+			      struct net_ctl_request *req, char *err,
+			      size_t errlen)
+{
+	for (size_t i = 0; i < NET_CTL_VLAN_MEMBERS; i++) {
+		const char *key = net_ctl_vlan_members[i];
+		struct json_object *v;
+		char param[NET_CTL_MAX_LINE + 16];
+		bool is_list = !strcmp(key, "trunk");
+		int r;
+
+		if (!json_object_object_get_ex(obj, key, &v))
+			continue;
+		if (req->op != NET_CTL_ADD) {
+			snprintf(err, errlen, "\"%s\" is for add only", key);
+			return -EINVAL;
+		}
+		/* Only what a list can hold: the error quotes the value,
+		 * and it goes to the log. */
+		if (is_list ? !json_object_is_type(v, json_type_string) ||
+			      json_object_get_string(v)[strspn(
+				json_object_get_string(v), "0123456789:-al")] :
+			      !json_object_is_type(v, json_type_int)) {
+			snprintf(err, errlen, "\"%s\" must be %s", key,
+				 is_list ? "a string such as \"10:20\" or "
+					   "\"all\"" : "a number");
+			return -EINVAL;
+		}
+		if (is_list)
+			snprintf(param, sizeof(param), "%s=%s", key,
+				 json_object_get_string(v));
+		else
+			snprintf(param, sizeof(param), "%s=%" PRId64, key,
+				 json_object_get_int64(v));
+		r = net_vlan_parse_param(&req->vlan, param, strlen(param), err,
+					 errlen);
+		if (r)
+			return -EINVAL;
+	}
+	return net_vlan_config_check(&req->vlan, err, errlen);
+}
+
 int net_ctl_parse(const char *line, size_t len, struct net_ctl_request *req,
 		  char *err, size_t errlen)
 {
@@ -109,7 +170,8 @@ int net_ctl_parse(const char *line, size_t len, struct net_ctl_request *req,
 		goto out;
 	}
 	json_object_object_foreachC(obj, it) {
-		if (strcmp(it.key, "op") && strcmp(it.key, "name")) {
+		if (strcmp(it.key, "op") && strcmp(it.key, "name") &&
+		    !net_ctl_is_vlan_member(it.key)) {
 			snprintf(err, errlen, "unknown member \"%.32s\"", it.key);
 			goto out;
 		}
@@ -145,6 +207,8 @@ int net_ctl_parse(const char *line, size_t len, struct net_ctl_request *req,
 			 net_ctl_ops_names[req->op]);
 		ret = -EINVAL;
 	}
+	if (!ret)
+		ret = net_ctl_parse_vlan(obj, req, err, errlen);
 out:
 	json_object_put(obj);
 	json_tokener_free(tok);
@@ -267,7 +331,7 @@ static void net_ctl_handle(struct net_ctl *c, int fd, const char *line,
 	case NET_CTL_ADD:
 		r = net_ctl_port_path(c->path, req.name, path, sizeof(path));
 		if (!r)
-			r = c->ops->add(c->ctx, req.name, path);
+			r = c->ops->add(c->ctx, req.name, path, &req.vlan);
 		if (r) {
 			snprintf(err, sizeof(err), "add %s: %s", req.name,
 				 r == -EEXIST ? "a port of that name exists" :

@@ -9,13 +9,16 @@
 
 #include <stddef.h>
 
+#include "net_vlan.h"
+
 /* A request line, newline included, is at most this long. */
 #define NET_CTL_MAX_LINE	512
 /* Port names: [A-Za-z0-9_-], 1 to this many bytes. */
 #define NET_CTL_NAME_MAX	40
 
 enum net_ctl_op {
-	NET_CTL_ADD,		/* {"op":"add","name":"N"} */
+	NET_CTL_ADD,		/* {"op":"add","name":"N"}, and "vlan":N or
+				 * "trunk":"LIST" ("native":N) */
 	NET_CTL_REMOVE,		/* {"op":"remove","name":"N"} */
 	NET_CTL_LIST,		/* {"op":"list"} */
 	NET_CTL_QUIT,		/* {"op":"quit"}: only when no port is left */
@@ -24,6 +27,7 @@ enum net_ctl_op {
 struct net_ctl_request {
 	enum net_ctl_op op;
 	char name[NET_CTL_NAME_MAX + 1];
+	struct net_vlan_config vlan;	/* add: as --port's vlan=, trunk= */
 };
 
 /*
@@ -53,7 +57,8 @@ int net_clear_stale_socket(const char *path)
 /* What the control thread asks of the back-end (net_backend.c). */
 struct net_ctl_ops {
 	/* 0, -EEXIST (name in use), -ENOSPC (no free port), -errno. */
-	int (*add)(void *ctx, const char *name, const char *path);
+	int (*add)(void *ctx, const char *name, const char *path,
+		   const struct net_vlan_config *vlan);
 	/* Ports left (>= 0), or -ENOENT. */
 	int (*remove)(void *ctx, const char *name);
 	/* Names of the ports added through the socket, comma separated,

@@ -135,14 +135,18 @@ static int fix_build(struct rte_mempool *pool, const struct rte_mbuf *m,
 }
 
 int net_fix_make(struct net_fix *x, struct rte_mempool *pool,
-		 const struct rte_mbuf *m, unsigned want)
+		 const struct rte_mbuf *m, unsigned want,
+		 const struct net_fix_made **made)
 {
+	struct net_fix_made *e = &x->made[x->next];
 	int n = fix_build(pool, m, want, x->pkts + x->used);
 
-	x->cur = m;
-	x->start = x->used;
-	x->n = n > 0 ? (unsigned)n : 0;
-	x->used += x->n;
+	x->next = (x->next + 1) % NET_FIX_KINDS;
+	e->of = m;
+	e->start = x->used;
+	e->n = n > 0 ? (unsigned)n : 0;
+	x->used += e->n;
+	*made = e;
 	return n < 0 ? n : 0;
 }
 
@@ -151,5 +155,7 @@ void net_fix_release(struct net_fix *x)
 	if (x->used)
 		rte_pktmbuf_free_bulk(x->pkts, x->used);
 	x->used = 0;
-	x->cur = NULL;
+	for (unsigned i = 0; i < NET_FIX_KINDS; i++)
+		x->made[i].of = NULL;
+	x->next = 0;
 }

@@ -219,6 +219,7 @@ static void out_put_fixed(struct net_fwd *f, struct net_queue_stats *st,
 {
 	struct net_out *o = &f->out[dst];
 	struct net_fix *x = &f->fix;
+	const struct net_fix_made *mk;
 
 	if (single && want == NET_OL_CSUM && m->nb_segs == 1) {
 		net_fixup_complete(m);
@@ -226,26 +227,31 @@ static void out_put_fixed(struct net_fwd *f, struct net_queue_stats *st,
 		out_add(f, dst, m);
 		return;
 	}
-	if (x->cur != m) {
+	mk = net_fix_find(x, m);
+	if (!mk) {
+		/* A frame and its VLAN variant count once. */
+		const struct rte_mbuf *orig = m == f->var ? f->var_of : m;
 		int r;
 
 		if (!net_fix_room(x)) {
 			out_flush(f);
 			net_fix_release(x);
 		}
-		r = net_fix_make(x, f->be->pool, m, want);
+		r = net_fix_make(x, f->be->pool, m, want, &mk);
 		if (r) {
 			st->drops[r == -ENOMEM ? NET_DROP_NO_MBUF :
 						 NET_DROP_BAD_OFFLOAD]++;
 			return;
 		}
-		st->sw_offload++;
+		if (f->ol_counted != orig)
+			st->sw_offload++;
+		f->ol_counted = orig;
 	}
 	/* Room for the segments and for a burst of frames behind them. */
-	if (o->n + x->n + NET_BURST > NET_OUT_MAX)
+	if (o->n + mk->n + NET_BURST > NET_OUT_MAX)
 		out_flush_port(f, dst);
-	for (unsigned j = 0; j < x->n; j++)
-		o->pkts[o->n++] = x->pkts[x->start + j];
+	for (unsigned j = 0; j < mk->n; j++)
+		o->pkts[o->n++] = x->pkts[mk->start + j];
 }
 
 /* The one flag test a frame without offloads costs. */
@@ -259,6 +265,69 @@ static inline void out_put(struct net_fwd *f, struct net_queue_stats *st,
 		out_put_fixed(f, st, dst, m, want, single);
 }
 
+/* A received frame's VLAN, and whether it carries a tag now. */
+struct frame_vlan {
+	uint16_t vlan;
+	bool tagged;
+};
+
+/* Which VLAN a frame from a VLAN port belongs to, or false (counted). */
+static bool vlan_ingress(const struct net_port *src,
+			 struct net_queue_stats *st, const struct rte_mbuf *m,
+			 unsigned want, struct frame_vlan *fv)
+{
+	int v = net_vlan_mbuf_ingress(&src->cfg.vlan, m, want, &fv->tagged);
+
+	if (v < 0) {
+		st->drops[v == -EMSGSIZE ? NET_DROP_OVERSIZE : NET_DROP_VLAN]++;
+		return false;
+	}
+	fv->vlan = (uint16_t)v;
+	return true;
+}
+
+/*
+ * m as port dst takes it (eg, net_vlan_egress's answer for dst): as it
+ * is, or its one VLAN variant (a tag pushed or popped), made once per
+ * frame and shared by the destinations that need it, in place when dst is
+ * the only one. The variants live until the end of the burst
+ * (vlan_release).
+ */
+static void out_put_vlan(struct net_fwd *f, struct net_queue_stats *st,
+			 uint16_t dst, struct rte_mbuf *m,
+			 const struct frame_vlan *fv, enum net_vlan_egress eg,
+			 unsigned want, bool single)
+{
+	if (likely(eg == NET_VLAN_OUT_AS_IS) ||
+	    (eg == NET_VLAN_OUT_TAGGED) == fv->tagged) {
+		out_put(f, st, dst, m, want, single);
+		return;
+	}
+	if (f->var_of != m) {
+		f->var_of = m;
+		f->var = net_vlan_mbuf_retag(f->be->pool, m, !fv->tagged,
+					     fv->vlan, single);
+		if (f->var && f->var != m)
+			f->vars[f->nvars++] = f->var;
+	}
+	if (!f->var) {
+		st->drops[NET_DROP_NO_MBUF]++;
+		return;
+	}
+	out_put(f, st, dst, f->var, want, single);
+}
+
+/* The burst went out: its VLAN variants go. */
+static void vlan_release(struct net_fwd *f)
+{
+	if (f->nvars)
+		rte_pktmbuf_free_bulk(f->vars, f->nvars);
+	f->nvars = 0;
+	f->var_of = NULL;
+	f->var = NULL;
+	f->ol_counted = NULL;
+}
+
 static void switch_frame(struct net_fwd *f, struct net_port *src,
 			 struct net_queue_stats *st, struct rte_mbuf *m,
 			 unsigned want)
@@ -268,31 +337,45 @@ static void switch_frame(struct net_fwd *f, struct net_port *src,
 		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	uint64_t smac = net_mac_from_bytes(eth->src_addr.addr_bytes);
 	uint64_t dmac = net_mac_from_bytes(eth->dst_addr.addr_bytes);
+	struct frame_vlan fv = { .vlan = NET_VLAN_UNAWARE };
+	enum net_vlan_egress eg;
 	unsigned copies = 0;
 	uint16_t dst;
 
-	if (net_switch_learn(be->sw, smac, src->index, f->now) ==
+	if (src->cfg.vlan.mode != NET_VLAN_MODE_NONE &&
+	    !vlan_ingress(src, st, m, want, &fv))
+		return;
+	if (net_switch_learn(be->sw, fv.vlan, smac, src->index, f->now) ==
 	    NET_LEARN_INVALID) {
 		st->drops[NET_DROP_BAD_SRC]++;
 		return;
 	}
-	dst = net_switch_lookup(be->sw, dmac, f->now);
+	dst = net_switch_lookup(be->sw, fv.vlan, dmac, f->now);
 	if (dst != NET_SWITCH_NO_PORT) {
-		if (dst == src->index)
+		if (dst == src->index) {
 			st->drops[NET_DROP_HAIRPIN]++;
-		else if (!port_can_receive(f, dst))
+			return;
+		}
+		/* Learned in this VLAN, so a member (unless its slot was
+		 * given to another port since). */
+		eg = net_vlan_egress(&be->ports[dst].cfg.vlan, fv.vlan);
+		if (!port_can_receive(f, dst) || eg == NET_VLAN_OUT_NOT)
 			st->drops[NET_DROP_NO_DEST]++;
 		else
-			out_put(f, st, dst, m, want, true);
+			out_put_vlan(f, st, dst, m, &fv, eg, want, true);
 		return;
 	}
 	/* enqueue copies the frame out (and an uplink takes a reference of
 	 * its own), so one mbuf serves every port (that takes its offload
-	 * requests; the others share one completed copy). */
+	 * requests and its tagging; the others share one completed copy, or
+	 * one re-tagged variant). Only the ports of the frame's VLAN. */
 	for (unsigned i = 0; i < be->nports; i++) {
 		if (i == src->index || !port_can_receive(f, (uint16_t)i))
 			continue;
-		out_put(f, st, (uint16_t)i, m, want, false);
+		eg = net_vlan_egress(&be->ports[i].cfg.vlan, fv.vlan);
+		if (eg == NET_VLAN_OUT_NOT)
+			continue;
+		out_put_vlan(f, st, (uint16_t)i, m, &fv, eg, want, false);
 		copies++;
 	}
 	if (copies)
@@ -524,6 +607,7 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 		rte_spinlock_unlock(&be->sw_lock);
 	out_flush(f);
 	net_fix_release(&f->fix);
+	vlan_release(f);
 	rte_pktmbuf_free_bulk(pkts, n);
 	return n;
 }

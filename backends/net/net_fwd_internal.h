@@ -37,6 +37,14 @@ struct net_fwd {
 	unsigned guard_work;	/* chains and buffers handed back this round */
 	uint16_t k;		/* the transmit queue being forwarded */
 	struct net_fix fix;	/* frames completed in software */
+	/* This burst's VLAN variants (net_vlan_mbuf_retag), at most one per
+	 * frame: var is the one of var_of (NULL: none could be made). */
+	const struct rte_mbuf *var_of;
+	struct rte_mbuf *var;
+	unsigned nvars;
+	struct rte_mbuf *vars[NET_BURST];
+	/* The frame whose software completion sw_offload counted last. */
+	const struct rte_mbuf *ol_counted;
 	unsigned nitems;
 	struct net_item items[NET_MAX_ITEMS];
 	/* Each port's enabled receive queues, as of the last port event. */

@@ -23,14 +23,14 @@ const char net_options_usage[] =
 "\n"
 "Ports (at least one, at most 64 with the uplinks; numbered in the order\n"
 "given):\n"
-"  --port PATH[,client][,name=NAME][,queues=N][,offload=off]\n"
+"  --port PATH[,client][,name=NAME][,queues=N][,offload=off][,VLAN]\n"
 "                        a vhost-user port on the unix socket PATH; without\n"
 "                        'client' splitvm-net creates the socket and listens,\n"
 "                        with 'client' it connects to a frontend's socket and\n"
 "                        reconnects whenever that connection ends; queues:\n"
 "                        queue pairs of this port (default --queues);\n"
 "                        offload=off: offer this frontend no checksum or\n"
-"                        TSO offload (see --offload)\n"
+"                        TSO offload (see --offload); VLAN: see below\n"
 "  --socket-path PATH    the same as --port PATH (vhost-user convention)\n"
 "  --fd N                a listening unix socket bound to a path, inherited\n"
 "                        as file descriptor N; splitvm-net takes over its path\n"
@@ -41,7 +41,7 @@ const char net_options_usage[] =
 "                        {\"op\":\"list\"}, {\"op\":\"quit\"} (ends splitvm-net once\n"
 "                        no port is left); with it, --port is optional\n"
 "                        (switch mode only)\n"
-"  --uplink DEVARGS[,name=NAME][,offload=off]\n"
+"  --uplink DEVARGS[,name=NAME][,offload=off][,VLAN]\n"
 "                        a DPDK ethdev as a port: DEVARGS are the driver's\n"
 "                        (net_memif0,socket=PATH,socket-abstract=no needs no\n"
 "                        privilege; net_tap0,iface=IF needs CAP_NET_ADMIN,\n"
@@ -51,6 +51,19 @@ const char net_options_usage[] =
 "                        to vfio-pci). Numbered with the --port ports, in\n"
 "                        the order given; offload=off: use none of the\n"
 "                        driver's TX offloads (see --offload)\n"
+"  VLAN (switch mode; a port without is VLAN-unaware: tags pass untouched,\n"
+"  and it never exchanges frames with a VLAN port):\n"
+"    vlan=N              access port of VLAN N (1-4094): its frames leave\n"
+"                        untagged, tagged frames from it are dropped\n"
+"    trunk=LIST          frames carry 802.1Q tags; only the VLANs of LIST\n"
+"                        pass (N or A-B items separated by ':', or 'all':\n"
+"                        trunk=10:20:100-199)\n"
+"    native=N            with trunk=: untagged frames belong to VLAN N and\n"
+"                        its frames leave untagged (else untagged frames on\n"
+"                        a trunk are dropped)\n"
+"    e.g. --port /run/vm1.sock,vlan=10 --port /run/vm2.sock,vlan=20\n"
+"         --uplink net_tap0,iface=t0,trunk=10:20,native=1\n"
+"    --control's add takes \"vlan\":N, \"trunk\":\"LIST\", \"native\":N\n"
 "\n";
 
 const char net_options_usage_more[] =
@@ -59,8 +72,9 @@ const char net_options_usage_more[] =
 "                        switch (default): learn source MAC addresses, send\n"
 "                        known unicast to its port, flood broadcast,\n"
 "                        multicast and unknown destinations to every other\n"
-"                        connected port; xconnect: port 0<->1, 2<->3, ...\n"
-"                        with no lookup (needs an even number of ports)\n"
+"                        connected port (of the frame's VLAN); xconnect:\n"
+"                        port 0<->1, 2<->3, ... with no lookup (needs an\n"
+"                        even number of ports; no VLANs)\n"
 "  --mac-table-size N    MAC table slots (default 4096)\n"
 "  --mac-age SECONDS     forget an address not seen for this long (default 300)\n"
 "  --busy-poll           poll the rings without pause (lowest latency, one\n"
@@ -235,7 +249,29 @@ int net_port_set_name(struct net_port_config *p, const char *opt,
 	return 0;
 }
 
-/* PATH[,client][,name=NAME][,queues=N][,offload=off]: no comma in PATH. */
+bool net_options_have_vlans(const struct net_options *o)
+{
+	for (unsigned i = 0; i < o->nports; i++)
+		if (o->ports[i].vlan.mode != NET_VLAN_MODE_NONE)
+			return true;
+	return false;
+}
+
+int net_port_check_vlan(const struct net_port_config *p, const char *opt,
+			const char *arg)
+{
+	char err[160];
+
+	if (!net_vlan_config_check(&p->vlan, err, sizeof(err)))
+		return 0;
+	log_err(TAG, "%s %s: %s", opt, arg, err);
+	return -EINVAL;
+}
+
+/*
+ * PATH[,client][,name=NAME][,queues=N][,offload=off][,vlan=N|,trunk=LIST
+ * [,native=N]]: no comma in PATH.
+ */
 static int parse_port(struct net_options *o, const char *arg)
 {
 	struct net_port_config *p = port_add(o);
@@ -278,12 +314,22 @@ static int parse_port(struct net_options *o, const char *arg)
 		} else if (len == 11 && !strncmp(s, "offload=off", 11)) {
 			p->no_offload = true;
 		} else {
-			log_err(TAG, "--port %s: unknown parameter '%.*s'",
-				arg, (int)len, s);
-			return -EINVAL;
+			char err[160];
+
+			r = net_vlan_parse_param(&p->vlan, s, len, err,
+						 sizeof(err));
+			if (r < 0) {
+				log_err(TAG, "--port %s: %s", arg, err);
+				return r;
+			}
+			if (r > 0) {
+				log_err(TAG, "--port %s: unknown parameter '%.*s'",
+					arg, (int)len, s);
+				return -EINVAL;
+			}
 		}
 	}
-	return 0;
+	return net_port_check_vlan(p, "--port", arg);
 }
 
 /* "0,2-3": CPU numbers and ranges, one forwarding thread each. */
@@ -384,6 +430,12 @@ static int check_ports(const struct net_options *o)
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < o->nports; i++) {
+		if (o->mode == NET_MODE_XCONNECT &&
+		    o->ports[i].vlan.mode != NET_VLAN_MODE_NONE) {
+			log_err(TAG, "port %s: VLANs (vlan=, trunk=) need --mode "
+				"switch, not xconnect", o->ports[i].name);
+			return -EINVAL;
+		}
 		for (unsigned j = 0; j < i; j++) {
 			char a[NET_DEVARGS_MAX], b[NET_DEVARGS_MAX];
 

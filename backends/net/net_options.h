@@ -14,6 +14,7 @@
 
 #include "be_sandbox.h"
 #include "net_switch.h"
+#include "net_vlan.h"
 
 enum net_mode {
 	NET_MODE_SWITCH,
@@ -52,6 +53,7 @@ struct net_port_config {
 	char devargs[NET_DEVARGS_MAX];	/* uplink, without our name= */
 	unsigned queues;	/* queue pairs served (queues=, else --queues) */
 	bool no_offload;	/* offload=off (vhost), or --offload off */
+	struct net_vlan_config vlan;	/* vlan=, trunk=, native= */
 };
 
 /* --hugepages: DPDK memory from huge pages when free ones are there, always
@@ -95,6 +97,13 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 int net_port_set_name(struct net_port_config *p, const char *opt,
 		      const char *name, size_t len)
 	__attribute__((warn_unused_result));
+
+/* Whether any port has vlan= or trunk=. */
+bool net_options_have_vlans(const struct net_options *o);
+
+/* p's VLAN parameters fit together; else logs "OPT ARG: why", -EINVAL. */
+int net_port_check_vlan(const struct net_port_config *p, const char *opt,
+			const char *arg) __attribute__((warn_unused_result));
 
 /* --help: the ports, then forwarding and process options (two strings:
  * C99 promises only 4095 bytes for one literal). */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 
 static const char *const net_drop_names[NET_DROP_COUNT] = {
 	[NET_DROP_RUNT] = "runt",
@@ -16,6 +17,7 @@ static const char *const net_drop_names[NET_DROP_COUNT] = {
 	[NET_DROP_BAD_RX_BUF] = "bad_rx_buf",
 	[NET_DROP_BAD_OFFLOAD] = "bad_offload",
 	[NET_DROP_NO_MBUF] = "no_mbuf",
+	[NET_DROP_VLAN] = "vlan",
 };
 
 const char *net_drop_reason_name(enum net_drop_reason r)
@@ -39,8 +41,42 @@ static int net_report_flush(FILE *f)
 	return 0;
 }
 
+/* A trunk's list: every other VLAN id is about 9 KiB (and a few words). */
+#define VLAN_LIST_MAX 12288
+
+/* ", access vlan 10", ", trunk 10:20 native 5", or nothing. */
+static void vlan_text(FILE *f, const struct net_vlan_config *v, char *buf)
+{
+	if (!v || v->mode == NET_VLAN_MODE_NONE)
+		return;
+	(void)net_vlan_describe(v, buf, VLAN_LIST_MAX);
+	fprintf(f, ", %s", buf);
+}
+
+/* {"mode":"none"}, {"mode":"access","vlan":10} or
+ * {"mode":"trunk","trunk":"10:20","native":5} (native only when set). */
+static void vlan_json(FILE *f, const struct net_vlan_config *v, char *list)
+{
+	enum net_vlan_mode m = v ? v->mode : NET_VLAN_MODE_NONE;
+
+	fprintf(f, ",\"vlan\":{\"mode\":\"%s\"", net_vlan_mode_name(m));
+	if (m == NET_VLAN_MODE_ACCESS)
+		fprintf(f, ",\"vlan\":%u", v->vid);
+	if (m == NET_VLAN_MODE_TRUNK) {
+		(void)net_vlan_format_list(v, list, VLAN_LIST_MAX);
+		fprintf(f, ",\"trunk\":\"%s\"", list);
+		if (v->vid)
+			fprintf(f, ",\"native\":%u", v->vid);
+	}
+	fputc('}', f);
+}
+
 int net_report_print_text(FILE *f, const struct net_report *r)
 {
+	char *list = malloc(VLAN_LIST_MAX);
+
+	if (!list)
+		return -ENOMEM;
 	fprintf(f, "splitvm-net stats: mode %s, %u ports, %u MAC entries\n",
 		r->mode, r->nports, r->mac_entries);
 	fprintf(f, "forwarding: %" PRIu64 " frames in %" PRIu64
@@ -52,11 +88,13 @@ int net_report_print_text(FILE *f, const struct net_report *r)
 	for (unsigned p = 0; p < r->nports; p++) {
 		const struct net_port_report *port = &r->ports[p];
 
-		fprintf(f, "port %u %s (%s %s): %s\n", p, port->name,
+		fprintf(f, "port %u %s (%s %s): %s", p, port->name,
 			port->devargs ? "uplink" : port->client ? "client"
 								 : "server",
 			port->devargs ? port->devargs : port->path,
 			port->connected ? "connected" : "not connected");
+		vlan_text(f, port->vlan, list);
+		fputc('\n', f);
 		for (unsigned q = 0; q < port->nqueues; q++) {
 			const struct net_queue_stats *s = &port->queues[q];
 
@@ -74,6 +112,7 @@ int net_report_print_text(FILE *f, const struct net_report *r)
 			fputc('\n', f);
 		}
 	}
+	free(list);
 	return net_report_flush(f);
 }
 
@@ -96,6 +135,10 @@ static void json_string(FILE *f, const char *s)
 
 int net_report_print_json(FILE *f, const struct net_report *r)
 {
+	char *list = malloc(VLAN_LIST_MAX);
+
+	if (!list)
+		return -ENOMEM;
 	fprintf(f, "{\"mode\":");
 	json_string(f, r->mode);
 	fprintf(f, ",\"mac_entries\":%u,\"fwd\":{\"frames\":%" PRIu64
@@ -109,10 +152,12 @@ int net_report_print_json(FILE *f, const struct net_report *r)
 		json_string(f, port->name);
 		fprintf(f, port->devargs ? ",\"devargs\":" : ",\"socket\":");
 		json_string(f, port->devargs ? port->devargs : port->path);
-		fprintf(f, ",\"role\":\"%s\",\"connected\":%s,\"queues\":[",
+		fprintf(f, ",\"role\":\"%s\",\"connected\":%s",
 			port->devargs ? "uplink" : port->client ? "client"
 								: "server",
 			port->connected ? "true" : "false");
+		vlan_json(f, port->vlan, list);
+		fprintf(f, ",\"queues\":[");
 		for (unsigned q = 0; q < port->nqueues; q++) {
 			const struct net_queue_stats *s = &port->queues[q];
 
@@ -131,5 +176,6 @@ int net_report_print_json(FILE *f, const struct net_report *r)
 		fprintf(f, "]}");
 	}
 	fprintf(f, "]}\n");
+	free(list);
 	return net_report_flush(f);
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "net_vlan.h"
+
 /*
  * Why a frame was dropped. Counted on the queue the frame came from, except
  * NET_DROP_RX_FULL, which is counted on the queue it could not be put on,
@@ -29,7 +31,11 @@ enum net_drop_reason {
 	NET_DROP_BAD_RX_BUF,	/* malformed receive buffer, handed back */
 	NET_DROP_BAD_OFFLOAD,	/* checksum or TSO request that does not fit
 				 * the frame */
-	NET_DROP_NO_MBUF,	/* no mbuf for a software checksum or segment */
+	NET_DROP_NO_MBUF,	/* no mbuf for a software checksum or segment
+				 * (or a VLAN tag pushed or popped) */
+	NET_DROP_VLAN,		/* not taken by its VLAN port: tagged on an
+				 * access port, a VLAN a trunk does not
+				 * carry, untagged on a trunk without native */
 	NET_DROP_COUNT,
 };
 
@@ -58,6 +64,7 @@ struct net_port_report {
 	const char *devargs;	/* an uplink (role "uplink"); else NULL */
 	bool client;		/* splitvm-net connects (else it listens) */
 	bool connected;
+	const struct net_vlan_config *vlan;	/* NULL: unaware */
 	unsigned nqueues;
 	const struct net_queue_stats *queues;
 };

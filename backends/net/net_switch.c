@@ -13,12 +13,23 @@
 #define NET_SWITCH_PROBE 16
 
 struct net_switch_entry {
-	uint64_t mac;		/* 48 bits; bit 63 set = slot in use */
+	uint64_t mac;		/* MAC in bits 0-47, VLAN in 48-59; bit 63
+				 * set = slot in use */
 	uint64_t last_seen;	/* ns; 0 = stale (flushed) */
 	uint16_t port;
 };
 
 #define ENTRY_USED (1ull << 63)
+#define ENTRY_VLAN_SHIFT 48
+#define ENTRY_VLAN_MAX 4095
+
+/* The (VLAN, MAC) key, or 0 when either is out of range or a group. */
+static uint64_t entry_key(uint16_t vlan, uint64_t mac)
+{
+	if (net_mac_is_group(mac) || mac >> 48 || vlan > ENTRY_VLAN_MAX)
+		return 0;
+	return mac | (uint64_t)vlan << ENTRY_VLAN_SHIFT | ENTRY_USED;
+}
 
 struct net_switch {
 	struct net_switch_entry *slots;
@@ -58,10 +69,10 @@ void net_switch_destroy(struct net_switch *sw)
 	free(sw);
 }
 
-static uint64_t net_switch_hash(uint64_t mac)
+static uint64_t net_switch_hash(uint64_t key)
 {
-	/* Fibonacci hashing; the high bits mix all six octets. */
-	return (mac * 0x9e3779b97f4a7c15ull) >> 32;
+	/* Fibonacci hashing; the high bits mix all six octets and the VLAN. */
+	return (key * 0x9e3779b97f4a7c15ull) >> 32;
 }
 
 static bool entry_live(const struct net_switch *sw,
@@ -73,18 +84,18 @@ static bool entry_live(const struct net_switch *sw,
 	return now < e->last_seen || now - e->last_seen < sw->age_ns;
 }
 
-enum net_learn_result net_switch_learn(struct net_switch *sw, uint64_t src,
-				       uint16_t port, uint64_t now)
+enum net_learn_result net_switch_learn(struct net_switch *sw, uint16_t vlan,
+				       uint64_t src, uint16_t port,
+				       uint64_t now)
 {
 	struct net_switch_entry *reuse = NULL;
-	uint64_t h, key;
+	uint64_t h, key = entry_key(vlan, src);
 
-	if (net_mac_is_group(src) || src >> 48 || port >= NET_SWITCH_MAX_PORTS)
+	if (!key || port >= NET_SWITCH_MAX_PORTS)
 		return NET_LEARN_INVALID;
 	if (now == 0)
 		now = 1;	/* 0 marks a flushed entry */
-	key = src | ENTRY_USED;
-	h = net_switch_hash(src);
+	h = net_switch_hash(key & ~ENTRY_USED);
 	for (unsigned i = 0; i < NET_SWITCH_PROBE; i++) {
 		struct net_switch_entry *e = &sw->slots[(h + i) & sw->mask];
 
@@ -112,15 +123,14 @@ enum net_learn_result net_switch_learn(struct net_switch *sw, uint64_t src,
 	return NET_LEARN_NEW;
 }
 
-uint16_t net_switch_lookup(const struct net_switch *sw, uint64_t dst,
-			   uint64_t now)
+uint16_t net_switch_lookup(const struct net_switch *sw, uint16_t vlan,
+			   uint64_t dst, uint64_t now)
 {
-	uint64_t h, key;
+	uint64_t h, key = entry_key(vlan, dst);
 
-	if (net_mac_is_group(dst) || dst >> 48)
+	if (!key)
 		return NET_SWITCH_NO_PORT;
-	key = dst | ENTRY_USED;
-	h = net_switch_hash(dst);
+	h = net_switch_hash(key & ~ENTRY_USED);
 	for (unsigned i = 0; i < NET_SWITCH_PROBE; i++) {
 		const struct net_switch_entry *e =
 			&sw->slots[(h + i) & sw->mask];

@@ -44,14 +44,20 @@ enum net_learn_result {
 	NET_LEARN_INVALID,	/* a group address or port out of range */
 };
 
-/* Note that frames from src arrive on port at time now (ns). */
-enum net_learn_result net_switch_learn(struct net_switch *sw, uint64_t src,
-				       uint16_t port, uint64_t now);
+/*
+ * Entries are keyed by (VLAN, MAC): the same address may live on different
+ * VLANs on different ports. vlan is 0 (the VLAN-unaware ports' domain) to
+ * 4095; a larger one is NET_LEARN_INVALID or unknown.
+ */
+/* Note that frames from src in vlan arrive on port at time now (ns). */
+enum net_learn_result net_switch_learn(struct net_switch *sw, uint16_t vlan,
+				       uint64_t src, uint16_t port,
+				       uint64_t now);
 
-/* The port dst was last seen on, or NET_SWITCH_NO_PORT (unknown, aged out,
- * or a group address: the caller floods). */
-uint16_t net_switch_lookup(const struct net_switch *sw, uint64_t dst,
-			   uint64_t now);
+/* The port dst was last seen on in vlan, or NET_SWITCH_NO_PORT (unknown,
+ * aged out, or a group address: the caller floods). */
+uint16_t net_switch_lookup(const struct net_switch *sw, uint16_t vlan,
+			   uint64_t dst, uint64_t now);
 
 /* Forget every address learned on port (it went down). */
 void net_switch_flush_port(struct net_switch *sw, uint16_t port);

@@ -171,6 +171,7 @@ int net_uplink_open(struct net_backend *be, struct net_port *p)
 	enum net_uplink_type t = net_uplink_type_of(p->cfg.devargs);
 	struct rte_eth_dev_info info;
 	struct rte_ether_addr mac;
+	char vlan[80];
 	int r;
 
 	p->eth_rx_fd = -1;
@@ -215,8 +216,10 @@ int net_uplink_open(struct net_backend *be, struct net_port *p)
 		uplink_find_rx_fd(p);
 	if (rte_eth_macaddr_get(p->eth_port, &mac))
 		memset(&mac, 0, sizeof(mac));
+	(void)net_vlan_describe(&p->cfg.vlan, vlan, sizeof(vlan));
 	log_info(p->tag, "uplink %s: ethdev %u, driver %s, MAC "
-		 RTE_ETHER_ADDR_PRT_FMT ", offloads:%s%s%s, %s", p->cfg.devargs,
+		 RTE_ETHER_ADDR_PRT_FMT ", offloads:%s%s%s, %s%s%s",
+		 p->cfg.devargs,
 		 p->eth_port, info.driver_name, RTE_ETHER_ADDR_BYTES(&mac),
 		 p->ol_caps ? "" : " none (software)",
 		 p->ol_caps & NET_OL_CSUM ? " checksum" : "",
@@ -224,7 +227,8 @@ int net_uplink_open(struct net_backend *be, struct net_port *p)
 					    " TSO" : " TSO (IPv4)") : "",
 		 p->eth_rx_fd < 0 ? "polled on a timer when idle" :
 		 p->eth_rx_armed ? "rx interrupt when idle" :
-		 "its queue fd wakes splitvm-net when idle");
+		 "its queue fd wakes splitvm-net when idle",
+		 vlan[0] ? ", " : "", vlan);
 	atomic_store(&p->vring_enabled[NET_VRING_RX], true);
 	atomic_store(&p->vring_enabled[NET_VRING_TX], true);
 	/* With a readable link, ready waits for the first link check. */

@@ -133,8 +133,8 @@ bool net_uplink_memif_client(const char *devargs)
 }
 
 /*
- * DEVARGS[,name=NAME][,offload=off]: name= and offload= are ours and
- * taken out; every other key goes to the driver, which validates its own
+ * DEVARGS[,name=NAME][,offload=off][,vlan=N|trunk=LIST[,native=N]]:
+ * name=, offload= and the VLAN keys are ours and taken out; every other key goes to the driver, which validates its own
  * (a bad one fails the probe).
  */
 int net_uplink_parse(const char *arg, struct net_port_config *p)
@@ -142,6 +142,8 @@ int net_uplink_parse(const char *arg, struct net_port_config *p)
 	size_t used = 0;
 	const char *s = arg;
 	bool first = true;
+	char err[160];
+	int r;
 
 	p->kind = NET_PORT_UPLINK;
 	p->devargs[0] = '\0';
@@ -161,13 +163,18 @@ int net_uplink_parse(const char *arg, struct net_port_config *p)
 			return -EINVAL;
 		}
 		if (!first && len > 5 && !strncmp(s, "name=", 5)) {
-			int r = net_port_set_name(p, "--uplink", s + 5, len - 5);
-
+			r = net_port_set_name(p, "--uplink", s + 5, len - 5);
 			if (r)
 				return r;
 		} else if (!first && len == 11 &&
 			   !strncmp(s, "offload=off", 11)) {
 			p->no_offload = true;
+		} else if (!first && (r = net_vlan_parse_param(&p->vlan, s, len,
+								err, sizeof(err))) <= 0) {
+			if (r < 0) {
+				log_err(TAG, "--uplink %s: %s", arg, err);
+				return r;
+			}
 		} else {
 			if (used + len + 2 > sizeof(p->devargs)) {
 				log_err(TAG, "--uplink: devargs longer than %zu bytes",
@@ -189,7 +196,7 @@ int net_uplink_parse(const char *arg, struct net_port_config *p)
 			"name (net_memif0, net_tap0, 0000:01:00.0, ...)", arg);
 		return -EINVAL;
 	}
-	return 0;
+	return net_port_check_vlan(p, "--uplink", arg);
 }
 
 bool net_uplink_teardown_sandboxed(const char *devargs)

@@ -39,7 +39,8 @@ r = run(["--help"])
 c.equal(r.returncode, 0, "--help exits 0")
 for opt in ["--port", "--socket-path", "--fd", "--print-capabilities",
             "--mode", "--busy-poll", "--allow-root", "--stats-format",
-            "--offload", "offload=off", "SIGUSR1"]:
+            "--offload", "offload=off", "SIGUSR1", "vlan=N", "trunk=LIST",
+            "native=N"]:
     c.check(opt in r.stdout, f"--help mentions {opt}")
 
 r = run(["--print-capabilities"])
@@ -52,10 +53,15 @@ c.equal(caps, {"type": "net"}, "--print-capabilities prints the type as JSON")
 
 for bad in [[], ["--port", "/tmp/x", "--mode", "xconnect"],
             ["--port", "/tmp/x", "--bogus"], ["--port", "/tmp/x,what"],
-            ["--port", "/tmp/x", "--mac-age", "soon"]]:
+            ["--port", "/tmp/x", "--mac-age", "soon"],
+            ["--port", "/tmp/x,vlan=4095"], ["--port", "/tmp/x,trunk=5:5"],
+            ["--port", "/tmp/x,vlan=5,trunk=6"], ["--port", "/tmp/x,native=5"],
+            ["--uplink", "net_ring0,trunk=0"]]:
     r = run(bad)
     c.equal(r.returncode, 2, f"exit 2 for {' '.join(bad) or 'no ports'}")
     c.check("error" in r.stderr, "  ... with an error message", r.stderr)
+    c.equal(len([x for x in r.stderr.splitlines() if "error" in x]), 1,
+            "  ... on one line")
 
 with tempfile.TemporaryDirectory() as tmp:
     os.chmod(tmp, 0o777)

@@ -17,9 +17,7 @@ Then b is removed (its socket goes, list no longer has it) and added
 again: it reuses its slot, whose counters start from zero, and a new
 frontend on it forwards through the same threads.  SIGTERM: exit 0."""
 
-import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -38,21 +36,6 @@ SW_UP, SW_A, SW_B = 0, 1, 2         # splitvm-net slots
 exe = sys.argv[1]
 c = svmtest.Checker("net_control_mq_uplink")
 TESTPMD = netbe.testpmd_with("memif", "librte-net-memif23")
-
-
-def ctl(path, req):
-    """One --control request; its reply, parsed."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(10)
-        s.connect(path)
-        s.sendall(json.dumps(req).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            buf += chunk
-    return json.loads(buf)
 
 
 def by_name(st, name):
@@ -128,7 +111,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 ("0000000000000000", "2"),
                 "no capabilities, under seccomp")
         for name in ("a", "b"):
-            r = ctl(control, {"op": "add", "name": name})
+            r = netbe.control(control, {"op": "add", "name": name})
             c.equal((r.get("ok"), r.get("path")),
                     (True, os.path.join(tmp, f"{name}.sock")),
                     f"--control adds port {name}")
@@ -184,18 +167,18 @@ with tempfile.TemporaryDirectory() as tmp:
                 f"a second forwarding thread runs ({', '.join(names)})")
 
         # Remove b while a and the uplink stay; add it again.
-        r = ctl(control, {"op": "remove", "name": "b"})
+        r = netbe.control(control, {"op": "remove", "name": "b"})
         c.equal(r.get("ok"), True, "--control removes b")
         c.check(not os.path.exists(os.path.join(tmp, "b.sock")),
                 "b's socket is gone")
-        r = ctl(control, {"op": "list"})
+        r = netbe.control(control, {"op": "list"})
         c.check(r.get("ok") and "b" not in r.get("ports", []) and
                 "a" in r.get("ports", []), "list: a without b", str(r))
         st, ok = sw.wait_stats(lambda s: by_name(s, "b") is None)
         c.check(ok, "b left the statistics")
         tpv.quit()
         tpv = None
-        r = ctl(control, {"op": "add", "name": "b"})
+        r = netbe.control(control, {"op": "add", "name": "b"})
         c.equal(r.get("ok"), True, "--control adds b again")
         st = sw.stats()
         c.check(st is not None and [p["name"] for p in st["ports"]] ==

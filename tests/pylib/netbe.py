@@ -10,6 +10,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -176,6 +177,21 @@ class SplitvmNet:
         for line in [x for x in self.stderr
                      if "VHOST_CONFIG" not in x or "rror" in x][-60:]:
             print("    ! " + line.rstrip())
+
+
+def control(path, req):
+    """One splitvm-net --control request (a dict); its reply, parsed."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall(json.dumps(req).encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf)
 
 
 def wait_paths(paths, timeout=60):

@@ -73,6 +73,48 @@ static void test_bad_requests(void)
 			      &req), 0);
 }
 
+static void test_vlan_members(void)
+{
+	static const char *const bad[] = {
+		"{\"op\":\"add\",\"name\":\"a\",\"vlan\":0}",
+		"{\"op\":\"add\",\"name\":\"a\",\"vlan\":4095}",
+		"{\"op\":\"add\",\"name\":\"a\",\"vlan\":-3}",
+		"{\"op\":\"add\",\"name\":\"a\",\"vlan\":1e3}",
+		"{\"op\":\"add\",\"name\":\"a\",\"vlan\":\"10\"}",
+		"{\"op\":\"add\",\"name\":\"a\",\"vlan\":99999999999999}",
+		"{\"op\":\"add\",\"name\":\"a\",\"trunk\":10}",
+		"{\"op\":\"add\",\"name\":\"a\",\"trunk\":\"10:10\"}",
+		"{\"op\":\"add\",\"name\":\"a\",\"trunk\":\"\"}",
+		"{\"op\":\"add\",\"name\":\"a\",\"trunk\":[10,20]}",
+		"{\"op\":\"add\",\"name\":\"a\",\"vlan\":3,\"trunk\":\"4\"}",
+		"{\"op\":\"add\",\"name\":\"a\",\"native\":3}",
+		"{\"op\":\"add\",\"name\":\"a\",\"vlan\":3,\"native\":3}",
+		"{\"op\":\"remove\",\"name\":\"a\",\"vlan\":3}",
+		"{\"op\":\"list\",\"trunk\":\"all\"}",
+		"{\"op\":\"add\",\"name\":\"a\",\"trunk\":\"10\\n20\"}",
+		"{\"op\":\"add\",\"name\":\"a\",\"trunk\":\"10,20\"}",
+		"{\"op\":\"add\",\"name\":\"a\",\"trunk\":\"al\"}",
+	};
+	struct net_ctl_request req;
+
+	CU_ASSERT_EQUAL_FATAL(parse("{\"op\":\"add\",\"name\":\"a\","
+				    "\"vlan\":10}", &req), 0);
+	CU_ASSERT_EQUAL(req.vlan.mode, NET_VLAN_MODE_ACCESS);
+	CU_ASSERT_EQUAL(req.vlan.vid, 10);
+	CU_ASSERT_EQUAL_FATAL(parse("{\"native\":7,\"op\":\"add\",\"name\":"
+				    "\"t\",\"trunk\":\"10:20-30\"}", &req), 0);
+	CU_ASSERT_EQUAL(req.vlan.mode, NET_VLAN_MODE_TRUNK);
+	CU_ASSERT_EQUAL(req.vlan.vid, 7);
+	CU_ASSERT_TRUE(net_vlan_allowed(&req.vlan, 25));
+	CU_ASSERT_FALSE(net_vlan_allowed(&req.vlan, 11));
+	CU_ASSERT_EQUAL_FATAL(parse("{\"op\":\"add\",\"name\":\"b\"}", &req),
+			      0);
+	CU_ASSERT_EQUAL(req.vlan.mode, NET_VLAN_MODE_NONE);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse(bad[i], &req) != -EINVAL)
+			CU_FAIL(bad[i]);
+}
+
 static void test_port_path(void)
 {
 	char out[108];
@@ -103,6 +145,7 @@ static void test_options(void)
 static CU_TestInfo ctl_tests[] = {
 	{ "add, remove, list, quit", test_good_requests },
 	{ "malformed and hostile requests are refused", test_bad_requests },
+	{ "add with vlan, trunk, native", test_vlan_members },
 	{ "port sockets live next to the control socket", test_port_path },
 	{ "--control on the command line", test_options },
 	CU_TEST_INFO_NULL,

@@ -135,6 +135,64 @@ static void test_offload(void)
 	CU_ASSERT_STRING_EQUAL(opts.ports[0].name, "up");
 }
 
+static void test_vlan_options(void)
+{
+	char *const good[] = { "splitvm-net", "--port", "/a,vlan=10,name=a",
+		"--port", "/b,trunk=10:20-22,native=5", "--port", "/c",
+		"--uplink", "net_memif0,socket=/m,trunk=all,name=up,x=1",
+		"--port", "/d,native=7,trunk=8", NULL };
+	static const char *const bad[] = {
+		"/a,vlan=0", "/a,vlan=4095", "/a,vlan=", "/a,vlan", "/a,vlan=1x",
+		"/a,vlan=10,vlan=11", "/a,vlan=10,trunk=20",
+		"/a,trunk=20,vlan=10", "/a,native=5", "/a,vlan=3,native=5",
+		"/a,native=5,vlan=3", "/a,trunk=", "/a,trunk=10:", "/a,trunk=:10",
+		"/a,trunk=10:10", "/a,trunk=10-20:15", "/a,trunk=20-10",
+		"/a,trunk=1-4095", "/a,trunk=10,trunk=20", "/a,trunk=all:3",
+		"/a,trunk=5,native=0", "/a,trunk=5,native=6,native=7",
+		"/a,vlan=-1", "/a,vlan=+3", "/a,vlan=00010x",
+	};
+	char *const upbad[] = { "splitvm-net", "--uplink",
+		"net_ring0,vlan=5000", NULL };
+	char *const xc[] = { "splitvm-net", "--mode", "xconnect", "--port",
+		"/a,vlan=3", "--port", "/b", NULL };
+	char *const xc_plain[] = { "splitvm-net", "--mode", "xconnect",
+		"--port", "/a", "--port", "/b", NULL };
+	char *const ctl[] = { "splitvm-net", "--control", "/c/ctl.sock",
+		NULL };
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(good), good), 0);
+	CU_ASSERT_TRUE(net_options_have_vlans(&opts));
+	CU_ASSERT_EQUAL(opts.ports[0].vlan.mode, NET_VLAN_MODE_ACCESS);
+	CU_ASSERT_EQUAL(opts.ports[0].vlan.vid, 10);
+	CU_ASSERT_STRING_EQUAL(opts.ports[0].name, "a");
+	CU_ASSERT_EQUAL(opts.ports[1].vlan.mode, NET_VLAN_MODE_TRUNK);
+	CU_ASSERT_EQUAL(opts.ports[1].vlan.vid, 5);
+	CU_ASSERT_TRUE(net_vlan_allowed(&opts.ports[1].vlan, 10));
+	CU_ASSERT_TRUE(net_vlan_allowed(&opts.ports[1].vlan, 21));
+	CU_ASSERT_FALSE(net_vlan_allowed(&opts.ports[1].vlan, 11));
+	CU_ASSERT_FALSE(net_vlan_allowed(&opts.ports[1].vlan, 23));
+	CU_ASSERT_EQUAL(opts.ports[2].vlan.mode, NET_VLAN_MODE_NONE);
+	CU_ASSERT_EQUAL(opts.ports[3].vlan.mode, NET_VLAN_MODE_TRUNK);
+	CU_ASSERT_TRUE(opts.ports[3].vlan.all);
+	CU_ASSERT_TRUE(net_vlan_allowed(&opts.ports[3].vlan, 4094));
+	/* Ours: not passed to the driver. */
+	CU_ASSERT_STRING_EQUAL(opts.ports[3].devargs, "net_memif0,socket=/m,x=1");
+	CU_ASSERT_EQUAL(opts.ports[4].vlan.mode, NET_VLAN_MODE_TRUNK);
+	CU_ASSERT_EQUAL(opts.ports[4].vlan.vid, 7);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *const argv[] = { "splitvm-net", "--port", (char *)bad[i],
+			NULL };
+
+		if (parse(ARGC(argv), argv) != -EINVAL)
+			CU_FAIL(bad[i]);
+	}
+	CU_ASSERT_EQUAL(parse(ARGC(upbad), upbad), -EINVAL);
+	CU_ASSERT_EQUAL(parse(ARGC(xc), xc), -EINVAL);
+	CU_ASSERT_EQUAL(parse(ARGC(xc_plain), xc_plain), 0);
+	CU_ASSERT_FALSE(net_options_have_vlans(&opts));
+	CU_ASSERT_EQUAL(parse(ARGC(ctl), ctl), 0);
+}
+
 static void test_seccomp(void)
 {
 	char *const log_[] = { "splitvm-net", "--port", "/p",
@@ -356,18 +414,26 @@ static char *print(int json, const struct net_report *r)
 	return buf;
 }
 
+static int vlan_param(struct net_vlan_config *c, const char *p)
+{
+	char err[160];
+
+	return net_vlan_parse_param(c, p, strlen(p), err, sizeof(err));
+}
+
 static void test_stats_formats(void)
 {
 	struct net_queue_stats q[2] = {
 		{ .rx_frames = 10, .rx_bytes = 640, .tx_frames = 3,
 		  .tx_bytes = 192, .flooded = 4, .sw_offload = 6,
 		  .drops = { [NET_DROP_RUNT] = 1, [NET_DROP_RX_FULL] = 2,
-			     [NET_DROP_BAD_OFFLOAD] = 5 } },
+			     [NET_DROP_BAD_OFFLOAD] = 5, [NET_DROP_VLAN] = 7 } },
 		{ 0 },
 	};
+	struct net_vlan_config trunk = { 0 };
 	struct net_port_report ports[2] = {
 		{ .name = "vm\"1", .path = "/tmp/a\\b\n", .connected = true,
-		  .nqueues = 1, .queues = &q[0] },
+		  .vlan = &trunk, .nqueues = 1, .queues = &q[0] },
 		{ .name = "up", .path = "/u", .client = true, .nqueues = 1,
 		  .queues = &q[1] },
 	};
@@ -376,34 +442,40 @@ static void test_stats_formats(void)
 				.fwd_busy_cycles = 2345, .tsc_hz = 2000000000 };
 	char *s;
 
-	CU_ASSERT_EQUAL(net_queue_stats_drops(&q[0]), 8);
+	CU_ASSERT_EQUAL_FATAL(vlan_param(&trunk, "trunk=10:20-22"), 0);
+	CU_ASSERT_EQUAL_FATAL(vlan_param(&trunk, "native=5"), 0);
+	CU_ASSERT_EQUAL(net_queue_stats_drops(&q[0]), 15);
 	s = print(1, &r);
 	CU_ASSERT_STRING_EQUAL(s,
 		"{\"mode\":\"switch\",\"mac_entries\":5,\"fwd\":{\"frames\":10,"
 		"\"busy_cycles\":2345,\"tsc_hz\":2000000000},\"ports\":["
 		"{\"port\":0,\"name\":\"vm\\\"1\",\"socket\":\"/tmp/a\\\\b\\u000a\","
-		"\"role\":\"server\",\"connected\":true,\"queues\":[{\"queue\":0,"
+		"\"role\":\"server\",\"connected\":true,\"vlan\":{\"mode\":"
+		"\"trunk\",\"trunk\":\"10:20-22\",\"native\":5},"
+		"\"queues\":[{\"queue\":0,"
 		"\"rx_frames\":10,\"rx_bytes\":640,\"tx_frames\":3,\"tx_bytes\":192,"
 		"\"flooded\":4,\"sw_offload\":6,\"drops\":{\"runt\":1,"
 		"\"bad_src\":0,\"hairpin\":0,"
 		"\"no_dest\":0,\"rx_full\":2,\"oversize\":0,"
 		"\"short_chain\":0,\"bad_chain\":0,\"bad_rx_buf\":0,"
-		"\"bad_offload\":5,\"no_mbuf\":0}}]},"
+		"\"bad_offload\":5,\"no_mbuf\":0,\"vlan\":7}}]},"
 		"{\"port\":1,\"name\":\"up\",\"socket\":\"/u\",\"role\":\"client\","
-		"\"connected\":false,\"queues\":[{\"queue\":0,\"rx_frames\":0,"
+		"\"connected\":false,\"vlan\":{\"mode\":\"none\"},"
+		"\"queues\":[{\"queue\":0,\"rx_frames\":0,"
 		"\"rx_bytes\":0,\"tx_frames\":0,\"tx_bytes\":0,\"flooded\":0,"
 		"\"sw_offload\":0,"
 		"\"drops\":{\"runt\":0,\"bad_src\":0,\"hairpin\":0,\"no_dest\":0,"
 		"\"rx_full\":0,\"oversize\":0,\"short_chain\":0,"
 		"\"bad_chain\":0,\"bad_rx_buf\":0,\"bad_offload\":0,"
-		"\"no_mbuf\":0}}]}]}\n");
+		"\"no_mbuf\":0,\"vlan\":0}}]}]}\n");
 	free(s);
 	s = print(0, &r);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "mode switch, 2 ports, 5 MAC entries"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "rx 10 frames 640 bytes, tx 3 frames "
-					 "192 bytes, flooded 4, sw_offload 6, drops 8 runt=1 "
-					 "rx_full=2 bad_offload=5"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(s, "port 1 up (client /u): not connected"));
+					 "192 bytes, flooded 4, sw_offload 6, drops 15 runt=1 "
+					 "rx_full=2 bad_offload=5 vlan=7"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, ": connected, trunk 10:20-22 native 5\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "port 1 up (client /u): not connected\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "forwarding: 10 frames in 2345 busy "
 					 "cycles (234.5 cycles/frame), TSC 2000000000 Hz"));
 	free(s);
@@ -447,6 +519,7 @@ static CU_TestInfo options_tests[] = {
 	{ "offload=off, --offload", test_offload },
 	{ "uplinks: one queue pair, with --cpus", test_uplink_queues_threads },
 	{ "stats as text and JSON", test_stats_formats },
+	{ "vlan=, trunk=, native= on ports and uplinks", test_vlan_options },
 	CU_TEST_INFO_NULL,
 };
 
