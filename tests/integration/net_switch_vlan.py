@@ -29,7 +29,6 @@ Asserted:
 - at the end the switch is gone.
 """
 
-import glob
 import os
 import signal
 import subprocess
@@ -40,6 +39,7 @@ import threading
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import ctlapi  # noqa: E402
 import netpeer  # noqa: E402
+import netswitch  # noqa: E402
 import svmtest  # noqa: E402
 from svmtest import proc_gone, wait_until  # noqa: E402
 
@@ -95,10 +95,7 @@ def received(vm):
 
 
 def net0(vm):
-    status, d = ctlapi.get_json(vm["sock"], "/api/v1/vm.devices")
-    if status != 200:
-        return {}
-    return next((x for x in d["devices"] if x["id"] == "net0"), {})
+    return netswitch.device(vm["sock"])
 
 
 def backend(vm):
@@ -141,14 +138,7 @@ def bad_options():
 
 
 def is_our_switch(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv = f.read().split(b"\0")
-    except OSError:
-        return False
-    return (os.path.basename(argv[0]) == b"splitvm-net" and
-            any(a.endswith(f"/net-{switch}/control.sock".encode())
-                for a in argv))
+    return netswitch.is_switch_process(pid, switch)
 
 
 def main():
@@ -215,9 +205,9 @@ def main():
                 str([x for x in vm["out"] if "FAIL" in x][:3]))
         bad = [x for x in vm["err"] if ": error:" in x]
         c.equal(bad, [], f"VM {name}: no error line")
-    c.check(wait_until(lambda: proc_gone(last_switch) and not glob.glob(
-        f"/run/splitvm/u*/net-{switch}/control.sock"), 15),
-        "the switch ended with its last VM", str(last_switch))
+    c.check(wait_until(lambda: proc_gone(last_switch) and
+                       not netswitch.control_sockets(switch), 15),
+            "the switch ended with its last VM", str(last_switch))
     if c.failed:
         for vm in vms.values():
             dump(vm)
@@ -230,10 +220,6 @@ finally:
         if vm["proc"].poll() is None:
             vm["proc"].kill()
             vm["proc"].wait()
-    # A switch whose VMs were killed stops once their supervisors leave.
-    wait_until(lambda: not glob.glob(
-        f"/run/splitvm/u*/net-{switch}/control.sock"), 15)
-    for d in glob.glob(f"/run/splitvm/u*/net-{switch}"):
-        subprocess.run(["rm", "-rf", d])
+    netswitch.clean_up(switch)
     subprocess.run(["rm", "-rf", tmp])
 c.finish()
