@@ -324,11 +324,9 @@ static struct json_object *control_backend_json(const struct backend_status *b)
 			       json_object_new_int((int)b->restarts));
 	json_object_object_add(o, "switch", b->switch_name ?
 			       json_object_new_string(b->switch_name) : NULL);
-	if (b->vlan && !net_vlan_describe(b->vlan, vlan, sizeof(vlan)) &&
-	    vlan[0])
-		json_object_object_add(o, "vlan", json_object_new_string(vlan));
-	else if (b->switch_name)
-		json_object_object_add(o, "vlan", NULL);
+	json_object_object_add(o, "vlan", b->vlan &&
+			       !net_vlan_describe(b->vlan, vlan, sizeof(vlan)) &&
+			       vlan[0] ? json_object_new_string(vlan) : NULL);
 	return o;
 }
 
