@@ -12,6 +12,10 @@ any MAC but its peer's counts it (other=) and fails. Every frame is a
 broadcast, which an unaware switch floods to every port: without the
 VLANs each guest would get the other pair's frames.
 
+A fifth VM, E, joins for a while with trunk=10 (a router's port): it
+must get VLAN 10's frames tagged, and its own untagged frames (no
+native VLAN) must reach nobody.
+
 In the middle of the traffic the test kills the switch with SIGKILL: the
 supervisors start a new one and add their ports again, which must bring
 back their VLANs (a port added without them would be VLAN-unaware and
@@ -19,6 +23,7 @@ reach no VLAN port at all, its guest's traffic would stop).
 
 Asserted:
 - vm.devices shows each port's VLAN ("access vlan 10");
+- E receives VLAN 10's frames with their 802.1Q tag;
 - each guest exchanged frames with its peer (the peer's MAC, frames
   received both before and after the kill, the exchange ended cleanly),
   never received a frame from the other VLAN's pair (other=0, bad=0), no
@@ -69,14 +74,15 @@ def collect(stream, into):
         into.append(raw.decode(errors="replace").rstrip("\n"))
 
 
-def start_vm(name, vlan, mac):
+def start_vm(name, vlan, mac,
+             test="guest.net=4000000000 guest.net_peer=1"):
     sock = os.path.join(tmp, f"{name}.api")
     p = subprocess.Popen(
         [splitvm, "--kernel", guest, "--memory", "64M", "--api-socket", sock,
-         "--net", f"switch={switch},vlan={vlan},mac={mac}",
-         "--cmdline", "guest.ticks=1 guest.net=4000000000 guest.net_peer=1"],
+         "--net", f"switch={switch},{vlan},mac={mac}",
+         "--cmdline", "guest.ticks=1 " + test],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    vm = {"name": name, "vlan": vlan, "mac": mac, "proc": p, "sock": sock,
+    vm = {"name": name, "mac": mac, "proc": p, "sock": sock,
           "out": [], "err": []}
     threading.Thread(target=collect, args=(p.stdout, vm["out"]),
                      daemon=True).start()
@@ -137,6 +143,28 @@ def bad_options():
                 f"status {r.status}: {err}")
 
 
+def trunk_port():
+    """E, trunk=10 without a native VLAN, while A and B flood VLAN 10:
+    their frames reach E tagged (the test guest counts them received
+    and warns once about their EtherType, 0x8100), E's own untagged
+    frames are dropped by the switch (A and B would count them)."""
+    e = start_vm("E", "trunk=10", "52:54:00:00:0a:0e",
+                 test="guest.net=64 guest.net_expect=0")
+    try:
+        e["proc"].wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        e["proc"].kill()
+        e["proc"].wait()
+    del vms["E"]
+    got = [x for x in e["out"] if x.startswith("guest: net ") and
+           " received=" in x]
+    c.check(e["proc"].returncode == svmtest.EXIT_POWEROFF and got and
+            " received=64 " in got[0] and
+            "guest: warning: net frame ethertype 0x8100" in e["out"],
+            "E (trunk=10) got 64 frames of VLAN 10, tagged",
+            f"exit {e['proc'].returncode}: {got}")
+
+
 def is_our_switch(pid):
     return netswitch.is_switch_process(pid, switch)
 
@@ -144,20 +172,21 @@ def is_our_switch(pid):
 def main():
     bad_options()
     for name, vlan, mac, _ in VMS:
-        start_vm(name, vlan, mac)
+        start_vm(name, f"vlan={vlan}", mac)
     for vm in vms.values():
         if not c.check(ctlapi.wait_for_socket(vm["sock"], vm["proc"], 120),
                        f"VM {vm['name']} runs, its API answers"):
             dump(vm)
             return
-    for vm in vms.values():
-        c.equal(backend(vm).get("vlan"), f"access vlan {vm['vlan']}",
-                f"VM {vm['name']}: vm.devices shows the port's VLAN")
+    for name, vlan, _, _ in VMS:
+        c.equal(backend(vms[name]).get("vlan"), f"access vlan {vlan}",
+                f"VM {name}: vm.devices shows the port's VLAN")
     zero = {n: 0 for n in vms}
     if not c.check(wait_until(lambda: all_flowing(zero), WAIT_S),
                    "every pair exchanges frames through the switch",
                    str({n: received(vm) for n, vm in vms.items()})):
         return
+    trunk_port()
     old = backend(vms["A"]).get("pid", 0)
     if not c.check(old > 0 and is_our_switch(old),
                    "vm.devices names this test's switch process", str(old)):
