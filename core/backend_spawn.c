@@ -308,6 +308,7 @@ static int backend_fill(const struct backend_config *cfg, struct vm_config *vm,
 						geteuid() ? 0700 : 02710, sc->uid,
 						cfg->core_gid, geteuid() == 0,
 						true);
+			d->vlan = s->vlan;
 			if (!r)
 				r = backend_path(d->port_name, sizeof(d->port_name),
 						 "vm%d-%s", (int)getpid(), d->name);
@@ -533,6 +534,8 @@ void backend_spawn_get(struct backend_spawn *bs, unsigned dev,
 							   : "splitvm-net";
 	out->switch_name = bs->specs[dev].kind == BACKEND_SWITCH ?
 			   bs->specs[dev].switch_name : NULL;
+	out->vlan = bs->specs[dev].kind == BACKEND_SWITCH ?
+		    &bs->specs[dev].vlan : NULL;
 	out->pid = m->pid;
 	out->state = states[m->state];
 	out->restarts = m->restarts;

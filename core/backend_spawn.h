@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "net_vlan_config.h"
 #include "vm.h"
 
 struct event_loop;
@@ -33,6 +34,9 @@ struct backend_spec {
 	char image[512];		/* BLK: the image's path */
 	bool readonly;			/* BLK */
 	char switch_name[BACKEND_SWITCH_NAME_MAX + 1];	/* SWITCH */
+	/* SWITCH: vlan=, trunk=, native= of its port, validated (the
+	 * switch checks them again; see net_ctl_format_add()). */
+	struct net_vlan_config vlan;
 };
 
 struct backend_config {
@@ -53,6 +57,7 @@ struct backend_status {
 	bool spawned;			/* false: an external back-end */
 	const char *program;		/* "splitvm-blk", "splitvm-net" */
 	const char *switch_name;	/* SWITCH: its name */
+	const struct net_vlan_config *vlan;	/* SWITCH: its port's VLANs */
 	int pid;			/* 0: not running */
 	const char *state;		/* "starting", "running", ... */
 	unsigned restarts;

@@ -13,6 +13,7 @@
 
 #include "backend_spawn.h"
 #include "metrics.h"
+#include "net_ctl_msg.h"
 #include "vcpu.h"
 #include "vhost_user_dev.h"
 #include "vm.h"
@@ -304,10 +305,15 @@ static int control_pause_resume(struct vm *vm, bool pause,
 	}
 }
 
-/* A spawned back-end: its program, pid, state and restarts; else null. */
+/*
+ * A spawned back-end: its program, pid, state and restarts, a switch's
+ * name and its port's VLANs ("access vlan 10", "trunk 10:20 native 5",
+ * null when VLAN-unaware); else null.
+ */
 static struct json_object *control_backend_json(const struct backend_status *b)
 {
 	struct json_object *o;
+	char vlan[NET_CTL_MAX_LINE];
 
 	if (!b->spawned || !(o = json_object_new_object()))
 		return NULL;
@@ -318,6 +324,9 @@ static struct json_object *control_backend_json(const struct backend_status *b)
 			       json_object_new_int((int)b->restarts));
 	json_object_object_add(o, "switch", b->switch_name ?
 			       json_object_new_string(b->switch_name) : NULL);
+	json_object_object_add(o, "vlan", b->vlan &&
+			       !net_vlan_describe(b->vlan, vlan, sizeof(vlan)) &&
+			       vlan[0] ? json_object_new_string(vlan) : NULL);
 	return o;
 }
 

@@ -11,6 +11,7 @@
 
 #include "guest_mem.h"
 #include "log.h"
+#include "net_ctl_msg.h"
 
 int options_parse_size(const char *text, uint64_t *bytes)
 {
@@ -108,8 +109,36 @@ static bool options_switch_name_ok(const char *s)
 }
 
 /*
+ * A --net device's vlan=, trunk=, native= (parsed into be->vlan): they
+ * fit together, go with switch= only (a socket= back-end configures its
+ * ports itself), and make an add request the switch takes whatever the
+ * port's name.
+ */
+static enum options_result options_check_vlan(const struct backend_spec *be,
+					      const char *arg)
+{
+	char err[256], name[NET_CTL_NAME_MAX + 1];
+	char line[NET_CTL_MAX_LINE + 2];
+
+	if (net_vlan_config_check(&be->vlan, err, sizeof(err)))
+		return options_error("--net '%s': %s", arg, err);
+	if (be->vlan.mode == NET_VLAN_MODE_NONE)
+		return OPTIONS_RUN;
+	if (be->kind != BACKEND_SWITCH)
+		return options_error("--net '%s': vlan=, trunk= and native= go with switch=NAME (a socket= back-end configures its own ports)",
+				     arg);
+	memset(name, 'x', NET_CTL_NAME_MAX);
+	name[NET_CTL_NAME_MAX] = '\0';
+	if (net_ctl_format_add(name, &be->vlan, line, sizeof(line)))
+		return options_error("--net switch=%s: the trunk= list is too long for the switch's request line (%d bytes at most); use ranges A-B, or all",
+				     be->switch_name, NET_CTL_MAX_LINE);
+	return OPTIONS_RUN;
+}
+
+/*
  * "socket=PATH|path=IMG|switch=NAME" with "queues=N", "readonly" (path=)
- * and "mac=xx:.." (--net) into the next vhost-user slot.  Paths cannot
+ * and "mac=xx:..", "vlan=N", "trunk=LIST", "native=N" (--net) into the
+ * next vhost-user slot.  Paths cannot
  * contain ','.
  */
 static enum options_result options_parse_vhost_user(struct options *opts,
@@ -120,7 +149,8 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 	const char *opt = blk ? "--disk" : "--net";
 	const char *syntax = blk ?
 		"socket=PATH or path=IMG[,readonly], [,queues=N]" :
-		"socket=PATH or switch=NAME, [,mac=xx:xx:xx:xx:xx:xx][,queues=N]";
+		"socket=PATH or switch=NAME[,vlan=N|trunk=LIST[,native=N]], "
+		"[,mac=xx:xx:xx:xx:xx:xx][,queues=N]";
 	struct vhost_user_dev_spec *spec;
 	struct backend_spec *be;
 	char buf[512], *save = NULL, *item;
@@ -142,7 +172,17 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 	for (item = strtok_r(buf, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save)) {
 		char *value = strchr(item, '=');
+		char err[256];
+		int r;
 
+		/* vlan=, trunk=, native=: splitvm-net's own parser. */
+		r = blk ? 1 : net_vlan_parse_param(&be->vlan, item,
+						   strlen(item), err,
+						   sizeof(err));
+		if (r < 0)
+			return options_error("--net %s", err);
+		if (r == 0)
+			continue;
 		if (blk && !strcmp(item, "readonly")) {
 			be->readonly = true;
 			continue;
@@ -214,6 +254,12 @@ static enum options_result options_parse_vhost_user(struct options *opts,
 		return options_error("%s '%s': give exactly one of %s", opt, arg,
 				     blk ? "socket=PATH and path=IMG" :
 				     "socket=PATH and switch=NAME");
+	if (!blk) {
+		enum options_result res = options_check_vlan(be, arg);
+
+		if (res != OPTIONS_RUN)
+			return res;
+	}
 	if (be->readonly && be->kind != BACKEND_BLK)
 		return options_error("--disk '%s': readonly goes with path=IMG (a socket= back-end decides itself)",
 				     arg);
@@ -260,10 +306,15 @@ void options_usage(FILE *out)
 "                        virtio-blk served by a vhost-user-blk back-end\n"
 "                        listening on PATH; N request queues, 1 to %u\n"
 "                        (default 1)\n"
-"      --net switch=NAME[,mac=xx:xx:xx:xx:xx:xx]\n"
+"      --net switch=NAME[,mac=xx:xx:xx:xx:xx:xx][,VLAN]\n"
 "                        virtio-net on a port of the splitvm-net switch NAME,\n"
 "                        shared by every VM that names it and started by the\n"
-"                        first (one queue pair)\n"
+"                        first (one queue pair). VLAN: vlan=N, an access\n"
+"                        port of VLAN N (1 to 4094, untagged frames), or\n"
+"                        trunk=LIST[,native=N], a trunk carrying LIST's VLANs\n"
+"                        tagged (LIST: ids and ranges A-B separated by ':',\n"
+"                        or all) and VLAN N untagged; without, the port is\n"
+"                        VLAN-unaware and reaches only unaware ports\n"
 "      --net socket=PATH[,mac=xx:xx:xx:xx:xx:xx][,queues=N]\n"
 "                        virtio-net served by a vhost-user-net back-end;\n"
 "                        without mac the guest picks a random address;\n"

@@ -30,6 +30,7 @@
 
 #include "backend_msg.h"
 #include "log.h"
+#include "net_ctl_msg.h"
 #include "sandbox.h"
 
 #define TAG "supervisor"
@@ -258,7 +259,8 @@ static int sv_start_switch(unsigned i, const char *ctl)
 static int sv_switch_join(unsigned i)
 {
 	struct supervisor_dev *d = &sv->devs[i];
-	char path[SUPERVISOR_PATH_MAX + 16], req[128], reply[256];
+	char path[SUPERVISOR_PATH_MAX + 16], req[NET_CTL_MAX_LINE + 2];
+	char reply[256];
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	int lock, fd, r;
@@ -293,9 +295,11 @@ static int sv_switch_join(unsigned i)
 		r = -errno;
 		goto out_fd;
 	}
-	snprintf(req, sizeof(req), "{\"op\":\"add\",\"name\":\"%s\"}\n",
-		 d->port_name);
-	r = sv_switch_call(fd, req, reply, sizeof(reply));
+	/* With the port's VLANs every time: a restarted switch gets the
+	 * port back as it was (options.c made sure the line fits). */
+	r = net_ctl_format_add(d->port_name, &d->vlan, req, sizeof(req));
+	if (!r)
+		r = sv_switch_call(fd, req, reply, sizeof(reply));
 	/* Our port exists already: the switch never noticed we left. */
 	if (r == -EPROTO && strstr(reply, "exists"))
 		r = 0;

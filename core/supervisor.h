@@ -24,6 +24,7 @@ struct supervisor_dev {
 	char sock_path[SUPERVISOR_PATH_MAX];
 	char switch_dir[SUPERVISOR_PATH_MAX];	/* SWITCH */
 	char port_name[48];		/* SWITCH: its port on the switch */
+	struct net_vlan_config vlan;	/* SWITCH: its port's VLANs */
 };
 
 struct supervisor_config {

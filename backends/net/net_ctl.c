@@ -54,22 +54,6 @@ static const char *const net_ctl_ops_names[] = {
 	[NET_CTL_QUIT] = "quit",
 };
 
-static bool net_ctl_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > NET_CTL_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 /* An add's VLAN members, named as --port's parameters. */
 static const char *const net_ctl_vlan_members[] = { "vlan", "trunk",
 						    "native" };

@@ -9,12 +9,8 @@
 
 #include <stddef.h>
 
+#include "net_ctl_msg.h"
 #include "net_vlan.h"
-
-/* A request line, newline included, is at most this long. */
-#define NET_CTL_MAX_LINE	512
-/* Port names: [A-Za-z0-9_-], 1 to this many bytes. */
-#define NET_CTL_NAME_MAX	40
 
 enum net_ctl_op {
 	NET_CTL_ADD,		/* {"op":"add","name":"N"}, and "vlan":N or

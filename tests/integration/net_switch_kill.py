@@ -54,6 +54,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import ctlapi  # noqa: E402
 import netpeer  # noqa: E402
+import netswitch  # noqa: E402
 import svmtest  # noqa: E402
 from netbe import runtime_dirs  # noqa: E402
 from svmtest import proc_gone, wait_until  # noqa: E402
@@ -118,10 +119,7 @@ def received(vm):
 
 
 def net0(vm):
-    status, d = ctlapi.get_json(vm["sock"], "/api/v1/vm.devices")
-    if status != 200:
-        return {}
-    return next((x for x in d["devices"] if x["id"] == "net0"), {})
+    return netswitch.device(vm["sock"])
 
 
 def switch_pid(vm):
@@ -129,16 +127,7 @@ def switch_pid(vm):
 
 
 def is_our_switch(pid):
-    """pid is the splitvm-net serving this test's switch (not a reused
-    pid: the test must never kill anyone else's process)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv = f.read().split(b"\0")
-    except OSError:
-        return False
-    return (os.path.basename(argv[0]) == b"splitvm-net" and
-            any(a.endswith(f"/net-{switch}/control.sock".encode())
-                for a in argv))
+    return netswitch.is_switch_process(pid, switch)
 
 
 def gaps_between(vm, t0, t1):
@@ -340,9 +329,9 @@ def main():
         c.equal(n, kills, f"VM {vm['name']}: one 'reconnected' line per kill")
         bad = [l for l in err if ": error:" in l or "NEEDS_RESET" in l]
         c.equal(bad, [], f"VM {vm['name']}: no error line")
-    c.check(wait_until(lambda: proc_gone(last_switch) and not glob.glob(
-        f"/run/splitvm/u*/net-{switch}/control.sock"), 15),
-        "the switch ended with its last VM", str(last_switch))
+    c.check(wait_until(lambda: proc_gone(last_switch) and
+                       not netswitch.control_sockets(switch), 15),
+            "the switch ended with its last VM", str(last_switch))
     c.check(not any(glob.glob(f"/run/splitvm/u*/vm-{vm['proc'].pid}")
                     for vm in (a, b)), "no VM runtime directory left")
     if c.failed:
@@ -357,10 +346,6 @@ finally:
         if vm["proc"].poll() is None:
             vm["proc"].kill()
             vm["proc"].wait()
-    # A switch whose VMs were killed stops once their supervisors leave.
-    wait_until(lambda: not glob.glob(
-        f"/run/splitvm/u*/net-{switch}/control.sock"), 15)
-    for d in glob.glob(f"/run/splitvm/u*/net-{switch}"):
-        subprocess.run(["rm", "-rf", d])
+    netswitch.clean_up(switch)
     subprocess.run(["rm", "-rf", tmp])
 c.finish()

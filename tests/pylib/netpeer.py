@@ -28,12 +28,15 @@ def gap(line):
 
 def report(lines):
     """The final report line's fields (numbers as int, mac= and end= as
-    str), or None."""
+    str), or None; also while the line is still being written (a test
+    reading the guest's output file as it grows), until its last field,
+    end=ok or end=incomplete, is complete."""
     for line in lines:
         m = REPORT_RE.search(line)
         if m:
             r = {"mac": m.group(1)}
-            for k, v in (kv.split("=", 1) for kv in m.group(2).split()):
+            for kv in m.group(2).split():
+                k, _, v = kv.partition("=")
                 r[k] = int(v) if v.isdigit() else v
-            return r
+            return r if r.get("end") in ("ok", "incomplete") else None
     return None

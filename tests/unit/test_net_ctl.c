@@ -115,6 +115,88 @@ static void test_vlan_members(void)
 			CU_FAIL(bad[i]);
 }
 
+/* A configuration from --port style parameters ("vlan=10", ...). */
+static void config_of(struct net_vlan_config *c, const char *const *params)
+{
+	char err[128];
+
+	memset(c, 0, sizeof(*c));
+	for (; *params; params++)
+		CU_ASSERT_EQUAL_FATAL(net_vlan_parse_param(c, *params,
+							   strlen(*params),
+							   err, sizeof(err)),
+				      0);
+	CU_ASSERT_EQUAL_FATAL(net_vlan_config_check(c, err, sizeof(err)), 0);
+}
+
+/*
+ * What a client (splitvm's supervisor) builds with net_ctl_format_add()
+ * is a request the switch takes, with the very same VLAN configuration.
+ */
+static void test_format_add_round_trip(void)
+{
+	static const char *const cases[][4] = {
+		{ NULL },
+		{ "vlan=10", NULL },
+		{ "vlan=4094", NULL },
+		{ "trunk=10:20-29:4094", NULL },
+		{ "native=5", "trunk=10:20", NULL },
+		{ "trunk=all", "native=1", NULL },
+	};
+	struct net_ctl_request req;
+	struct net_vlan_config c;
+	char line[NET_CTL_MAX_LINE + 2];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_of(&c, cases[i]);
+		CU_ASSERT_EQUAL_FATAL(net_ctl_format_add("vm12-net0", &c, line,
+							 sizeof(line)), 0);
+		CU_ASSERT_EQUAL_FATAL(line[strlen(line) - 1], '\n');
+		line[strlen(line) - 1] = '\0';
+		CU_ASSERT_EQUAL_FATAL(parse(line, &req), 0);
+		CU_ASSERT_EQUAL(req.op, NET_CTL_ADD);
+		CU_ASSERT_STRING_EQUAL(req.name, "vm12-net0");
+		CU_ASSERT_EQUAL(req.vlan.mode, c.mode);
+		CU_ASSERT_EQUAL(req.vlan.vid, c.vid);
+		CU_ASSERT_EQUAL(memcmp(req.vlan.allowed, c.allowed,
+				       sizeof(c.allowed)), 0);
+	}
+	config_of(&c, (const char *const[]){ "vlan=10", NULL });
+	CU_ASSERT_EQUAL(net_ctl_format_add("a", &c, line, sizeof(line)), 0);
+	CU_ASSERT_STRING_EQUAL(line, "{\"op\":\"add\",\"name\":\"a\",\"vlan\":10}\n");
+	config_of(&c, (const char *const[]){ "trunk=7:9-11", "native=3",
+					     NULL });
+	CU_ASSERT_EQUAL(net_ctl_format_add("a", &c, line, sizeof(line)), 0);
+	CU_ASSERT_STRING_EQUAL(line, "{\"op\":\"add\",\"name\":\"a\","
+			       "\"trunk\":\"7:9-11\",\"native\":3}\n");
+}
+
+/* Names that could break the JSON, lines the switch would refuse. */
+static void test_format_add_refused(void)
+{
+	struct net_vlan_config c;
+	char line[NET_CTL_MAX_LINE * 4], long_list[NET_CTL_MAX_LINE * 2];
+	char err[128];
+	size_t n = 0;
+
+	config_of(&c, (const char *const[]){ NULL });
+	CU_ASSERT_EQUAL(net_ctl_format_add("a\"b", &c, line, sizeof(line)),
+			-EINVAL);
+	CU_ASSERT_EQUAL(net_ctl_format_add("", &c, line, sizeof(line)),
+			-EINVAL);
+	CU_ASSERT_EQUAL(net_ctl_format_add("a", &c, line, 8), -ENOSPC);
+	/* 1:3:5:...: a list the switch's line limit cannot hold. */
+	n += (size_t)snprintf(long_list, sizeof(long_list), "trunk=");
+	for (unsigned v = 1; n < NET_CTL_MAX_LINE; v += 2)
+		n += (size_t)snprintf(long_list + n, sizeof(long_list) - n,
+				      "%s%u", v > 1 ? ":" : "", v);
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL_FATAL(net_vlan_parse_param(&c, long_list, n, err,
+						   sizeof(err)), 0);
+	CU_ASSERT_EQUAL(net_ctl_format_add("a", &c, line, sizeof(line)),
+			-ENOSPC);
+}
+
 static void test_port_path(void)
 {
 	char out[108];
@@ -146,6 +228,10 @@ static CU_TestInfo ctl_tests[] = {
 	{ "add, remove, list, quit", test_good_requests },
 	{ "malformed and hostile requests are refused", test_bad_requests },
 	{ "add with vlan, trunk, native", test_vlan_members },
+	{ "a client's add request parses to its configuration",
+	  test_format_add_round_trip },
+	{ "a client's add request refuses bad names, long lines",
+	  test_format_add_refused },
 	{ "port sockets live next to the control socket", test_port_path },
 	{ "--control on the command line", test_options },
 	CU_TEST_INFO_NULL,

@@ -276,6 +276,77 @@ static void test_spawned_backends(void)
 	}
 }
 
+/* --net switch=NAME with vlan=, trunk=, native= (the switch's grammar). */
+static void test_switch_vlans(void)
+{
+	struct options o;
+	const char *ok[] = { "splitvm", "-k", "k",
+			     "--net", "switch=lan,vlan=10",
+			     "--net", "vlan=4094,switch=lan,mac=52:54:00:00:00:07",
+			     "--net", "switch=lan,trunk=10:20-29,native=5",
+			     "--net", "native=1,switch=lan,trunk=all",
+			     "--net", "switch=lan" };
+	static const char *const bad[] = {
+		"switch=lan,vlan=0", "switch=lan,vlan=4095",
+		"switch=lan,vlan=", "switch=lan,vlan", "switch=lan,vlan=1x",
+		"switch=lan,vlan=-1", "switch=lan,vlan=10,vlan=10",
+		"switch=lan,vlan=10,trunk=20", "switch=lan,trunk=20,vlan=10",
+		"switch=lan,vlan=10,native=5", "switch=lan,native=5",
+		"switch=lan,trunk=", "switch=lan,trunk", "switch=lan,trunk=5:5",
+		"switch=lan,trunk=1-10:10", "switch=lan,trunk=20-10",
+		"switch=lan,trunk=4095", "switch=lan,trunk=1,trunk=2",
+		"switch=lan,trunk=10,native=0", "switch=lan,trunk=a\"b",
+		/* a socket= back-end configures its own ports */
+		"socket=/s,vlan=10", "socket=/s,trunk=10",
+		"socket=/s,trunk=10,native=2",
+	};
+	const struct backend_spec *b = o.backends.specs;
+	char list[64];
+
+	CU_ASSERT_EQUAL_FATAL(parse(&o, 13, ok), OPTIONS_RUN);
+	CU_ASSERT_EQUAL_FATAL(o.vm.nr_vhost_user, 5);
+	CU_ASSERT_EQUAL(b[0].vlan.mode, NET_VLAN_MODE_ACCESS);
+	CU_ASSERT_EQUAL(b[0].vlan.vid, 10);
+	CU_ASSERT_EQUAL(b[1].vlan.mode, NET_VLAN_MODE_ACCESS);
+	CU_ASSERT_EQUAL(b[1].vlan.vid, 4094);
+	CU_ASSERT_TRUE(o.vm.vhost_user[1].has_mac);
+	CU_ASSERT_EQUAL(b[2].vlan.mode, NET_VLAN_MODE_TRUNK);
+	CU_ASSERT_EQUAL(b[2].vlan.vid, 5);
+	CU_ASSERT_EQUAL(net_vlan_format_list(&b[2].vlan, list, sizeof(list)),
+			0);
+	CU_ASSERT_STRING_EQUAL(list, "10:20-29");
+	CU_ASSERT_EQUAL(b[3].vlan.mode, NET_VLAN_MODE_TRUNK);
+	CU_ASSERT_EQUAL(b[3].vlan.vid, 1);
+	CU_ASSERT_TRUE(b[3].vlan.all);
+	CU_ASSERT_EQUAL(b[4].vlan.mode, NET_VLAN_MODE_NONE);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = { "splitvm", "-k", "k", "--net", bad[i] };
+
+		CU_ASSERT_EQUAL(parse(&o, 5, argv), OPTIONS_EXIT_USAGE);
+	}
+	{
+		/* --disk has no VLANs. */
+		const char *argv[] = { "splitvm", "-k", "k", "--disk",
+				       "path=/i,vlan=10" };
+
+		CU_ASSERT_EQUAL(parse(&o, 5, argv), OPTIONS_EXIT_USAGE);
+	}
+	{
+		/* 1:3:5:...: fits the command line, not the switch's
+		 * request line. */
+		char arg[500];
+		size_t n = (size_t)snprintf(arg, sizeof(arg),
+					    "switch=lan,trunk=1");
+		const char *argv[] = { "splitvm", "-k", "k", "--net", arg };
+
+		for (unsigned v = 3; n + 6 < sizeof(arg); v += 2)
+			n += (size_t)snprintf(arg + n, sizeof(arg) - n, ":%u",
+					      v);
+		CU_ASSERT_EQUAL(parse(&o, 5, argv), OPTIONS_EXIT_USAGE);
+	}
+}
+
 /* The supervisor's restart delays (core/supervisor.c). */
 static void test_restart_delays(void)
 {
@@ -352,6 +423,7 @@ static CU_TestInfo options_tests[] = {
 	{ "vhost-user device errors", test_vhost_user_errors },
 	{ "sandbox options", test_sandbox_options },
 	{ "spawned back-ends", test_spawned_backends },
+	{ "switch ports in VLANs: vlan=, trunk=, native=", test_switch_vlans },
 	{ "restart delays", test_restart_delays },
 	CU_TEST_INFO_NULL,
 };

@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""A splitvm-net switch that splitvm started for --net switch=NAME: its
+process, a VM's view of its port, and the clean-up after a test."""
+
+import glob
+import os
+import subprocess
+
+import ctlapi
+from svmtest import wait_until
+
+
+def control_sockets(switch):
+    return glob.glob(f"/run/splitvm/u*/net-{switch}/control.sock")
+
+
+def is_switch_process(pid, switch):
+    """pid is the splitvm-net serving switch (not a reused pid: a test
+    must never kill anyone else's process)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return (os.path.basename(argv[0]) == b"splitvm-net" and
+            any(a.endswith(f"/net-{switch}/control.sock".encode())
+                for a in argv))
+
+
+def device(sock, dev="net0"):
+    """Device dev of vm.devices on the API socket sock, or {}."""
+    status, d = ctlapi.get_json(sock, "/api/v1/vm.devices")
+    if status != 200:
+        return {}
+    return next((x for x in d["devices"] if x["id"] == dev), {})
+
+
+def clean_up(switch):
+    """After the test's VMs are gone: a switch whose VMs were killed stops
+    once their supervisors leave; then its directory goes."""
+    wait_until(lambda: not control_sockets(switch), 15)
+    for d in glob.glob(f"/run/splitvm/u*/net-{switch}"):
+        subprocess.run(["rm", "-rf", d])
