@@ -51,9 +51,12 @@ static const struct vring_desc *indirect_desc(struct rte_vhost_memory *mem,
 	       (const struct vring_desc *)(uintptr_t)va : NULL;
 }
 
-enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *cmem,
-					     const struct rte_vhost_vring *vr,
-					     uint16_t avail_idx, uint64_t *total)
+enum net_chain_verdict net_guard_walk_split(const struct rte_vhost_memory *cmem,
+					    const struct rte_vhost_vring *vr,
+					    uint16_t avail_idx,
+					    struct net_guard_seg *segs,
+					    unsigned max, unsigned *nsegs,
+					    uint16_t *head, uint64_t *total)
 {
 	/* rte_vhost_va_from_guest_pa takes a non-const table it only reads. */
 	struct rte_vhost_memory *mem = (struct rte_vhost_memory *)(uintptr_t)cmem;
@@ -66,6 +69,8 @@ enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *cmem
 							   (vr->size - 1)];
 	if (idx >= vr->size)
 		return NET_CHAIN_BAD;
+	if (head)
+		*head = idx;
 	if (table[idx].flags & VRING_DESC_F_INDIRECT) {
 		uint32_t len = table[idx].len;
 
@@ -86,18 +91,34 @@ enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *cmem
 		d = indirect ? indirect_desc(mem, indirect, idx) : &table[idx];
 		if (!d)
 			return NET_CHAIN_BAD;
+		/* Each field read once: what is checked is what is used. */
 		addr = d->addr;
 		len = d->len;
 		flags = d->flags;
 		if (!net_guard_mapped(mem, addr, len))
 			return NET_CHAIN_BAD;
+		if (segs) {
+			if (cnt > max)
+				return NET_CHAIN_LONG;
+			segs[cnt - 1] = (struct net_guard_seg){ addr, len };
+		}
 		sum += len;
 		if (!(flags & VRING_DESC_F_NEXT))
 			break;
 		idx = d->next;
 	}
+	if (nsegs)
+		*nsegs = cnt;
 	*total = sum;
 	return NET_CHAIN_OK;
+}
+
+enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *mem,
+					     const struct rte_vhost_vring *vr,
+					     uint16_t avail_idx, uint64_t *total)
+{
+	return net_guard_walk_split(mem, vr, avail_idx, NULL, 0, NULL, NULL,
+				    total);
 }
 
 int net_guard_skip_head(int vid, uint16_t vring,

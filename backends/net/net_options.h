@@ -20,6 +20,12 @@ enum net_mode {
 	NET_MODE_XCONNECT,
 };
 
+/* How a frame goes from one split vhost ring to another (--copy). */
+enum net_copy {
+	NET_COPY_DIRECT,	/* one copy, guest buffer to guest buffer */
+	NET_COPY_MBUF,		/* librte_vhost's dequeue and enqueue */
+};
+
 enum net_action {
 	NET_ACTION_RUN,
 	NET_ACTION_HELP,
@@ -57,6 +63,7 @@ struct net_port_config {
 struct net_options {
 	enum net_action action;
 	enum net_mode mode;
+	enum net_copy copy;
 	enum net_stats_format stats_format;
 	struct net_port_config ports[NET_SWITCH_MAX_PORTS];
 	unsigned nports;
