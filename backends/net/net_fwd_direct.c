@@ -229,12 +229,19 @@ unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
 	}
 	if (n == NET_BURST)
 		*rest = false;
-	dests_close(f);
+	/*
+	 * The source's used index before any destination's, as librte_vhost
+	 * does it (dequeue, then enqueue): a switch killed in between loses
+	 * these frames but never delivers one twice, since its successor
+	 * starts at the source's used index (docs/architecture.md,
+	 * "Recovery").
+	 */
 	if (n) {
 		net_direct_publish(&s);
 		(void)rte_vhost_set_vring_base(vid, vring, s.last_avail,
 					       s.last_used);
 	}
+	dests_close(f);
 	rte_spinlock_unlock(&src->guard_lock[vring]);
 	if (n)
 		(void)rte_vhost_vring_call(vid, vring);

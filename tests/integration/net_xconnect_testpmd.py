@@ -7,7 +7,12 @@ splitvm-net's sockets (server); on ports 2 and 3 testpmd listens
 the destination address, a frame goes to the paired port and nowhere
 else; counts are checked on both sides. Then testpmd quits and a new one
 listens again: splitvm-net's client ports reconnect by themselves.
-splitvm-net busy-polls here (--busy-poll)."""
+splitvm-net busy-polls here (--busy-poll).
+
+argv: splitvm-net [direct|mbuf] (--copy, default direct): with direct
+every frame (64 bytes, no offload, split rings) must have gone the
+direct way (the per-queue "direct" counter equals rx_frames); with mbuf
+none."""
 
 import os
 import shutil
@@ -25,7 +30,8 @@ BCAST = "ff:ff:ff:ff:ff:ff"
 N = len(MACS)
 
 exe = sys.argv[1]
-c = svmtest.Checker("net_xconnect_testpmd")
+COPY = sys.argv[2] if len(sys.argv) > 2 else "direct"
+c = svmtest.Checker(f"net_xconnect_testpmd (--copy {COPY})")
 TESTPMD = shutil.which("dpdk-testpmd")
 if TESTPMD is None:
     svmtest.skip("dpdk-testpmd is not installed (Debian package dpdk-dev)")
@@ -49,6 +55,9 @@ def step(sw, tp, what, src, dst_mac, want_rx, want_tx):
     c.equal(counts(st, "flooded"), [0] * N, f"{what}: nothing flooded")
     c.equal([sum(netbe.port(st, i)["drops"].values()) for i in range(N)],
             [0] * N, f"{what}: no drops")
+    c.equal(counts(st, "direct"),
+            want_rx if COPY == "direct" else [0] * N,
+            f"{what}: frames copied directly (--copy {COPY})")
 
 
 def all_connected(s):
@@ -64,6 +73,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # (librte_vhost retries about once a second).
     # --busy-poll here (the switch test covers the sleeping default).
     sw = netbe.SplitvmNet(exe, ["--mode", "xconnect", "--busy-poll",
+                                "--copy", COPY,
                                 "--port", socks[0], "--port", socks[1],
                                 "--port", socks[2] + ",client",
                                 "--port", socks[3] + ",client"])
