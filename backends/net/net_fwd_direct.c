@@ -5,9 +5,10 @@
  * destination frontend's (net_direct.c), before librte_vhost's dequeue
  * gets the ring. It stops at the first frame it cannot take (offload
  * request, malformed chain, runt or oversize, flood, uplink, packed or
- * logging destination, a full destination, a ring a vhost-user message
- * holds): librte_vhost's indexes are brought up to date first and the
- * mbuf path goes on from that frame, so no frame is lost or reordered.
+ * logging destination, a ring a vhost-user message holds): librte_vhost's
+ * indexes are brought up to date first and the mbuf path goes on from
+ * that frame, so no frame is lost or reordered. A frame for a full
+ * destination is taken and dropped (rx_full), as the mbuf path does.
  *
  * librte_vhost keeps, per split ring, last_avail_idx and last_used_idx
  * (ours to set between its bursts: rte_vhost_set_vring_base), a shadow
@@ -198,6 +199,7 @@ unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
 		return 0;
 	}
 	while (n < NET_BURST) {
+		struct net_queue_stats *dst;
 		struct net_direct_dest *d;
 		enum net_direct_status r = net_direct_tx_peek(&s, fr);
 
@@ -208,24 +210,26 @@ unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
 		if (r != NET_DIRECT_OK)
 			break;
 		d = frame_dest(f, src, k, fr);
-		/* A full destination: the mbuf path takes the frame and
-		 * drops it (rx_full), as it always did. */
-		if (!d || net_direct_rx_put(&d->r, &s, fr, &w->rx) !=
-			  NET_DIRECT_OK)
+		if (!d)
 			break;
+		r = net_direct_rx_put(&d->r, &s, fr, &w->rx);
+		if (r != NET_DIRECT_OK && r != NET_DIRECT_FULL)
+			break;
+		dst = net_worker_stats(f->w, d->port, d->q);
+		/* Consumed either way; a full destination drops it, as the
+		 * mbuf path does (rx_full). */
 		net_direct_tx_take(&s, fr);
-		d->frames++;
 		st->rx_frames++;
 		st->rx_bytes += fr->len;
-		st->direct++;
-		{
-			struct net_queue_stats *dst =
-				net_worker_stats(f->w, d->port, d->q);
-
-			dst->tx_frames++;
-			dst->tx_bytes += fr->len;
-		}
 		n++;
+		if (r == NET_DIRECT_FULL) {
+			dst->drops[NET_DROP_RX_FULL]++;
+			continue;
+		}
+		d->frames++;
+		st->direct++;
+		dst->tx_frames++;
+		dst->tx_bytes += fr->len;
 	}
 	if (n == NET_BURST)
 		*rest = false;
