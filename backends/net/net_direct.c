@@ -50,7 +50,11 @@ static bool cursor_fill(struct cursor *c)
 			continue;
 		}
 		len = s->len - c->off;
-		va = rte_vhost_va_from_guest_pa(c->mem, s->addr + c->off, &len);
+		if (s->va)
+			va = s->va + c->off;
+		else
+			va = rte_vhost_va_from_guest_pa(c->mem, s->addr + c->off,
+							&len);
 		if (!va || !len)
 			return false;
 		c->p = (uint8_t *)(uintptr_t)va;
@@ -96,6 +100,25 @@ static uint64_t cursor_skip(struct cursor *c, uint64_t n)
 	return done;
 }
 
+static void used_flush(struct net_direct_ring *r)
+{
+	uint16_t mask = (uint16_t)(r->vr.size - 1);
+	uint16_t at = (uint16_t)(r->last_used - r->nshadow);
+
+	for (unsigned i = 0; i < r->nshadow; i++)
+		r->vr.used->ring[(uint16_t)(at + i) & mask] = r->shadow[i];
+	r->nshadow = 0;
+}
+
+/* One used element at r->last_used, which moves on. */
+static void used_add(struct net_direct_ring *r, uint16_t id, uint32_t len)
+{
+	if (r->nshadow == sizeof(r->shadow) / sizeof(r->shadow[0]))
+		used_flush(r);
+	r->shadow[r->nshadow++] = (struct vring_used_elem){ id, len };
+	r->last_used++;
+}
+
 uint16_t net_direct_avail(struct net_direct_ring *r)
 {
 	/* Acquire: the ring entries and descriptors are read after it, as
@@ -104,18 +127,54 @@ uint16_t net_direct_avail(struct net_direct_ring *r)
 	return (uint16_t)(r->avail_idx - r->last_avail);
 }
 
-enum net_direct_status net_direct_tx_peek(const struct net_direct_ring *r,
+void net_direct_prefetch(const struct net_direct_ring *r, unsigned n,
+			 bool write)
+{
+	/* rte_vhost_va_from_guest_pa only reads the table. */
+	struct rte_vhost_memory *mem =
+		(struct rte_vhost_memory *)(uintptr_t)r->mem;
+	uint16_t mask = (uint16_t)(r->vr.size - 1);
+	uint16_t avail = (uint16_t)(r->avail_idx - r->last_avail);
+
+	if (n > avail)
+		n = avail;
+	/*
+	 * Independent loads, so the misses overlap instead of queueing up
+	 * one frame after the other. Nothing here is trusted: a prefetch
+	 * never faults, and the walk checks everything again.
+	 */
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t head = r->vr.avail->ring[(uint16_t)(r->last_avail + i) &
+						  mask];
+		const struct vring_desc *d;
+		uint64_t len = 64, va;
+
+		if (head > mask)
+			continue;
+		d = &r->vr.desc[head];
+		if (d->flags & VRING_DESC_F_INDIRECT)
+			continue;
+		va = rte_vhost_va_from_guest_pa(mem, d->addr, &len);
+		if (!va)
+			continue;
+		if (write)
+			__builtin_prefetch((void *)(uintptr_t)va, 1);
+		else
+			__builtin_prefetch((void *)(uintptr_t)va, 0);
+	}
+}
+
+enum net_direct_status net_direct_tx_walk(const struct net_direct_ring *r,
+					  uint16_t i,
 					  struct net_direct_frame *fr)
 {
-	struct virtio_net_hdr hdr;
-	struct cursor src, dst;
 	uint64_t total;
 
-	if (r->last_avail == r->avail_idx)
+	if (i >= (uint16_t)(r->avail_idx - r->last_avail))
 		return NET_DIRECT_EMPTY;
-	if (net_guard_walk_split(r->mem, &r->vr, r->last_avail, fr->segs,
-				 NET_DIRECT_SEGS, &fr->nsegs, &fr->head,
-				 &total) != NET_CHAIN_OK)
+	if (net_guard_walk_split(r->mem, &r->vr, (uint16_t)(r->last_avail + i),
+				 fr->segs, NET_DIRECT_TX_SEGS, &fr->nsegs,
+				 &fr->head, &total) != NET_CHAIN_OK)
 		return NET_DIRECT_FALLBACK;
 	/* No longer than the header: librte_vhost drops it and the guard
 	 * counts it (short_chain); runts and oversize frames are counted
@@ -125,6 +184,15 @@ enum net_direct_status net_direct_tx_peek(const struct net_direct_ring *r,
 	    total - r->hdr_len > NET_DIRECT_FRAME_MAX)
 		return NET_DIRECT_FALLBACK;
 	fr->len = (uint32_t)(total - r->hdr_len);
+	return NET_DIRECT_OK;
+}
+
+enum net_direct_status net_direct_tx_header(const struct net_direct_ring *r,
+					    struct net_direct_frame *fr)
+{
+	struct virtio_net_hdr hdr;
+	struct cursor src, dst;
+
 	/*
 	 * The header's first 10 bytes (num_buffers means nothing on a
 	 * transmit ring). Only a frame asking for nothing is taken: no
@@ -144,6 +212,14 @@ enum net_direct_status net_direct_tx_peek(const struct net_direct_ring *r,
 	if (cursor_copy(&dst, &src, sizeof(fr->eth)) != sizeof(fr->eth))
 		return NET_DIRECT_FALLBACK;
 	return NET_DIRECT_OK;
+}
+
+enum net_direct_status net_direct_tx_peek(const struct net_direct_ring *r,
+					  struct net_direct_frame *fr)
+{
+	enum net_direct_status st = net_direct_tx_walk(r, 0, fr);
+
+	return st == NET_DIRECT_OK ? net_direct_tx_header(r, fr) : st;
 }
 
 /* Receive chains from dst->last_avail until they hold need bytes. */
@@ -193,7 +269,6 @@ enum net_direct_status net_direct_rx_put(struct net_direct_ring *dst,
 {
 	struct virtio_net_hdr_mrg_rxbuf hdr;
 	uint64_t need = dst->hdr_len + (uint64_t)fr->len;
-	uint16_t mask = (uint16_t)(dst->vr.size - 1);
 	struct cursor to, from;
 	enum net_direct_status st;
 	unsigned nsegs = 0;
@@ -216,34 +291,23 @@ enum net_direct_status net_direct_rx_put(struct net_direct_ring *dst,
 	if (cursor_skip(&from, src->hdr_len) != src->hdr_len ||
 	    cursor_copy(&to, &from, fr->len) != fr->len)
 		return NET_DIRECT_FALLBACK;
-	for (unsigned i = 0; i < b->nbufs; i++) {
-		struct vring_used_elem *e =
-			&dst->vr.used->ring[(uint16_t)(dst->last_used + i) &
-					    mask];
-
-		e->id = b->head[i];
-		e->len = b->total[i];
-	}
+	for (unsigned i = 0; i < b->nbufs; i++)
+		used_add(dst, b->head[i], b->total[i]);
 	dst->last_avail = (uint16_t)(dst->last_avail + b->nbufs);
-	dst->last_used = (uint16_t)(dst->last_used + b->nbufs);
 	return NET_DIRECT_OK;
 }
 
 void net_direct_tx_take(struct net_direct_ring *src,
 			const struct net_direct_frame *fr)
 {
-	struct vring_used_elem *e =
-		&src->vr.used->ring[src->last_used & (src->vr.size - 1)];
-
 	/* Length 0, as librte_vhost writes for a transmit chain. */
-	e->id = fr->head;
-	e->len = 0;
+	used_add(src, fr->head, 0);
 	src->last_avail++;
-	src->last_used++;
 }
 
 void net_direct_publish(struct net_direct_ring *r)
 {
+	used_flush(r);
 	/* Release: the frame data and the used elements before the index
 	 * the frontend polls. */
 	__atomic_store_n(&r->vr.used->idx, r->last_used, __ATOMIC_RELEASE);

@@ -16,8 +16,11 @@
 
 #include "net_guard.h"
 
-/* Buffers of one frame on each side, at most (librte_vhost's limit). */
+/* Buffers of one frame on the receive side, at most (librte_vhost's
+ * limit), and on the transmit side (a burst of frames is walked before
+ * any is copied; a longer chain takes the mbuf path). */
 #define NET_DIRECT_SEGS 256
+#define NET_DIRECT_TX_SEGS 16
 /* The frames the direct path takes: what the mbuf path forwards without
  * offload work (NET_FRAME_MAX), no runt. */
 #define NET_DIRECT_FRAME_MIN 14
@@ -37,6 +40,13 @@ struct net_direct_ring {
 	uint16_t avail_idx;		/* avail->idx as last read */
 	uint16_t last_avail;
 	uint16_t last_used;
+	/*
+	 * Used elements not yet in the ring (the last nshadow before
+	 * last_used): written out together, so the frontend polling its
+	 * used ring on another CPU does not pull the line away per frame.
+	 */
+	unsigned nshadow;
+	struct vring_used_elem shadow[64];
 };
 
 /* A transmit chain looked at, not taken yet. */
@@ -45,7 +55,7 @@ struct net_direct_frame {
 	uint32_t len;			/* frame bytes after the header */
 	uint8_t eth[12];		/* destination and source MAC */
 	unsigned nsegs;
-	struct net_guard_seg segs[NET_DIRECT_SEGS];
+	struct net_guard_seg segs[NET_DIRECT_TX_SEGS];
 };
 
 /* Room for the receive side of one frame. */
@@ -72,7 +82,28 @@ enum net_direct_status {
 /* Chains available: avail->idx read (acquire: before the entries). */
 uint16_t net_direct_avail(struct net_direct_ring *r);
 
-/* The chain at r->last_avail, checked as the guard checks, not taken. */
+/*
+ * Ask the CPU for the first line of the buffers of up to n chains from
+ * r->last_avail (for writing: receive buffers) before they are walked
+ * and copied; reads ring entries and descriptors only.
+ */
+void net_direct_prefetch(const struct net_direct_ring *r, unsigned n,
+			 bool write);
+
+/*
+ * The chain at r->last_avail + i, checked as the guard checks, its
+ * length within bounds; nothing of the frame itself read yet (so that a
+ * burst of chains can be walked and their data asked for at once).
+ */
+enum net_direct_status net_direct_tx_walk(const struct net_direct_ring *r,
+					  uint16_t i,
+					  struct net_direct_frame *fr);
+
+/* The walked frame's header (it must ask for nothing) and addresses. */
+enum net_direct_status net_direct_tx_header(const struct net_direct_ring *r,
+					    struct net_direct_frame *fr);
+
+/* Both, for the chain at r->last_avail: not taken. */
 enum net_direct_status net_direct_tx_peek(const struct net_direct_ring *r,
 					  struct net_direct_frame *fr);
 
@@ -92,7 +123,7 @@ enum net_direct_status net_direct_rx_put(struct net_direct_ring *dst,
 void net_direct_tx_take(struct net_direct_ring *src,
 			const struct net_direct_frame *fr);
 
-/* used->idx = r->last_used, after the used elements (release). */
+/* The used elements written out, then used->idx = r->last_used (release). */
 void net_direct_publish(struct net_direct_ring *r);
 
 #endif

@@ -477,9 +477,10 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 			bool rest;
 
 			direct = net_fwd_direct(f, src, k, st, vid, &rest);
-			/* The guard counts the library's chains only. */
+			/* The guard counts the library's chains only; a ring
+			 * that moved or was empty does not stall. */
 			g->last_avail = (uint16_t)(g->last_avail + direct);
-			if (direct)
+			if (direct || !rest)
 				g->stall_seen = false;
 			if (!rest)
 				return direct;

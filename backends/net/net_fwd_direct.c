@@ -40,7 +40,7 @@ struct net_direct_dest {
 };
 
 struct net_direct_work {
-	struct net_direct_frame fr;
+	struct net_direct_frame fr[NET_BURST];
 	struct net_direct_rxbufs rx;
 	unsigned ndest;
 	struct net_direct_dest dest[NET_DIRECT_DESTS];
@@ -76,6 +76,7 @@ static bool ring_open(const struct net_port *p, int vid, uint16_t vring,
 	    rte_vhost_get_vring_base(vid, vring, &r->last_avail,
 				     &r->last_used))
 		return false;
+	r->nshadow = 0;
 	r->mem = p->mem;
 	r->hdr_len = p->hdr_len;
 	r->mergeable = p->mergeable;
@@ -124,6 +125,7 @@ static struct net_direct_dest *dest_get(struct net_fwd *f, uint16_t dst,
 		dest_unlock(f, d);
 		return NULL;
 	}
+	net_direct_prefetch(&d->r, NET_BURST, true);
 	w->ndest++;
 	return d;
 }
@@ -145,8 +147,10 @@ static struct net_direct_dest *frame_dest(struct net_fwd *f,
 		uint64_t dmac = net_mac_from_bytes(fr->eth);
 		bool lock = be->nworkers > 1;
 
-		if (lock)
-			rte_spinlock_lock(&be->sw_lock);
+		/* Tried only: a worker on the mbuf path may hold it while it
+		 * waits for a receive ring this burst holds (out_flush). */
+		if (lock && !rte_spinlock_trylock(&be->sw_lock))
+			return NULL;
 		if (net_switch_learn(be->sw, smac, src->index, f->now) ==
 		    NET_LEARN_INVALID)
 			dst = NET_SWITCH_NO_PORT;
@@ -161,7 +165,7 @@ static struct net_direct_dest *frame_dest(struct net_fwd *f,
 	return dest_get(f, dst, k);
 }
 
-/* Indexes and used->idx handed back, locks released, frontends told. */
+/* Indexes and used->idx handed back, locks released. */
 static void dests_close(struct net_fwd *f)
 {
 	struct net_direct_work *w = f->direct;
@@ -176,9 +180,22 @@ static void dests_close(struct net_fwd *f)
 						       d->r.last_used);
 		}
 		dest_unlock(f, d);
-		if (d->frames)
-			(void)rte_vhost_vring_call(d->vid, d->vring);
 	}
+}
+
+/*
+ * rte_vhost_vring_call takes the ring's access_lock, which librte_vhost
+ * holds while a vhost-user message waits for the guard locks: called
+ * with none of ours held.
+ */
+static void dests_notify(struct net_fwd *f)
+{
+	struct net_direct_work *w = f->direct;
+
+	for (unsigned i = 0; i < w->ndest; i++)
+		if (w->dest[i].frames)
+			(void)rte_vhost_vring_call(w->dest[i].vid,
+						   w->dest[i].vring);
 	w->ndest = 0;
 }
 
@@ -186,10 +203,10 @@ unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
 			struct net_queue_stats *st, int vid, bool *rest)
 {
 	struct net_direct_work *w = f->direct;
-	struct net_direct_frame *fr = &w->fr;
+	enum net_direct_status last = NET_DIRECT_OK;
 	uint16_t vring = NET_TXQ(k);
 	struct net_direct_ring s;
-	unsigned n = 0;
+	unsigned n = 0, nw = 0;
 
 	*rest = true;
 	if (!rte_spinlock_trylock(&src->guard_lock[vring]))
@@ -198,21 +215,41 @@ unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
 		rte_spinlock_unlock(&src->guard_lock[vring]);
 		return 0;
 	}
-	while (n < NET_BURST) {
+	/*
+	 * The burst's chains walked first and their frames' first lines
+	 * asked for at once: the frontend wrote them on another CPU, and
+	 * reading them one frame after the other would wait for each.
+	 */
+	while (nw < NET_BURST) {
+		struct net_direct_frame *fr = &w->fr[nw];
+
+		last = net_direct_tx_walk(&s, (uint16_t)nw, fr);
+		if (last != NET_DIRECT_OK)
+			break;
+		if (fr->segs[0].va)
+			__builtin_prefetch((void *)(uintptr_t)fr->segs[0].va);
+		nw++;
+	}
+	while (n < nw) {
+		struct net_direct_frame *fr = &w->fr[n];
 		struct net_queue_stats *dst;
 		struct net_direct_dest *d;
-		enum net_direct_status r = net_direct_tx_peek(&s, fr);
+		enum net_direct_status r;
 
-		if (r == NET_DIRECT_EMPTY) {
-			*rest = false;
-			break;
-		}
-		if (r != NET_DIRECT_OK)
+		if (net_direct_tx_header(&s, fr) != NET_DIRECT_OK)
 			break;
 		d = frame_dest(f, src, k, fr);
 		if (!d)
 			break;
 		r = net_direct_rx_put(&d->r, &s, fr, &w->rx);
+		if (r == NET_DIRECT_FULL) {
+			/* Full as of when it was opened: look again once. */
+			uint16_t seen = d->r.avail_idx;
+
+			net_direct_avail(&d->r);
+			if (d->r.avail_idx != seen)
+				r = net_direct_rx_put(&d->r, &s, fr, &w->rx);
+		}
 		if (r != NET_DIRECT_OK && r != NET_DIRECT_FULL)
 			break;
 		dst = net_worker_stats(f->w, d->port, d->q);
@@ -231,7 +268,9 @@ unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
 		dst->tx_frames++;
 		dst->tx_bytes += fr->len;
 	}
-	if (n == NET_BURST)
+	/* Nothing left for the mbuf path: the ring was empty behind these,
+	 * or a whole burst went. */
+	if (n == nw && (last == NET_DIRECT_EMPTY || nw == NET_BURST))
 		*rest = false;
 	/*
 	 * The source's used index before any destination's, as librte_vhost
@@ -247,6 +286,7 @@ unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
 	}
 	dests_close(f);
 	rte_spinlock_unlock(&src->guard_lock[vring]);
+	dests_notify(f);
 	if (n)
 		(void)rte_vhost_vring_call(vid, vring);
 	return n;

@@ -10,6 +10,20 @@
 #define NET_GUARD_MAX_BUFS 256
 #define NET_DESC_SIZE 16u
 
+/* The host address of [gpa, gpa + len) when one region holds it all. */
+static uint64_t region_va(const struct rte_vhost_memory *mem, uint64_t gpa,
+			  uint64_t len)
+{
+	for (uint32_t i = 0; i < mem->nregions; i++) {
+		const struct rte_vhost_mem_region *r = &mem->regions[i];
+		uint64_t off = gpa - r->guest_phys_addr;
+
+		if (gpa >= r->guest_phys_addr && off < r->size)
+			return len <= r->size - off ? r->host_user_addr + off : 0;
+	}
+	return 0;
+}
+
 bool net_guard_mapped(const struct rte_vhost_memory *mem, uint64_t gpa,
 		      uint64_t len)
 {
@@ -95,12 +109,17 @@ enum net_chain_verdict net_guard_walk_split(const struct rte_vhost_memory *cmem,
 		addr = d->addr;
 		len = d->len;
 		flags = d->flags;
-		if (!net_guard_mapped(mem, addr, len))
-			return NET_CHAIN_BAD;
 		if (segs) {
+			/* One lookup for the check and the copy, mostly. */
+			uint64_t va = len ? region_va(mem, addr, len) : 0;
+
+			if (!va && !net_guard_mapped(mem, addr, len))
+				return NET_CHAIN_BAD;
 			if (cnt > max)
 				return NET_CHAIN_LONG;
-			segs[cnt - 1] = (struct net_guard_seg){ addr, len };
+			segs[cnt - 1] = (struct net_guard_seg){ addr, len, va };
+		} else if (!net_guard_mapped(mem, addr, len)) {
+			return NET_CHAIN_BAD;
 		}
 		sum += len;
 		if (!(flags & VRING_DESC_F_NEXT))

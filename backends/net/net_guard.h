@@ -39,6 +39,7 @@ enum net_chain_verdict {
 struct net_guard_seg {
 	uint64_t addr;
 	uint32_t len;
+	uint64_t va;	/* host address when one region holds it all, else 0 */
 };
 
 /* Whether [gpa, gpa + len) lies in guest memory (may span regions). */
