@@ -44,15 +44,22 @@ static struct guest *guest_new(uint64_t gpa)
 
 	if (!g)
 		return NULL;
-	g->table = calloc(1, sizeof(*g->table) + sizeof(g->table->regions[0]));
+	g->table = calloc(1, sizeof(*g->table) +
+			  2 * sizeof(g->table->regions[0]));
 	if (!g->table) {
 		free(g);
 		return NULL;
 	}
-	g->table->nregions = 1;
+	/* Two regions, the upper half of the guest first in host memory: a
+	 * buffer across their boundary is two pieces far apart. */
+	g->table->nregions = 2;
 	g->table->regions[0] = (struct rte_vhost_mem_region){
-		.guest_phys_addr = gpa, .host_user_addr = (uintptr_t)g->mem,
-		.size = GSZ,
+		.guest_phys_addr = gpa,
+		.host_user_addr = (uintptr_t)g->mem + GSZ / 2, .size = GSZ / 2,
+	};
+	g->table->regions[1] = (struct rte_vhost_mem_region){
+		.guest_phys_addr = gpa + GSZ / 2,
+		.host_user_addr = (uintptr_t)g->mem, .size = GSZ / 2,
 	};
 	return g;
 }
@@ -64,7 +71,7 @@ static void guest_reset(struct guest *g, uint64_t gpa, uint32_t hdr_len,
 	memset(g->desc, 0, sizeof(g->desc));
 	memset(g->avail, 0, sizeof(g->avail));
 	memset(&g->used, 0, sizeof(g->used));
-	g->table->regions[0].guest_phys_addr = gpa;
+	(void)gpa;
 	AVAIL(g)->idx = start;
 	g->used.idx = start;
 	g->r = (struct net_direct_ring){
@@ -106,7 +113,10 @@ static void post(struct guest *g, uint16_t head)
 
 static uint8_t *host(struct guest *g, uint64_t gpa)
 {
-	return g->mem + (gpa - g->table->regions[0].guest_phys_addr);
+	uint64_t len = 1;
+
+	return (uint8_t *)(uintptr_t)rte_vhost_va_from_guest_pa(g->table, gpa,
+								 &len);
 }
 
 /* A frame of len bytes: destination MAC 02:..:01, source 02:..:02, then
@@ -445,6 +455,39 @@ static void test_bad_chains(void)
 	assert_untouched(0);
 }
 
+/* A frame and a receive buffer each across the two regions' boundary. */
+static void test_across_regions(void)
+{
+	const uint64_t half = GSZ / 2;
+	uint8_t want[300], got[300];
+
+	guest_reset(src, SRC_GPA, 12, true, 0);
+	guest_reset(dst, DST_GPA, 12, true, 0);
+	frame_fill(want, sizeof(want));
+	memset(host(src, SRC_GPA + half - 112), 0, 12);
+	memcpy(host(src, SRC_GPA + half - 100), want, 100);
+	memcpy(host(src, SRC_GPA + half), want + 100, 200);
+	desc(src, 1, SRC_GPA + half - 112, 312, 0, 0);
+	post(src, 1);
+	desc(dst, 2, DST_GPA + half - 50, 1024, VRING_DESC_F_WRITE, 0);
+	post(dst, 2);
+	CU_ASSERT_EQUAL_FATAL(forward(), NET_DIRECT_OK);
+	CU_ASSERT_EQUAL(fr.len, 300);
+	CU_ASSERT_EQUAL(fr.segs[0].va, 0);	/* no one region holds it */
+	/* 50 bytes below the boundary: 12 of header, 38 of frame. */
+	CU_ASSERT_EQUAL(((struct virtio_net_hdr_mrg_rxbuf *)
+			 host(dst, DST_GPA + half - 50))->num_buffers, 1);
+	memcpy(got, host(dst, DST_GPA + half - 38), 38);
+	memcpy(got + 38, host(dst, DST_GPA + half), 262);
+	CU_ASSERT_EQUAL(memcmp(got, want, sizeof(want)), 0);
+	CU_ASSERT_EQUAL(dst->used.ring[0].len, 312);
+	/* Past the end of guest memory is still refused. */
+	guest_reset(src, SRC_GPA, 12, true, 0);
+	desc(src, 1, SRC_GPA + GSZ - 100, 312, 0, 0);
+	post(src, 1);
+	CU_ASSERT_EQUAL(forward(), NET_DIRECT_FALLBACK);
+}
+
 /* Indexes run through 65535 to 0 on both rings. */
 static void test_wrap(void)
 {
@@ -493,6 +536,7 @@ static CU_TestInfo direct_tests[] = {
 	{ "receive buffer too small", test_small_buffer },
 	{ "offload, short, runt, oversize", test_not_taken },
 	{ "malformed chains left for the guard", test_bad_chains },
+	{ "buffers across two memory regions", test_across_regions },
 	{ "index wrap at 65535", test_wrap },
 	CU_TEST_INFO_NULL,
 };
