@@ -91,6 +91,7 @@ int main(int argc, char **argv)
 	case NET_ACTION_HELP:
 		fputs(net_options_usage, stdout);
 		fputs(net_options_usage_more, stdout);
+		fputs(net_options_usage_process, stdout);
 		return 0;
 	case NET_ACTION_VERSION:
 		puts("splitvm-net " SPLITVM_VERSION);

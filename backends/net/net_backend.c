@@ -745,6 +745,7 @@ int net_backend_print_stats(struct net_backend *be)
 			t->tx_bytes += a->tx_bytes;
 			t->flooded += a->flooded;
 			t->sw_offload += a->sw_offload;
+			t->direct += a->direct;
 			for (unsigned d = 0; d < NET_DROP_COUNT; d++)
 				t->drops[d] += a->drops[d];
 		}

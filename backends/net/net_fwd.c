@@ -526,6 +526,7 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 	struct net_queue_stats *st = net_worker_stats(f->w, it->port, k);
 	struct rte_mbuf *pkts[NET_BURST];
 	uint16_t n, peer = NET_SWITCH_NO_PORT;
+	unsigned direct = 0;
 	bool locked = false;
 	int vid;
 
@@ -555,13 +556,25 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 							     &last_used);
 			g->stall_seen = false;
 		}
+		if (f->direct) {
+			bool rest;
+
+			direct = net_fwd_direct(f, src, k, st, vid, &rest);
+			/* The guard counts the library's chains only; a ring
+			 * that moved or was empty does not stall. */
+			g->last_avail = (uint16_t)(g->last_avail + direct);
+			if (direct || !rest)
+				g->stall_seen = false;
+			if (!rest)
+				return direct;
+		}
 		n = rte_vhost_dequeue_burst(vid, vring, be->pool, pkts,
 					    NET_BURST);
 		if (g->valid)
 			tx_guard(f, src, st, vid, vring, n);
 	}
 	if (!n)
-		return 0;
+		return direct;
 	if (be->opts->mode == NET_MODE_XCONNECT) {
 		peer = net_xconnect_peer(src->index, (uint16_t)be->nports);
 	} else if (be->nworkers > 1) {
@@ -609,7 +622,7 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 	net_fix_release(&f->fix);
 	vlan_release(f);
 	rte_pktmbuf_free_bulk(pkts, n);
-	return n;
+	return n + direct;
 }
 
 /*
@@ -723,12 +736,18 @@ int net_fwd_create(struct net_worker *w)
 				f->items[f->nitems++] = (struct net_item){
 					.port = (uint16_t)p, .queue = q };
 	f->seen_events = UINT64_MAX;
+	if (be->opts->copy == NET_COPY_DIRECT && net_fwd_direct_create(f)) {
+		free(f);
+		return -ENOMEM;
+	}
 	w->fwd = f;
 	return 0;
 }
 
 void net_fwd_destroy(struct net_worker *w)
 {
+	if (w->fwd)
+		net_fwd_direct_destroy(w->fwd);
 	free(w->fwd);
 	w->fwd = NULL;
 }

@@ -27,6 +27,8 @@ struct net_out {
 	struct rte_mbuf *pkts[NET_OUT_MAX];
 };
 
+struct net_direct_work;
+
 #define NET_MAX_ITEMS (NET_SWITCH_MAX_PORTS * NET_MAX_QUEUES)
 
 struct net_fwd {
@@ -45,6 +47,7 @@ struct net_fwd {
 	struct rte_mbuf *vars[NET_BURST];
 	/* The frame whose software completion sw_offload counted last. */
 	const struct rte_mbuf *ol_counted;
+	struct net_direct_work *direct;	/* --copy direct, else NULL */
 	unsigned nitems;
 	struct net_item items[NET_MAX_ITEMS];
 	/* Each port's enabled receive queues, as of the last port event. */
@@ -80,5 +83,17 @@ void net_fwd_set_notify(struct net_fwd *f, bool on);
  * without an interrupt are looked at after a nap.
  */
 void net_fwd_sleep(struct net_fwd *f);
+
+/*
+ * net_fwd_direct.c: frames from transmit queue k of split port src copied
+ * straight into their destination's receive buffers, before the dequeue
+ * (up to a burst). Returns how many; *rest is false when no chain is left
+ * for the mbuf path this round (the ring is empty, or a burst was moved).
+ */
+int net_fwd_direct_create(struct net_fwd *f)
+	__attribute__((warn_unused_result));
+void net_fwd_direct_destroy(struct net_fwd *f);
+unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
+			struct net_queue_stats *st, int vid, bool *rest);
 
 #endif

@@ -10,6 +10,20 @@
 #define NET_GUARD_MAX_BUFS 256
 #define NET_DESC_SIZE 16u
 
+/* The host address of [gpa, gpa + len) when one region holds it all. */
+static uint64_t region_va(const struct rte_vhost_memory *mem, uint64_t gpa,
+			  uint64_t len)
+{
+	for (uint32_t i = 0; i < mem->nregions; i++) {
+		const struct rte_vhost_mem_region *r = &mem->regions[i];
+		uint64_t off = gpa - r->guest_phys_addr;
+
+		if (gpa >= r->guest_phys_addr && off < r->size)
+			return len <= r->size - off ? r->host_user_addr + off : 0;
+	}
+	return 0;
+}
+
 bool net_guard_mapped(const struct rte_vhost_memory *mem, uint64_t gpa,
 		      uint64_t len)
 {
@@ -51,9 +65,12 @@ static const struct vring_desc *indirect_desc(struct rte_vhost_memory *mem,
 	       (const struct vring_desc *)(uintptr_t)va : NULL;
 }
 
-enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *cmem,
-					     const struct rte_vhost_vring *vr,
-					     uint16_t avail_idx, uint64_t *total)
+enum net_chain_verdict net_guard_walk_split(const struct rte_vhost_memory *cmem,
+					    const struct rte_vhost_vring *vr,
+					    uint16_t avail_idx,
+					    struct net_guard_seg *segs,
+					    unsigned max, unsigned *nsegs,
+					    uint16_t *head, uint64_t *total)
 {
 	/* rte_vhost_va_from_guest_pa takes a non-const table it only reads. */
 	struct rte_vhost_memory *mem = (struct rte_vhost_memory *)(uintptr_t)cmem;
@@ -66,6 +83,8 @@ enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *cmem
 							   (vr->size - 1)];
 	if (idx >= vr->size)
 		return NET_CHAIN_BAD;
+	if (head)
+		*head = idx;
 	if (table[idx].flags & VRING_DESC_F_INDIRECT) {
 		uint32_t len = table[idx].len;
 
@@ -86,18 +105,39 @@ enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *cmem
 		d = indirect ? indirect_desc(mem, indirect, idx) : &table[idx];
 		if (!d)
 			return NET_CHAIN_BAD;
+		/* Each field read once: what is checked is what is used. */
 		addr = d->addr;
 		len = d->len;
 		flags = d->flags;
-		if (!net_guard_mapped(mem, addr, len))
+		if (segs) {
+			/* One lookup for the check and the copy, mostly. */
+			uint64_t va = len ? region_va(mem, addr, len) : 0;
+
+			if (!va && !net_guard_mapped(mem, addr, len))
+				return NET_CHAIN_BAD;
+			if (cnt > max)
+				return NET_CHAIN_LONG;
+			segs[cnt - 1] = (struct net_guard_seg){ addr, len, va };
+		} else if (!net_guard_mapped(mem, addr, len)) {
 			return NET_CHAIN_BAD;
+		}
 		sum += len;
 		if (!(flags & VRING_DESC_F_NEXT))
 			break;
 		idx = d->next;
 	}
+	if (nsegs)
+		*nsegs = cnt;
 	*total = sum;
 	return NET_CHAIN_OK;
+}
+
+enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *mem,
+					     const struct rte_vhost_vring *vr,
+					     uint16_t avail_idx, uint64_t *total)
+{
+	return net_guard_walk_split(mem, vr, avail_idx, NULL, 0, NULL, NULL,
+				    total);
 }
 
 int net_guard_skip_head(int vid, uint16_t vring,

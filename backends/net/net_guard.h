@@ -31,6 +31,15 @@ struct net_vring_guard {
 enum net_chain_verdict {
 	NET_CHAIN_OK,
 	NET_CHAIN_BAD,		/* librte_vhost would refuse (and stall) */
+	NET_CHAIN_LONG,		/* valid so far, more buffers than asked to
+				 * record (net_guard_walk_split only) */
+};
+
+/* One descriptor's buffer (guest-physical), as the walk read it. */
+struct net_guard_seg {
+	uint64_t addr;
+	uint32_t len;
+	uint64_t va;	/* host address when one region holds it all, else 0 */
 };
 
 /* Whether [gpa, gpa + len) lies in guest memory (may span regions). */
@@ -46,6 +55,21 @@ bool net_guard_mapped(const struct rte_vhost_memory *mem, uint64_t gpa,
 enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *mem,
 					     const struct rte_vhost_vring *vr,
 					     uint16_t avail_idx, uint64_t *total);
+
+/*
+ * net_guard_check_split that also records the chain (for the direct copy,
+ * net_direct.c): with segs, each descriptor's buffer in order, at most
+ * max of them (else NET_CHAIN_LONG), *nsegs how many, *head the chain's
+ * head (both may be NULL). Every field is read once from guest memory
+ * and checked before it is recorded, so a frontend that rewrites its
+ * descriptors meanwhile changes nothing checked.
+ */
+enum net_chain_verdict net_guard_walk_split(const struct rte_vhost_memory *mem,
+					    const struct rte_vhost_vring *vr,
+					    uint16_t avail_idx,
+					    struct net_guard_seg *segs,
+					    unsigned max, unsigned *nsegs,
+					    uint16_t *head, uint64_t *total);
 
 /*
  * The same for the chain at the head of a packed ring, at librte_vhost's

@@ -89,6 +89,13 @@ const char net_options_usage_more[] =
 "                        cannot take as it is gets its checksum computed and\n"
 "                        is segmented in software for that destination. off:\n"
 "                        none, every frame is complete\n"
+"  --copy direct|mbuf    direct (default): a frame between two vhost ports\n"
+"                        with split rings that needs no offload work, in\n"
+"                        xconnect mode or to a known unicast address, is\n"
+"                        copied once, from the sender's buffers straight\n"
+"                        into the receiver's; every other frame, and all\n"
+"                        of them with mbuf, goes through an mbuf (two\n"
+"                        copies, librte_vhost's dequeue and enqueue)\n"
 "  --uplink-poll-us N    while sleeping, poll uplinks whose driver cannot\n"
 "                        wake splitvm-net (memif, af_packet) this often\n"
 "                        (default 1000)\n"
@@ -112,7 +119,9 @@ const char net_options_usage_more[] =
 "                        is mounted for; no root needed), anonymous memory\n"
 "                        (off), or huge pages when enough are free, else\n"
 "                        anonymous memory (auto, the default)\n"
-"\n"
+"\n";
+
+const char net_options_usage_process[] =
 "Process:\n"
 "  --allow-root          run even as root (by default splitvm-net refuses:\n"
 "                        start it as an unprivileged user)\n"
@@ -155,6 +164,7 @@ enum {
 	OPT_QUEUES,
 	OPT_THREADS,
 	OPT_CPUS,
+	OPT_COPY,
 };
 
 static const struct option net_long_options[] = {
@@ -180,6 +190,7 @@ static const struct option net_long_options[] = {
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "copy", required_argument, NULL, OPT_COPY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -561,6 +572,17 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 				o->no_offload = !strcmp(optarg, "off");
 			} else {
 				log_err(TAG, "--offload: '%s' is not on or off",
+					optarg);
+				r = -EINVAL;
+			}
+			break;
+		case OPT_COPY:
+			if (!strcmp(optarg, "direct")) {
+				o->copy = NET_COPY_DIRECT;
+			} else if (!strcmp(optarg, "mbuf")) {
+				o->copy = NET_COPY_MBUF;
+			} else {
+				log_err(TAG, "--copy: '%s' is not direct or mbuf",
 					optarg);
 				r = -EINVAL;
 			}

@@ -21,6 +21,12 @@ enum net_mode {
 	NET_MODE_XCONNECT,
 };
 
+/* How a frame goes from one split vhost ring to another (--copy). */
+enum net_copy {
+	NET_COPY_DIRECT,	/* one copy, guest buffer to guest buffer */
+	NET_COPY_MBUF,		/* librte_vhost's dequeue and enqueue */
+};
+
 enum net_action {
 	NET_ACTION_RUN,
 	NET_ACTION_HELP,
@@ -67,6 +73,7 @@ enum net_huge {
 struct net_options {
 	enum net_action action;
 	enum net_mode mode;
+	enum net_copy copy;
 	enum net_stats_format stats_format;
 	struct net_port_config ports[NET_SWITCH_MAX_PORTS];
 	unsigned nports;
@@ -109,6 +116,7 @@ int net_port_check_vlan(const struct net_port_config *p, const char *opt,
  * C99 promises only 4095 bytes for one literal). */
 extern const char net_options_usage[];
 extern const char net_options_usage_more[];
+extern const char net_options_usage_process[];
 
 /* --print-capabilities output (vhost-user backend program conventions). */
 extern const char net_capabilities_json[];

@@ -101,10 +101,10 @@ int net_report_print_text(FILE *f, const struct net_report *r)
 			fprintf(f, "  queue %u: rx %" PRIu64 " frames %" PRIu64
 				" bytes, tx %" PRIu64 " frames %" PRIu64
 				" bytes, flooded %" PRIu64 ", sw_offload %"
-				PRIu64 ", drops %" PRIu64,
+				PRIu64 ", direct %" PRIu64 ", drops %" PRIu64,
 				q, s->rx_frames, s->rx_bytes, s->tx_frames,
 				s->tx_bytes, s->flooded, s->sw_offload,
-				net_queue_stats_drops(s));
+				s->direct, net_queue_stats_drops(s));
 			for (unsigned d = 0; d < NET_DROP_COUNT; d++)
 				if (s->drops[d])
 					fprintf(f, " %s=%" PRIu64,
@@ -164,10 +164,11 @@ int net_report_print_json(FILE *f, const struct net_report *r)
 			fprintf(f, "%s{\"queue\":%u,\"rx_frames\":%" PRIu64
 				",\"rx_bytes\":%" PRIu64 ",\"tx_frames\":%" PRIu64
 				",\"tx_bytes\":%" PRIu64 ",\"flooded\":%" PRIu64
-				",\"sw_offload\":%" PRIu64 ",\"drops\":{",
+				",\"sw_offload\":%" PRIu64 ",\"direct\":%" PRIu64
+				",\"drops\":{",
 				q ? "," : "", q, s->rx_frames, s->rx_bytes,
 				s->tx_frames, s->tx_bytes, s->flooded,
-				s->sw_offload);
+				s->sw_offload, s->direct);
 			for (unsigned d = 0; d < NET_DROP_COUNT; d++)
 				fprintf(f, "%s\"%s\":%" PRIu64, d ? "," : "",
 					net_drop_names[d], s->drops[d]);

@@ -55,6 +55,9 @@ struct net_queue_stats {
 	/* rx frames with a partial checksum or TSO that splitvm-net
 	 * completed (segmented) in software for some destination */
 	uint64_t sw_offload;
+	/* rx frames copied straight into the destination's buffers
+	 * (--copy direct), no mbuf */
+	uint64_t direct;
 	uint64_t drops[NET_DROP_COUNT];
 };
 

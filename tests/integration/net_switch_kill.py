@@ -3,7 +3,12 @@
 """kill -9 of the shared splitvm-net switch, KILLS times, in the middle of
 two guests' traffic through it.
 
-argv: splitvm guest KILLS
+argv: splitvm guest KILLS [RING]
+
+RING (split|packed, default: what the guest picks, packed): the devices'
+ring layout (--net ring=). With split rings the switch copies the
+guests' frames directly from one's buffers into the other's (--copy
+direct, the default), writing both used rings itself.
 
 Two VMs of the test guest on one switch of this test's own (--net
 switch=NAME, which the first core starts and both supervisors restart
@@ -61,7 +66,9 @@ from svmtest import proc_gone, wait_until  # noqa: E402
 
 splitvm, guest = (os.path.abspath(p) for p in sys.argv[1:3])
 kills = int(sys.argv[3])
-c = svmtest.Checker(f"net_switch_kill ({kills} kills)")
+ring = sys.argv[4] if len(sys.argv) > 4 else None
+c = svmtest.Checker(f"net_switch_kill ({kills} kills"
+                    f"{', ' + ring + ' rings' if ring else ''})")
 svmtest.require_kvm()
 if os.geteuid() != 0:
     svmtest.skip("needs root: splitvm switches the back-ends to another user")
@@ -89,7 +96,8 @@ def reader(stream, lines):
 def start_vm(name, mac):
     sock = os.path.join(tmp, f"{name}.api")
     argv = [splitvm, "--kernel", guest, "--memory", "64M",
-            "--net", f"switch={switch},mac={mac}", "--api-socket", sock,
+            "--net", f"switch={switch},mac={mac}" +
+            (f",ring={ring}" if ring else ""), "--api-socket", sock,
             "--cmdline", "guest.ticks=1 guest.net=4000000000 guest.net_peer=1"]
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)

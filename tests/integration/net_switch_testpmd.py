@@ -44,9 +44,10 @@ def drops(st):
 
 
 def step(sw, tp, what, src, dst_mac, want_rx, want_tx, want_flooded,
-         want_drops=None):
+         want_drops=None, want_direct=None):
     """src sends a burst to dst_mac; splitvm-net's counters must become
-    exactly want_* (cumulative lists per port)."""
+    exactly want_* (cumulative lists per port). want_direct: the frames
+    copied directly (--copy direct, the default: known unicast only)."""
     tp.send_burst(src, dst_mac)
     st, ok = sw.wait_stats(lambda s: counts(s, "rx_frames") == want_rx and
                            counts(s, "tx_frames") == want_tx)
@@ -65,6 +66,9 @@ def step(sw, tp, what, src, dst_mac, want_rx, want_tx, want_flooded,
                     f"{what}: frames flooded per source port")
     good &= c.equal(drops(st), want_drops or {0: {}, 1: {}, 2: {}},
                     f"{what}: drops")
+    if want_direct is not None:
+        good &= c.equal(counts(st, "direct"), want_direct,
+                        f"{what}: frames copied directly per source port")
     if not good:
         print(tp.tail())
     return st
@@ -107,22 +111,23 @@ with tempfile.TemporaryDirectory() as tmp:
 
         # 0 -> 1 while nobody is known: flooded to 1 and 2.
         step(sw, tp, "unknown destination", 0, MACS[1],
-             [32, 0, 0], [0, 32, 32], [32, 0, 0])
+             [32, 0, 0], [0, 32, 32], [32, 0, 0], want_direct=[0, 0, 0])
         # 1 -> 0: port 0's address was learned from the step before.
         step(sw, tp, "learned destination", 1, MACS[0],
-             [32, 32, 0], [32, 32, 32], [32, 0, 0])
+             [32, 32, 0], [32, 32, 32], [32, 0, 0], want_direct=[0, 32, 0])
         # 0 -> 1 again: now port 1 is known too, so no flooding.
         step(sw, tp, "both learned", 0, MACS[1],
-             [64, 32, 0], [32, 64, 32], [32, 0, 0])
+             [64, 32, 0], [32, 64, 32], [32, 0, 0], want_direct=[32, 32, 0])
         # 2 -> broadcast: everyone else gets it.
         st = step(sw, tp, "broadcast", 2, BCAST,
-                  [64, 32, 32], [64, 96, 32], [32, 0, 32])
+                  [64, 32, 32], [64, 96, 32], [32, 0, 32],
+                  want_direct=[32, 32, 0])
         if st:
             c.equal(st["mac_entries"], 3, "three stations learned")
         # 0 -> its own address: learned on port 0, so dropped (no hairpin).
         step(sw, tp, "hairpin", 0, MACS[0],
              [96, 32, 32], [64, 96, 32], [32, 0, 32],
-             {0: {"hairpin": 32}, 1: {}, 2: {}})
+             {0: {"hairpin": 32}, 1: {}, 2: {}}, want_direct=[32, 32, 0])
 
         # testpmd drains what splitvm-net delivered; its counters agree.
         tp.cmd("set portlist 0,1,2")
@@ -172,7 +177,7 @@ with tempfile.TemporaryDirectory() as tmp:
             c.check(ok, "all three ports connected again")
             step(sw, tp, "after reconnect", 1, MACS[0],
                  [96, 64, 32], [96, 96, 64], [32, 32, 32],
-                 {0: {"hairpin": 32}, 1: {}, 2: {}})
+                 {0: {"hairpin": 32}, 1: {}, 2: {}}, want_direct=[32, 32, 0])
         tp.quit()
         tp = None
 

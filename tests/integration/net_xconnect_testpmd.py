@@ -7,7 +7,14 @@ splitvm-net's sockets (server); on ports 2 and 3 testpmd listens
 the destination address, a frame goes to the paired port and nowhere
 else; counts are checked on both sides. Then testpmd quits and a new one
 listens again: splitvm-net's client ports reconnect by themselves.
-splitvm-net busy-polls here (--busy-poll)."""
+Last, port 0 sends more than port 1's receive ring holds while testpmd
+does not drain it: every frame is delivered or counted rx_full.
+splitvm-net busy-polls here (--busy-poll).
+
+argv: splitvm-net [direct|mbuf] (--copy, default direct): with direct
+every frame (64 bytes, no offload, split rings) must have gone the
+direct way (the per-queue "direct" counter equals rx_frames); with mbuf
+none."""
 
 import os
 import shutil
@@ -23,9 +30,12 @@ MACS = ["02:00:00:00:00:20", "02:00:00:00:00:21", "02:00:00:00:00:22",
         "02:00:00:00:00:23"]
 BCAST = "ff:ff:ff:ff:ff:ff"
 N = len(MACS)
+# More than a receive ring holds (virtio-user: 256 buffers).
+FILL_BURSTS = 16
 
 exe = sys.argv[1]
-c = svmtest.Checker("net_xconnect_testpmd")
+COPY = sys.argv[2] if len(sys.argv) > 2 else "direct"
+c = svmtest.Checker(f"net_xconnect_testpmd (--copy {COPY})")
 TESTPMD = shutil.which("dpdk-testpmd")
 if TESTPMD is None:
     svmtest.skip("dpdk-testpmd is not installed (Debian package dpdk-dev)")
@@ -49,6 +59,55 @@ def step(sw, tp, what, src, dst_mac, want_rx, want_tx):
     c.equal(counts(st, "flooded"), [0] * N, f"{what}: nothing flooded")
     c.equal([sum(netbe.port(st, i)["drops"].values()) for i in range(N)],
             [0] * N, f"{what}: no drops")
+    c.equal(counts(st, "direct"),
+            want_rx if COPY == "direct" else [0] * N,
+            f"{what}: frames copied directly (--copy {COPY})")
+
+
+def fill_step(sw, tp):
+    """Port 0 sends FILL_BURSTS bursts to port 1, whose receive ring
+    testpmd does not drain meanwhile: the ring fills up and splitvm-net
+    drops the rest as rx_full on port 1, whichever copy path it takes;
+    every frame is either delivered or counted. Then testpmd drains port 1
+    and must have exactly what splitvm-net delivered."""
+    n = FILL_BURSTS * 32
+    st0 = sw.stats()
+    if not c.check(st0 is not None, "ring full: statistics before"):
+        return
+    rx0, tx1 = netbe.port(st0, 0)["rx_frames"], netbe.port(st0, 1)["tx_frames"]
+    full1, direct0 = (netbe.port(st0, 1)["drops"]["rx_full"],
+                      netbe.port(st0, 0)["direct"])
+    got0 = tp.port_stats().get(1, (0, 0))[0]
+    tp.cmd("set portlist 0")
+    tp.cmd(f"set eth-peer 0 {MACS[1]}")
+    tp.cmd(f"start tx_first {FILL_BURSTS}")
+    sw.wait_stats(lambda s: netbe.port(s, 0)["rx_frames"] >= rx0 + n)
+    tp.cmd("stop")
+    time.sleep(0.3)
+    st = sw.stats()
+    if not c.check(st is not None, "ring full: statistics answered"):
+        return
+    delivered = netbe.port(st, 1)["tx_frames"] - tx1
+    full = netbe.port(st, 1)["drops"]["rx_full"] - full1
+    c.equal(netbe.port(st, 0)["rx_frames"] - rx0, n,
+            f"ring full: {n} frames received from port 0")
+    c.check(full > 0 and delivered > 0,
+            "ring full: some delivered, the rest dropped as rx_full",
+            f"delivered {delivered}, rx_full {full}")
+    c.equal(delivered + full, n, "ring full: every frame delivered or "
+            "counted rx_full")
+    c.equal(netbe.port(st, 0)["direct"] - direct0,
+            delivered if COPY == "direct" else 0,
+            f"ring full: the delivered ones copied directly (--copy {COPY})")
+    tp.cmd("set portlist 1")
+    tp.cmd("start")
+    end = time.monotonic() + 30
+    while (time.monotonic() < end and
+           tp.port_stats().get(1, (0, 0))[0] < got0 + delivered):
+        time.sleep(0.2)
+    tp.cmd("stop")
+    c.equal(tp.port_stats().get(1, (0, 0))[0] - got0, delivered,
+            "ring full: testpmd port 1 got exactly what was delivered")
 
 
 def all_connected(s):
@@ -64,6 +123,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # (librte_vhost retries about once a second).
     # --busy-poll here (the switch test covers the sleeping default).
     sw = netbe.SplitvmNet(exe, ["--mode", "xconnect", "--busy-poll",
+                                "--copy", COPY,
                                 "--port", socks[0], "--port", socks[1],
                                 "--port", socks[2] + ",client",
                                 "--port", socks[3] + ",client"])
@@ -120,6 +180,7 @@ with tempfile.TemporaryDirectory() as tmp:
             c.check(ok, "splitvm-net reconnected its client ports")
             step(sw, tp, "2 -> 3 after reconnect", 2, BCAST,
                  [32, 32, 32, 32], [32, 32, 32, 32])
+            fill_step(sw, tp)
         tp.quit()
         tp = None
         status, final = sw.stop()

@@ -9,10 +9,11 @@ Three long-lived VMs (each --disk path= on its own image, --net switch=
 on one switch of this test's own name, --api-socket) run the test
 guest's block write/read/verify loop for the whole soak.  Meanwhile the
 test keeps the switch busy with churn: one pair of short-lived VMs after
-another joins the switch, exchanges broadcast frames (guest.net_peer=1)
-and leaves, so the switch maps and unmaps their memory, adds
-and removes ports and forwards their frames, flooding them to the
-long-lived VMs' ports too.  The test guest drives one device at a time,
+another joins the switch, exchanges frames (guest.net_peer=1: broadcast
+until each heard the other, then to the other's address) and leaves, so
+the switch maps and unmaps their memory, adds and removes ports and
+forwards their frames, flooding the broadcasts to the long-lived VMs'
+ports too.  The test guest drives one device at a time,
 so the long-lived guests never start their network device: their ports
 stay joined, the frames flooded to them are dropped.  The test polls
 each long-lived VM's control API (vm.info, vm.devices, vm.counters,

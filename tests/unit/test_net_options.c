@@ -193,6 +193,26 @@ static void test_vlan_options(void)
 	CU_ASSERT_EQUAL(parse(ARGC(ctl), ctl), 0);
 }
 
+/* --copy: direct unless asked for mbuf; nothing else accepted. */
+static void test_copy(void)
+{
+	char *const dflt[] = { "splitvm-net", "--port", "/a", NULL };
+	char *const mbuf[] = { "splitvm-net", "--port", "/a", "--copy",
+		"mbuf", NULL };
+	char *const direct[] = { "splitvm-net", "--port", "/a",
+		"--copy=mbuf", "--copy=direct", NULL };
+	char *const bad[] = { "splitvm-net", "--port", "/a", "--copy",
+		"zero", NULL };
+
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(dflt), dflt), 0);
+	CU_ASSERT_EQUAL(opts.copy, NET_COPY_DIRECT);
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(mbuf), mbuf), 0);
+	CU_ASSERT_EQUAL(opts.copy, NET_COPY_MBUF);
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(direct), direct), 0);
+	CU_ASSERT_EQUAL(opts.copy, NET_COPY_DIRECT);
+	CU_ASSERT_EQUAL(parse(ARGC(bad), bad), -EINVAL);
+}
+
 static void test_seccomp(void)
 {
 	char *const log_[] = { "splitvm-net", "--port", "/p",
@@ -426,6 +446,7 @@ static void test_stats_formats(void)
 	struct net_queue_stats q[2] = {
 		{ .rx_frames = 10, .rx_bytes = 640, .tx_frames = 3,
 		  .tx_bytes = 192, .flooded = 4, .sw_offload = 6,
+		  .direct = 7,
 		  .drops = { [NET_DROP_RUNT] = 1, [NET_DROP_RX_FULL] = 2,
 			     [NET_DROP_BAD_OFFLOAD] = 5, [NET_DROP_VLAN] = 7 } },
 		{ 0 },
@@ -454,7 +475,7 @@ static void test_stats_formats(void)
 		"\"trunk\",\"trunk\":\"10:20-22\",\"native\":5},"
 		"\"queues\":[{\"queue\":0,"
 		"\"rx_frames\":10,\"rx_bytes\":640,\"tx_frames\":3,\"tx_bytes\":192,"
-		"\"flooded\":4,\"sw_offload\":6,\"drops\":{\"runt\":1,"
+		"\"flooded\":4,\"sw_offload\":6,\"direct\":7,\"drops\":{\"runt\":1,"
 		"\"bad_src\":0,\"hairpin\":0,"
 		"\"no_dest\":0,\"rx_full\":2,\"oversize\":0,"
 		"\"short_chain\":0,\"bad_chain\":0,\"bad_rx_buf\":0,"
@@ -463,7 +484,7 @@ static void test_stats_formats(void)
 		"\"connected\":false,\"vlan\":{\"mode\":\"none\"},"
 		"\"queues\":[{\"queue\":0,\"rx_frames\":0,"
 		"\"rx_bytes\":0,\"tx_frames\":0,\"tx_bytes\":0,\"flooded\":0,"
-		"\"sw_offload\":0,"
+		"\"sw_offload\":0,\"direct\":0,"
 		"\"drops\":{\"runt\":0,\"bad_src\":0,\"hairpin\":0,\"no_dest\":0,"
 		"\"rx_full\":0,\"oversize\":0,\"short_chain\":0,"
 		"\"bad_chain\":0,\"bad_rx_buf\":0,\"bad_offload\":0,"
@@ -472,7 +493,8 @@ static void test_stats_formats(void)
 	s = print(0, &r);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "mode switch, 2 ports, 5 MAC entries"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "rx 10 frames 640 bytes, tx 3 frames "
-					 "192 bytes, flooded 4, sw_offload 6, drops 15 runt=1 "
+					 "192 bytes, flooded 4, sw_offload 6, direct 7, "
+					 "drops 15 runt=1 "
 					 "rx_full=2 bad_offload=5 vlan=7"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, ": connected, trunk 10:20-22 native 5\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "port 1 up (client /u): not connected\n"));
@@ -517,6 +539,7 @@ static CU_TestInfo options_tests[] = {
 	{ "--hugepages auto, on, off", test_hugepages },
 	{ "--queues, queues=, --threads, --cpus", test_queues_threads },
 	{ "offload=off, --offload", test_offload },
+	{ "--copy direct|mbuf", test_copy },
 	{ "uplinks: one queue pair, with --cpus", test_uplink_queues_threads },
 	{ "stats as text and JSON", test_stats_formats },
 	{ "vlan=, trunk=, native= on ports and uplinks", test_vlan_options },
