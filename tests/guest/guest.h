@@ -554,6 +554,7 @@ struct net_options {
 	bool reset;			/* guest.net_reset=1: reset, pass 2 */
 	uint64_t wait_ms;		/* guest.net_wait_ms: idle before traffic */
 	bool peer;			/* guest.net_peer=1: exchange with a guest */
+	bool peer_bcast;		/* guest.net_peer_bcast=1: never unicast */
 };
 
 /*

@@ -31,6 +31,8 @@
  *   guest.net_peer=1  exchange up to N frames with another guest on the
  *                   same switch until a 'q' on the console, counting lost,
  *                   duplicated and reordered ones (virtio_net_peer.c)
+ *   guest.net_peer_bcast=1  its frames stay broadcasts (a switch floods
+ *                   them) instead of going to the peer's MAC once heard
  *   guest.net_rtt=N N kick-to-interrupt round trips of one frame each
  *                   through the first virtio-net device, MSI-X on
  *                   (virtio_net_rtt.c); 0: no test
@@ -181,7 +183,8 @@ static void guest_parse_options(const struct boot_info *bi,
 
 /*
  * guest.net=N, guest.net_expect=N, guest.net_queues=Q, guest.net_irq=1,
- * guest.net_reset=1, guest.net_wait_ms=W, guest.net_peer=1: the
+ * guest.net_reset=1, guest.net_wait_ms=W, guest.net_peer=1,
+ * guest.net_peer_bcast=1: the
  * virtio-net test.
  */
 static const char *net_test_from_options(const struct boot_info *bi)
@@ -194,6 +197,7 @@ static const char *net_test_from_options(const struct boot_info *bi)
 		.reset = option_flag(bi, "guest.net_reset"),
 		.wait_ms = option_u64(bi, "guest.net_wait_ms", 0),
 		.peer = option_flag(bi, "guest.net_peer"),
+		.peer_bcast = option_flag(bi, "guest.net_peer_bcast"),
 	};
 
 	if (!frames)

@@ -679,6 +679,7 @@ const char *virtio_net_test(uint64_t frames, uint64_t expect,
 
 	memset(t, 0, sizeof(*t));
 	t->peer = o->peer;
+	t->peer_bcast = o->peer_bcast;
 	/* The peer exchange's sequence numbers are 32 bits, others index net_seen. */
 	if (t->peer && frames > 0xffffffffull)
 		frames = 0xffffffffull;

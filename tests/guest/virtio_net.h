@@ -69,6 +69,7 @@ struct net_test {
 	struct virtq ctrlq;
 	bool irq;			/* guest.net_irq=1 */
 	bool peer;			/* guest.net_peer=1 */
+	bool peer_bcast;		/* guest.net_peer_bcast=1 */
 	uint64_t wait_ms;		/* guest.net_wait_ms */
 	uint64_t ctrl_irqs;		/* commands that brought an interrupt */
 	uint8_t mac[6];

@@ -9,7 +9,8 @@
  *
  * Frames are virtio_net.c's (broadcast, our MAC, magic, checksum), with
  * the peer's MAC as destination once we heard it (so a switch forwards
- * them as known unicast: splitvm-net's direct copy on split rings), and
+ * them as known unicast: splitvm-net's direct copy on split rings;
+ * guest.net_peer_bcast=1 keeps them broadcasts, flooded), and
  * an ack and flags in the payload:
  *   data:    seq = the frame's number (0, 1, ...), flags 0
  *   control: flags NET_PEER_CTRL, seq = a mark: the number of data frames
@@ -271,7 +272,7 @@ static void peer_queue(struct net_test *t, uint32_t seq, uint32_t flags)
 	memset(buf, 0, NET_HDR_LEN);
 	net_build_frame(t, buf + NET_HDR_LEN, seq, NET_MAGIC, ps->expected,
 			flags);
-	if (ps->heard)
+	if (ps->heard && !t->peer_bcast)
 		memcpy(buf + NET_HDR_LEN, ps->mac, 6);
 	(void)virtq_add(&p->txq, &b, 1);	/* callers checked num_free */
 	ps->told = ps->expected;

@@ -6,8 +6,8 @@ argv: splitvm guest
 
 Four VMs of the test guest on one switch of this test's own, which the
 first core starts: A and B with vlan=10, C and D with vlan=20. Each pair
-exchanges sequence-numbered broadcast frames (guest.net_peer=1,
-tests/guest/virtio_net_peer.c), and a guest that receives a frame from
+exchanges sequence-numbered broadcast frames (guest.net_peer=1
+guest.net_peer_bcast=1, tests/guest/virtio_net_peer.c), and a guest that receives a frame from
 any MAC but its peer's counts it (other=) and fails. Every frame is a
 broadcast, which an unaware switch floods to every port: without the
 VLANs each guest would get the other pair's frames.
@@ -76,7 +76,8 @@ def collect(stream, into):
 
 
 def start_vm(name, vlan, mac,
-             test="guest.net=4000000000 guest.net_peer=1"):
+             test="guest.net=4000000000 guest.net_peer=1 "
+             "guest.net_peer_bcast=1"):
     sock = os.path.join(tmp, f"{name}.api")
     p = subprocess.Popen(
         [splitvm, "--kernel", guest, "--memory", "64M", "--api-socket", sock,
