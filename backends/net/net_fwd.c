@@ -70,6 +70,11 @@ static uint64_t now_ns(void)
 /* Malformed receive buffers handed back per flush at most. */
 #define NET_GUARD_RX_SKIPS 8
 
+/* Polls a ring whose head frame was under --copy-min is left to the mbuf
+ * path before the direct copy looks again (its look costs three
+ * librte_vhost calls). */
+#define NET_DIRECT_SKIP_POLLS 16
+
 static bool port_can_receive(const struct net_fwd *f, uint16_t port)
 {
 	return atomic_load(&f->be->ports[port].ready) && f->nrxq[port];
@@ -556,10 +561,15 @@ static unsigned queue_poll(struct net_fwd *f, const struct net_item *it)
 							     &last_used);
 			g->stall_seen = false;
 		}
-		if (f->direct) {
-			bool rest;
+		if (f->direct && g->direct_skip) {
+			g->direct_skip--;
+		} else if (f->direct) {
+			bool rest, short_head;
 
-			direct = net_fwd_direct(f, src, k, st, vid, &rest);
+			direct = net_fwd_direct(f, src, k, st, vid, &rest,
+						&short_head);
+			if (short_head)
+				g->direct_skip = NET_DIRECT_SKIP_POLLS;
 			/* The guard counts the library's chains only; a ring
 			 * that moved or was empty does not stall. */
 			g->last_avail = (uint16_t)(g->last_avail + direct);

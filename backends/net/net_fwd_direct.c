@@ -209,7 +209,8 @@ static void dests_notify(struct net_fwd *f)
 }
 
 unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
-			struct net_queue_stats *st, int vid, bool *rest)
+			struct net_queue_stats *st, int vid, bool *rest,
+			bool *short_head)
 {
 	struct net_direct_work *w = f->direct;
 	enum net_direct_status last = NET_DIRECT_OK;
@@ -218,6 +219,7 @@ unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
 	unsigned n = 0, nw = 0;
 
 	*rest = true;
+	*short_head = false;
 	if (!rte_spinlock_trylock(&src->guard_lock[vring]))
 		return 0;
 	if (!ring_open(src, vid, vring, &s)) {
@@ -233,6 +235,12 @@ unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
 		struct net_direct_frame *fr = &w->fr[nw];
 
 		last = net_direct_tx_walk(&s, (uint16_t)nw, fr);
+		/* Short frames are cheaper through librte_vhost's batched
+		 * copies (--copy-min). */
+		if (last == NET_DIRECT_OK && fr->len < f->be->opts->copy_min) {
+			last = NET_DIRECT_FALLBACK;
+			*short_head = nw == 0;
+		}
 		if (last != NET_DIRECT_OK)
 			break;
 		if (fr->segs[0].va)

@@ -88,12 +88,15 @@ void net_fwd_sleep(struct net_fwd *f);
  * net_fwd_direct.c: frames from transmit queue k of split port src copied
  * straight into their destination's receive buffers, before the dequeue
  * (up to a burst). Returns how many; *rest is false when no chain is left
- * for the mbuf path this round (the ring is empty, or a burst was moved).
+ * for the mbuf path this round (the ring is empty, or a burst was moved);
+ * *short_head is true when it stopped at once, at a frame under
+ * --copy-min (the caller then leaves the ring to the mbuf path a while).
  */
 int net_fwd_direct_create(struct net_fwd *f)
 	__attribute__((warn_unused_result));
 void net_fwd_direct_destroy(struct net_fwd *f);
 unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
-			struct net_queue_stats *st, int vid, bool *rest);
+			struct net_queue_stats *st, int vid, bool *rest,
+			bool *short_head);
 
 #endif

@@ -25,6 +25,9 @@ struct net_vring_guard {
 	bool warned;		/* "cannot tell why it stalls" logged */
 	uint16_t last_avail;
 	uint16_t stall_at;
+	/* Polls with frames left before the direct copy is tried again: its
+	 * last try found a frame under --copy-min at the head. */
+	uint8_t direct_skip;
 };
 
 /* Verdicts on one descriptor chain, as librte_vhost would parse it. */

@@ -96,6 +96,9 @@ const char net_options_usage_more[] =
 "                        into the receiver's; every other frame, and all\n"
 "                        of them with mbuf, goes through an mbuf (two\n"
 "                        copies, librte_vhost's dequeue and enqueue)\n"
+"  --copy-min BYTES      frames shorter than this take the mbuf path even\n"
+"                        with --copy direct, where it is faster (default\n"
+"                        256; 0: every frame it can take)\n"
 "  --uplink-poll-us N    while sleeping, poll uplinks whose driver cannot\n"
 "                        wake splitvm-net (memif, af_packet) this often\n"
 "                        (default 1000)\n"
@@ -165,6 +168,7 @@ enum {
 	OPT_THREADS,
 	OPT_CPUS,
 	OPT_COPY,
+	OPT_COPY_MIN,
 };
 
 static const struct option net_long_options[] = {
@@ -191,6 +195,7 @@ static const struct option net_long_options[] = {
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "copy", required_argument, NULL, OPT_COPY },
+	{ "copy-min", required_argument, NULL, OPT_COPY_MIN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -490,6 +495,7 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 	o->mac_table_size = 4096;
 	o->mac_age_s = 300;
 	o->memory_mb = 256;
+	o->copy_min = NET_COPY_MIN_DEFAULT;
 	o->uplink_poll_us = 1000;
 	o->cpu = -1;
 	o->queues = 1;
@@ -586,6 +592,10 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 					optarg);
 				r = -EINVAL;
 			}
+			break;
+		case OPT_COPY_MIN:
+			r = parse_uint("--copy-min", optarg, 0, 65535, &v);
+			o->copy_min = (unsigned)v;
 			break;
 		case OPT_BUSY_POLL:
 			o->busy_poll = true;

@@ -21,6 +21,9 @@ enum net_mode {
 	NET_MODE_XCONNECT,
 };
 
+/* --copy-min's default: see docs/benchmarks.md, "Direct copy". */
+#define NET_COPY_MIN_DEFAULT 256
+
 /* How a frame goes from one split vhost ring to another (--copy). */
 enum net_copy {
 	NET_COPY_DIRECT,	/* one copy, guest buffer to guest buffer */
@@ -74,6 +77,7 @@ struct net_options {
 	enum net_action action;
 	enum net_mode mode;
 	enum net_copy copy;
+	unsigned copy_min;	/* --copy-min: shorter frames take the mbuf path */
 	enum net_stats_format stats_format;
 	struct net_port_config ports[NET_SWITCH_MAX_PORTS];
 	unsigned nports;
