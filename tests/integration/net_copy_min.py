@@ -14,7 +14,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import netbe  # noqa: E402
 import svmtest  # noqa: E402
-from vu_net import NetFront, frame  # noqa: E402
+from vu_net import frame  # noqa: E402
 
 exe = sys.argv[1]
 MA, MB = "02:00:00:00:00:a1", "02:00:00:00:00:b2"
@@ -31,11 +31,8 @@ def run(c, tmp, extra, what, want_direct):
     sw = netbe.SplitvmNet(exe, ["--mode", "xconnect"] + extra +
                           [a for s in socks for a in ("--port", s)])
     try:
-        netbe.wait_paths(socks)
-        a, b = NetFront(socks[0], 0), NetFront(socks[1], 0)
+        (a, b), up = netbe.fronts(sw, socks)
         try:
-            _, up = sw.wait_stats(lambda s: all(p["connected"]
-                                                for p in s["ports"]))
             c.check(up, f"{what}: both frontends connected")
             for name, frames in (("short", SHORT), ("long", LONG)):
                 before = direct(sw.stats(), 0)

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import hugepool  # noqa: E402
 import netbe  # noqa: E402
 import svmtest  # noqa: E402
-from vu_net import NetFront, frame  # noqa: E402
+from vu_net import frame  # noqa: E402
 
 exe = sys.argv[1]
 MEMORY_MB = 128
@@ -58,11 +58,8 @@ def huge_kb(pid):
 
 def forward(c, sw, socks, what):
     """16 frames port 0 -> port 1 (cross-connect), each as sent."""
-    netbe.wait_paths(socks)
-    a, b = NetFront(socks[0], 0), NetFront(socks[1], 0)
+    (a, b), up = netbe.fronts(sw, socks)
     try:
-        _, up = sw.wait_stats(lambda s: all(p["connected"]
-                                            for p in s["ports"]))
         c.check(up, f"{what}: both frontends connected")
         sent = [frame(MB, MA, payload=bytes([i]) * (60 + i)) for i in range(16)]
         for fr in sent:

@@ -204,6 +204,17 @@ def wait_paths(paths, timeout=60):
     return all(os.path.exists(path) for path in paths)
 
 
+def fronts(sw, socks, features=0):
+    """A Python virtio-net frontend (vu_net.NetFront) on each of sw's
+    server sockets once they exist; and whether sw then reports every
+    port connected (a frame sent before may find no destination)."""
+    from vu_net import NetFront
+    wait_paths(socks)
+    fr = [NetFront(s, features) for s in socks]
+    _, up = sw.wait_stats(lambda s: all(p["connected"] for p in s["ports"]))
+    return fr, up
+
+
 def open_sockets(proc, socks, timeout=60):
     """A peer running as root (testpmd) creates its server sockets 0755:
     let splitvm-net (uid 65534) connect to them, as a manager would
