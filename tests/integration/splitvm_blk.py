@@ -436,9 +436,12 @@ def direct_mode(tmp):
         q.alloc(8)              # leave the next buffer unaligned
         used, st, _ = q.request(T_OUT, 10, data, write_data=True)
         used2, st2, addr = q.request(T_IN, 10, data_len=1024)
-        c.check(st == S_OK and st2 == S_OK and q.read(addr, 1024) == data and
-                sector_of(img, 10, 2) == data,
-                "--direct: an unaligned write and read round-trip through the image")
+        back, disk = q.read(addr, 1024) == data, sector_of(img, 10, 2) == data
+        c.check(st == S_OK and st2 == S_OK and back and disk,
+                "--direct: an unaligned write and read round-trip through the image",
+                f"write {used} status {st:#x}, read {used2} status {st2:#x}, "
+                f"read back {'equal' if back else 'different'}, image "
+                f"{'equal' if disk else 'different'}")
         mark = len(be.text())
         be.proc.send_signal(signal.SIGUSR1)
         time.sleep(0.5)
