@@ -224,6 +224,48 @@ static int parse_uint(const char *opt, const char *s, unsigned long min,
 	return 0;
 }
 
+/*
+ * s as one of the n words (its index in *out: the arrays below are
+ * indexed by their enum), or -EINVAL with "OPT: 'S' is not A, B or C".
+ */
+static int parse_word(const char *opt, const char *s,
+		      const char *const *words, unsigned n, unsigned *out)
+{
+	char list[128];
+	size_t len = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!strcmp(s, words[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	list[0] = '\0';
+	for (unsigned i = 0; i < n && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					!i ? "" : i + 1 < n ? ", " : " or ",
+					words[i]);
+	log_err(TAG, "%s: '%s' is not %s", opt, s, list);
+	return -EINVAL;
+}
+
+#define PARSE_WORD(opt, s, words, out) \
+	parse_word(opt, s, words, sizeof(words) / sizeof(words[0]), out)
+
+static const char *const mode_words[] = {
+	[NET_MODE_SWITCH] = "switch", [NET_MODE_XCONNECT] = "xconnect",
+};
+static const char *const onoff_words[] = { "on", "off" };
+static const char *const copy_words[] = {
+	[NET_COPY_DIRECT] = "direct", [NET_COPY_MBUF] = "mbuf",
+};
+static const char *const huge_words[] = {
+	[NET_HUGE_AUTO] = "auto", [NET_HUGE_ON] = "on", [NET_HUGE_OFF] = "off",
+};
+static const char *const stats_words[] = {
+	[NET_STATS_TEXT] = "text", [NET_STATS_JSON] = "json",
+};
+
 static struct net_port_config *port_add(struct net_options *o)
 {
 	struct net_port_config *p;
@@ -487,6 +529,7 @@ static int check_ports(const struct net_options *o)
 int net_options_parse(int argc, char *const argv[], struct net_options *o)
 {
 	unsigned long v;
+	unsigned w;
 	int c, r = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -554,15 +597,9 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 			o->action = NET_ACTION_CAPABILITIES;
 			break;
 		case OPT_MODE:
-			if (!strcmp(optarg, "switch")) {
-				o->mode = NET_MODE_SWITCH;
-			} else if (!strcmp(optarg, "xconnect")) {
-				o->mode = NET_MODE_XCONNECT;
-			} else {
-				log_err(TAG, "--mode: '%s' is not switch or xconnect",
-					optarg);
-				r = -EINVAL;
-			}
+			r = PARSE_WORD("--mode", optarg, mode_words, &w);
+			if (!r)
+				o->mode = (enum net_mode)w;
 			break;
 		case OPT_MAC_SIZE:
 			r = parse_uint("--mac-table-size", optarg, 16,
@@ -574,24 +611,14 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 			o->mac_age_s = (unsigned)v;
 			break;
 		case OPT_OFFLOAD:
-			if (!strcmp(optarg, "on") || !strcmp(optarg, "off")) {
-				o->no_offload = !strcmp(optarg, "off");
-			} else {
-				log_err(TAG, "--offload: '%s' is not on or off",
-					optarg);
-				r = -EINVAL;
-			}
+			r = PARSE_WORD("--offload", optarg, onoff_words, &w);
+			if (!r)
+				o->no_offload = w == 1;
 			break;
 		case OPT_COPY:
-			if (!strcmp(optarg, "direct")) {
-				o->copy = NET_COPY_DIRECT;
-			} else if (!strcmp(optarg, "mbuf")) {
-				o->copy = NET_COPY_MBUF;
-			} else {
-				log_err(TAG, "--copy: '%s' is not direct or mbuf",
-					optarg);
-				r = -EINVAL;
-			}
+			r = PARSE_WORD("--copy", optarg, copy_words, &w);
+			if (!r)
+				o->copy = (enum net_copy)w;
 			break;
 		case OPT_COPY_MIN:
 			r = parse_uint("--copy-min", optarg, 0, 65535, &v);
@@ -625,17 +652,9 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 			o->memory_mb = (unsigned)v;
 			break;
 		case OPT_HUGEPAGES:
-			if (!strcmp(optarg, "auto")) {
-				o->hugepages = NET_HUGE_AUTO;
-			} else if (!strcmp(optarg, "on")) {
-				o->hugepages = NET_HUGE_ON;
-			} else if (!strcmp(optarg, "off")) {
-				o->hugepages = NET_HUGE_OFF;
-			} else {
-				log_err(TAG, "--hugepages: '%s' is not auto, on "
-					"or off", optarg);
-				r = -EINVAL;
-			}
+			r = PARSE_WORD("--hugepages", optarg, huge_words, &w);
+			if (!r)
+				o->hugepages = (enum net_huge)w;
 			break;
 		case OPT_ALLOW_ROOT:
 			o->allow_root = true;
@@ -648,15 +667,9 @@ int net_options_parse(int argc, char *const argv[], struct net_options *o)
 			}
 			break;
 		case OPT_STATS_FORMAT:
-			if (!strcmp(optarg, "text")) {
-				o->stats_format = NET_STATS_TEXT;
-			} else if (!strcmp(optarg, "json")) {
-				o->stats_format = NET_STATS_JSON;
-			} else {
-				log_err(TAG, "--stats-format: '%s' is not text or json",
-					optarg);
-				r = -EINVAL;
-			}
+			r = PARSE_WORD("--stats-format", optarg, stats_words, &w);
+			if (!r)
+				o->stats_format = (enum net_stats_format)w;
 			break;
 		case 'v':
 			o->verbosity = 1;
