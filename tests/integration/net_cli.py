@@ -126,9 +126,8 @@ with tempfile.TemporaryDirectory() as tmp:
         sw = netbe.SplitvmNet(exe, ["--port", sock])
         time.sleep(delay)
         sw.proc.send_signal(signal.SIGTERM)
-        try:
-            status = sw.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        status = sw.wait(30)
+        if status is None:
             sw.threads()
             sw.kill()
             status = "still running after 30 s"

@@ -123,9 +123,8 @@ with tempfile.TemporaryDirectory() as tmp:
         set_pool(old)
         if hugepool.free() == 0:
             sw, socks = run(c, tmp, "on", "none")
-            try:
-                status = sw.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
+            status = sw.wait(20)
+            if status is None:
                 status, _ = sw.stop()
             err = [ln for ln in "".join(sw.stderr).splitlines() if ln.strip()]
             c.equal(status, 1, "--hugepages on, none free: exit status 1")

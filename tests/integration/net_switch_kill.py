@@ -46,7 +46,6 @@ test lets the switch live past that, so outages stay short.
 
 import glob
 import os
-import queue
 import random
 import re
 import signal

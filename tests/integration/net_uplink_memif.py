@@ -23,7 +23,6 @@ the memif and vhost connections closed.  With NET_UPLINK_THREADS=N all of
 it runs with N forwarding threads."""
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -146,9 +145,7 @@ def stop_switch(sw, what):
 
 # A driver that does not exist: refused at start, exit 1, and said so.
 bad = netbe.SplitvmNet(exe, ["--uplink", "net_nosuchdriver0"])
-try:
-    bad.proc.wait(timeout=60)
-except subprocess.TimeoutExpired:
+if bad.wait(60) is None:
     bad.kill()
 c.equal(bad.proc.returncode, 1, "an uplink nobody drives: exit 1")
 c.check(bad.wait_log("no such driver installed?", timeout=5),

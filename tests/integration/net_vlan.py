@@ -271,8 +271,7 @@ with tempfile.TemporaryDirectory() as tmp:
                                 os.path.join(tmp, "x.sock") + ",vlan=10",
                                 "--port", os.path.join(tmp, "y.sock")])
     try:
-        sw.proc.wait(timeout=30)
-        c.equal(sw.proc.returncode, 2, "xconnect with vlan=: exit status 2")
+        c.equal(sw.wait(30), 2, "xconnect with vlan=: exit status 2")
         c.check(sw.wait_log("need --mode switch", timeout=5),
                 "  ... saying why")
     finally:

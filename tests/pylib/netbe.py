@@ -76,7 +76,8 @@ class SplitvmNet:
         self.lines = queue.Queue()
         self.stderr = []
         threading.Thread(target=self._read_out, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+        self._err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self._err_reader.start()
 
     def _read_out(self):
         for line in self.proc.stdout:
@@ -93,10 +94,21 @@ class SplitvmNet:
             if any(text in line for line in self.stderr):
                 return True
             if self.proc.poll() is not None:
-                time.sleep(0.2)
+                self._err_reader.join(5)
                 return any(text in line for line in self.stderr)
             time.sleep(0.05)
         return False
+
+    def wait(self, timeout):
+        """Wait for the process to end: its exit status, with everything
+        it wrote to stderr in self.stderr (the reader thread may lag
+        behind the exit), or None if it still runs after timeout."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._err_reader.join(5)
+        return self.proc.returncode
 
     def _next_json(self, timeout):
         end = time.monotonic() + timeout
@@ -150,6 +162,7 @@ class SplitvmNet:
             self.threads()
             self.proc.kill()
             self.proc.wait()
+        self._err_reader.join(5)
         return self.proc.returncode, final
 
     def threads(self):
