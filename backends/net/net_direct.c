@@ -19,19 +19,37 @@ struct cursor {
 	uint64_t left;
 };
 
-static void cursor_init(struct cursor *c, const struct rte_vhost_memory *mem,
-			const struct net_guard_seg *segs, unsigned n)
+static inline void cursor_init(struct cursor *c,
+			       const struct rte_vhost_memory *mem,
+			       const struct net_guard_seg *segs, unsigned n)
 {
-	*c = (struct cursor){
-		/* rte_vhost_va_from_guest_pa only reads the table. */
-		.mem = (struct rte_vhost_memory *)(uintptr_t)mem,
-		.segs = segs, .n = n,
-	};
+	/* rte_vhost_va_from_guest_pa only reads the table. */
+	c->mem = (struct rte_vhost_memory *)(uintptr_t)mem;
+	c->segs = segs;
+	c->n = n;
+	c->i = 0;
+	/* The first buffer as the first piece when the walk found it in one
+	 * region (nearly always): no cursor_fill for the common frame. */
+	if (n && segs[0].va) {
+		c->p = (uint8_t *)(uintptr_t)segs[0].va;
+		c->left = segs[0].len;
+		c->off = segs[0].len;
+	} else {
+		c->p = NULL;
+		c->left = 0;
+		c->off = 0;
+	}
 }
 
-static void cursor_plain(struct cursor *c, void *buf, uint64_t len)
+static inline void cursor_plain(struct cursor *c, void *buf, uint64_t len)
 {
-	*c = (struct cursor){ .p = buf, .left = len };
+	c->mem = NULL;
+	c->segs = NULL;
+	c->n = 0;
+	c->i = 0;
+	c->off = 0;
+	c->p = buf;
+	c->left = len;
 }
 
 /* A piece with room left, or false at the end. */
@@ -64,8 +82,9 @@ static bool cursor_fill(struct cursor *c)
 	return true;
 }
 
-/* Up to n bytes from s to d; how many (short: one ran out). */
-static uint64_t cursor_copy(struct cursor *d, struct cursor *s, uint64_t n)
+/* Up to n bytes from s to d, piece by piece; how many. */
+static uint64_t cursor_copy_pieces(struct cursor *d, struct cursor *s,
+				   uint64_t n)
 {
 	uint64_t done = 0;
 
@@ -86,10 +105,31 @@ static uint64_t cursor_copy(struct cursor *d, struct cursor *s, uint64_t n)
 	return done;
 }
 
-static uint64_t cursor_skip(struct cursor *c, uint64_t n)
+/* Up to n bytes from s to d; how many (short: one ran out). Inline, so
+ * that the header's and the addresses' fixed lengths become moves. */
+static inline uint64_t cursor_copy(struct cursor *d, struct cursor *s,
+				   uint64_t n)
+{
+	if (n <= d->left && n <= s->left) {
+		memcpy(d->p, s->p, n);
+		d->p += n;
+		d->left -= n;
+		s->p += n;
+		s->left -= n;
+		return n;
+	}
+	return cursor_copy_pieces(d, s, n);
+}
+
+static inline uint64_t cursor_skip(struct cursor *c, uint64_t n)
 {
 	uint64_t done = 0;
 
+	if (n <= c->left) {
+		c->p += n;
+		c->left -= n;
+		return n;
+	}
 	while (done < n && cursor_fill(c)) {
 		uint64_t k = n - done < c->left ? n - done : c->left;
 
@@ -199,6 +239,16 @@ enum net_direct_status net_direct_tx_header(const struct net_direct_ring *r,
 	 * flag (NEEDS_CSUM, DATA_VALID) and no GSO type; the other fields
 	 * are meaningless then and not passed on.
 	 */
+	if (fr->segs[0].va && fr->segs[0].len >= r->hdr_len + sizeof(fr->eth)) {
+		/* Header and addresses in the first buffer (the usual). */
+		const uint8_t *p = (const uint8_t *)(uintptr_t)fr->segs[0].va;
+
+		memcpy(&hdr, p, sizeof(hdr));
+		if (hdr.flags || hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+			return NET_DIRECT_FALLBACK;
+		memcpy(fr->eth, p + r->hdr_len, sizeof(fr->eth));
+		return NET_DIRECT_OK;
+	}
 	cursor_init(&src, r->mem, fr->segs, fr->nsegs);
 	cursor_plain(&dst, &hdr, sizeof(hdr));
 	if (cursor_copy(&dst, &src, sizeof(hdr)) != sizeof(hdr))
@@ -262,6 +312,39 @@ static enum net_direct_status rx_reserve(const struct net_direct_ring *dst,
 	return NET_DIRECT_OK;
 }
 
+/*
+ * The usual frame without rx_reserve's loop: one transmit buffer, and the
+ * next receive chain one buffer that holds it all, both in one region.
+ * false (nothing done) for anything else.
+ */
+static bool rx_put_one(struct net_direct_ring *dst,
+		       const struct net_direct_ring *src,
+		       const struct net_direct_frame *fr, uint64_t need)
+{
+	/* The header asks for nothing: one buffer (num_buffers 1). */
+	static const struct virtio_net_hdr_mrg_rxbuf hdr = { .num_buffers = 1 };
+	struct net_guard_seg seg;
+	uint16_t head;
+	uint8_t *p;
+
+	if (fr->nsegs != 1 || !fr->segs[0].va ||
+	    dst->last_avail == dst->avail_idx ||
+	    !net_guard_split_one(dst->mem, &dst->vr, dst->last_avail, &seg,
+				 &head) || seg.len < need)
+		return false;
+	p = (uint8_t *)(uintptr_t)seg.va;
+	if (dst->hdr_len == sizeof(hdr))
+		memcpy(p, &hdr, sizeof(hdr));
+	else
+		memcpy(p, &hdr, sizeof(struct virtio_net_hdr));
+	memcpy(p + dst->hdr_len,
+	       (const uint8_t *)(uintptr_t)fr->segs[0].va + src->hdr_len,
+	       fr->len);
+	used_add(dst, head, (uint32_t)need);
+	dst->last_avail++;
+	return true;
+}
+
 enum net_direct_status net_direct_rx_put(struct net_direct_ring *dst,
 					 const struct net_direct_ring *src,
 					 const struct net_direct_frame *fr,
@@ -273,6 +356,8 @@ enum net_direct_status net_direct_rx_put(struct net_direct_ring *dst,
 	enum net_direct_status st;
 	unsigned nsegs = 0;
 
+	if (rx_put_one(dst, src, fr, need))
+		return NET_DIRECT_OK;
 	st = rx_reserve(dst, need, b, &nsegs);
 	if (st != NET_DIRECT_OK)
 		return st;

@@ -216,6 +216,8 @@ unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
 	enum net_direct_status last = NET_DIRECT_OK;
 	uint16_t vring = NET_TXQ(k);
 	struct net_direct_ring s;
+	struct net_direct_dest *xd = NULL;
+	bool xc = f->be->opts->mode == NET_MODE_XCONNECT;
 	unsigned n = 0, nw = 0;
 
 	*rest = true;
@@ -255,9 +257,11 @@ unsigned net_fwd_direct(struct net_fwd *f, struct net_port *src, uint16_t k,
 
 		if (net_direct_tx_header(&s, fr) != NET_DIRECT_OK)
 			break;
-		d = frame_dest(f, src, k, fr);
+		/* A cross-connect's frames all go to one ring. */
+		d = xc && xd ? xd : frame_dest(f, src, k, fr);
 		if (!d)
 			break;
+		xd = d;
 		r = net_direct_rx_put(&d->r, &s, fr, &w->rx);
 		if (r == NET_DIRECT_FULL) {
 			/* Full as of when it was opened: look again once. */

@@ -10,20 +10,6 @@
 #define NET_GUARD_MAX_BUFS 256
 #define NET_DESC_SIZE 16u
 
-/* The host address of [gpa, gpa + len) when one region holds it all. */
-static uint64_t region_va(const struct rte_vhost_memory *mem, uint64_t gpa,
-			  uint64_t len)
-{
-	for (uint32_t i = 0; i < mem->nregions; i++) {
-		const struct rte_vhost_mem_region *r = &mem->regions[i];
-		uint64_t off = gpa - r->guest_phys_addr;
-
-		if (gpa >= r->guest_phys_addr && off < r->size)
-			return len <= r->size - off ? r->host_user_addr + off : 0;
-	}
-	return 0;
-}
-
 bool net_guard_mapped(const struct rte_vhost_memory *mem, uint64_t gpa,
 		      uint64_t len)
 {
@@ -65,7 +51,7 @@ static const struct vring_desc *indirect_desc(struct rte_vhost_memory *mem,
 	       (const struct vring_desc *)(uintptr_t)va : NULL;
 }
 
-enum net_chain_verdict net_guard_walk_split(const struct rte_vhost_memory *cmem,
+enum net_chain_verdict net_guard_walk_chain(const struct rte_vhost_memory *cmem,
 					    const struct rte_vhost_vring *vr,
 					    uint16_t avail_idx,
 					    struct net_guard_seg *segs,
@@ -111,7 +97,7 @@ enum net_chain_verdict net_guard_walk_split(const struct rte_vhost_memory *cmem,
 		flags = d->flags;
 		if (segs) {
 			/* One lookup for the check and the copy, mostly. */
-			uint64_t va = len ? region_va(mem, addr, len) : 0;
+			uint64_t va = len ? net_guard_region_va(mem, addr, len) : 0;
 
 			if (!va && !net_guard_mapped(mem, addr, len))
 				return NET_CHAIN_BAD;
@@ -136,7 +122,7 @@ enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *mem,
 					     const struct rte_vhost_vring *vr,
 					     uint16_t avail_idx, uint64_t *total)
 {
-	return net_guard_walk_split(mem, vr, avail_idx, NULL, 0, NULL, NULL,
+	return net_guard_walk_chain(mem, vr, avail_idx, NULL, 0, NULL, NULL,
 				    total);
 }
 

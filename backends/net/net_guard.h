@@ -15,8 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct rte_vhost_memory;
-struct rte_vhost_vring;
+#include <rte_vhost.h>
 
 /* Per vring, forwarder only. */
 struct net_vring_guard {
@@ -45,6 +44,56 @@ struct net_guard_seg {
 	uint64_t va;	/* host address when one region holds it all, else 0 */
 };
 
+/* The host address of [gpa, gpa + len) when one region holds it all,
+ * else 0. */
+static inline uint64_t net_guard_region_va(const struct rte_vhost_memory *mem,
+					   uint64_t gpa, uint64_t len)
+{
+	for (uint32_t i = 0; i < mem->nregions; i++) {
+		const struct rte_vhost_mem_region *r = &mem->regions[i];
+		uint64_t off = gpa - r->guest_phys_addr;
+
+		if (gpa >= r->guest_phys_addr && off < r->size)
+			return len <= r->size - off ? r->host_user_addr + off : 0;
+	}
+	return 0;
+}
+
+/*
+ * The usual split-ring chain at avail_idx, one buffer in one region (a
+ * frontend that puts the header in front of the frame): recorded in
+ * *seg, its head in *head, with each field read once. false for any
+ * other chain, good or bad: net_guard_walk_chain tells which.
+ */
+static inline bool net_guard_split_one(const struct rte_vhost_memory *mem,
+				       const struct rte_vhost_vring *vr,
+				       uint16_t avail_idx,
+				       struct net_guard_seg *seg,
+				       uint16_t *head)
+{
+	volatile const struct vring_desc *d;
+	uint16_t idx, flags;
+	uint64_t addr, va;
+	uint32_t len;
+
+	idx = *(volatile const uint16_t *)&vr->avail->ring[avail_idx &
+							   (vr->size - 1)];
+	if (idx >= vr->size)
+		return false;
+	d = &vr->desc[idx];
+	addr = d->addr;
+	len = d->len;
+	flags = d->flags;
+	if ((flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) || !len)
+		return false;
+	va = net_guard_region_va(mem, addr, len);
+	if (!va)
+		return false;
+	*seg = (struct net_guard_seg){ addr, len, va };
+	*head = idx;
+	return true;
+}
+
 /* Whether [gpa, gpa + len) lies in guest memory (may span regions). */
 bool net_guard_mapped(const struct rte_vhost_memory *mem, uint64_t gpa,
 		      uint64_t len);
@@ -59,20 +108,42 @@ enum net_chain_verdict net_guard_check_split(const struct rte_vhost_memory *mem,
 					     const struct rte_vhost_vring *vr,
 					     uint16_t avail_idx, uint64_t *total);
 
+/* net_guard_walk_split for any chain: the loop. */
+enum net_chain_verdict net_guard_walk_chain(const struct rte_vhost_memory *mem,
+					    const struct rte_vhost_vring *vr,
+					    uint16_t avail_idx,
+					    struct net_guard_seg *segs,
+					    unsigned max, unsigned *nsegs,
+					    uint16_t *head, uint64_t *total);
+
 /*
  * net_guard_check_split that also records the chain (for the direct copy,
  * net_direct.c): with segs, each descriptor's buffer in order, at most
  * max of them (else NET_CHAIN_LONG), *nsegs how many, *head the chain's
  * head (both may be NULL). Every field is read once from guest memory
  * and checked before it is recorded, so a frontend that rewrites its
- * descriptors meanwhile changes nothing checked.
+ * descriptors meanwhile changes nothing checked. Inline for the usual
+ * chain (net_guard_split_one): the direct copy walks two per frame.
  */
-enum net_chain_verdict net_guard_walk_split(const struct rte_vhost_memory *mem,
-					    const struct rte_vhost_vring *vr,
-					    uint16_t avail_idx,
-					    struct net_guard_seg *segs,
-					    unsigned max, unsigned *nsegs,
-					    uint16_t *head, uint64_t *total);
+static inline enum net_chain_verdict
+net_guard_walk_split(const struct rte_vhost_memory *mem,
+		     const struct rte_vhost_vring *vr, uint16_t avail_idx,
+		     struct net_guard_seg *segs, unsigned max, unsigned *nsegs,
+		     uint16_t *head, uint64_t *total)
+{
+	uint16_t h;
+
+	if (segs && max && net_guard_split_one(mem, vr, avail_idx, segs, &h)) {
+		if (head)
+			*head = h;
+		if (nsegs)
+			*nsegs = 1;
+		*total = segs[0].len;
+		return NET_CHAIN_OK;
+	}
+	return net_guard_walk_chain(mem, vr, avail_idx, segs, max, nsegs, head,
+				    total);
+}
 
 /*
  * The same for the chain at the head of a packed ring, at librte_vhost's

@@ -252,7 +252,66 @@ static void test_packed_chains(void)
 	CU_ASSERT_EQUAL(net_guard_packed_chains(&pv, WRAP | 2, 12, c, QSZ), 0);
 }
 
+/* The one-buffer shortcut takes exactly the one-buffer, one-region
+ * chains, and the walk gives the same verdict either way. */
+static void test_split_one(void)
+{
+	struct net_guard_seg seg, segs[4];
+	uint64_t total;
+	unsigned n;
+	uint16_t head;
+
+	AVAIL->ring[5] = 3;
+	set(3, R0 + 0x100, 60, 0, 0);
+	CU_ASSERT_TRUE(net_guard_split_one(mem, &vr, 5, &seg, &head));
+	CU_ASSERT_EQUAL(head, 3);
+	CU_ASSERT_EQUAL(seg.addr, R0 + 0x100);
+	CU_ASSERT_EQUAL(seg.len, 60);
+	CU_ASSERT_EQUAL(seg.va, (uintptr_t)guest + 0x100);
+	CU_ASSERT_EQUAL(net_guard_walk_split(mem, &vr, 5, segs, 4, &n, &head,
+					     &total), NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(total, 60);
+	CU_ASSERT_EQUAL(segs[0].va, seg.va);
+	memset(segs, 0, sizeof(segs));
+	CU_ASSERT_EQUAL(net_guard_walk_chain(mem, &vr, 5, segs, 4, &n, &head,
+					     &total), NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(total, 60);
+	CU_ASSERT_EQUAL(segs[0].va, seg.va);
+	/* Good chains it leaves to the walk: two buffers, an indirect
+	 * table, a zero length, a buffer over two regions. */
+	set(3, R0 + 0x100, 10, VRING_DESC_F_NEXT, 4);
+	set(4, R0 + 0x200, 50, 0, 0);
+	CU_ASSERT_FALSE(net_guard_split_one(mem, &vr, 5, &seg, &head));
+	CU_ASSERT_EQUAL(net_guard_walk_split(mem, &vr, 5, segs, 4, &n, &head,
+					     &total), NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(n, 2);
+	set(3, R0 + 0x100, 16, VRING_DESC_F_INDIRECT, 0);
+	CU_ASSERT_FALSE(net_guard_split_one(mem, &vr, 5, &seg, &head));
+	set(3, R0 + 0x100, 0, 0, 0);
+	CU_ASSERT_FALSE(net_guard_split_one(mem, &vr, 5, &seg, &head));
+	set(3, R1 - 8, 16, 0, 0);
+	CU_ASSERT_FALSE(net_guard_split_one(mem, &vr, 5, &seg, &head));
+	CU_ASSERT_EQUAL(net_guard_walk_split(mem, &vr, 5, segs, 4, &n, &head,
+					     &total), NET_CHAIN_OK);
+	CU_ASSERT_EQUAL(segs[0].va, 0);
+	/* Bad ones: outside guest memory, a head outside the table. */
+	set(3, END - 8, 16, 0, 0);
+	CU_ASSERT_FALSE(net_guard_split_one(mem, &vr, 5, &seg, &head));
+	CU_ASSERT_EQUAL(net_guard_walk_split(mem, &vr, 5, segs, 4, &n, &head,
+					     &total), NET_CHAIN_BAD);
+	AVAIL->ring[5] = QSZ;
+	CU_ASSERT_FALSE(net_guard_split_one(mem, &vr, 5, &seg, &head));
+	/* No room to record it: the walk says so. */
+	AVAIL->ring[5] = 3;
+	set(3, R0 + 0x100, 60, 0, 0);
+	CU_ASSERT_EQUAL(net_guard_walk_split(mem, &vr, 5, segs, 0, &n, &head,
+					     &total), NET_CHAIN_LONG);
+}
+
 static CU_TestInfo guard_tests[] = {
+	{ "one buffer in one region: the shortcut", test_split_one },
 	{ "packed rings: pending, chains, indirect tables", test_packed },
 	{ "packed rings: where chains end, how many a dequeue took",
 	  test_packed_chains },
