@@ -501,7 +501,9 @@ const char *net_peer_report(const struct net_test *t)
 		return "virtio used ring anomaly";
 	if (ps->needs_reset)
 		return "virtio device needs reset";
-	if (ps->bad || ps->own_back || ps->other)
+	if (ps->bad)
+		return "a frame from the switch that does not check (length, bytes, addresses or counts)";
+	if (ps->own_back || ps->other)
 		return "a frame from the switch that is not the peer's";
 	if (!ps->heard)
 		return "no frame from the peer";
