@@ -714,6 +714,12 @@ void net_backend_destroy(struct net_backend *be)
 
 int net_backend_print_stats(struct net_backend *be)
 {
+	return net_backend_write_stats(be, stdout,
+				       be->opts->stats_format == NET_STATS_JSON);
+}
+
+int net_backend_write_stats(struct net_backend *be, FILE *f, bool json)
+{
 	struct net_port_report ports[NET_SWITCH_MAX_PORTS];
 	struct net_queue_stats *sum;
 	struct timespec ts;
@@ -776,10 +782,10 @@ int net_backend_print_stats(struct net_backend *be)
 			.queues = &sum[(size_t)i * NET_MAX_QUEUES],
 		};
 	}
-	if (be->opts->stats_format == NET_STATS_JSON)
-		r = net_report_print_json(stdout, &rep);
+	if (json)
+		r = net_report_print_json(f, &rep);
 	else
-		r = net_report_print_text(stdout, &rep);
+		r = net_report_print_text(f, &rep);
 	pthread_mutex_unlock(&be->ports_lock);
 	free(sum);
 	return r;

@@ -6,6 +6,9 @@
 #ifndef SPLITVM_NET_BACKEND_H
 #define SPLITVM_NET_BACKEND_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 #include "net_ctl.h"
 #include "net_options.h"
 
@@ -35,6 +38,9 @@ void net_backend_request_stats(struct net_backend *be);
 
 /* Print the statistics in the --stats-format to stdout. */
 int net_backend_print_stats(struct net_backend *be)
+	__attribute__((warn_unused_result));
+/* The same to f, as one JSON line or as text; any thread. 0 or -errno. */
+int net_backend_write_stats(struct net_backend *be, FILE *f, bool json)
 	__attribute__((warn_unused_result));
 
 /* The --control requests' effects (net_ctl.h), ctx: the backend. */

@@ -169,9 +169,15 @@ static void net_ctl_quit(void *ctx)
 	net_backend_request_stop(ctx);
 }
 
+static int net_ctl_stats(void *ctx, FILE *f)
+{
+	return net_backend_write_stats(ctx, f, true);
+}
+
 const struct net_ctl_ops net_backend_ctl_ops = {
 	.add = net_ctl_add,
 	.remove = net_ctl_remove,
 	.list = net_ctl_list,
 	.quit = net_ctl_quit,
+	.stats = net_ctl_stats,
 };

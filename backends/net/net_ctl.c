@@ -52,6 +52,7 @@ static const char *const net_ctl_ops_names[] = {
 	[NET_CTL_REMOVE] = "remove",
 	[NET_CTL_LIST] = "list",
 	[NET_CTL_QUIT] = "quit",
+	[NET_CTL_STATS] = "stats",
 };
 
 /* An add's VLAN members, named as --port's parameters. */
@@ -173,7 +174,8 @@ int net_ctl_parse(const char *line, size_t len, struct net_ctl_request *req,
 		}
 	}
 	if (ret) {
-		snprintf(err, errlen, "unknown op (add, remove, list, quit)");
+		snprintf(err, errlen,
+			 "unknown op (add, remove, list, quit, stats)");
 		goto out;
 	}
 	json_object_object_get_ex(obj, "name", &name);
@@ -246,6 +248,89 @@ static struct json_object *net_ctl_result(bool ok, const char *error)
 	if (error)
 		json_object_object_add(o, "error", json_object_new_string(error));
 	return o;
+}
+
+/* All of buf to a client that gets NET_CTL_READ_TIMEOUT_MS per chunk. */
+static int net_ctl_write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		ssize_t n;
+
+		if (poll(&p, 1, NET_CTL_READ_TIMEOUT_MS) <= 0)
+			return -ETIMEDOUT;
+		n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * {"ok":true,"stats":{...}}: the statistics can be far longer than any
+ * other reply (64 ports with trunk lists), so they go to the client as
+ * they are printed, through a stream whose last byte (the report's
+ * newline) is held back for our closing brace.  No growing buffer:
+ * realloc of a large one would need mremap, which the filter refuses.
+ */
+struct net_ctl_stream {
+	int fd;
+	int err;
+	bool held;
+	char last;
+};
+
+static ssize_t net_ctl_stream_write(void *cookie, const char *buf,
+				    size_t len)
+{
+	struct net_ctl_stream *s = cookie;
+
+	if (!len || s->err)
+		return s->err ? -1 : 0;
+	if (s->held)
+		s->err = net_ctl_write_all(s->fd, &s->last, 1);
+	if (!s->err && len > 1)
+		s->err = net_ctl_write_all(s->fd, buf, len - 1);
+	if (s->err) {
+		errno = -s->err;
+		return -1;
+	}
+	s->last = buf[len - 1];
+	s->held = true;
+	return (ssize_t)len;
+}
+
+static void net_ctl_reply_stats(struct net_ctl *c, int fd)
+{
+	static const char head[] = "{\"ok\":true,\"stats\":";
+	struct net_ctl_stream s = { .fd = fd };
+	cookie_io_functions_t io = { .write = net_ctl_stream_write };
+	FILE *f;
+	int r;
+
+	s.err = net_ctl_write_all(fd, head, sizeof(head) - 1);
+	f = s.err ? NULL : fopencookie(&s, "w", io);
+	if (!f) {
+		log_debug(TAG, "stats reply: %s",
+			  strerror(s.err ? -s.err : errno));
+		return;
+	}
+	r = c->ops->stats(c->ctx, f);
+	if (fclose(f) && !r)
+		r = s.err ? s.err : -EIO;
+	/* The report is one line: its newline ends ours, after the brace. */
+	if (!r && (!s.held || s.last != '\n'))
+		r = -EPROTO;
+	if (!r)
+		r = net_ctl_write_all(fd, "}\n", 2);
+	/* Half a reply went out: the client sees it cut short. */
+	if (r)
+		log_warn(TAG, "stats reply: %s", strerror(-r));
 }
 
 static void net_ctl_forget(struct net_ctl *c, const char *name)
@@ -343,6 +428,9 @@ static void net_ctl_handle(struct net_ctl *c, int fd, const char *line,
 		if (o)
 			json_object_object_add(o, "ports", json_object_new_int(r));
 		net_ctl_reply(fd, o);
+		return;
+	case NET_CTL_STATS:
+		net_ctl_reply_stats(c, fd);
 		return;
 	case NET_CTL_LIST:
 	case NET_CTL_QUIT:

@@ -8,6 +8,7 @@
 #define SPLITVM_NET_CTL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "net_ctl_msg.h"
 #include "net_vlan.h"
@@ -18,6 +19,7 @@ enum net_ctl_op {
 	NET_CTL_REMOVE,		/* {"op":"remove","name":"N"} */
 	NET_CTL_LIST,		/* {"op":"list"} */
 	NET_CTL_QUIT,		/* {"op":"quit"}: only when no port is left */
+	NET_CTL_STATS,		/* {"op":"stats"}: the counters */
 };
 
 struct net_ctl_request {
@@ -62,6 +64,9 @@ struct net_ctl_ops {
 	int (*list)(void *ctx, char *buf, size_t len);
 	/* Stop the process: called for "quit" once no port is left. */
 	void (*quit)(void *ctx);
+	/* The statistics as one JSON object (--stats-format json's line)
+	 * to f. 0 or -errno. */
+	int (*stats)(void *ctx, FILE *f);
 };
 
 struct net_ctl;

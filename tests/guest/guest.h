@@ -555,7 +555,15 @@ struct net_options {
 	uint64_t wait_ms;		/* guest.net_wait_ms: idle before traffic */
 	bool peer;			/* guest.net_peer=1: exchange with a guest */
 	bool peer_bcast;		/* guest.net_peer_bcast=1: never unicast */
+	/* guest.net_peer_len=L given (else NET_PEER_LEN_MIN): bytes per
+	 * peer frame; peer_len_bad: not a number. */
+	bool peer_len_given, peer_len_bad;
+	uint64_t peer_len;
 };
+
+/* guest.net_peer_len's range: the exchange's own fields, a 1514-byte frame. */
+#define NET_PEER_LEN_MIN	78
+#define NET_PEER_LEN_MAX	1514
 
 /*
  * Send `frames` frames over up to o->queues queue pairs (more than one:

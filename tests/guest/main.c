@@ -33,6 +33,12 @@
  *                   duplicated and reordered ones (virtio_net_peer.c)
  *   guest.net_peer_bcast=1  its frames stay broadcasts (a switch floods
  *                   them) instead of going to the peer's MAC once heard
+ *   guest.net_peer_len=L  bytes of each frame it sends, Ethernet header
+ *                   included, virtio-net header not (78 to 1514, default
+ *                   78): bytes past the 78 carry a pattern the peer
+ *                   checks; both guests need the same L (the peer fails
+ *                   frames of another length).  Out of range, or without
+ *                   guest.net_peer=1: the net test fails at once
  *   guest.net_rtt=N N kick-to-interrupt round trips of one frame each
  *                   through the first virtio-net device, MSI-X on
  *                   (virtio_net_rtt.c); 0: no test
@@ -184,13 +190,16 @@ static void guest_parse_options(const struct boot_info *bi,
 /*
  * guest.net=N, guest.net_expect=N, guest.net_queues=Q, guest.net_irq=1,
  * guest.net_reset=1, guest.net_wait_ms=W, guest.net_peer=1,
- * guest.net_peer_bcast=1: the
- * virtio-net test.
+ * guest.net_peer_bcast=1, guest.net_peer_len=L: the virtio-net test.
  */
 static const char *net_test_from_options(const struct boot_info *bi)
 {
 	uint64_t frames = option_u64(bi, "guest.net", 0);
 	uint64_t queues = option_u64(bi, "guest.net_queues", 1);
+	size_t len;
+	const char *len_opt = boot_option(bi, "guest.net_peer_len", &len);
+	uint64_t peer_len = 0;
+	bool peer_len_bad = len_opt && !parse_u64(len_opt, len, &peer_len);
 	struct net_options no = {
 		.queues = queues > 0xffff ? 0xffff : (unsigned int)queues,
 		.irq = option_flag(bi, "guest.net_irq"),
@@ -198,6 +207,9 @@ static const char *net_test_from_options(const struct boot_info *bi)
 		.wait_ms = option_u64(bi, "guest.net_wait_ms", 0),
 		.peer = option_flag(bi, "guest.net_peer"),
 		.peer_bcast = option_flag(bi, "guest.net_peer_bcast"),
+		.peer_len_given = len_opt != NULL,
+		.peer_len_bad = peer_len_bad,
+		.peer_len = len_opt ? peer_len : NET_PEER_LEN_MIN,
 	};
 
 	if (!frames)

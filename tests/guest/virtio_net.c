@@ -98,14 +98,16 @@
 #define NET_CTRL_TIMEOUT_MS	5000
 
 _Static_assert(NET_HDR_LEN == 12, "virtio-net header with VERSION_1");
-_Static_assert(NET_HDR_LEN + NET_FRAME_LEN <= NET_BUF_SIZE, "frame fits");
+_Static_assert(NET_HDR_LEN + NET_PEER_LEN_MAX <= NET_BUF_SIZE, "frame fits");
 _Static_assert(NET_RX_BUFS <= VIRTQ_SIZE_MAX, "rx buffers fit the ring");
+_Static_assert(NET_PEER_LEN_MIN == NET_FRAME_LEN,
+	       "the peer exchange's shortest frame is the standard one");
 
 static struct net_test net;
 uint8_t net_rx_bufs[NET_MAX_PAIRS][NET_RX_BUFS][NET_BUF_SIZE]
 	__attribute__((aligned(4096)));
-uint8_t net_tx_bufs[NET_MAX_PAIRS][VIRTQ_SIZE_MAX][NET_HDR_LEN + NET_FRAME_LEN]
-	__attribute__((aligned(64)));
+uint8_t net_tx_bufs[NET_MAX_PAIRS][VIRTQ_SIZE_MAX]
+		   [NET_HDR_LEN + NET_PEER_LEN_MAX] __attribute__((aligned(64)));
 uint8_t net_seen[NET_MAX_FRAMES / 8];
 /* A control command: header, data, ack (each its own buffer). */
 static struct {
@@ -632,9 +634,33 @@ static const char *net_restart(struct net_test *t)
 	return NULL;
 }
 
-static const char *net_run(struct net_test *t, const struct pci_dev *pd,
-			   bool reset)
+/* guest.net_peer_len=L: for the peer exchange, 78 to 1514 bytes. */
+static const char *net_check_peer_len(struct net_test *t,
+				      const struct net_options *o)
 {
+	t->peer_len = NET_PEER_LEN_MIN;
+	if (!o->peer_len_given)
+		return NULL;
+	if (!t->peer)
+		return "guest.net_peer_len without guest.net_peer=1";
+	if (o->peer_len_bad || o->peer_len < NET_PEER_LEN_MIN ||
+	    o->peer_len > NET_PEER_LEN_MAX) {
+		if (o->peer_len_bad)
+			guest_printf("guest: warning: guest.net_peer_len is not a number\n");
+		else
+			guest_printf("guest: warning: guest.net_peer_len=%llu: frames are %u to %u bytes\n",
+				     (unsigned long long)o->peer_len,
+				     NET_PEER_LEN_MIN, NET_PEER_LEN_MAX);
+		return "guest.net_peer_len out of range";
+	}
+	t->peer_len = (uint32_t)o->peer_len;
+	return NULL;
+}
+
+static const char *net_run(struct net_test *t, const struct pci_dev *pd,
+			   const struct net_options *o)
+{
+	bool reset = o->reset;
 	const char *r;
 
 	/*
@@ -646,6 +672,9 @@ static const char *net_run(struct net_test *t, const struct pci_dev *pd,
 		return "guest.net_reset=1 with guest.net_queues > 1 is not supported";
 	if (t->peer && (reset || t->queues > 1))
 		return "guest.net_peer=1 is one queue pair's test, without guest.net_reset=1";
+	r = net_check_peer_len(t, o);
+	if (r)
+		return r;
 	r = virtio_pci_open(pd, &t->vd);
 	if (!r && t->irq)
 		r = virtio_msix_enable(&t->vd, lapic_id());
@@ -697,7 +726,7 @@ const char *virtio_net_test(uint64_t frames, uint64_t expect,
 		guest_printf("guest: net none\n");
 		return "no virtio-net device";
 	}
-	r = net_run(t, &pd, o->reset);
+	r = net_run(t, &pd, o);
 	if (r)
 		guest_printf("guest: net 00:%02x.%x FAIL reason=\"%s\"\n",
 			     pd.slot, pd.fn, r);

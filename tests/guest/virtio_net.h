@@ -70,6 +70,7 @@ struct net_test {
 	bool irq;			/* guest.net_irq=1 */
 	bool peer;			/* guest.net_peer=1 */
 	bool peer_bcast;		/* guest.net_peer_bcast=1 */
+	uint32_t peer_len;		/* guest.net_peer_len: frame bytes */
 	uint64_t wait_ms;		/* guest.net_wait_ms */
 	uint64_t ctrl_irqs;		/* commands that brought an interrupt */
 	uint8_t mac[6];
@@ -85,7 +86,7 @@ struct net_test {
 
 extern uint8_t net_rx_bufs[NET_MAX_PAIRS][NET_RX_BUFS][NET_BUF_SIZE];
 extern uint8_t net_tx_bufs[NET_MAX_PAIRS][VIRTQ_SIZE_MAX]
-			  [NET_HDR_LEN + NET_FRAME_LEN];
+			  [NET_HDR_LEN + NET_PEER_LEN_MAX];
 /* One bit per sequence number (mod NET_MAX_FRAMES): seen. */
 extern uint8_t net_seen[NET_MAX_FRAMES / 8];
 extern const uint8_t net_bcast[6];

@@ -9,9 +9,15 @@
  *
  * Frames are virtio_net.c's (broadcast, our MAC, magic, checksum), with
  * the peer's MAC as destination once we heard it (so a switch forwards
- * them as known unicast: splitvm-net's direct copy on split rings;
- * guest.net_peer_bcast=1 keeps them broadcasts, flooded), and
- * an ack and flags in the payload:
+ * them as known unicast; guest.net_peer_bcast=1 keeps them broadcasts,
+ * flooded), and an ack and flags in the payload.  guest.net_peer_len=L
+ * makes every frame, data and control, L bytes long (78 by default, 1514
+ * at most): byte i from 78 on is peer_tail_byte(seq, i), and a frame of
+ * the peer must be exactly L bytes with that tail, so one truncated,
+ * padded or overwritten is caught (bad=).  splitvm-net copies a known
+ * unicast frame from one split ring straight into the other (its direct
+ * copy) only when it is at least --copy-min long, 256 by default: the
+ * default 78 bytes go through its mbufs.  In the payload:
  *   data:    seq = the frame's number (0, 1, ...), flags 0
  *   control: flags NET_PEER_CTRL, seq = a mark: the number of data frames
  *            sent before it (no data frame of ours is behind it)
@@ -57,7 +63,8 @@
  *   guest: net 00:<dd>.<f> peer progress sent=<n> received=<n> lost=<n>
  *          dup=<n> ooo=<n>                  (every NET_PEER_PRINT_MS)
  *   guest: net 00:<dd>.<f> peer gap first=<seq> lost=<n>   (per gap)
- *   guest: net 00:<dd>.<f> peer mac=<its MAC> window=<W> sent=<n>
+ *   guest: net 00:<dd>.<f> peer exchange started window=<W> len=<L>
+ *   guest: net 00:<dd>.<f> peer mac=<its MAC> window=<W> len=<L> sent=<n>
  *          received=<n> lost=<n> gaps=<n> dup=<n> ooo=<n> peer_sent=<n>
  *          bad=<n> own_back=<n> other=<n> ctrl_sent=<n> ctrl_received=<n>
  *          probes=<n> used_anomalies=<n> used_bad_id=<n> used_twice=<n>
@@ -96,6 +103,12 @@ _Static_assert(NET_PEER_WINDOW + NET_PEER_TX_SPARE <= VIRTQ_SIZE_MAX,
 	       "the window fits the transmit ring");
 _Static_assert(NET_MAX_FRAMES > 2 * NET_PEER_WINDOW,
 	       "the seen map spans far more than the window");
+
+/* Byte i (NET_FRAME_LEN <= i < L) of frame seq: where it is, and whose. */
+static uint8_t peer_tail_byte(uint32_t seq, uint32_t i)
+{
+	return (uint8_t)(seq * 29 + i * 11 + (i >> 8));
+}
 
 static uint64_t peer_ms(const struct net_peer *ps, uint64_t since,
 			uint64_t now)
@@ -180,10 +193,10 @@ static bool peer_frame_ok(struct net_test *t, const uint8_t *buf,
 {
 	const uint8_t *f = buf + NET_HDR_LEN;
 
-	if (len < NET_HDR_LEN + NET_FRAME_LEN || len > NET_BUF_SIZE) {
+	if (len != NET_HDR_LEN + t->peer_len) {
 		if (!t->bad_len++)
-			guest_printf("guest: warning: net frame used len=%u, expected >= %zu\n",
-				     len, NET_HDR_LEN + NET_FRAME_LEN);
+			guest_printf("guest: warning: net peer frame used len=%u, expected %zu (guest.net_peer_len=%u)\n",
+				     len, NET_HDR_LEN + t->peer_len, t->peer_len);
 		return false;
 	}
 	if (f[12] != NET_ETHERTYPE >> 8 || f[13] != (NET_ETHERTYPE & 0xff) ||
@@ -191,6 +204,20 @@ static bool peer_frame_ok(struct net_test *t, const uint8_t *buf,
 		if (!t->bad_addr++)
 			guest_printf("guest: warning: net peer frame: destination or ethertype not ours\n");
 		return false;
+	}
+	return true;
+}
+
+/* The bytes past the standard frame, up to guest.net_peer_len. */
+static bool peer_tail_ok(struct net_test *t, const uint8_t *f, uint32_t seq)
+{
+	for (uint32_t i = NET_FRAME_LEN; i < t->peer_len; i++) {
+		if (f[i] != peer_tail_byte(seq, i)) {
+			if (!t->bad_payload++)
+				guest_printf("guest: warning: net peer frame seq=%u byte %u is 0x%02x, not 0x%02x\n",
+					     seq, i, f[i], peer_tail_byte(seq, i));
+			return false;
+		}
 	}
 	return true;
 }
@@ -204,7 +231,7 @@ static void peer_rx(struct net_test *t, const uint8_t *buf, uint32_t len,
 	uint32_t seq, count, ack, flags;
 
 	if (!peer_frame_ok(t, buf, len) ||
-	    !net_payload_ok(t, pl, &seq, &count)) {
+	    !net_payload_ok(t, pl, &seq, &count) || !peer_tail_ok(t, f, seq)) {
 		ps->bad++;
 		return;
 	}
@@ -265,13 +292,15 @@ static void peer_queue(struct net_test *t, uint32_t seq, uint32_t flags)
 	struct net_peer *ps = &t->ps;
 	uint16_t head = p->txq.free_head;
 	uint8_t *buf = net_tx_bufs[0][head];
-	struct virtq_buf b = { buf, NET_HDR_LEN + NET_FRAME_LEN, false };
+	uint8_t *f = buf + NET_HDR_LEN;
+	struct virtq_buf b = { buf, NET_HDR_LEN + t->peer_len, false };
 
 	if (ps->peer_end)
 		flags |= NET_PEER_END_SEEN;
 	memset(buf, 0, NET_HDR_LEN);
-	net_build_frame(t, buf + NET_HDR_LEN, seq, NET_MAGIC, ps->expected,
-			flags);
+	net_build_frame(t, f, seq, NET_MAGIC, ps->expected, flags);
+	for (uint32_t i = NET_FRAME_LEN; i < t->peer_len; i++)
+		f[i] = peer_tail_byte(seq, i);
 	if (ps->heard && !t->peer_bcast)
 		memcpy(buf + NET_HDR_LEN, ps->mac, 6);
 	(void)virtq_add(&p->txq, &b, 1);	/* callers checked num_free */
@@ -399,8 +428,8 @@ const char *net_peer_traffic(struct net_test *t)
 	now = rdtsc();
 	ps->last_heard = ps->last_ack = ps->last_print = now;
 	ps->last_probe = now - NET_PEER_PROBE_MS * ps->cycles_per_ms;
-	guest_printf("guest: net 00:%02x.%x peer exchange started window=%u\n",
-		     t->vd.pci.slot, t->vd.pci.fn, NET_PEER_WINDOW);
+	guest_printf("guest: net 00:%02x.%x peer exchange started window=%u len=%u\n",
+		     t->vd.pci.slot, t->vd.pci.fn, NET_PEER_WINDOW, t->peer_len);
 	for (;;) {
 		bool rx = false;
 
@@ -450,10 +479,11 @@ const char *net_peer_report(const struct net_test *t)
 			     virtq_used_anomalies(&p->txq);
 	bool end_ok = ps->end_acked && ps->peer_end;
 
-	guest_printf("guest: net 00:%02x.%x peer mac=%02x:%02x:%02x:%02x:%02x:%02x window=%u sent=%u received=%u lost=%u gaps=%u dup=%u ooo=%u peer_sent=%u bad=%llu own_back=%llu other=%llu ctrl_sent=%llu ctrl_received=%llu probes=%llu used_anomalies=%llu used_bad_id=%llu used_twice=%llu used_idx_back=%llu used_idx_jump=%llu needs_reset=%u end=%s\n",
+	guest_printf("guest: net 00:%02x.%x peer mac=%02x:%02x:%02x:%02x:%02x:%02x window=%u len=%u sent=%u received=%u lost=%u gaps=%u dup=%u ooo=%u peer_sent=%u bad=%llu own_back=%llu other=%llu ctrl_sent=%llu ctrl_received=%llu probes=%llu used_anomalies=%llu used_bad_id=%llu used_twice=%llu used_idx_back=%llu used_idx_jump=%llu needs_reset=%u end=%s\n",
 		     t->vd.pci.slot, t->vd.pci.fn, ps->mac[0], ps->mac[1],
 		     ps->mac[2], ps->mac[3], ps->mac[4], ps->mac[5],
-		     NET_PEER_WINDOW, ps->next_seq, ps->received, ps->lost,
+		     NET_PEER_WINDOW, t->peer_len, ps->next_seq, ps->received,
+		     ps->lost,
 		     ps->gaps, ps->dup, ps->ooo, ps->peer_total,
 		     (unsigned long long)ps->bad,
 		     (unsigned long long)ps->own_back,
@@ -471,7 +501,9 @@ const char *net_peer_report(const struct net_test *t)
 		return "virtio used ring anomaly";
 	if (ps->needs_reset)
 		return "virtio device needs reset";
-	if (ps->bad || ps->own_back || ps->other)
+	if (ps->bad)
+		return "a frame from the switch that does not check (length, bytes, addresses or counts)";
+	if (ps->own_back || ps->other)
 		return "a frame from the switch that is not the peer's";
 	if (!ps->heard)
 		return "no frame from the peer";

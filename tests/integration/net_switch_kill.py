@@ -5,10 +5,16 @@ two guests' traffic through it.
 
 argv: splitvm guest KILLS [RING]
 
-RING (split|packed, default: what the guest picks, packed): the devices'
-ring layout (--net ring=). With split rings the switch copies the
+RING (split|packed, default split, as --net switch= defaults to): the
+devices' ring layout (--net ring=). With split rings the switch copies the
 guests' frames directly from one's buffers into the other's (--copy
-direct, the default), writing both used rings itself.
+direct, the default), writing both used rings itself: the guests send
+PEER_LEN-byte frames (guest.net_peer_len), above the switch's --copy-min
+(256 by default), under which frames take its mbuf path instead. A kill
+there hits the direct copy, which writes the source's used index before
+any destination's: frames are lost, never delivered twice. With packed
+rings every frame takes the mbuf path (librte_vhost's dequeue and
+enqueue).
 
 Two VMs of the test guest on one switch of this test's own (--net
 switch=NAME, which the first core starts and both supervisors restart
@@ -23,6 +29,13 @@ traffic), and kills again; then it types 'q' on both consoles and the
 guests end their exchange and report.
 
 Asserted:
+- with split rings, each switch process (read just before it is killed,
+  and the last one before the end: {"op":"stats"} on its control socket)
+  copied most frames of each guest directly (its per-port "direct"
+  counter above half its rx_frames);
+  with packed rings the counts are printed only;
+- both guests sent and checked PEER_LEN-byte frames (every byte: a
+  frame of another length or with a wrong byte fails the guest);
 - after each kill: one new switch process, vm.devices shows the restart
   and both devices reconnected; frames flow again in both directions;
   the killed process left no EAL runtime directory (splitvm-net removes
@@ -73,6 +86,9 @@ if os.geteuid() != 0:
     svmtest.skip("needs root: splitvm switches the back-ends to another user")
 
 QUICK_KILLS = 4
+# Frame length (guest.net_peer_len): above the spawned switch's default
+# --copy-min (256), so that its direct copy takes the frames.
+PEER_LEN = 1000
 STABLE_S = 10.5         # > SUPERVISOR_STABLE_MS: the restart delay is reset
 RESUME_S = 90           # a kill to traffic in both directions again
 # Frames received past the kill's count before traffic counts as resumed:
@@ -97,7 +113,8 @@ def start_vm(name, mac):
     argv = [splitvm, "--kernel", guest, "--memory", "64M",
             "--net", f"switch={switch},mac={mac}" +
             (f",ring={ring}" if ring else ""), "--api-socket", sock,
-            "--cmdline", "guest.ticks=1 guest.net=4000000000 guest.net_peer=1"]
+            "--cmdline", "guest.ticks=1 guest.net=4000000000 guest.net_peer=1 "
+            f"guest.net_peer_len={PEER_LEN}"]
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     vm = {"name": name, "proc": p, "sock": sock, "out": [], "err": []}
@@ -170,6 +187,38 @@ def extra_restarts(kills_so_far):
             if n > kills_so_far else "")
 
 
+def path_sample(label):
+    """What the running switch counted for each VM's port (its frames as
+    the source): rx_frames and direct; {} where it did not answer."""
+    st = netswitch.stats(switch)
+    out = {"label": label}
+    for vm in vms:
+        counts = st and netswitch.port_counts(st, net0(vm).get("socket"))
+        out[vm["name"]] = counts or {}
+    return out
+
+
+def check_direct(samples, ring):
+    """Split rings (or rings the guest did not name: then it fails):
+    every switch process copied most of both guests' frames straight from
+    ring to ring. Packed: the counts, for the record."""
+    for smp in samples:
+        for vm in vms:
+            cnt = smp[vm["name"]]
+            direct, rx = cnt.get("direct"), cnt.get("rx_frames")
+            print(f"  info {smp['label']}: {vm['name']}'s port rx_frames "
+                  f"{rx} direct {direct}")
+            if ring == "packed":
+                continue
+            # Most, not all: frames flooded before the new switch learned
+            # the peer's MAC, and frames for a full ring, take other ways.
+            c.check(direct is not None and direct > 0 and 2 * direct > rx,
+                    f"{smp['label']}: the switch copied most of "
+                    f"{vm['name']}'s {PEER_LEN}-byte frames directly "
+                    "(--copy direct)",
+                    f"stats of {vm['name']}'s port: {cnt or 'no answer'}")
+
+
 def eal_leftovers(pid):
     """EAL runtime directories of splitvm-net pid: its supervisor points
     XDG_RUNTIME_DIR at the switch's directory (BASE/uUID/net-NAME, BASE
@@ -184,8 +233,9 @@ def eal_leftovers(pid):
     return found + runtime_dirs(prefix)
 
 
-def kill_loop(a, b, rng):
-    """The kills; their times, or None when one went wrong."""
+def kill_loop(a, b, rng, samples):
+    """The kills; their times, or None when one went wrong. Each switch's
+    counters, read just before its kill, go to samples."""
     times = []
     born = time.monotonic()
     outages = []
@@ -199,6 +249,7 @@ def kill_loop(a, b, rng):
                        f"kill {i + 1}: both VMs name one switch process, "
                        "this test's", f"{old} {switch_pid(b)}"):
             return None
+        samples.append(path_sample(f"switch before kill {i + 1}"))
         before = (received(a), received(b))
         t = time.monotonic()
         os.kill(old, signal.SIGKILL)
@@ -293,7 +344,8 @@ def main():
                  for m in [re.search(r"guest: net \S+ features=.* ring=(\S+)",
                                      l)] if m), "?")
     print(f"  info virtqueues: {ring}")
-    times = kill_loop(a, b, random.Random(os.getpid()))
+    samples = []
+    times = kill_loop(a, b, random.Random(os.getpid()), samples)
     if times is None:
         dump(a)
         dump(b)
@@ -301,6 +353,7 @@ def main():
     at_last = (received(a), received(b))
     last_switch = switch_pid(a)
     time.sleep(1.0)
+    samples.append(path_sample("switch after the last kill"))
     t_stop = time.monotonic()
     for vm in (a, b):
         vm["proc"].stdin.write(b"q")
@@ -319,6 +372,10 @@ def main():
         dump(b)
         return
     window = ra["window"]
+    for r, vm in ((ra, a), (rb, b)):
+        c.equal(r.get("len"), PEER_LEN, f"VM {vm['name']}: its frames were "
+                f"{PEER_LEN} bytes (guest.net_peer_len)")
+    check_direct(samples, ring)
     print(f"  info A sent {ra['sent']} received {ra['received']} lost "
           f"{ra['lost']} probes {ra['probes']}; B sent {rb['sent']} "
           f"received {rb['received']} lost {rb['lost']} probes {rb['probes']}")

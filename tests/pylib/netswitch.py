@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """A splitvm-net switch that splitvm started for --net switch=NAME: its
-process, a VM's view of its port, and the clean-up after a test."""
+process, a VM's view of its port, its statistics, and the clean-up after
+a test."""
 
 import glob
 import os
@@ -33,6 +34,33 @@ def device(sock, dev="net0"):
     if status != 200:
         return {}
     return next((x for x in d["devices"] if x["id"] == dev), {})
+
+
+def stats(switch):
+    """The switch's statistics ({"op":"stats"} on its control socket: its
+    stdout is /dev/null), or None when it does not answer."""
+    import netbe
+    for path in control_sockets(switch):
+        try:
+            r = netbe.control(path, {"op": "stats"})
+        except (OSError, ValueError):
+            continue
+        if r.get("ok"):
+            return r["stats"]
+    return None
+
+
+def port_counts(st, socket):
+    """The queues' counters summed for the port on socket, or None."""
+    port = next((p for p in st["ports"] if p.get("socket") == socket), None)
+    if port is None:
+        return None
+    total = {}
+    for q in port["queues"]:
+        for k, v in q.items():
+            if isinstance(v, int) and k != "queue":
+                total[k] = total.get(k, 0) + v
+    return total
 
 
 def clean_up(switch):

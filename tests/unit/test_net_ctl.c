@@ -2,7 +2,12 @@
 /* splitvm-net --control: request parsing and validation, port paths. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "net_ctl.h"
 #include "net_options.h"
@@ -35,6 +40,8 @@ static void test_good_requests(void)
 	CU_ASSERT_EQUAL(req.op, NET_CTL_LIST);
 	CU_ASSERT_EQUAL(parse("{\"op\":\"quit\"}", &req), 0);
 	CU_ASSERT_EQUAL(req.op, NET_CTL_QUIT);
+	CU_ASSERT_EQUAL(parse("{\"op\":\"stats\"}", &req), 0);
+	CU_ASSERT_EQUAL(req.op, NET_CTL_STATS);
 }
 
 static void test_bad_requests(void)
@@ -50,6 +57,8 @@ static void test_bad_requests(void)
 		"{\"op\":\"add\",\"name\":7}",
 		"{\"op\":\"add\",\"name\":\"12345678901234567890123456789012345678901\"}",
 		"{\"op\":\"list\",\"name\":\"a\"}",		/* takes no name */
+		"{\"op\":\"stats\",\"name\":\"a\"}",
+		"{\"op\":\"stats\",\"vlan\":10}",		/* add only */
 		"{\"op\":\"drop\"}",
 		"{\"op\":1}",
 		"{\"op\":\"add\",\"name\":\"a\",\"path\":\"/etc/x\"}",
@@ -224,8 +233,122 @@ static void test_options(void)
 	CU_ASSERT_EQUAL(net_options_parse(1, none, &o), -EINVAL);
 }
 
+/* A fake back-end for the control thread: only stats does anything. */
+static size_t fake_ports;
+
+static int fake_add(void *ctx, const char *name, const char *path,
+		    const struct net_vlan_config *vlan)
+{
+	return -ENOSPC;
+}
+
+static int fake_remove(void *ctx, const char *name)
+{
+	return -ENOENT;
+}
+
+static int fake_list(void *ctx, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	return 0;
+}
+
+static void fake_quit(void *ctx)
+{
+}
+
+/* A report as long as fake_ports makes it: {"ports":[0,1,...]} and \n. */
+static int fake_stats(void *ctx, FILE *f)
+{
+	fprintf(f, "{\"ports\":[");
+	for (size_t i = 0; i < fake_ports; i++)
+		fprintf(f, "%s%zu", i ? "," : "", i);
+	fprintf(f, "]}\n");
+	return fflush(f) ? -EIO : 0;
+}
+
+static const struct net_ctl_ops fake_ops = {
+	.add = fake_add, .remove = fake_remove, .list = fake_list,
+	.quit = fake_quit, .stats = fake_stats,
+};
+
+/* One request line to the socket at path; the reply line, malloc'd. */
+static char *ask(const char *path, const char *line)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t used = 0, cap = 4 << 20;
+	char *buf = malloc(cap + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ssize_t n;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (!buf || fd < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while (used < cap && (!used || buf[used - 1] != '\n') &&
+	       (n = read(fd, buf + used, cap - used)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+	close(fd);
+	return buf;
+}
+
+/*
+ * {"op":"stats"}: the back-end's report inside {"ok":true,"stats":...}
+ * on one line, also when it is far longer than a stream buffer or the
+ * socket's (it is written as it is printed).
+ */
+static void test_stats_reply(void)
+{
+	static const size_t sizes[] = { 0, 3, 100000 };
+	char dir[] = "/tmp/test_net_ctl.XXXXXX", path[64];
+	struct net_ctl *c = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	CU_ASSERT_EQUAL_FATAL(net_ctl_start(path, &fake_ops, NULL, &c), 0);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		char *want, *got;
+		size_t wlen;
+		FILE *f = open_memstream(&want, &wlen);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		fake_ports = sizes[k];
+		fprintf(f, "{\"ok\":true,\"stats\":");
+		CU_ASSERT_EQUAL(fake_stats(NULL, f), 0);
+		fclose(f);
+		want[wlen - 1] = '}';		/* the report's newline */
+		got = ask(path, "{\"op\":\"stats\"}\n");
+		CU_ASSERT_PTR_NOT_NULL(got);
+		if (got && strlen(got) == wlen + 1) {
+			CU_ASSERT_EQUAL(strncmp(got, want, wlen), 0);
+			CU_ASSERT_EQUAL(got[wlen], '\n');
+		} else {
+			CU_FAIL("the stats reply is cut short or too long");
+		}
+		free(got);
+		free(want);
+	}
+	/* The thread still answers other requests after a long reply. */
+	{
+		char *got = ask(path, "{\"op\":\"list\"}\n");
+
+		CU_ASSERT_PTR_NOT_NULL(got);
+		if (got)
+			CU_ASSERT_STRING_EQUAL(got, "{\"ok\":true,\"ports\":[]}\n");
+		free(got);
+	}
+	net_ctl_stop(c);
+	rmdir(dir);
+}
+
 static CU_TestInfo ctl_tests[] = {
-	{ "add, remove, list, quit", test_good_requests },
+	{ "add, remove, list, quit, stats", test_good_requests },
 	{ "malformed and hostile requests are refused", test_bad_requests },
 	{ "add with vlan, trunk, native", test_vlan_members },
 	{ "a client's add request parses to its configuration",
@@ -234,6 +357,8 @@ static CU_TestInfo ctl_tests[] = {
 	  test_format_add_refused },
 	{ "port sockets live next to the control socket", test_port_path },
 	{ "--control on the command line", test_options },
+	{ "stats: the report inside one reply line, however long",
+	  test_stats_reply },
 	CU_TEST_INFO_NULL,
 };
 
