@@ -415,6 +415,23 @@ def fd_mode(tmp, img):
     c.equal(status, 0, "--fd: the back-end exits 0 when the front-end hangs up")
 
 
+def stall_report(be, q, what):
+    """What to print when a request saw no used element in time, taken
+    before anything else is kicked: the ring, the back-end's counters
+    (inflight=1: the I/O was submitted and has not completed; inflight=0
+    with avail ahead of used: the request was never taken) and where
+    each of its threads waits."""
+    mark = len(be.text())
+    alive = be.running()
+    if alive:
+        be.proc.send_signal(signal.SIGUSR1)
+        time.sleep(0.3)
+    return (f"\n    {what}: no used element; {q.ring_state()}; back-end "
+            f"{'running' if alive else 'exited ' + str(be.proc.returncode)}\n    "
+            + be.text()[mark:].strip().replace("\n", "\n    ") + "\n    "
+            + be.snapshot().replace("\n", "\n    "))
+
+
 def direct_mode(tmp):
     """--direct: O_DIRECT on the image; unaligned guest buffers bounced."""
     img = os.path.join(tmp, "direct.img")
@@ -434,14 +451,23 @@ def direct_mode(tmp):
         q = vu_front.BlkQueue(be.sock)
         data = bytes((i * 3 + 1) & 0xFF for i in range(1024))
         q.alloc(8)              # leave the next buffer unaligned
+        stalls = []
+        t0 = time.monotonic()
         used, st, _ = q.request(T_OUT, 10, data, write_data=True)
+        t1 = time.monotonic()
+        if used is None:
+            stalls.append(stall_report(be, q, "write"))
         used2, st2, addr = q.request(T_IN, 10, data_len=1024)
+        t2 = time.monotonic()
+        if used2 is None:
+            stalls.append(stall_report(be, q, "read"))
         back, disk = q.read(addr, 1024) == data, sector_of(img, 10, 2) == data
         c.check(st == S_OK and st2 == S_OK and back and disk,
                 "--direct: an unaligned write and read round-trip through the image",
-                f"write {used} status {st:#x}, read {used2} status {st2:#x}, "
-                f"read back {'equal' if back else 'different'}, image "
-                f"{'equal' if disk else 'different'}")
+                f"write {used} status {st:#x} in {t1 - t0:.3f} s, read {used2} "
+                f"status {st2:#x} in {t2 - t1:.3f} s, read back "
+                f"{'equal' if back else 'different'}, image "
+                f"{'equal' if disk else 'different'}" + "".join(stalls))
         mark = len(be.text())
         be.proc.send_signal(signal.SIGUSR1)
         time.sleep(0.5)

@@ -466,6 +466,18 @@ class BlkQueue:
                 return None
             time.sleep(0.0002)
 
+    def ring_state(self):
+        """The current split queue as the device left it, for a failure
+        message: what the driver made available and what came back."""
+        if self.packed:
+            return (f"packed: next avail {self.next_desc} wrap {self._ring('avail_wrap')}, "
+                    f"used seen {self.used_seen} wrap {self._ring('used_wrap')}")
+        avail, used = self.roff + AVAIL, self.roff + USED
+        aflags, aidx = struct.unpack_from("<HH", self.mem, avail)
+        uflags, uidx = struct.unpack_from("<HH", self.mem, used)
+        return (f"avail idx {aidx} flags {aflags:#x}, used idx {uidx} flags "
+                f"{uflags:#x}, used seen {self.used_seen}")
+
     def request(self, rtype, sector, data=None, data_len=0, write_data=False,
                 status_flags=DESC_WRITE, hdr_addr=None):
         """One virtio-blk request: header, optional data, status byte.
