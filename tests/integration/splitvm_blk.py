@@ -25,6 +25,8 @@ opened by the test and passed with --image-fd.
   descriptors with EVENT_IDX negotiated, 20 immediate reconnects; --fd with a socket
   pair (the back-end exits when the front-end hangs up).
 - --direct: O_DIRECT, unaligned guest buffers through a bounce buffer.
+- --poll-us 1000000: 10000 requests in a row while the queue thread
+  polls the avail ring without pause.
 - --read-only: VIRTIO_BLK_F_RO offered (the guest refuses the disk),
   OUT/DISCARD/WRITE_ZEROES answered IOERR, the image unchanged byte for
   byte, reads still work."""
@@ -480,6 +482,37 @@ def direct_mode(tmp):
     c.equal(status, 0, "--direct back-end exits 0")
 
 
+def busy_poll(tmp):
+    """--poll-us 1000000: the queue thread reads the avail index without
+    pause while this front-end publishes 10000 requests one after the
+    other.  Each must be served; an index the front-end wrote in two
+    steps (struct.pack_into zeroes the field first) was read as a ring
+    away and stopped the queue, which is how the --direct round trip
+    once timed out (vu_front.store16)."""
+    img = os.path.join(tmp, "busy.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    os.chmod(img, 0o600)
+    be = splitvm_blk.Backend(blk_exe, tmp, img, args=["--poll-us", "1000000"],
+                             name="busy")
+    try:
+        q = vu_front.BlkQueue(be.sock)
+        ok, last = 0, None
+        for _ in range(10000):
+            used, st, _ = q.request(T_GET_ID, 0, data_len=20)
+            if used is None or st != S_OK:
+                last = f"request {ok + 1}: used {used} status {st:#x}"
+                last += stall_report(be, q, "GET_ID")
+                break
+            ok += 1
+        c.check(ok == 10000, "--poll-us 1000000: 10000 requests served while "
+                "the back-end polls the avail ring", f"{ok} served; {last}")
+        q.close()
+    finally:
+        status, log = be.stop()
+    c.equal(status, 0, "busy-polling back-end exits 0")
+
+
 def idle_check(be, sock):
     """The guest leaves the started device idle; the back-end must sleep."""
     proc = subprocess.Popen([splitvm, "--kernel", guest, "--memory", "64M",
@@ -626,5 +659,6 @@ with tempfile.TemporaryDirectory() as tmp:
     read_only(tmp)
     fd_mode(tmp, img)
     direct_mode(tmp)
+    busy_poll(tmp)
 
 c.finish()
