@@ -419,17 +419,20 @@ def fd_mode(tmp, img):
 
 def stall_report(be, q, what):
     """What to print when a request saw no used element in time, taken
-    before anything else is kicked: the ring, the back-end's counters
+    before anything else is kicked: the ring, what the back-end logged as
+    errors and warnings (a queue it stopped says why), its counters
     (inflight=1: the I/O was submitted and has not completed; inflight=0
     with avail ahead of used: the request was never taken) and where
     each of its threads waits."""
     mark = len(be.text())
+    said = [ln for ln in be.text().splitlines() if re.search(r": (error|warning): ", ln)]
     alive = be.running()
     if alive:
         be.proc.send_signal(signal.SIGUSR1)
         time.sleep(0.3)
     return (f"\n    {what}: no used element; {q.ring_state()}; back-end "
             f"{'running' if alive else 'exited ' + str(be.proc.returncode)}\n    "
+            + "".join(ln + "\n    " for ln in said)
             + be.text()[mark:].strip().replace("\n", "\n    ") + "\n    "
             + be.snapshot().replace("\n", "\n    "))
 
