@@ -444,10 +444,17 @@ static unsigned blk_queue_take(struct blk_queue *q)
 		if (ret == 0)
 			break;
 		if (ret < 0) {
-			/* Split only: packed rings have no avail index. */
-			log_err(q->name, "avail index %u is more than a ring "
-				"ahead of %u; queue stopped until the device "
-				"is reset", q->vr.avail->idx, q->vr.last_avail);
+			/*
+			 * Split only: packed rings have no avail index.  The
+			 * index as it was read, not read again: a driver
+			 * that wrote it in pieces has finished by now.
+			 */
+			log_err(q->name, "avail index %u: %u entries after "
+				"the %u taken, more than the ring's %u; queue "
+				"stopped until the device is reset",
+				q->vr.avail_seen,
+				(uint16_t)(q->vr.avail_seen - q->vr.last_avail),
+				q->vr.last_avail, q->vr.size);
 			q->broken = true;
 			break;
 		}

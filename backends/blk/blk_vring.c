@@ -104,6 +104,7 @@ int blk_vring_pop(struct blk_vring *vr, uint16_t *head)
 		return 1;
 	}
 	pending = blk_vring_pending(vr);
+	vr->avail_seen = (uint16_t)(vr->last_avail + pending);
 	if (pending == 0)
 		return 0;
 	if (pending > vr->size)

@@ -37,6 +37,7 @@ struct blk_vring {
 	uint16_t last_avail;		/* next avail entry to take */
 	uint16_t used_idx;		/* next used entry to fill */
 	uint16_t used_published;	/* split: what used->idx last said */
+	uint16_t avail_seen;		/* split: avail->idx at the last pop */
 	bool avail_wrap, used_wrap;	/* packed wrap counters */
 	uint16_t signalled;		/* packed: used_idx at the last check */
 	bool signalled_wrap;

@@ -25,6 +25,8 @@ opened by the test and passed with --image-fd.
   descriptors with EVENT_IDX negotiated, 20 immediate reconnects; --fd with a socket
   pair (the back-end exits when the front-end hangs up).
 - --direct: O_DIRECT, unaligned guest buffers through a bounce buffer.
+- --poll-us 1000000: 10000 requests in a row while the queue thread
+  polls the avail ring without pause.
 - --read-only: VIRTIO_BLK_F_RO offered (the guest refuses the disk),
   OUT/DISCARD/WRITE_ZEROES answered IOERR, the image unchanged byte for
   byte, reads still work."""
@@ -415,6 +417,26 @@ def fd_mode(tmp, img):
     c.equal(status, 0, "--fd: the back-end exits 0 when the front-end hangs up")
 
 
+def stall_report(be, q, what):
+    """What to print when a request saw no used element in time, taken
+    before anything else is kicked: the ring, what the back-end logged as
+    errors and warnings (a queue it stopped says why), its counters
+    (inflight=1: the I/O was submitted and has not completed; inflight=0
+    with avail ahead of used: the request was never taken) and where
+    each of its threads waits."""
+    mark = len(be.text())
+    said = [ln for ln in be.text().splitlines() if re.search(r": (error|warning): ", ln)]
+    alive = be.running()
+    if alive:
+        be.proc.send_signal(signal.SIGUSR1)
+        time.sleep(0.3)
+    return (f"\n    {what}: no used element; {q.ring_state()}; back-end "
+            f"{'running' if alive else 'exited ' + str(be.proc.returncode)}\n    "
+            + "".join(ln + "\n    " for ln in said)
+            + be.text()[mark:].strip().replace("\n", "\n    ") + "\n    "
+            + be.snapshot().replace("\n", "\n    "))
+
+
 def direct_mode(tmp):
     """--direct: O_DIRECT on the image; unaligned guest buffers bounced."""
     img = os.path.join(tmp, "direct.img")
@@ -434,14 +456,23 @@ def direct_mode(tmp):
         q = vu_front.BlkQueue(be.sock)
         data = bytes((i * 3 + 1) & 0xFF for i in range(1024))
         q.alloc(8)              # leave the next buffer unaligned
+        stalls = []
+        t0 = time.monotonic()
         used, st, _ = q.request(T_OUT, 10, data, write_data=True)
+        t1 = time.monotonic()
+        if used is None:
+            stalls.append(stall_report(be, q, "write"))
         used2, st2, addr = q.request(T_IN, 10, data_len=1024)
+        t2 = time.monotonic()
+        if used2 is None:
+            stalls.append(stall_report(be, q, "read"))
         back, disk = q.read(addr, 1024) == data, sector_of(img, 10, 2) == data
         c.check(st == S_OK and st2 == S_OK and back and disk,
                 "--direct: an unaligned write and read round-trip through the image",
-                f"write {used} status {st:#x}, read {used2} status {st2:#x}, "
-                f"read back {'equal' if back else 'different'}, image "
-                f"{'equal' if disk else 'different'}")
+                f"write {used} status {st:#x} in {t1 - t0:.3f} s, read {used2} "
+                f"status {st2:#x} in {t2 - t1:.3f} s, read back "
+                f"{'equal' if back else 'different'}, image "
+                f"{'equal' if disk else 'different'}" + "".join(stalls))
         mark = len(be.text())
         be.proc.send_signal(signal.SIGUSR1)
         time.sleep(0.5)
@@ -452,6 +483,37 @@ def direct_mode(tmp):
     finally:
         status, log = be.stop()
     c.equal(status, 0, "--direct back-end exits 0")
+
+
+def busy_poll(tmp):
+    """--poll-us 1000000: the queue thread reads the avail index without
+    pause while this front-end publishes 10000 requests one after the
+    other.  Each must be served; an index the front-end wrote in two
+    steps (struct.pack_into zeroes the field first) was read as a ring
+    away and stopped the queue, which is how the --direct round trip
+    once timed out (vu_front.store16)."""
+    img = os.path.join(tmp, "busy.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    os.chmod(img, 0o600)
+    be = splitvm_blk.Backend(blk_exe, tmp, img, args=["--poll-us", "1000000"],
+                             name="busy")
+    try:
+        q = vu_front.BlkQueue(be.sock)
+        ok, last = 0, None
+        for _ in range(10000):
+            used, st, _ = q.request(T_GET_ID, 0, data_len=20)
+            if used is None or st != S_OK:
+                last = f"request {ok + 1}: used {used} status {st:#x}"
+                last += stall_report(be, q, "GET_ID")
+                break
+            ok += 1
+        c.check(ok == 10000, "--poll-us 1000000: 10000 requests served while "
+                "the back-end polls the avail ring", f"{ok} served; {last}")
+        q.close()
+    finally:
+        status, log = be.stop()
+    c.equal(status, 0, "busy-polling back-end exits 0")
 
 
 def idle_check(be, sock):
@@ -600,5 +662,6 @@ with tempfile.TemporaryDirectory() as tmp:
     read_only(tmp)
     fd_mode(tmp, img)
     direct_mode(tmp)
+    busy_poll(tmp)
 
 c.finish()

@@ -267,8 +267,12 @@ class Backend:
 
     # -- the ring ------------------------------------------------------
     def u16(self, q, base, off):
+        """One 2-byte load (the driver may store the word right now):
+        struct.unpack_from reads it a byte at a time, and an avail index
+        going from 0x1ff to 0x200 could read as 0x100."""
         m, o = self.uva(base + off, 2)
-        return struct.unpack_from("<H", m, o)[0]
+        with memoryview(m) as v, v[o:o + 2] as b, b.cast("H") as w:
+            return w[0]
 
     def packed(self):
         return bool(self.features & F_RING_PACKED)

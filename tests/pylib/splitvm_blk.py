@@ -88,6 +88,37 @@ class Backend:
                 pass
         return names
 
+    def snapshot(self):
+        """Each thread's name, state and where it waits in the kernel
+        (wchan, and the kernel stack where /proc lets root read it): after
+        a request timed out, whether a queue thread sleeps with I/O in
+        flight (an io_uring or io-wq worker stuck on the disk) or idle on
+        its kick.  One line a thread; best effort, never raises."""
+        lines = []
+        try:
+            tids = sorted(os.listdir(f"/proc/{self.pid}/task"), key=int)
+        except OSError as e:
+            return f"no /proc/{self.pid}/task: {e}"
+        for tid in tids:
+            base = f"/proc/{self.pid}/task/{tid}"
+            info = []
+            for name in ("comm", "wchan", "stack"):
+                try:
+                    with open(f"{base}/{name}") as f:
+                        text = f.read().strip()
+                except OSError:
+                    continue
+                if name == "stack":
+                    text = " < ".join(ln.split()[-1] for ln in text.splitlines()[:6])
+                info.append(text)
+            try:
+                with open(f"{base}/stat") as f:
+                    info.insert(1, "state " + f.read().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                pass
+            lines.append(f"{tid}: " + " | ".join(info))
+        return "\n".join(lines)
+
     def text(self):
         if not self.log.closed:
             self.log.flush()

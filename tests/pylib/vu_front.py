@@ -10,6 +10,7 @@ import mmap
 import os
 import socket
 import struct
+import sys
 import time
 
 GET_FEATURES, SET_FEATURES, SET_OWNER, SET_MEM_TABLE = 1, 2, 3, 5
@@ -31,6 +32,25 @@ DESC_NEXT, DESC_WRITE, DESC_INDIRECT = 1, 2, 4
 DESC, AVAIL, USED, DATA = 0x0, 0x1000, 0x2000, 0x4000
 RING_STRIDE = 0x4000
 UADDR = 0x10000000      # the front-end "virtual address" of guest RAM
+
+assert sys.byteorder == "little", "rings are little-endian; store16 is native"
+
+
+def store16(mem, off, value):
+    """One 2-byte store of a ring word the back-end may read at that very
+    moment (avail->idx, a packed descriptor's flags), as a driver must
+    publish it.  Not struct.pack_into: CPython zeroes the field before it
+    writes the bytes, and splitvm-blk polling the avail ring read that 0
+    as an index a whole ring away, stopped the queue as corrupt, and the
+    next request timed out (the --direct flake of tests/splitvm_blk)."""
+    with memoryview(mem) as m, m.cast("H") as words:
+        words[off // 2] = value
+
+
+def load16(mem, off):
+    """One 2-byte load of a ring word the back-end may be writing."""
+    with memoryview(mem) as m, m.cast("H") as words:
+        return words[off // 2]
 
 
 class VhostUser:
@@ -395,7 +415,7 @@ class BlkQueue:
         avail = self.roff + AVAIL
         struct.pack_into("<H", self.mem, avail + 4 + 2 * (self.avail_idx % self.qsize), head)
         self.avail_idx = (self.avail_idx + 1) & 0xFFFF
-        struct.pack_into("<H", self.mem, avail + 2, self.avail_idx)
+        store16(self.mem, avail + 2, self.avail_idx)
         if kick:
             os.eventfd_write(self.kick, 1)
 
@@ -418,8 +438,7 @@ class BlkQueue:
                 pos, wrap = 0, wrap ^ 1
                 bits = PACKED_AVAIL if wrap else PACKED_USED
         # The head's flags last: they make the whole chain available.
-        struct.pack_into("<H", self.mem, self.roff + DESC + 16 * head_pos + 14,
-                         head_bits)
+        store16(self.mem, self.roff + DESC + 16 * head_pos + 14, head_bits)
         r["next_desc"], r["avail_wrap"] = pos, wrap
         r["ids"][ident] = len(bufs)
         if kick:
@@ -431,7 +450,7 @@ class BlkQueue:
         off = self.roff + DESC + 16 * r["used_seen"]
         # The flags first: the back-end stores them last, so id and len
         # read after them are the used descriptor's, not what was there.
-        flags = struct.unpack_from("<H", self.mem, off + 14)[0]
+        flags = load16(self.mem, off + 14)
         w = r["used_wrap"]
         if bool(flags & PACKED_AVAIL) != bool(w) or bool(flags & PACKED_USED) != bool(w):
             return None
@@ -457,7 +476,7 @@ class BlkQueue:
             time.sleep(0.0002)
         while True:
             used = self.roff + USED
-            idx = struct.unpack_from("<H", self.mem, used + 2)[0]
+            idx = load16(self.mem, used + 2)
             if idx != self.used_seen:
                 off = used + 4 + 8 * (self.used_seen % self.qsize)
                 self.used_seen = (self.used_seen + 1) & 0xFFFF
@@ -465,6 +484,18 @@ class BlkQueue:
             if time.monotonic() >= deadline:
                 return None
             time.sleep(0.0002)
+
+    def ring_state(self):
+        """The current split queue as the device left it, for a failure
+        message: what the driver made available and what came back."""
+        if self.packed:
+            return (f"packed: next avail {self.next_desc} wrap {self._ring('avail_wrap')}, "
+                    f"used seen {self.used_seen} wrap {self._ring('used_wrap')}")
+        avail, used = self.roff + AVAIL, self.roff + USED
+        aflags, aidx = struct.unpack_from("<HH", self.mem, avail)
+        uflags, uidx = struct.unpack_from("<HH", self.mem, used)
+        return (f"avail idx {aidx} flags {aflags:#x}, used idx {uidx} flags "
+                f"{uflags:#x}, used seen {self.used_seen}")
 
     def request(self, rtype, sector, data=None, data_len=0, write_data=False,
                 status_flags=DESC_WRITE, hdr_addr=None):

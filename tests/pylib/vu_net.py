@@ -14,7 +14,7 @@ from vu_front import (AVAIL, DESC, GET_FEATURES, RING_STRIDE, SET_FEATURES,
                       SET_MEM_TABLE, SET_OWNER, SET_VRING_ADDR,
                       SET_VRING_BASE, SET_VRING_CALL, SET_VRING_KICK,
                       SET_VRING_NUM, UADDR, USED, F_VERSION_1, DESC_WRITE,
-                      VhostUser, mem_table)
+                      VhostUser, load16, mem_table, store16)
 
 # virtio-net feature bits (virtio 1.2, 5.1.3)
 F_CSUM, F_GUEST_CSUM, F_GUEST_TSO4, F_GUEST_TSO6 = 1 << 0, 1 << 1, 1 << 7, 1 << 8
@@ -86,13 +86,14 @@ class NetFront:
         idx = self.avail_idx[ring]
         struct.pack_into("<H", self.mem, avail + 4 + 2 * (idx % self.qsize), head)
         self.avail_idx[ring] = (idx + 1) & 0xFFFF
-        struct.pack_into("<H", self.mem, avail + 2, self.avail_idx[ring])
+        # One store: struct.pack_into zeroes the index first (vu_front.store16).
+        store16(self.mem, avail + 2, self.avail_idx[ring])
         if kick:
             os.eventfd_write(self.kick[ring], 1)
 
     def _used(self, ring):
         used = RING_STRIDE * ring + USED
-        idx = struct.unpack_from("<H", self.mem, used + 2)[0]
+        idx = load16(self.mem, used + 2)
         out = []
         while self.used_seen[ring] != idx:
             off = used + 4 + 8 * (self.used_seen[ring] % self.qsize)

@@ -106,6 +106,13 @@ static void test_vring_pop(void)
 	a->idx = 2 + TM_QSIZE + 1;
 	CU_ASSERT_EQUAL(blk_vring_pop(&vr, &head), -EPROTO);
 	CU_ASSERT_EQUAL(vr.last_avail, 2);
+	/* What the error reports: the index as read, here a ring ahead... */
+	CU_ASSERT_EQUAL(vr.avail_seen, 2 + TM_QSIZE + 1);
+	/* ...or behind what was taken (a driver caught writing it). */
+	a->idx = 0;
+	CU_ASSERT_EQUAL(blk_vring_pop(&vr, &head), -EPROTO);
+	CU_ASSERT_EQUAL(vr.avail_seen, 0);
+	CU_ASSERT_EQUAL(vr.last_avail, 2);
 	/* The 16-bit index wraps. */
 	vr.last_avail = 0xffff;
 	a->ring[0xffff % TM_QSIZE] = 5;
