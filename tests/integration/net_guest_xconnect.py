@@ -49,10 +49,7 @@ with tempfile.TemporaryDirectory() as tmp:
     mq = ["--queues", str(QUEUES), "--threads", "2"] if QUEUES > 1 else []
     sw = netbe.SplitvmNet(exe, ["-v", "--mode", "xconnect", "--port",
                                 gsock + ",name=guest", "--port",
-                                tsock + ",name=testpmd",
-                                # The guest's 78 B frames go direct only
-                                # without --copy-min's minimum.
-                                "--copy-min", "0"] + mq)
+                                tsock + ",name=testpmd"] + mq)
     tp = None
     log = open(os.path.join(tmp, "testpmd.log"), "w+")
     try:

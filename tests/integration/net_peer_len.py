@@ -15,7 +15,7 @@ Asserted:
   length, every byte checked), each received what the other sent, their
   reports say len=1514; and the switch ({"op":"stats"} on its control
   socket) copied most of each guest's frames directly, guest buffer to
-  guest buffer (--copy direct; 1514 is above its --copy-min, 256).
+  guest buffer (--copy direct, the default).
 """
 
 import os

@@ -9,8 +9,8 @@ RING (split|packed, default split, as --net switch= defaults to): the
 devices' ring layout (--net ring=). With split rings the switch copies the
 guests' frames directly from one's buffers into the other's (--copy
 direct, the default), writing both used rings itself: the guests send
-PEER_LEN-byte frames (guest.net_peer_len), above the switch's --copy-min
-(256 by default), under which frames take its mbuf path instead. A kill
+PEER_LEN-byte frames (guest.net_peer_len), each byte checked, and the
+test asserts from the switch's counters that they went that way. A kill
 there hits the direct copy, which writes the source's used index before
 any destination's: frames are lost, never delivered twice. With packed
 rings every frame takes the mbuf path (librte_vhost's dequeue and
@@ -86,8 +86,8 @@ if os.geteuid() != 0:
     svmtest.skip("needs root: splitvm switches the back-ends to another user")
 
 QUICK_KILLS = 4
-# Frame length (guest.net_peer_len): above the spawned switch's default
-# --copy-min (256), so that its direct copy takes the frames.
+# Frame length (guest.net_peer_len): long frames whose every byte the
+# guests check, and still above a --copy-min a host might set.
 PEER_LEN = 1000
 STABLE_S = 10.5         # > SUPERVISOR_STABLE_MS: the restart delay is reset
 RESUME_S = 90           # a kill to traffic in both directions again

@@ -77,8 +77,7 @@ def step(sw, tp, what, src, dst_mac, want_rx, want_tx, want_flooded,
 with tempfile.TemporaryDirectory() as tmp:
     os.chmod(tmp, 0o777)    # splitvm-net (uid 65534) creates its sockets here
     socks = [os.path.join(tmp, f"p{i}.sock") for i in range(len(MACS))]
-    # testpmd's 64 B frames go direct only without --copy-min's minimum.
-    args = ["--copy-min", "0"]
+    args = []
     for s in socks:
         args += ["--port", s]
     sw = netbe.SplitvmNet(exe, args)

@@ -131,9 +131,6 @@ with tempfile.TemporaryDirectory() as tmp:
     # --busy-poll here (the switch test covers the sleeping default).
     sw = netbe.SplitvmNet(exe, ["--mode", "xconnect", "--busy-poll",
                                 "--copy", COPY,
-                                # testpmd's frames are 64 B: the direct
-                                # copy takes them only without a minimum.
-                                "--copy-min", "0",
                                 "--port", socks[0], "--port", socks[1],
                                 "--port", socks[2] + ",client",
                                 "--port", socks[3] + ",client"])

@@ -204,16 +204,16 @@ static void test_copy(void)
 	char *const bad[] = { "splitvm-net", "--port", "/a", "--copy",
 		"zero", NULL };
 
-	char *const min0[] = { "splitvm-net", "--port", "/a", "--copy-min",
-		"0", NULL };
+	char *const min300[] = { "splitvm-net", "--port", "/a", "--copy-min",
+		"300", NULL };
 	char *const minbad[] = { "splitvm-net", "--port", "/a",
 		"--copy-min", "65536", NULL };
 
 	CU_ASSERT_EQUAL_FATAL(parse(ARGC(dflt), dflt), 0);
 	CU_ASSERT_EQUAL(opts.copy, NET_COPY_DIRECT);
-	CU_ASSERT_EQUAL(opts.copy_min, 256);
-	CU_ASSERT_EQUAL_FATAL(parse(ARGC(min0), min0), 0);
 	CU_ASSERT_EQUAL(opts.copy_min, 0);
+	CU_ASSERT_EQUAL_FATAL(parse(ARGC(min300), min300), 0);
+	CU_ASSERT_EQUAL(opts.copy_min, 300);
 	CU_ASSERT_EQUAL(parse(ARGC(minbad), minbad), -EINVAL);
 	CU_ASSERT_EQUAL_FATAL(parse(ARGC(mbuf), mbuf), 0);
 	CU_ASSERT_EQUAL(opts.copy, NET_COPY_MBUF);
