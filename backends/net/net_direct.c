@@ -159,12 +159,24 @@ static void used_add(struct net_direct_ring *r, uint16_t id, uint32_t len)
 	r->last_used++;
 }
 
-uint16_t net_direct_avail(struct net_direct_ring *r)
+bool net_direct_avail(struct net_direct_ring *r)
 {
 	/* Acquire: the ring entries and descriptors are read after it, as
 	 * the frontend wrote them before it (rte_smp_rmb's job). */
-	r->avail_idx = __atomic_load_n(&r->vr.avail->idx, __ATOMIC_ACQUIRE);
-	return (uint16_t)(r->avail_idx - r->last_avail);
+	uint16_t idx = __atomic_load_n(&r->vr.avail->idx, __ATOMIC_ACQUIRE);
+
+	/*
+	 * More than a ring ahead: no driver can mean that (a broken one,
+	 * or one caught writing the index in pieces). Entries past the
+	 * ring's are old ones: none is taken here, librte_vhost's path
+	 * has the ring.
+	 */
+	if ((uint16_t)(idx - r->last_avail) > r->vr.size) {
+		r->avail_idx = r->last_avail;
+		return false;
+	}
+	r->avail_idx = idx;
+	return true;
 }
 
 void net_direct_prefetch(const struct net_direct_ring *r, unsigned n,

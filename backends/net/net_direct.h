@@ -79,8 +79,12 @@ enum net_direct_status {
 	NET_DIRECT_FALLBACK,
 };
 
-/* Chains available: avail->idx read (acquire: before the entries). */
-uint16_t net_direct_avail(struct net_direct_ring *r);
+/*
+ * avail->idx read (acquire: before the entries) into r->avail_idx; false,
+ * and nothing available, when it is more than a ring ahead of
+ * r->last_avail.
+ */
+bool net_direct_avail(struct net_direct_ring *r);
 
 /*
  * Ask the CPU for the first line of the buffers of up to n chains from

@@ -80,8 +80,7 @@ static bool ring_open(const struct net_port *p, int vid, uint16_t vring,
 	r->mem = p->mem;
 	r->hdr_len = p->hdr_len;
 	r->mergeable = p->mergeable;
-	net_direct_avail(r);
-	return true;
+	return net_direct_avail(r);
 }
 
 static void dest_unlock(struct net_fwd *f, struct net_direct_dest *d)

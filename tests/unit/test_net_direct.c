@@ -354,6 +354,29 @@ static void test_full(void)
 	CU_ASSERT_EQUAL(dst->used.idx, 2);
 }
 
+/* An avail index more than a ring ahead: nothing taken, on either side. */
+static void test_avail_too_far(void)
+{
+	guest_reset(src, SRC_GPA, 12, true, 0);
+	guest_reset(dst, DST_GPA, 12, true, 0);
+	src_frame_split(12, 100);
+	dst_buf(4, 0x2000, 2048);
+	AVAIL(src)->idx = QSZ + 1;
+	CU_ASSERT_FALSE(net_direct_avail(&src->r));
+	CU_ASSERT_EQUAL(net_direct_tx_peek(&src->r, &fr), NET_DIRECT_EMPTY);
+	AVAIL(src)->idx = 1;
+	CU_ASSERT_TRUE(net_direct_avail(&src->r));
+	CU_ASSERT_EQUAL(net_direct_tx_peek(&src->r, &fr), NET_DIRECT_OK);
+	AVAIL(dst)->idx = (uint16_t)-1;
+	CU_ASSERT_FALSE(net_direct_avail(&dst->r));
+	CU_ASSERT_EQUAL(net_direct_rx_put(&dst->r, &src->r, &fr, &rxb),
+			NET_DIRECT_FULL);
+	assert_untouched(0);
+	/* A whole ring ahead is a full ring, not a broken one. */
+	AVAIL(dst)->idx = QSZ;
+	CU_ASSERT_TRUE(net_direct_avail(&dst->r));
+}
+
 /* Without MRG_RXBUF a buffer too small is the receive guard's. */
 static void test_small_buffer(void)
 {
@@ -533,6 +556,7 @@ static CU_TestInfo direct_tests[] = {
 	{ "mergeable buffers, num_buffers", test_mergeable },
 	{ "mergeable buffers used up exactly", test_mergeable_exact },
 	{ "destination full", test_full },
+	{ "avail index more than a ring ahead", test_avail_too_far },
 	{ "receive buffer too small", test_small_buffer },
 	{ "offload, short, runt, oversize", test_not_taken },
 	{ "malformed chains left for the guard", test_bad_chains },
