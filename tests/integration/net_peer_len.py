@@ -22,7 +22,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import ctlapi  # noqa: E402
@@ -78,22 +77,11 @@ def bad_options():
                 r.stdout[-600:])
 
 
-def reader(stream, lines):
-    for raw in iter(stream.readline, b""):
-        lines.append(raw.decode(errors="replace").rstrip("\n"))
-
-
 def start_vm(name, mac):
     sock = os.path.join(tmp, f"{name}.api")
-    p = subprocess.Popen(
-        argv(mac, f"guest.net={FRAMES} guest.net_peer=1 "
-             f"guest.net_peer_len={LEN} guest.exit=beat", sock),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE)
-    vm = {"name": name, "proc": p, "sock": sock, "out": [], "err": []}
-    for stream, lines in ((p.stdout, vm["out"]), (p.stderr, vm["err"])):
-        threading.Thread(target=reader, args=(stream, lines),
-                         daemon=True).start()
+    vm = netswitch.start_vm(
+        name, argv(mac, f"guest.net={FRAMES} guest.net_peer=1 "
+                   f"guest.net_peer_len={LEN} guest.exit=beat", sock), sock)
     vms.append(vm)
     return vm
 
@@ -102,25 +90,18 @@ def verdict(vm):
     return next((l for l in list(vm["out"]) if "guest: result=" in l), None)
 
 
-def dump(vm):
-    for l in list(vm["out"])[-20:]:
-        print(f"    {vm['name']} | {l}")
-    for l in list(vm["err"])[-20:]:
-        print(f"    {vm['name']} ! {l}")
-
-
 def longest_frames():
     a = start_vm("A", "52:54:00:00:0d:0a")
     b = start_vm("B", "52:54:00:00:0d:0b")
     for vm in (a, b):
         if not c.check(ctlapi.wait_for_socket(vm["sock"], vm["proc"], 120),
                        f"VM {vm['name']} runs, its API answers"):
-            dump(vm)
+            netswitch.dump(vm)
             return
     if not c.check(wait_until(lambda: verdict(a) and verdict(b), 180),
                    "both guests end their exchange"):
-        dump(a)
-        dump(b)
+        netswitch.dump(a)
+        netswitch.dump(b)
         return
     # The switch runs while the VMs beat: its counters are still there.
     st = netswitch.stats(switch)
@@ -131,7 +112,7 @@ def longest_frames():
         c.equal(verdict(vm), "guest: result=PASS",
                 f"VM {vm['name']}: guest PASS")
         if not c.check(r and p, f"VM {vm['name']}: a peer report"):
-            dump(vm)
+            netswitch.dump(vm)
             continue
         c.equal(r["len"], LEN, f"VM {vm['name']}: len={LEN} in its report")
         c.check(r["bad"] == 0 and r["dup"] == 0 and r["ooo"] == 0 and
@@ -147,8 +128,8 @@ def longest_frames():
                 f"the switch copied most of {vm['name']}'s {LEN}-byte "
                 "frames directly (--copy direct)", str(cnt))
     if c.failed:
-        dump(a)
-        dump(b)
+        netswitch.dump(a)
+        netswitch.dump(b)
 
 
 try:

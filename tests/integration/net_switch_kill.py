@@ -65,7 +65,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
@@ -102,12 +101,6 @@ switch = f"kill{os.getpid()}"
 vms = []
 
 
-def reader(stream, lines):
-    for raw in iter(stream.readline, b""):
-        lines.append((time.monotonic(),
-                      raw.decode(errors="replace").rstrip("\n")))
-
-
 def start_vm(name, mac):
     sock = os.path.join(tmp, f"{name}.api")
     argv = [splitvm, "--kernel", guest, "--memory", "64M",
@@ -115,18 +108,10 @@ def start_vm(name, mac):
             (f",ring={ring}" if ring else ""), "--api-socket", sock,
             "--cmdline", "guest.ticks=1 guest.net=4000000000 guest.net_peer=1 "
             f"guest.net_peer_len={PEER_LEN}"]
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    vm = {"name": name, "proc": p, "sock": sock, "out": [], "err": []}
-    for stream, lines in ((p.stdout, vm["out"]), (p.stderr, vm["err"])):
-        threading.Thread(target=reader, args=(stream, lines),
-                         daemon=True).start()
+    vm = netswitch.start_vm(name, argv, sock, stdin=subprocess.PIPE,
+                            stamp=True)
     vms.append(vm)
     return vm
-
-
-def lines(vm, key="out"):
-    return [l for _, l in list(vm[key])]
 
 
 def last_progress(vm):
@@ -158,13 +143,6 @@ def gaps_between(vm, t0, t1):
     """The gap lines vm printed in [t0, t1): (first, lost) each."""
     return [netpeer.gap(l) for t, l in list(vm["out"])
             if t0 <= t < t1 and netpeer.gap(l)]
-
-
-def dump(vm):
-    for l in lines(vm)[-25:]:
-        print(f"    {vm['name']} | {l}")
-    for l in lines(vm, "err")[-25:]:
-        print(f"    {vm['name']} ! {l}")
 
 
 def restarted(n, old):
@@ -332,23 +310,23 @@ def main():
     for vm in (a, b):
         if not c.check(ctlapi.wait_for_socket(vm["sock"], vm["proc"], 120),
                        f"VM {vm['name']} runs, its API answers"):
-            dump(vm)
+            netswitch.dump(vm, 25)
             return
     if not c.check(wait_until(lambda: received(a) > RESUME_FRAMES and
                               received(b) > RESUME_FRAMES, 120),
                    "the guests exchange frames through the switch"):
-        dump(a)
-        dump(b)
+        netswitch.dump(a, 25)
+        netswitch.dump(b, 25)
         return
-    ring = next((m.group(1) for l in lines(a)
+    ring = next((m.group(1) for l in netswitch.vm_lines(a)
                  for m in [re.search(r"guest: net \S+ features=.* ring=(\S+)",
                                      l)] if m), "?")
     print(f"  info virtqueues: {ring}")
     samples = []
     times = kill_loop(a, b, random.Random(os.getpid()), samples)
     if times is None:
-        dump(a)
-        dump(b)
+        netswitch.dump(a, 25)
+        netswitch.dump(b, 25)
         return
     at_last = (received(a), received(b))
     last_switch = switch_pid(a)
@@ -366,10 +344,11 @@ def main():
         c.equal(vm["proc"].returncode, svmtest.EXIT_POWEROFF,
                 f"VM {vm['name']} ends, exit 0 (guest PASS)")
     time.sleep(0.2)     # the reader threads' last lines
-    ra, rb = netpeer.report(lines(a)), netpeer.report(lines(b))
+    ra, rb = netpeer.report(netswitch.vm_lines(a)), \
+        netpeer.report(netswitch.vm_lines(b))
     if not c.check(ra and rb, "both guests reported their exchange"):
-        dump(a)
-        dump(b)
+        netswitch.dump(a, 25)
+        netswitch.dump(b, 25)
         return
     window = ra["window"]
     for r, vm in ((ra, a), (rb, b)):
@@ -386,7 +365,7 @@ def main():
             f"{at_last} at the last check, {ra['received']} "
             f"{rb['received']} at the end")
     for vm in (a, b):
-        out, err = lines(vm), lines(vm, "err")
+        out, err = netswitch.vm_lines(vm), netswitch.vm_lines(vm, "err")
         c.check("guest: result=PASS" in out, f"VM {vm['name']}: guest PASS",
                 str([l for l in out if "FAIL" in l or "warning" in l][:4]))
         n = sum(1 for l in err if RECONNECTED_RE.search(l))
@@ -399,8 +378,8 @@ def main():
     c.check(not any(glob.glob(f"/run/splitvm/u*/vm-{vm['proc'].pid}")
                     for vm in (a, b)), "no VM runtime directory left")
     if c.failed:
-        dump(a)
-        dump(b)
+        netswitch.dump(a, 25)
+        netswitch.dump(b, 25)
 
 
 try:

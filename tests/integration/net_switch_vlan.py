@@ -40,7 +40,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import ctlapi  # noqa: E402
@@ -70,26 +69,16 @@ switch = f"vlan{os.getpid()}"
 vms = {}
 
 
-def collect(stream, into):
-    for raw in iter(stream.readline, b""):
-        into.append(raw.decode(errors="replace").rstrip("\n"))
-
-
 def start_vm(name, vlan, mac,
              test="guest.net=4000000000 guest.net_peer=1 "
              "guest.net_peer_bcast=1"):
     sock = os.path.join(tmp, f"{name}.api")
-    p = subprocess.Popen(
-        [splitvm, "--kernel", guest, "--memory", "64M", "--api-socket", sock,
-         "--net", f"switch={switch},{vlan},mac={mac}",
-         "--cmdline", "guest.ticks=1 " + test],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    vm = {"name": name, "mac": mac, "proc": p, "sock": sock,
-          "out": [], "err": []}
-    threading.Thread(target=collect, args=(p.stdout, vm["out"]),
-                     daemon=True).start()
-    threading.Thread(target=collect, args=(p.stderr, vm["err"]),
-                     daemon=True).start()
+    vm = netswitch.start_vm(
+        name, [splitvm, "--kernel", guest, "--memory", "64M", "--api-socket",
+               sock, "--net", f"switch={switch},{vlan},mac={mac}",
+               "--cmdline", "guest.ticks=1 " + test],
+        sock, stdin=subprocess.PIPE)
+    vm["mac"] = mac
     vms[name] = vm
     return vm
 
@@ -123,13 +112,6 @@ def all_reconnected(old):
                 d.get("backend_state") == "connected" and
                 (d.get("backend") or {}).get("state") == "running"
                 for d in devs))
-
-
-def dump(vm):
-    for line in list(vm["out"])[-20:]:
-        print(f"    {vm['name']} | {line}")
-    for line in list(vm["err"])[-20:]:
-        print(f"    {vm['name']} ! {line}")
 
 
 def bad_options():
@@ -181,7 +163,7 @@ def main():
     for vm in vms.values():
         if not c.check(ctlapi.wait_for_socket(vm["sock"], vm["proc"], 120),
                        f"VM {vm['name']} runs, its API answers"):
-            dump(vm)
+            netswitch.dump(vm)
             return
     for name, vlan, _, _ in VMS:
         c.equal(backend(vms[name]).get("vlan"), f"access vlan {vlan}",
@@ -244,7 +226,7 @@ def main():
             "the switch ended with its last VM", str(last_switch))
     if c.failed:
         for vm in vms.values():
-            dump(vm)
+            netswitch.dump(vm)
 
 
 try:

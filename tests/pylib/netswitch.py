@@ -6,6 +6,8 @@ a test."""
 import glob
 import os
 import subprocess
+import threading
+import time
 
 import ctlapi
 from svmtest import wait_until
@@ -69,3 +71,35 @@ def clean_up(switch):
     wait_until(lambda: not control_sockets(switch), 15)
     for d in glob.glob(f"/run/splitvm/u*/net-{switch}"):
         subprocess.run(["rm", "-rf", d])
+
+
+def _collect(stream, into, stamp):
+    for raw in iter(stream.readline, b""):
+        line = raw.decode(errors="replace").rstrip("\n")
+        into.append((time.monotonic(), line) if stamp else line)
+
+
+def start_vm(name, argv, sock, stdin=subprocess.DEVNULL, stamp=False):
+    """A splitvm VM (argv, its API socket sock) whose stdout and stderr
+    are collected as they come, line by line, in vm["out"] and vm["err"]
+    ((time.monotonic(), line) pairs with stamp). stdin=subprocess.PIPE
+    to type on its console ('q' ends a peer exchange)."""
+    p = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    vm = {"name": name, "proc": p, "sock": sock, "out": [], "err": []}
+    for stream, key in ((p.stdout, "out"), (p.stderr, "err")):
+        threading.Thread(target=_collect, args=(stream, vm[key], stamp),
+                         daemon=True).start()
+    return vm
+
+
+def vm_lines(vm, key="out"):
+    """What start_vm collected, without the times of stamp."""
+    return [x[1] if isinstance(x, tuple) else x for x in list(vm[key])]
+
+
+def dump(vm, n=20):
+    """A VM's last n lines of output and of errors, for a failure."""
+    for key, mark in (("out", "|"), ("err", "!")):
+        for line in vm_lines(vm, key)[-n:]:
+            print(f"    {vm['name']} {mark} {line}")
